@@ -1,0 +1,2 @@
+//! `tinycats`: the project's command line.
+fn main() {}

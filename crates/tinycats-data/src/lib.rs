@@ -1,0 +1,1 @@
+//! tinycats-data (work in progress)

@@ -1,0 +1,1 @@
+//! tinycats-models (work in progress)

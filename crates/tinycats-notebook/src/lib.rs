@@ -1,0 +1,100 @@
+//! Helpers that make a tinycats example read like a notebook.
+//!
+//! An example calls [`step`] at the start of each anchored section of its source. The
+//! marker line it prints splits the example's stdout into one block per step, and
+//! `cargo xtask verify-docs` snapshots each block and shows it under the code block of the
+//! same anchor in the book. Images go to [`out_dir`], which the xtask sets through
+//! `TINYCATS_OUT_DIR`; by hand they land in `target/tinycats-out/<example>/`.
+//!
+//! ```no_run
+//! tinycats_notebook::step("load");
+//! println!("loaded 13 breeds");
+//! let dir = tinycats_notebook::out_dir();
+//! # let _ = dir;
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The prefix of the marker line that [`step`] prints. The xtask splits on it.
+pub const STEP_MARKER: &str = "@@tinycats-step ";
+
+/// The environment variable through which the xtask chooses an example's output folder.
+pub const OUT_DIR_ENV: &str = "TINYCATS_OUT_DIR";
+
+/// Starts the step `name` (the name of the `// ANCHOR:` that holds its code).
+///
+/// Everything the example prints to stdout until the next call belongs to this step.
+/// Names are lowercase ASCII letters, digits, `_` and `-`, as mdBook anchors are.
+pub fn step(name: &str) {
+    assert!(
+        !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'),
+        "step name {name:?}: use lowercase ASCII letters, digits, '_' or '-' (an mdBook anchor name)"
+    );
+    let mut out = std::io::stdout().lock();
+    // Flush what the previous step printed so it cannot land after the marker.
+    let _ = out.flush();
+    let _ = writeln!(out, "{STEP_MARKER}{name}");
+    let _ = out.flush();
+}
+
+/// The folder this example writes its images and files to, created if missing.
+///
+/// `TINYCATS_OUT_DIR` when set (the xtask sets it), else
+/// `<workspace>/target/tinycats-out/<example name>/`.
+pub fn out_dir() -> PathBuf {
+    let dir = match std::env::var_os(OUT_DIR_ENV) {
+        Some(dir) => PathBuf::from(dir),
+        None => default_out_dir(),
+    };
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        panic!("cannot create the output folder {}: {e}", dir.display());
+    }
+    dir
+}
+
+/// `path` relative to [`out_dir`] when it lies inside it, for printing a stable location.
+pub fn display_path(path: &Path) -> String {
+    let out = out_dir();
+    match path.strip_prefix(&out) {
+        Ok(rel) => format!("<out>/{}", rel.display()),
+        Err(_) => path.display().to_string(),
+    }
+}
+
+fn default_out_dir() -> PathBuf {
+    let example = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "example".to_owned());
+    workspace_root().join("target").join("tinycats-out").join(example)
+}
+
+/// The tinycats checkout this crate was built from.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/tinycats-notebook sits two levels below the workspace root")
+        .to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workspace_root_holds_the_workspace_manifest() {
+        assert!(workspace_root().join("Cargo.toml").exists());
+        assert!(workspace_root().join("crates").is_dir());
+    }
+
+    #[test]
+    #[should_panic(expected = "mdBook anchor name")]
+    fn step_names_must_be_anchor_names() {
+        step("Bad Name");
+    }
+}

