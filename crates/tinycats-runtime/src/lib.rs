@@ -1,1 +1,33 @@
-//! tinycats-runtime (work in progress)
+//! ONNX Runtime inference for tinycats: the breed [`Classifier`], the TinyDiT
+//! [`Generator`] (Euler/Heun flow-matching sampler with batched classifier-free guidance),
+//! and [`ModelRepo`] resolution (local folder, Hugging Face cache, opt-in download).
+//!
+//! Everything model-specific (image size, mean/std, class names, null class) is read from
+//! the graph's `metadata_props`, written by `tinycats export onnx`.
+//!
+//! ```no_run
+//! use tinycats_runtime::{Classifier, ModelRepo, repo::CLASSIFIER_ONNX};
+//! let repo = ModelRepo::resolve("assets", false)?;
+//! let mut clf = Classifier::load(repo.file(CLASSIFIER_ONNX)?)?;
+//! let img = image::open("cat.jpg").expect("an image");
+//! for p in clf.classify(&img, 3)? {
+//!     println!("{:>5.1}% {}", 100.0 * p.probability, p.name);
+//! }
+//! # Ok::<(), tinycats_runtime::RuntimeError>(())
+//! ```
+
+pub mod classifier;
+pub mod env;
+mod error;
+pub mod generator;
+pub mod preprocess;
+pub mod quality;
+pub mod repo;
+pub mod session;
+
+pub use classifier::{Classifier, Prediction};
+pub use error::{Result, RuntimeError};
+pub use generator::{Breed, GenerateOptions, Generator, Sampler, Step};
+pub use preprocess::Preprocess;
+pub use repo::ModelRepo;
+pub use session::{Metadata, OptLevel, SessionOptions};

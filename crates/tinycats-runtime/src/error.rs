@@ -1,0 +1,66 @@
+use std::path::PathBuf;
+
+/// Why loading or running a model failed; each names the file and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("{what} not found at {path}")]
+    MissingFile { what: &'static str, path: PathBuf },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not an ONNX file: {source}")]
+    NotOnnx {
+        path: PathBuf,
+        source: prost::DecodeError,
+    },
+    #[error(
+        "{path} does not match the tinycats {model} contract: expected {expected}, found {found}"
+    )]
+    Contract {
+        path: PathBuf,
+        model: &'static str,
+        expected: String,
+        found: String,
+    },
+    #[error("{path}: metadata `{key}` {problem}; was this file written by `tinycats export onnx`?")]
+    Metadata {
+        path: PathBuf,
+        key: &'static str,
+        problem: String,
+    },
+    #[error(
+        "the ONNX Runtime library was not found at {path}; run `cargo xtask setup` or point ORT_DYLIB_PATH at libonnxruntime.so"
+    )]
+    OrtLibraryMissing { path: PathBuf },
+    #[error("ONNX Runtime failed to start from {path}: {message}")]
+    OrtInit { path: PathBuf, message: String },
+    #[error("ONNX Runtime: {context}: {source}")]
+    Ort { context: String, source: ort::Error },
+    #[error("unknown breed {given:?}; the model knows: {known}")]
+    UnknownBreed { given: String, known: String },
+    #[error("invalid argument: {0}")]
+    Invalid(String),
+    #[error("model repository: {0}")]
+    Repo(String),
+}
+
+pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;
+
+/// Attaches what was being done to an `ort` error.
+pub(crate) trait OrtContext<T> {
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T, R> OrtContext<T> for std::result::Result<T, ort::Error<R>>
+where
+    ort::Error: From<ort::Error<R>>,
+{
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| RuntimeError::Ort {
+            context: context(),
+            source: ort::Error::from(e),
+        })
+    }
+}

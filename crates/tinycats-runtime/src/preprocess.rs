@@ -1,0 +1,79 @@
+//! Image → normalised `(C, S, S)` tensor, with the size and mean/std read from the model's
+//! metadata: resize the shorter side to `S`, centre-crop `S×S`, `(pixel/255 − mean) / std`.
+//! EXIF orientation is the caller's (or the image loader's) business.
+
+use image::{DynamicImage, RgbImage, imageops::FilterType};
+use ndarray::{Array3, Array4, ArrayView3, Axis};
+
+/// The classifier's (and the generator's inverse) pixel transform.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preprocess {
+    pub size: u32,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+}
+
+impl Preprocess {
+    /// `(3, S, S)` normalised.
+    pub fn apply(&self, image: &DynamicImage) -> Array3<f32> {
+        let rgb = image.to_rgb8();
+        let (w, h) = rgb.dimensions();
+        let s = self.size;
+        let rgb = if (w, h) == (s, s) {
+            rgb
+        } else {
+            let scale = s as f32 / w.min(h) as f32;
+            let (nw, nh) = (
+                ((w as f32 * scale).round() as u32).max(s),
+                ((h as f32 * scale).round() as u32).max(s),
+            );
+            let resized = image::imageops::resize(&rgb, nw, nh, FilterType::Triangle);
+            image::imageops::crop_imm(&resized, (nw - s) / 2, (nh - s) / 2, s, s).to_image()
+        };
+        Array3::from_shape_fn((3, s as usize, s as usize), |(c, y, x)| {
+            let v = rgb.get_pixel(x as u32, y as u32)[c] as f32 / 255.0;
+            (v - self.mean[c]) / self.std[c]
+        })
+    }
+
+    /// `(B, 3, S, S)`.
+    pub fn batch(&self, images: &[DynamicImage]) -> Array4<f32> {
+        let views: Vec<Array3<f32>> = images.iter().map(|i| self.apply(i)).collect();
+        let views: Vec<ArrayView3<f32>> = views.iter().map(|a| a.view()).collect();
+        ndarray::stack(Axis(0), &views).expect("equal shapes")
+    }
+
+    /// The inverse: a normalised `(3, S, S)` tensor back to pixels (clamped).
+    pub fn to_image(&self, x: ArrayView3<f32>) -> RgbImage {
+        let (h, w) = (x.shape()[1], x.shape()[2]);
+        RgbImage::from_fn(w as u32, h as u32, |px, py| {
+            let p = |c: usize| {
+                let v = x[[c, py as usize, px as usize]] * self.std[c] + self.mean[c];
+                (v.clamp(0.0, 1.0) * 255.0).round() as u8
+            };
+            image::Rgb([p(0), p(1), p(2)])
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resize_crop_and_normalise_round_trip() {
+        let pre = Preprocess {
+            size: 8,
+            mean: [0.5; 3],
+            std: [0.5; 3],
+        };
+        // A 16×12 image: shorter side 12 → 8, then an 8×8 centre crop.
+        let img = DynamicImage::ImageRgb8(RgbImage::from_pixel(16, 12, image::Rgb([255, 0, 128])));
+        let x = pre.apply(&img);
+        assert_eq!(x.shape(), &[3, 8, 8]);
+        assert!((x[[0, 3, 3]] - 1.0).abs() < 1e-6);
+        assert!((x[[1, 3, 3]] + 1.0).abs() < 1e-6);
+        let back = pre.to_image(x.view());
+        assert_eq!(back.get_pixel(2, 2).0, [255, 0, 128]);
+    }
+}

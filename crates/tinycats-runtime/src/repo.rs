@@ -1,0 +1,289 @@
+//! Model repositories in the Hugging Face layout:
+//! `classifier/model.onnx`, `generator/model.onnx`, `*/model.safetensors`, `*/config.json`,
+//! found in (1) a local folder such as `assets/`, (2) the Hugging Face cache
+//! (`$HF_HUB_CACHE`, `$HF_HOME/hub` or `~/.cache/huggingface/hub`:
+//! `models--OWNER--NAME/snapshots/REV/…`), or (3) downloaded with `hf-hub` when the user
+//! asks for it (cargo feature `download`).
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Result, RuntimeError};
+
+pub const CLASSIFIER_ONNX: &str = "classifier/model.onnx";
+pub const GENERATOR_ONNX: &str = "generator/model.onnx";
+pub const CLASSIFIER_DIR: &str = "classifier";
+pub const GENERATOR_DIR: &str = "generator";
+
+/// Where a repository's files come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A folder on disk in the repository layout.
+    Local(PathBuf),
+    /// A snapshot folder in the Hugging Face cache.
+    HfCache { repo_id: String, snapshot: PathBuf },
+    /// Fetched file by file from the Hub (feature `download`).
+    Hub { repo_id: String, revision: String },
+}
+
+/// A resolved model repository.
+#[derive(Debug, Clone)]
+pub struct ModelRepo {
+    origin: Origin,
+}
+
+impl ModelRepo {
+    /// A local folder in the repository layout (e.g. `assets/`).
+    pub fn local(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        if !dir.is_dir() {
+            return Err(RuntimeError::MissingFile {
+                what: "model repository folder",
+                path: dir.to_path_buf(),
+            });
+        }
+        Ok(Self {
+            origin: Origin::Local(dir.to_path_buf()),
+        })
+    }
+
+    /// `repo_id` (`OWNER/NAME`) at `revision` (a branch, tag or commit hash) in the cache
+    /// folder `cache` (the `hub` folder itself).
+    pub fn from_hf_cache(cache: &Path, repo_id: &str, revision: &str) -> Result<Self> {
+        let (owner, name) = split_repo_id(repo_id)?;
+        let base = cache.join(format!("models--{owner}--{name}"));
+        if !base.is_dir() {
+            return Err(RuntimeError::Repo(format!(
+                "{repo_id} is not in the Hugging Face cache ({} does not exist); download it \
+                 with `--download` or `huggingface-cli download {repo_id}`",
+                base.display()
+            )));
+        }
+        let is_hash = revision.len() == 40 && revision.chars().all(|c| c.is_ascii_hexdigit());
+        let commit = if is_hash {
+            revision.to_string()
+        } else {
+            let r = base.join("refs").join(revision);
+            std::fs::read_to_string(&r)
+                .map_err(|_| {
+                    RuntimeError::Repo(format!(
+                        "{repo_id}: revision {revision:?} is not in the cache ({} missing)",
+                        r.display()
+                    ))
+                })?
+                .trim()
+                .to_string()
+        };
+        let snapshot = base.join("snapshots").join(&commit);
+        if !snapshot.is_dir() {
+            return Err(RuntimeError::Repo(format!(
+                "{repo_id}: snapshot {} is missing from the cache",
+                snapshot.display()
+            )));
+        }
+        Ok(Self {
+            origin: Origin::HfCache {
+                repo_id: repo_id.to_string(),
+                snapshot,
+            },
+        })
+    }
+
+    /// Resolves `spec`: an existing folder, else `OWNER/NAME[@REVISION]` in the Hugging Face
+    /// cache, else (only when `download` is true and the `download` feature is built) the Hub.
+    pub fn resolve(spec: &str, download: bool) -> Result<Self> {
+        let path = Path::new(spec);
+        if path.is_dir() {
+            return Self::local(path);
+        }
+        let (repo_id, revision) = spec.split_once('@').unwrap_or((spec, "main"));
+        split_repo_id(repo_id)?;
+        let cached = match hf_cache_dir() {
+            Some(cache) => Self::from_hf_cache(&cache, repo_id, revision),
+            None => Err(RuntimeError::Repo(
+                "no Hugging Face cache folder (HOME unset)".into(),
+            )),
+        };
+        match cached {
+            Ok(repo) => Ok(repo),
+            Err(_) if download => Self::hub(repo_id, revision),
+            Err(e) => Err(e),
+        }
+    }
+
+    #[cfg(feature = "download")]
+    fn hub(repo_id: &str, revision: &str) -> Result<Self> {
+        Ok(Self {
+            origin: Origin::Hub {
+                repo_id: repo_id.to_string(),
+                revision: revision.to_string(),
+            },
+        })
+    }
+
+    #[cfg(not(feature = "download"))]
+    fn hub(repo_id: &str, _revision: &str) -> Result<Self> {
+        Err(RuntimeError::Repo(format!(
+            "{repo_id} is not cached and this build cannot download: rebuild with the \
+             `download` feature (tinycats-runtime/download)"
+        )))
+    }
+
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// The local path of the repository file `rel` (e.g. [`CLASSIFIER_ONNX`]).
+    pub fn file(&self, rel: &str) -> Result<PathBuf> {
+        let path = match &self.origin {
+            Origin::Local(root) => root.join(rel),
+            Origin::HfCache { snapshot, .. } => snapshot.join(rel),
+            Origin::Hub { repo_id, revision } => return download(repo_id, revision, rel),
+        };
+        if path.is_file() {
+            Ok(path)
+        } else {
+            Err(RuntimeError::MissingFile {
+                what: "model repository file",
+                path,
+            })
+        }
+    }
+}
+
+#[cfg(feature = "download")]
+fn download(repo_id: &str, revision: &str, rel: &str) -> Result<PathBuf> {
+    use hf_hub::{Repo, RepoType, api::sync::ApiBuilder};
+    let api = ApiBuilder::from_env()
+        .build()
+        .map_err(|e| RuntimeError::Repo(format!("Hugging Face Hub client: {e}")))?;
+    api.repo(Repo::with_revision(
+        repo_id.to_string(),
+        RepoType::Model,
+        revision.to_string(),
+    ))
+    .get(rel)
+    .map_err(|e| RuntimeError::Repo(format!("downloading {rel} from {repo_id}@{revision}: {e}")))
+}
+
+#[cfg(not(feature = "download"))]
+fn download(repo_id: &str, _revision: &str, _rel: &str) -> Result<PathBuf> {
+    Err(RuntimeError::Repo(format!(
+        "{repo_id}: downloads need the `download` feature"
+    )))
+}
+
+fn split_repo_id(repo_id: &str) -> Result<(&str, &str)> {
+    match repo_id.split_once('/') {
+        Some((o, n)) if !o.is_empty() && !n.is_empty() && !n.contains('/') => Ok((o, n)),
+        _ => Err(RuntimeError::Repo(format!(
+            "{repo_id:?} is neither an existing folder nor a Hugging Face repo id OWNER/NAME"
+        ))),
+    }
+}
+
+/// The Hugging Face hub cache folder from the environment.
+pub fn hf_cache_dir() -> Option<PathBuf> {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    hf_cache_dir_from(
+        var("HF_HUB_CACHE"),
+        var("HF_HOME"),
+        var("XDG_CACHE_HOME"),
+        var("HOME"),
+    )
+}
+
+/// The rule huggingface_hub uses: `HF_HUB_CACHE`, else `HF_HOME/hub`, else
+/// `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`.
+pub fn hf_cache_dir_from(
+    hf_hub_cache: Option<PathBuf>,
+    hf_home: Option<PathBuf>,
+    xdg_cache_home: Option<PathBuf>,
+    home: Option<PathBuf>,
+) -> Option<PathBuf> {
+    hf_hub_cache
+        .or_else(|| hf_home.map(|h| h.join("hub")))
+        .or_else(|| xdg_cache_home.map(|x| x.join("huggingface").join("hub")))
+        .or_else(|| home.map(|h| h.join(".cache").join("huggingface").join("hub")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(p: &Path) {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, b"x").unwrap();
+    }
+
+    #[test]
+    fn local_folder_resolves_files_and_names_missing_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        touch(&dir.path().join(CLASSIFIER_ONNX));
+        let repo = ModelRepo::resolve(dir.path().to_str().unwrap(), false).unwrap();
+        assert_eq!(
+            repo.file(CLASSIFIER_ONNX).unwrap(),
+            dir.path().join(CLASSIFIER_ONNX)
+        );
+        let err = repo.file(GENERATOR_ONNX).unwrap_err().to_string();
+        assert!(err.contains("generator/model.onnx"), "{err}");
+    }
+
+    #[test]
+    fn hf_cache_snapshot_via_ref_and_via_hash() {
+        let cache = tempfile::tempdir().unwrap();
+        let hash = "0123456789abcdef0123456789abcdef01234567";
+        let base = cache.path().join("models--tinycats--tinycats");
+        touch(&base.join("snapshots").join(hash).join(GENERATOR_ONNX));
+        std::fs::create_dir_all(base.join("refs")).unwrap();
+        std::fs::write(base.join("refs/main"), format!("{hash}\n")).unwrap();
+
+        let by_ref = ModelRepo::from_hf_cache(cache.path(), "tinycats/tinycats", "main").unwrap();
+        let by_hash = ModelRepo::from_hf_cache(cache.path(), "tinycats/tinycats", hash).unwrap();
+        let want = base.join("snapshots").join(hash).join(GENERATOR_ONNX);
+        assert_eq!(by_ref.file(GENERATOR_ONNX).unwrap(), want);
+        assert_eq!(by_hash.file(GENERATOR_ONNX).unwrap(), want);
+
+        let missing = ModelRepo::from_hf_cache(cache.path(), "tinycats/other", "main");
+        assert!(
+            missing
+                .unwrap_err()
+                .to_string()
+                .contains("not in the Hugging Face cache")
+        );
+        let bad_rev = ModelRepo::from_hf_cache(cache.path(), "tinycats/tinycats", "v2");
+        assert!(bad_rev.unwrap_err().to_string().contains("revision \"v2\""));
+    }
+
+    #[test]
+    fn cache_dir_follows_hf_precedence() {
+        let p = |s: &str| Some(PathBuf::from(s));
+        assert_eq!(
+            hf_cache_dir_from(p("/c"), p("/h"), p("/x"), p("/home")),
+            p("/c")
+        );
+        assert_eq!(
+            hf_cache_dir_from(None, p("/h"), p("/x"), p("/home")),
+            p("/h/hub")
+        );
+        assert_eq!(
+            hf_cache_dir_from(None, None, p("/x"), p("/home")),
+            p("/x/huggingface/hub")
+        );
+        assert_eq!(
+            hf_cache_dir_from(None, None, None, p("/home")),
+            p("/home/.cache/huggingface/hub")
+        );
+    }
+
+    #[test]
+    fn spec_that_is_neither_folder_nor_repo_id_is_an_error() {
+        let err = ModelRepo::resolve("no/such/thing", false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("neither an existing folder"), "{err}");
+    }
+}

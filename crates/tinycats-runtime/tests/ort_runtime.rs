@@ -1,0 +1,177 @@
+//! The exporter's graphs on ONNX Runtime, with random-weight models: contract checks,
+//! errors, batching, guidance batching, sampling and classification plumbing.
+//! (Numerical parity with the tch models is `tests/onnx_parity.rs` at the repo root.)
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use image::{DynamicImage, RgbImage};
+use ndarray::{Array4, s};
+use tinycats_onnx::{Prediction as Target, fixtures};
+use tinycats_runtime::generator::gaussian_noise;
+use tinycats_runtime::{
+    Breed, Classifier, GenerateOptions, Generator, RuntimeError, Sampler, SessionOptions,
+};
+
+fn export_dit(dir: &Path, target: Target) -> Result<PathBuf> {
+    let model = dir.join("dit");
+    fixtures::write_random_dit(&model, &fixtures::small_dit_config(target), 7)?;
+    let out = dir.join("dit.onnx");
+    tinycats_onnx::export(&model, &out, None)?;
+    Ok(out)
+}
+
+fn export_classifier(dir: &Path) -> Result<PathBuf> {
+    let model = dir.join("clf");
+    fixtures::write_random_classifier(&model, &fixtures::small_classifier_config(), 3)?;
+    let out = dir.join("clf.onnx");
+    tinycats_onnx::export(&model, &out, None)?;
+    Ok(out)
+}
+
+fn max_abs(a: &Array4<f32>, b: &Array4<f32>) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn generator_rows_are_independent_of_batching() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    for target in [Target::Velocity, Target::Data] {
+        let mut g = Generator::load(export_dit(dir.path(), target)?)?;
+        assert_eq!(g.image_size(), 16);
+        assert_eq!(g.null_class(), 13);
+        let x = gaussian_noise(1, (3, 3, 16, 16));
+        let (t, y) = ([0.1f32, 0.5, 0.9], [0i64, 7, 13]);
+        let v = g.velocity(x.view(), &t, &y)?;
+        assert_eq!(v.shape(), &[3, 3, 16, 16]);
+        assert!(v.iter().all(|v| v.is_finite()));
+        for i in 0..3 {
+            let xi = x.slice(s![i..i + 1, .., .., ..]);
+            let vi = g.velocity(xi, &t[i..i + 1], &y[i..i + 1])?;
+            let d = max_abs(&vi, &v.slice(s![i..i + 1, .., .., ..]).to_owned());
+            assert!(
+                d < 1e-5,
+                "{target:?} row {i}: batch-1 vs batch-3 max-abs {d}"
+            );
+        }
+        // Breed and time both reach the output.
+        let v2 = g.velocity(x.view(), &t, &[1, 7, 13])?;
+        assert!(max_abs(&v, &v2) > 1e-4, "breed has no effect");
+    }
+    Ok(())
+}
+
+#[test]
+fn guidance_batches_cond_and_uncond_rows_and_mixes_them() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut g = Generator::load(export_dit(dir.path(), Target::Velocity)?)?;
+    let x = gaussian_noise(2, (2, 3, 16, 16));
+    let vc = g.velocity(x.view(), &[0.3; 2], &[4; 2])?;
+    let vu = g.velocity(x.view(), &[0.3; 2], &[13; 2])?;
+    let guided = g.guided_velocity(x.view(), 0.3, 4, 2.5)?;
+    let want = &vu + &((&vc - &vu) * 2.5);
+    assert!(max_abs(&guided, &want) < 1e-4);
+    // Scale 1 is the plain conditional velocity.
+    assert!(max_abs(&g.guided_velocity(x.view(), 0.3, 4, 1.0)?, &vc) < 1e-6);
+    Ok(())
+}
+
+#[test]
+fn generate_is_seeded_calls_back_each_step_and_names_unknown_breeds() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut g = Generator::load_with(
+        export_dit(dir.path(), Target::Data)?,
+        SessionOptions {
+            intra_threads: 1,
+            ..Default::default()
+        },
+    )?;
+    for sampler in [Sampler::Euler, Sampler::Heun] {
+        let opts = GenerateOptions {
+            breed: Breed::Name("BREED_3".into()),
+            steps: 4,
+            guidance: 3.0,
+            sampler,
+            seed: 11,
+            batch: 2,
+        };
+        let mut seen = Vec::new();
+        let a = g.generate(&opts, |s| {
+            seen.push((s.index, s.total, s.t, s.preview.shape()[0]))
+        })?;
+        assert_eq!(
+            seen,
+            vec![
+                (1, 4, 0.25, 2),
+                (2, 4, 0.5, 2),
+                (3, 4, 0.75, 2),
+                (4, 4, 1.0, 2)
+            ]
+        );
+        let b = g.generate(&opts, |_| {})?;
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[0].dimensions(), (16, 16));
+        assert_eq!(a, b, "same seed, same images");
+    }
+    let err = g
+        .generate(
+            &GenerateOptions {
+                breed: Breed::Name("sphynx".into()),
+                ..Default::default()
+            },
+            |_| {},
+        )
+        .unwrap_err();
+    assert!(matches!(err, RuntimeError::UnknownBreed { .. }));
+    assert!(err.to_string().contains("breed_0"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn classifier_ranks_breeds_from_metadata_sized_input() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut c = Classifier::load(export_classifier(dir.path())?)?;
+    assert_eq!(c.preprocess().size, 16);
+    assert_eq!(c.preprocess().mean, [0.485, 0.456, 0.406]);
+    assert_eq!(c.class_names().len(), 13);
+    // Non-square, larger than the model: resized and centre-cropped.
+    let img = DynamicImage::ImageRgb8(RgbImage::from_fn(40, 30, |x, y| {
+        image::Rgb([(x * 6) as u8, (y * 8) as u8, 90])
+    }));
+    let other = DynamicImage::ImageRgb8(RgbImage::from_pixel(16, 16, image::Rgb([10, 200, 30])));
+    let top = c.classify(&img, 5)?;
+    assert_eq!(top.len(), 5);
+    assert!(top.windows(2).all(|w| w[0].probability >= w[1].probability));
+    let all: f32 = c.classify(&img, 13)?.iter().map(|p| p.probability).sum();
+    assert!((all - 1.0).abs() < 1e-4);
+    let batch = c.classify_batch(&[img.clone(), other.clone()], 3)?;
+    assert_eq!(batch[0], top[..3].to_vec());
+    assert_eq!(batch[1], c.classify(&other, 3)?);
+    Ok(())
+}
+
+#[test]
+fn wrong_files_are_errors_not_panics() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let clf = export_classifier(dir.path())?;
+    // A classifier graph loaded as a generator: the error lists what was found.
+    let msg = Generator::load(&clf).unwrap_err().to_string();
+    assert!(msg.contains("generator contract"), "{msg}");
+    assert!(msg.contains("input: float[batch,3,16,16]"), "{msg}");
+    assert!(msg.contains("output: float[batch,13]"), "{msg}");
+
+    let missing = Classifier::load(dir.path().join("nope.onnx")).unwrap_err();
+    assert!(
+        matches!(missing, RuntimeError::MissingFile { .. }),
+        "{missing}"
+    );
+
+    let junk = dir.path().join("junk.onnx");
+    std::fs::write(&junk, b"\xff\xff\xff\xff not protobuf")?;
+    let err = Classifier::load(&junk).unwrap_err();
+    assert!(matches!(err, RuntimeError::NotOnnx { .. }), "{err}");
+    Ok(())
+}
