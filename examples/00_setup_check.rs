@@ -1,2 +1,141 @@
-//! Getting started: checks that libtorch, ONNX Runtime and the plotting stack work.
-fn main() {}
+//! Getting started: checks that libtorch, ONNX Runtime and the plotting stack work on this
+//! machine, and shows where an example's pictures go.
+//!
+//! Run it with `cargo run --release --example 00_setup_check` after `cargo xtask setup`.
+// verify-docs: timeout_s = 120, budget_s = 60
+
+use anyhow::Result;
+use tch::{Device, Kind, Tensor};
+use tinycats_notebook::{display_path, out_dir, step};
+use tinycats_plot::{LineChart, save_png};
+
+/// Everything this example can be tuned with.
+struct Config {
+    /// Seed of libtorch's random generator, so every run prints the same numbers.
+    seed: i64,
+    /// Side of the square matrices multiplied in the tensor check.
+    matmul_size: i64,
+    /// Side of the picture drawn in the image check, in pixels.
+    image_size: i64,
+}
+
+const CONFIG: Config = Config {
+    seed: 0,
+    matmul_size: 256,
+    image_size: 96,
+};
+
+fn main() -> Result<()> {
+    // ANCHOR: versions
+    step("versions");
+    println!("tinycats       {}", env!("CARGO_PKG_VERSION"));
+    println!("libtorch       {}", libtorch_version());
+    // ANCHOR_END: versions
+
+    // ANCHOR: device
+    step("device");
+    let device = Device::cuda_if_available();
+    println!(
+        "device         {}",
+        if device.is_cuda() { "CUDA" } else { "CPU" }
+    );
+    println!("cuda devices   {}", tch::Cuda::device_count());
+    println!("libtorch uses  {} threads", tch::get_num_threads());
+    // ANCHOR_END: device
+
+    // ANCHOR: tensor
+    step("tensor");
+    tch::manual_seed(CONFIG.seed);
+    let n = CONFIG.matmul_size;
+    let a = Tensor::randn([n, n], (Kind::Float, device));
+    let b = Tensor::randn([n, n], (Kind::Float, device));
+    let c = a.matmul(&b); // (n, n)
+    // The same product, one entry, by hand: row 0 of a times column 0 of b.
+    let by_hand: f64 = (0..n)
+        .map(|k| a.double_value(&[0, k]) * b.double_value(&[k, 0]))
+        .sum();
+    println!("c = a @ b      shape {:?}", c.size());
+    println!(
+        "c[0, 0]        {:.4} (libtorch) vs {by_hand:.4} (by hand)",
+        c.double_value(&[0, 0])
+    );
+    println!(
+        "mean |c|       {:.4}",
+        c.abs().mean(Kind::Float).double_value(&[])
+    );
+    // ANCHOR_END: tensor
+
+    // ANCHOR: autograd
+    step("autograd");
+    let x = Tensor::linspace(-6.0, 6.0, 121, (Kind::Float, Device::Cpu)).set_requires_grad(true);
+    let y = x.sigmoid();
+    let grad = Tensor::run_backward(&[y.sum(Kind::Float)], &[&x], false, false).remove(0);
+    let points = |t: &Tensor| -> Vec<(f64, f64)> {
+        (0..121)
+            .map(|i| (x.double_value(&[i]), t.double_value(&[i])))
+            .collect()
+    };
+    let chart = LineChart::new("sigmoid and its gradient, by autograd", "x", "value")
+        .series("sigmoid(x)", points(&y.detach()))
+        .series("d sigmoid / dx", points(&grad));
+    let path = save_png(&chart.render(640, 360)?, out_dir().join("sigmoid.png"))?;
+    println!(
+        "max gradient   {:.4} at x = 0 (exact: 0.25)",
+        grad.max().double_value(&[])
+    );
+    println!("saved          {}", display_path(&path));
+    // ANCHOR_END: autograd
+
+    // ANCHOR: image
+    step("image");
+    let s = CONFIG.image_size;
+    let coords = Tensor::linspace(-1.0, 1.0, s, (Kind::Float, Device::Cpu));
+    let yy = coords.view([s, 1]).expand([s, s], false); // (S, S)
+    let xx = coords.view([1, s]).expand([s, s], false); // (S, S)
+    let radius = (&xx * &xx + &yy * &yy).sqrt();
+    let disc = radius.le(0.8).to_kind(Kind::Float);
+    let rgb = Tensor::stack(
+        &[
+            (&xx + 1.0) / 2.0 * &disc,
+            (&yy + 1.0) / 2.0 * &disc,
+            disc.shallow_clone(),
+        ],
+        0,
+    ); // (3, S, S)
+    let img = to_rgb8(&rgb);
+    let path = save_png(&img, out_dir().join("disc.png"))?;
+    println!("image          {}x{} RGB", img.width(), img.height());
+    println!("saved          {}", display_path(&path));
+    // ANCHOR_END: image
+    Ok(())
+}
+
+/// The version of the libtorch this example was built against, from its install.
+fn libtorch_version() -> String {
+    let Some(dir) = option_env!("LIBTORCH") else {
+        return "unknown (LIBTORCH unset at build time)".into();
+    };
+    let dir = std::path::Path::new(dir);
+    std::fs::read_to_string(dir.join("build-version"))
+        .ok()
+        .or_else(|| {
+            let py = std::fs::read_to_string(dir.join("version.py")).ok()?;
+            py.lines().find_map(|l| {
+                l.strip_prefix("__version__ = ")
+                    .map(|v| v.trim_matches(['\'', '"']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// A (3, H, W) tensor in [0, 1] as an 8-bit RGB image.
+fn to_rgb8(t: &Tensor) -> image::RgbImage {
+    let (h, w) = (t.size()[1] as u32, t.size()[2] as u32);
+    let bytes = (t.clamp(0.0, 1.0) * 255.0)
+        .round()
+        .to_kind(Kind::Uint8)
+        .permute([1, 2, 0])
+        .contiguous(); // (H, W, 3)
+    let data: Vec<u8> = Vec::<u8>::try_from(bytes.view([-1])).expect("a uint8 tensor");
+    image::RgbImage::from_raw(w, h, data).expect("H × W × 3 bytes")
+}

@@ -1,0 +1,268 @@
+//! Bar and line charts.
+
+use image::RgbImage;
+use plotters::prelude::*;
+
+use crate::{PlotError, Result, ensure_font};
+
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+fn draw_err(title: &str) -> impl Fn(String) -> PlotError + '_ {
+    move |message| PlotError::Draw { title: title.to_owned(), message }
+}
+
+fn into_image(buf: Vec<u8>, width: u32, height: u32) -> RgbImage {
+    RgbImage::from_raw(width, height, buf).expect("plotters fills width × height × 3 bytes")
+}
+
+/// A horizontal bar chart: one bar per label, longest at the top as listed.
+#[derive(Debug, Clone)]
+pub struct BarChart {
+    pub title: String,
+    pub labels: Vec<String>,
+    pub values: Vec<f64>,
+    /// Caption of the value axis.
+    pub value_label: String,
+    /// Fixed value range; `None` fits the data (from 0).
+    pub range: Option<(f64, f64)>,
+}
+
+impl BarChart {
+    pub fn new(title: impl Into<String>, labels: Vec<String>, values: Vec<f64>) -> Self {
+        BarChart { title: title.into(), labels, values, value_label: String::new(), range: None }
+    }
+
+    pub fn value_label(mut self, label: impl Into<String>) -> Self {
+        self.value_label = label.into();
+        self
+    }
+
+    pub fn range(mut self, lo: f64, hi: f64) -> Self {
+        self.range = Some((lo, hi));
+        self
+    }
+
+    pub fn render(&self, width: u32, height: u32) -> Result<RgbImage> {
+        if self.labels.len() != self.values.len() || self.labels.is_empty() {
+            return Err(PlotError::Input(format!(
+                "bar chart `{}`: {} labels for {} values",
+                self.title,
+                self.labels.len(),
+                self.values.len()
+            )));
+        }
+        ensure_font();
+        let err = draw_err(&self.title);
+        let mut buf = vec![0u8; (width * height * 3) as usize];
+        {
+            let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
+            root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+            let (lo, hi) = self.range.unwrap_or_else(|| {
+                let max = self.values.iter().cloned().fold(0.0_f64, f64::max);
+                (0.0, if max > 0.0 { max * 1.1 } else { 1.0 })
+            });
+            let n = self.labels.len();
+            let label_width = self.labels.iter().map(|l| l.chars().count()).max().unwrap_or(1) as u32 * 8 + 10;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(&self.title, ("sans-serif", 18))
+                .margin(10)
+                .x_label_area_size(if self.value_label.is_empty() { 25 } else { 40 })
+                .y_label_area_size(label_width.min(width / 2))
+                .build_cartesian_2d(lo..hi, (0..n).into_segmented())
+                .map_err(|e| err(e.to_string()))?;
+            let labels = self.labels.clone();
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .x_desc(self.value_label.as_str())
+                .y_labels(n)
+                .y_label_formatter(&|seg| match seg {
+                    SegmentValue::CenterOf(i) => labels.get(n - 1 - *i).cloned().unwrap_or_default(),
+                    _ => String::new(),
+                })
+                .label_style(("sans-serif", 13))
+                .draw()
+                .map_err(|e| err(e.to_string()))?;
+            chart
+                .draw_series(self.values.iter().enumerate().map(|(i, v)| {
+                    let row = n - 1 - i;
+                    let mut bar = Rectangle::new(
+                        [(lo, SegmentValue::Exact(row)), (*v, SegmentValue::Exact(row + 1))],
+                        PALETTE[0].filled(),
+                    );
+                    bar.set_margin(3, 3, 0, 0);
+                    bar
+                }))
+                .map_err(|e| err(e.to_string()))?;
+            root.present().map_err(|e| err(e.to_string()))?;
+        }
+        Ok(into_image(buf, width, height))
+    }
+}
+
+/// One named line of a [`LineChart`].
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A labelled vertical marker, e.g. the step where early stopping kept the best model.
+#[derive(Debug, Clone)]
+pub struct VLine {
+    pub x: f64,
+    pub label: String,
+}
+
+/// Lines over a shared x axis (training curves, sweeps).
+#[derive(Debug, Clone, Default)]
+pub struct LineChart {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub series: Vec<Series>,
+    pub markers: Vec<VLine>,
+    /// Plot y on a log scale (all values must be positive).
+    pub log_y: bool,
+}
+
+impl LineChart {
+    pub fn new(title: impl Into<String>, x_label: impl Into<String>, y_label: impl Into<String>) -> Self {
+        LineChart { title: title.into(), x_label: x_label.into(), y_label: y_label.into(), ..Default::default() }
+    }
+
+    pub fn series(mut self, name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+        self.series.push(Series { name: name.into(), points });
+        self
+    }
+
+    pub fn marker(mut self, x: f64, label: impl Into<String>) -> Self {
+        self.markers.push(VLine { x, label: label.into() });
+        self
+    }
+
+    pub fn log_y(mut self, on: bool) -> Self {
+        self.log_y = on;
+        self
+    }
+
+    pub fn render(&self, width: u32, height: u32) -> Result<RgbImage> {
+        let all: Vec<(f64, f64)> = self.series.iter().flat_map(|s| s.points.iter().copied()).collect();
+        if all.is_empty() || all.iter().any(|(x, y)| !x.is_finite() || !y.is_finite()) {
+            return Err(PlotError::Input(format!("line chart `{}`: no points, or a NaN/inf point", self.title)));
+        }
+        if self.log_y && all.iter().any(|(_, y)| *y <= 0.0) {
+            return Err(PlotError::Input(format!("line chart `{}`: log scale needs positive values", self.title)));
+        }
+        ensure_font();
+        let err = draw_err(&self.title);
+        let (x0, x1) = bounds(all.iter().map(|p| p.0));
+        let (y0, y1) = bounds(all.iter().map(|p| p.1));
+        let mut buf = vec![0u8; (width * height * 3) as usize];
+        {
+            let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
+            root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+            let mut builder = ChartBuilder::on(&root);
+            builder.caption(&self.title, ("sans-serif", 18)).margin(12).x_label_area_size(40).y_label_area_size(60);
+            macro_rules! draw {
+                ($chart:expr) => {{
+                    let mut chart = $chart.map_err(|e| err(e.to_string()))?;
+                    chart
+                        .configure_mesh()
+                        .x_desc(self.x_label.as_str())
+                        .y_desc(self.y_label.as_str())
+                        .label_style(("sans-serif", 13))
+                        .draw()
+                        .map_err(|e| err(e.to_string()))?;
+                    for (i, s) in self.series.iter().enumerate() {
+                        let color = PALETTE[i % PALETTE.len()];
+                        chart
+                            .draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(2)))
+                            .map_err(|e| err(e.to_string()))?
+                            .label(s.name.as_str())
+                            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+                    }
+                    for m in &self.markers {
+                        let grey = RGBColor(90, 90, 90);
+                        chart
+                            .draw_series(std::iter::once(PathElement::new(vec![(m.x, y0), (m.x, y1)], grey.stroke_width(1))))
+                            .map_err(|e| err(e.to_string()))?
+                            .label(m.label.as_str())
+                            .legend(move |(x, y)| PathElement::new(vec![(x + 9, y - 6), (x + 9, y + 6)], grey));
+                    }
+                    chart
+                        .configure_series_labels()
+                        .background_style(WHITE.mix(0.85))
+                        .border_style(BLACK.mix(0.3))
+                        .label_font(("sans-serif", 13))
+                        .position(SeriesLabelPosition::UpperRight)
+                        .draw()
+                        .map_err(|e| err(e.to_string()))?;
+                }};
+            }
+            if self.log_y {
+                draw!(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale()));
+            } else {
+                draw!(builder.build_cartesian_2d(x0..x1, y0..y1));
+            }
+            root.present().map_err(|e| err(e.to_string()))?;
+        }
+        Ok(into_image(buf, width, height))
+    }
+}
+
+/// Min and max, widened when they coincide so the axis has a span.
+fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if lo == hi { (lo - 0.5, hi + 0.5) } else { (lo, hi) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn non_white(img: &RgbImage) -> usize {
+        img.pixels().filter(|p| p.0 != [255, 255, 255]).count()
+    }
+
+    #[test]
+    fn a_bar_chart_draws_bars_and_text() {
+        let img = BarChart::new("top-5", vec!["Bombay".into(), "Persian".into()], vec![0.9, 0.1])
+            .range(0.0, 1.0)
+            .render(320, 200)
+            .unwrap();
+        assert_eq!(img.dimensions(), (320, 200));
+        // The first palette colour fills the bars.
+        let blue = img.pixels().filter(|p| p.0 == [31, 119, 180]).count();
+        assert!(blue > 1000, "{blue} bar pixels");
+        assert!(non_white(&img) > blue, "labels and axes are drawn too");
+    }
+
+    #[test]
+    fn mismatched_bar_input_is_an_error() {
+        let err = BarChart::new("t", vec!["a".into()], vec![]).render(100, 100).unwrap_err();
+        assert!(err.to_string().contains("1 labels for 0 values"), "{err}");
+    }
+
+    #[test]
+    fn line_charts_refuse_nan_and_nonpositive_log() {
+        let nan = LineChart::new("t", "x", "y").series("a", vec![(0.0, f64::NAN)]).render(100, 100);
+        assert!(nan.is_err());
+        let log = LineChart::new("t", "x", "y").series("a", vec![(0.0, 0.0)]).log_y(true).render(100, 100);
+        assert!(log.is_err());
+        let ok = LineChart::new("loss", "step", "loss")
+            .series("train", vec![(0.0, 1.0), (1.0, 0.5), (2.0, 0.25)])
+            .marker(1.0, "best")
+            .log_y(true)
+            .render(300, 200)
+            .unwrap();
+        assert!(non_white(&ok) > 500);
+    }
+}

@@ -1,0 +1,345 @@
+//! `cargo xtask setup [--cuda]`: native libraries and book tools from the registries only.
+//!
+//! - libtorch 2.11.0 (what tch 0.24 needs) from the PyPI `torch` wheel, whose `torch/`
+//!   folder has `include/` and `lib/` and serves as `LIBTORCH`. CPU by default: the wheel
+//!   without dependencies plus the two CUDA libraries `libtorch_cpu.so` itself needs.
+//!   `--cuda`: the wheel with its full CUDA dependency set.
+//! - ONNX Runtime 1.31.1 (what ort 2.0.0-rc.15 targets) from the PyPI `onnxruntime` wheel.
+//! - mdbook and mdbook-katex, pinned, by `cargo install --locked`.
+//!
+//! Everything lands in the git-ignored `.tinycats/`; nothing else on the machine changes.
+//! Each component is installed into a `*.partial` folder and renamed into place, then
+//! stamped, so an interrupted install is detected and redone on the next run.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+use crate::paths;
+
+/// libtorch version that tch 0.24 is built for.
+pub const TORCH_VERSION: &str = "2.11.0";
+/// The CUDA runtime libraries that `libtorch_cpu.so` lists as NEEDED, at the versions a full
+/// `pip install torch==2.11.0` resolves to.
+const TORCH_CPU_EXTRAS: [&str; 2] = ["nvidia-cuda-runtime==13.0.96", "nvidia-cuda-cupti==13.0.85"];
+/// ONNX Runtime version that ort 2.0.0-rc.15 targets.
+pub const ONNXRUNTIME_VERSION: &str = "1.31.1";
+pub const MDBOOK_VERSION: &str = "0.5.4";
+pub const MDBOOK_KATEX_VERSION: &str = "0.10.0";
+
+#[derive(Debug, Args, Default)]
+pub struct SetupArgs {
+    /// Install libtorch with its full CUDA dependency set (~2.6 GB of wheels) so that a
+    /// build with `--features cuda` finds the GPU.
+    #[arg(long)]
+    pub cuda: bool,
+    /// Reinstall every component even if it looks complete.
+    #[arg(long)]
+    pub force: bool,
+    /// Skip mdbook and mdbook-katex (enough for `cargo run --example` and `cargo test`).
+    #[arg(long)]
+    pub no_book_tools: bool,
+}
+
+/// What `setup` installed and where.
+#[derive(Debug, Clone)]
+pub struct Native {
+    pub libtorch: PathBuf,
+    pub torch_variant: Variant,
+    pub onnxruntime_dylib: PathBuf,
+    pub mdbook: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Variant {
+    Cpu,
+    Cuda,
+}
+
+/// Written into a component's folder once it is complete.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct Stamp {
+    component: String,
+    version: String,
+    variant: Option<Variant>,
+}
+
+const STAMP: &str = ".tinycats-complete.json";
+
+pub fn run(args: &SetupArgs) -> Result<Native> {
+    let root = paths::project_root();
+    let started = Instant::now();
+    let native = install(&root, args)?;
+    eprintln!(
+        "setup: done in {:.1} s\n  LIBTORCH         {} ({:?})\n  ORT_DYLIB_PATH   {}{}",
+        started.elapsed().as_secs_f64(),
+        native.libtorch.display(),
+        native.torch_variant,
+        native.onnxruntime_dylib.display(),
+        native
+            .mdbook
+            .as_ref()
+            .map(|p| format!("\n  mdbook           {}", p.display()))
+            .unwrap_or_default(),
+    );
+    Ok(native)
+}
+
+fn install(root: &Path, args: &SetupArgs) -> Result<Native> {
+    fs::create_dir_all(paths::native_dir(root))?;
+    let torch_variant = ensure_torch(root, args)?;
+    let libtorch = check_libtorch_env(root)?;
+    ensure_onnxruntime(root, args.force)?;
+    let mdbook = if args.no_book_tools {
+        None
+    } else {
+        ensure_cargo_tool(root, "mdbook", MDBOOK_VERSION, args.force)?;
+        ensure_cargo_tool(root, "mdbook-katex", MDBOOK_KATEX_VERSION, args.force)?;
+        Some(paths::mdbook(root))
+    };
+    Ok(Native {
+        libtorch,
+        torch_variant,
+        onnxruntime_dylib: paths::onnxruntime_dylib(root),
+        mdbook,
+    })
+}
+
+fn ensure_torch(root: &Path, args: &SetupArgs) -> Result<Variant> {
+    let dir = paths::torch_dir(root);
+    let want = if args.cuda { Variant::Cuda } else { Variant::Cpu };
+    if !args.force {
+        if let Some(stamp) = read_stamp(&dir) {
+            // A CUDA install also serves CPU builds: never downgrade it behind the user's back.
+            let variant_ok = stamp.variant == Some(want) || stamp.variant == Some(Variant::Cuda);
+            if stamp.version == TORCH_VERSION && variant_ok && torch_files_present(&dir, want) {
+                return Ok(stamp.variant.unwrap_or(want));
+            }
+            eprintln!("setup: libtorch in {} is incomplete or not what is wanted; reinstalling", dir.display());
+        } else if dir.exists() {
+            eprintln!("setup: {} has no completion stamp (an interrupted install?); reinstalling", dir.display());
+        }
+    }
+    let mut packages = vec![format!("torch=={TORCH_VERSION}")];
+    let mut pip_args: Vec<&str> = Vec::new();
+    match want {
+        Variant::Cpu => {
+            pip_args.push("--no-deps");
+            packages.extend(TORCH_CPU_EXTRAS.iter().map(|s| s.to_string()));
+        }
+        Variant::Cuda => {}
+    }
+    pip_install(&dir, &pip_args, &packages)?;
+    anyhow::ensure!(
+        torch_files_present(&dir, want),
+        "pip installed torch into {} but libtorch's files are not where tch expects them",
+        dir.display()
+    );
+    let found = torch_version(&dir.join("torch"))?;
+    check_torch_version(&found, &dir.join("torch"))?;
+    write_stamp(
+        &dir,
+        &Stamp { component: "torch".into(), version: TORCH_VERSION.into(), variant: Some(want) },
+    )?;
+    Ok(want)
+}
+
+fn torch_files_present(dir: &Path, variant: Variant) -> bool {
+    let lib = dir.join("torch/lib");
+    let cu = dir.join("nvidia/cu13/lib");
+    let mut needed = vec![
+        lib.join("libtorch_cpu.so"),
+        lib.join("libc10.so"),
+        dir.join("torch/include/torch/csrc/api/include/torch/torch.h"),
+        cu.join("libcudart.so.13"),
+        cu.join("libcupti.so.13"),
+    ];
+    if variant == Variant::Cuda {
+        needed.push(lib.join("libtorch_cuda.so"));
+        needed.push(cu.join("libcublas.so.13"));
+    }
+    needed.iter().all(|p| p.exists())
+}
+
+/// The torch version of a libtorch folder: `build-version` (libtorch zips) or the wheel's
+/// `version.py`.
+pub fn torch_version(libtorch: &Path) -> Result<String> {
+    if let Ok(v) = fs::read_to_string(libtorch.join("build-version")) {
+        return Ok(v.trim().to_owned());
+    }
+    let py = libtorch.join("version.py");
+    let text = fs::read_to_string(&py).with_context(|| {
+        format!("cannot tell the libtorch version in {}: no build-version or version.py", libtorch.display())
+    })?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("__version__ = "))
+        .map(|v| v.trim().trim_matches(['\'', '"']).to_owned())
+        .with_context(|| format!("{} has no __version__ line", py.display()))
+}
+
+fn check_torch_version(found: &str, libtorch: &Path) -> Result<()> {
+    // "2.11.0+cu130" is 2.11.0 built for CUDA 13.0.
+    let base = found.split('+').next().unwrap_or(found);
+    if base != TORCH_VERSION {
+        bail!(
+            "libtorch at {} is version {found}, but tch 0.24 needs {TORCH_VERSION}: \
+             run `cargo xtask setup --force`, or point LIBTORCH at a {TORCH_VERSION} install",
+            libtorch.display()
+        );
+    }
+    Ok(())
+}
+
+/// The `LIBTORCH` that cargo will build with: ours unless the user set their own.
+fn check_libtorch_env(root: &Path) -> Result<PathBuf> {
+    let ours = paths::libtorch(root);
+    let Some(env) = std::env::var_os("LIBTORCH").map(PathBuf::from) else {
+        return Ok(ours);
+    };
+    if env != ours {
+        eprintln!(
+            "setup: LIBTORCH is set to {} in your environment; cargo builds will use it, not {}",
+            env.display(),
+            ours.display()
+        );
+        let found = torch_version(&env)?;
+        check_torch_version(&found, &env)?;
+    }
+    Ok(env)
+}
+
+fn ensure_onnxruntime(root: &Path, force: bool) -> Result<()> {
+    let dir = paths::onnxruntime_dir(root);
+    let dylib = paths::onnxruntime_dylib(root);
+    let stamp = Stamp { component: "onnxruntime".into(), version: ONNXRUNTIME_VERSION.into(), variant: None };
+    if !force && read_stamp(&dir).as_ref() == Some(&stamp) && dylib.exists() {
+        return Ok(());
+    }
+    pip_install(&dir, &["--no-deps"], &[format!("onnxruntime=={ONNXRUNTIME_VERSION}")])?;
+    anyhow::ensure!(
+        dylib.exists(),
+        "pip installed onnxruntime=={ONNXRUNTIME_VERSION} but {} is missing",
+        dylib.display()
+    );
+    write_stamp(&dir, &stamp)
+}
+
+/// `pip install --target DIR.partial …`, then renames `DIR.partial` to `DIR`.
+fn pip_install(dir: &Path, extra: &[&str], packages: &[String]) -> Result<()> {
+    let python = find_python()?;
+    let partial = dir.with_extension("partial");
+    remove_dir(&partial)?;
+    let started = Instant::now();
+    let mut cmd = Command::new(&python);
+    cmd.args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--target"])
+        .arg(&partial)
+        .args(extra)
+        .args(packages);
+    crate::run_cmd(&mut cmd).with_context(|| {
+        format!("pip could not install {} from PyPI; check the network and rerun `cargo xtask setup`", packages.join(" "))
+    })?;
+    remove_dir(dir)?;
+    fs::rename(&partial, dir)
+        .with_context(|| format!("cannot move {} to {}", partial.display(), dir.display()))?;
+    eprintln!("setup: {} in {:.1} s", packages.join(" "), started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn find_python() -> Result<PathBuf> {
+    for name in ["python3", "python"] {
+        let ok = Command::new(name)
+            .args(["-m", "pip", "--version"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if ok {
+            return Ok(PathBuf::from(name));
+        }
+    }
+    bail!(
+        "setup needs python3 with pip to fetch the libtorch and ONNX Runtime wheels from PyPI, \
+         and found none on PATH: install it (Debian/Ubuntu: `apt-get install python3 python3-pip`; \
+         macOS: `brew install python`) and rerun `cargo xtask setup`"
+    )
+}
+
+/// `cargo install --locked --root .tinycats/tools NAME@VERSION` unless that version is there.
+fn ensure_cargo_tool(root: &Path, name: &str, version: &str, force: bool) -> Result<()> {
+    let bin = paths::tools_dir(root).join("bin").join(name);
+    if !force && tool_version(&bin).is_some_and(|v| v == version) {
+        return Ok(());
+    }
+    let started = Instant::now();
+    crate::run_cmd(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["install", "--locked", "--quiet", "--root"])
+            .arg(paths::tools_dir(root))
+            .arg(format!("{name}@{version}"))
+            .args(if force { &["--force"][..] } else { &[][..] }),
+    )
+    .with_context(|| format!("cannot install {name} {version} from crates.io"))?;
+    let got = tool_version(&bin);
+    anyhow::ensure!(
+        got.as_deref() == Some(version),
+        "installed {name} {version} but `{} --version` says {got:?}",
+        bin.display()
+    );
+    eprintln!("setup: {name} {version} in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The last word of `BIN --version` without a leading `v`.
+fn tool_version(bin: &Path) -> Option<String> {
+    let out = Command::new(bin).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace().last().map(|v| v.trim_start_matches('v').to_owned())
+}
+
+fn read_stamp(dir: &Path) -> Option<Stamp> {
+    serde_json::from_str(&fs::read_to_string(dir.join(STAMP)).ok()?).ok()
+}
+
+fn write_stamp(dir: &Path, stamp: &Stamp) -> Result<()> {
+    let path = dir.join(STAMP);
+    fs::write(&path, serde_json::to_string_pretty(stamp)?)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn remove_dir(dir: &Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove {}", dir.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn torch_version_reads_the_wheel_version_file() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("version.py"), "__version__ = '2.11.0+cu130'\ncuda = '13.0'\n").unwrap();
+        assert_eq!(torch_version(dir.path()).unwrap(), "2.11.0+cu130");
+        check_torch_version("2.11.0+cu130", dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_mismatched_torch_is_refused_with_the_fix() {
+        let err = check_torch_version("2.13.0", Path::new("/opt/libtorch")).unwrap_err().to_string();
+        assert!(err.contains("2.13.0") && err.contains("needs 2.11.0") && err.contains("cargo xtask setup"), "{err}");
+    }
+
+    #[test]
+    fn missing_files_make_an_install_incomplete() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!torch_files_present(dir.path(), Variant::Cpu));
+    }
+}

@@ -1,0 +1,203 @@
+//! Building the examples once (release) and running each with a timeout, in parallel where
+//! cores allow, capturing stdout and stderr.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use regex::Regex;
+
+/// Per-example settings, from a `// verify-docs: timeout_s = 600, budget_s = 120` line in
+/// the example's source.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// The run is killed after this long.
+    pub timeout: Duration,
+    /// The timing table flags a run longer than this.
+    pub budget: Duration,
+}
+
+pub const DEFAULT_TIMEOUT_S: u64 = 300;
+
+impl Limits {
+    pub fn from_source(source: &str) -> Result<Limits> {
+        let mut limits = Limits {
+            timeout: Duration::from_secs(DEFAULT_TIMEOUT_S),
+            budget: Duration::from_secs(DEFAULT_TIMEOUT_S),
+        };
+        let re = Regex::new(r"^\s*//!?\s*verify-docs:\s*(.*)$").unwrap();
+        for line in source.lines() {
+            let Some(c) = re.captures(line) else { continue };
+            for pair in c[1].split(',') {
+                let (key, value) = pair.split_once('=').with_context(|| format!("`{pair}`: expected key = value"))?;
+                let secs: u64 = value.trim().parse().with_context(|| format!("`{}`: not a number of seconds", value.trim()))?;
+                match key.trim() {
+                    "timeout_s" => limits.timeout = Duration::from_secs(secs),
+                    "budget_s" => limits.budget = Duration::from_secs(secs),
+                    other => anyhow::bail!("unknown verify-docs setting `{other}` (known: timeout_s, budget_s)"),
+                }
+            }
+        }
+        if limits.budget > limits.timeout {
+            limits.budget = limits.timeout;
+        }
+        Ok(limits)
+    }
+}
+
+#[derive(Debug)]
+pub enum Status {
+    Passed,
+    Failed(ExitStatus),
+    TimedOut,
+    CouldNotStart(String),
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub example: String,
+    pub status: Status,
+    pub wall: Duration,
+    pub stdout: String,
+    pub stderr: String,
+    pub out_dir: PathBuf,
+}
+
+/// One example to run.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub example: String,
+    pub exe: PathBuf,
+    pub out_dir: PathBuf,
+    pub limits: Limits,
+}
+
+/// `cargo build --release --examples` in `root`.
+pub fn build_examples(root: &Path, features: Option<&str>) -> Result<()> {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root).args(["build", "--release", "--examples"]);
+    if let Some(f) = features {
+        cmd.args(["--features", f]);
+    }
+    crate::run_cmd(&mut cmd).context("building the examples failed (the compiler's errors are above)")
+}
+
+/// Runs every job, `jobs` at a time, and returns the runs in the jobs' order.
+pub fn run_all(jobs: &[Job], parallel: usize, root: &Path) -> Vec<Run> {
+    let next = Mutex::new(0usize);
+    let results: Mutex<Vec<Option<Run>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..parallel.max(1).min(jobs.len().max(1)) {
+            s.spawn(|| {
+                loop {
+                    let i = {
+                        let mut n = next.lock().unwrap();
+                        let i = *n;
+                        *n += 1;
+                        i
+                    };
+                    let Some(job) = jobs.get(i) else { break };
+                    eprintln!("  running {} …", job.example);
+                    let run = run_one(job, root);
+                    eprintln!("  {} {} in {:.1} s", status_word(&run.status), job.example, run.wall.as_secs_f64());
+                    results.lock().unwrap()[i] = Some(run);
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap().into_iter().map(|r| r.unwrap()).collect()
+}
+
+fn status_word(status: &Status) -> &'static str {
+    match status {
+        Status::Passed => "passed",
+        Status::Failed(_) => "FAILED",
+        Status::TimedOut => "TIMED OUT",
+        Status::CouldNotStart(_) => "COULD NOT START",
+    }
+}
+
+pub fn run_one(job: &Job, root: &Path) -> Run {
+    let started = Instant::now();
+    let done = |status, stdout, stderr| Run {
+        example: job.example.clone(),
+        status,
+        wall: started.elapsed(),
+        stdout,
+        stderr,
+        out_dir: job.out_dir.clone(),
+    };
+    if let Err(e) = std::fs::remove_dir_all(&job.out_dir).or_else(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) }
+    }) {
+        return done(Status::CouldNotStart(format!("cannot clear {}: {e}", job.out_dir.display())), String::new(), String::new());
+    }
+    let _ = std::fs::create_dir_all(&job.out_dir);
+    let child = Command::new(&job.exe)
+        .current_dir(root)
+        .env("TINYCATS_OUT_DIR", &job.out_dir)
+        .env("RUST_BACKTRACE", "1")
+        .env("TINYCATS_VERIFY_DOCS", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            return done(Status::CouldNotStart(format!("{}: {e}", job.exe.display())), String::new(), String::new());
+        }
+    };
+    let mut out_pipe = child.stdout.take().unwrap();
+    let mut err_pipe = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = out_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = err_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => break Status::Passed,
+            Ok(Some(status)) => break Status::Failed(status),
+            Ok(None) if started.elapsed() > job.limits.timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break Status::TimedOut;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => break Status::CouldNotStart(e.to_string()),
+        }
+    };
+    let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
+    let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
+    done(status, stdout, stderr)
+}
+
+/// The last `n` lines of `text`, indented for a report.
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(n);
+    lines[start..].iter().map(|l| format!("      | {l}")).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_come_from_the_source() {
+        let l = Limits::from_source("//! x\n// verify-docs: timeout_s = 600, budget_s = 120\nfn main() {}").unwrap();
+        assert_eq!(l, Limits { timeout: Duration::from_secs(600), budget: Duration::from_secs(120) });
+        assert_eq!(Limits::from_source("fn main() {}").unwrap().timeout, Duration::from_secs(DEFAULT_TIMEOUT_S));
+        let err = Limits::from_source("// verify-docs: timout_s = 5").unwrap_err().to_string();
+        assert!(err.contains("timout_s"), "{err}");
+    }
+}
