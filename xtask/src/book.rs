@@ -28,7 +28,11 @@ pub fn run(args: &BookArgs) -> Result<()> {
     let mdbook = native.mdbook.expect("setup installs mdbook");
     let project = Project::new(crate::paths::project_root());
     // A reader's run refreshes the pages from their own machine's outputs.
-    let verify_args = VerifyArgs { update: true, force: args.force, ..Default::default() };
+    let verify_args = VerifyArgs {
+        update: true,
+        force: args.force,
+        ..Default::default()
+    };
     let mut problems = Vec::new();
     // SAFETY: single-threaded here; insta reads INSTA_UPDATE once.
     #[allow(unsafe_code)]
@@ -42,17 +46,25 @@ pub fn run(args: &BookArgs) -> Result<()> {
     eprintln!("book: {}", index.display());
     if args.serve {
         let path = std::env::join_paths(
-            std::iter::once(mdbook.parent().unwrap().to_path_buf())
-                .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+            std::iter::once(mdbook.parent().unwrap().to_path_buf()).chain(std::env::split_paths(
+                &std::env::var_os("PATH").unwrap_or_default(),
+            )),
         )?;
         let mut cmd = Command::new(&mdbook);
-        cmd.arg("serve").arg(project.root()).args(["--port", &args.port.to_string()]).env("PATH", path);
+        cmd.arg("serve")
+            .arg(project.root())
+            .args(["--port", &args.port.to_string()])
+            .env("PATH", path);
         if args.open {
             cmd.arg("--open");
         }
         crate::run_cmd(&mut cmd)?;
     } else if args.open {
-        let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+        let opener = if cfg!(target_os = "macos") {
+            "open"
+        } else {
+            "xdg-open"
+        };
         crate::run_cmd(Command::new(opener).arg(&index))?;
     }
     Ok(())

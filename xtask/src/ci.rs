@@ -28,15 +28,32 @@ pub fn run(args: &CiArgs) -> Result<()> {
         c.current_dir(&root);
         c
     };
-    stage("setup", &mut || crate::setup::run(&crate::setup::SetupArgs::default()).map(|_| ()))?;
-    stage("fmt", &mut || crate::run_cmd(cargo().args(["fmt", "--all", "--check"])))?;
-    stage("clippy", &mut || {
-        crate::run_cmd(cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))
+    stage("setup", &mut || {
+        crate::setup::run(&crate::setup::SetupArgs::default()).map(|_| ())
     })?;
-    stage("test", &mut || crate::run_cmd(cargo().args(["test", "--workspace", "--locked"])))?;
+    stage("fmt", &mut || {
+        crate::run_cmd(cargo().args(["fmt", "--all", "--check"]))
+    })?;
+    stage("clippy", &mut || {
+        crate::run_cmd(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    stage("test", &mut || {
+        crate::run_cmd(cargo().args(["test", "--workspace", "--locked"]))
+    })?;
     if !args.no_docs {
         stage("verify-docs", &mut || {
-            crate::verify::run(&crate::verify::VerifyArgs { force: true, ..Default::default() })
+            crate::verify::run(&crate::verify::VerifyArgs {
+                force: true,
+                ..Default::default()
+            })
         })?;
     }
     eprintln!("\nci: all stages passed");

@@ -113,7 +113,11 @@ fn install(root: &Path, args: &SetupArgs) -> Result<Native> {
 
 fn ensure_torch(root: &Path, args: &SetupArgs) -> Result<Variant> {
     let dir = paths::torch_dir(root);
-    let want = if args.cuda { Variant::Cuda } else { Variant::Cpu };
+    let want = if args.cuda {
+        Variant::Cuda
+    } else {
+        Variant::Cpu
+    };
     if !args.force {
         if let Some(stamp) = read_stamp(&dir) {
             // A CUDA install also serves CPU builds: never downgrade it behind the user's back.
@@ -121,9 +125,15 @@ fn ensure_torch(root: &Path, args: &SetupArgs) -> Result<Variant> {
             if stamp.version == TORCH_VERSION && variant_ok && torch_files_present(&dir, want) {
                 return Ok(stamp.variant.unwrap_or(want));
             }
-            eprintln!("setup: libtorch in {} is incomplete or not what is wanted; reinstalling", dir.display());
+            eprintln!(
+                "setup: libtorch in {} is incomplete or not what is wanted; reinstalling",
+                dir.display()
+            );
         } else if dir.exists() {
-            eprintln!("setup: {} has no completion stamp (an interrupted install?); reinstalling", dir.display());
+            eprintln!(
+                "setup: {} has no completion stamp (an interrupted install?); reinstalling",
+                dir.display()
+            );
         }
     }
     let mut packages = vec![format!("torch=={TORCH_VERSION}")];
@@ -145,7 +155,11 @@ fn ensure_torch(root: &Path, args: &SetupArgs) -> Result<Variant> {
     check_torch_version(&found, &dir.join("torch"))?;
     write_stamp(
         &dir,
-        &Stamp { component: "torch".into(), version: TORCH_VERSION.into(), variant: Some(want) },
+        &Stamp {
+            component: "torch".into(),
+            version: TORCH_VERSION.into(),
+            variant: Some(want),
+        },
     )?;
     Ok(want)
 }
@@ -175,7 +189,10 @@ pub fn torch_version(libtorch: &Path) -> Result<String> {
     }
     let py = libtorch.join("version.py");
     let text = fs::read_to_string(&py).with_context(|| {
-        format!("cannot tell the libtorch version in {}: no build-version or version.py", libtorch.display())
+        format!(
+            "cannot tell the libtorch version in {}: no build-version or version.py",
+            libtorch.display()
+        )
     })?;
     text.lines()
         .find_map(|l| l.strip_prefix("__version__ = "))
@@ -217,11 +234,19 @@ fn check_libtorch_env(root: &Path) -> Result<PathBuf> {
 fn ensure_onnxruntime(root: &Path, force: bool) -> Result<()> {
     let dir = paths::onnxruntime_dir(root);
     let dylib = paths::onnxruntime_dylib(root);
-    let stamp = Stamp { component: "onnxruntime".into(), version: ONNXRUNTIME_VERSION.into(), variant: None };
+    let stamp = Stamp {
+        component: "onnxruntime".into(),
+        version: ONNXRUNTIME_VERSION.into(),
+        variant: None,
+    };
     if !force && read_stamp(&dir).as_ref() == Some(&stamp) && dylib.exists() {
         return Ok(());
     }
-    pip_install(&dir, &["--no-deps"], &[format!("onnxruntime=={ONNXRUNTIME_VERSION}")])?;
+    pip_install(
+        &dir,
+        &["--no-deps"],
+        &[format!("onnxruntime=={ONNXRUNTIME_VERSION}")],
+    )?;
     anyhow::ensure!(
         dylib.exists(),
         "pip installed onnxruntime=={ONNXRUNTIME_VERSION} but {} is missing",
@@ -237,17 +262,31 @@ fn pip_install(dir: &Path, extra: &[&str], packages: &[String]) -> Result<()> {
     remove_dir(&partial)?;
     let started = Instant::now();
     let mut cmd = Command::new(&python);
-    cmd.args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--target"])
-        .arg(&partial)
-        .args(extra)
-        .args(packages);
+    cmd.args([
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--target",
+    ])
+    .arg(&partial)
+    .args(extra)
+    .args(packages);
     crate::run_cmd(&mut cmd).with_context(|| {
-        format!("pip could not install {} from PyPI; check the network and rerun `cargo xtask setup`", packages.join(" "))
+        format!(
+            "pip could not install {} from PyPI; check the network and rerun `cargo xtask setup`",
+            packages.join(" ")
+        )
     })?;
     remove_dir(dir)?;
     fs::rename(&partial, dir)
         .with_context(|| format!("cannot move {} to {}", partial.display(), dir.display()))?;
-    eprintln!("setup: {} in {:.1} s", packages.join(" "), started.elapsed().as_secs_f64());
+    eprintln!(
+        "setup: {} in {:.1} s",
+        packages.join(" "),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -290,7 +329,10 @@ fn ensure_cargo_tool(root: &Path, name: &str, version: &str, force: bool) -> Res
         "installed {name} {version} but `{} --version` says {got:?}",
         bin.display()
     );
-    eprintln!("setup: {name} {version} in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "setup: {name} {version} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -298,7 +340,9 @@ fn ensure_cargo_tool(root: &Path, name: &str, version: &str, force: bool) -> Res
 fn tool_version(bin: &Path) -> Option<String> {
     let out = Command::new(bin).arg("--version").output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    text.split_whitespace().last().map(|v| v.trim_start_matches('v').to_owned())
+    text.split_whitespace()
+        .last()
+        .map(|v| v.trim_start_matches('v').to_owned())
 }
 
 fn read_stamp(dir: &Path) -> Option<Stamp> {
@@ -326,15 +370,26 @@ mod tests {
     #[test]
     fn torch_version_reads_the_wheel_version_file() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("version.py"), "__version__ = '2.11.0+cu130'\ncuda = '13.0'\n").unwrap();
+        fs::write(
+            dir.path().join("version.py"),
+            "__version__ = '2.11.0+cu130'\ncuda = '13.0'\n",
+        )
+        .unwrap();
         assert_eq!(torch_version(dir.path()).unwrap(), "2.11.0+cu130");
         check_torch_version("2.11.0+cu130", dir.path()).unwrap();
     }
 
     #[test]
     fn a_mismatched_torch_is_refused_with_the_fix() {
-        let err = check_torch_version("2.13.0", Path::new("/opt/libtorch")).unwrap_err().to_string();
-        assert!(err.contains("2.13.0") && err.contains("needs 2.11.0") && err.contains("cargo xtask setup"), "{err}");
+        let err = check_torch_version("2.13.0", Path::new("/opt/libtorch"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("2.13.0")
+                && err.contains("needs 2.11.0")
+                && err.contains("cargo xtask setup"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -70,7 +70,10 @@ fn default_out_dir() -> PathBuf {
         .ok()
         .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "example".to_owned());
-    workspace_root().join("target").join("tinycats-out").join(example)
+    workspace_root()
+        .join("target")
+        .join("tinycats-out")
+        .join(example)
 }
 
 /// The tinycats checkout this crate was built from.

@@ -15,7 +15,10 @@ const PALETTE: [RGBColor; 6] = [
 ];
 
 fn draw_err(title: &str) -> impl Fn(String) -> PlotError + '_ {
-    move |message| PlotError::Draw { title: title.to_owned(), message }
+    move |message| PlotError::Draw {
+        title: title.to_owned(),
+        message,
+    }
 }
 
 fn into_image(buf: Vec<u8>, width: u32, height: u32) -> RgbImage {
@@ -36,7 +39,13 @@ pub struct BarChart {
 
 impl BarChart {
     pub fn new(title: impl Into<String>, labels: Vec<String>, values: Vec<f64>) -> Self {
-        BarChart { title: title.into(), labels, values, value_label: String::new(), range: None }
+        BarChart {
+            title: title.into(),
+            labels,
+            values,
+            value_label: String::new(),
+            range: None,
+        }
     }
 
     pub fn value_label(mut self, label: impl Into<String>) -> Self {
@@ -69,7 +78,14 @@ impl BarChart {
                 (0.0, if max > 0.0 { max * 1.1 } else { 1.0 })
             });
             let n = self.labels.len();
-            let label_width = self.labels.iter().map(|l| l.chars().count()).max().unwrap_or(1) as u32 * 8 + 10;
+            let label_width = self
+                .labels
+                .iter()
+                .map(|l| l.chars().count())
+                .max()
+                .unwrap_or(1) as u32
+                * 8
+                + 10;
             let mut chart = ChartBuilder::on(&root)
                 .caption(&self.title, ("sans-serif", 18))
                 .margin(10)
@@ -84,7 +100,9 @@ impl BarChart {
                 .x_desc(self.value_label.as_str())
                 .y_labels(n)
                 .y_label_formatter(&|seg| match seg {
-                    SegmentValue::CenterOf(i) => labels.get(n - 1 - *i).cloned().unwrap_or_default(),
+                    SegmentValue::CenterOf(i) => {
+                        labels.get(n - 1 - *i).cloned().unwrap_or_default()
+                    }
                     _ => String::new(),
                 })
                 .label_style(("sans-serif", 13))
@@ -94,7 +112,10 @@ impl BarChart {
                 .draw_series(self.values.iter().enumerate().map(|(i, v)| {
                     let row = n - 1 - i;
                     let mut bar = Rectangle::new(
-                        [(lo, SegmentValue::Exact(row)), (*v, SegmentValue::Exact(row + 1))],
+                        [
+                            (lo, SegmentValue::Exact(row)),
+                            (*v, SegmentValue::Exact(row + 1)),
+                        ],
                         PALETTE[0].filled(),
                     );
                     bar.set_margin(3, 3, 0, 0);
@@ -134,17 +155,32 @@ pub struct LineChart {
 }
 
 impl LineChart {
-    pub fn new(title: impl Into<String>, x_label: impl Into<String>, y_label: impl Into<String>) -> Self {
-        LineChart { title: title.into(), x_label: x_label.into(), y_label: y_label.into(), ..Default::default() }
+    pub fn new(
+        title: impl Into<String>,
+        x_label: impl Into<String>,
+        y_label: impl Into<String>,
+    ) -> Self {
+        LineChart {
+            title: title.into(),
+            x_label: x_label.into(),
+            y_label: y_label.into(),
+            ..Default::default()
+        }
     }
 
     pub fn series(mut self, name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
-        self.series.push(Series { name: name.into(), points });
+        self.series.push(Series {
+            name: name.into(),
+            points,
+        });
         self
     }
 
     pub fn marker(mut self, x: f64, label: impl Into<String>) -> Self {
-        self.markers.push(VLine { x, label: label.into() });
+        self.markers.push(VLine {
+            x,
+            label: label.into(),
+        });
         self
     }
 
@@ -154,12 +190,22 @@ impl LineChart {
     }
 
     pub fn render(&self, width: u32, height: u32) -> Result<RgbImage> {
-        let all: Vec<(f64, f64)> = self.series.iter().flat_map(|s| s.points.iter().copied()).collect();
+        let all: Vec<(f64, f64)> = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().copied())
+            .collect();
         if all.is_empty() || all.iter().any(|(x, y)| !x.is_finite() || !y.is_finite()) {
-            return Err(PlotError::Input(format!("line chart `{}`: no points, or a NaN/inf point", self.title)));
+            return Err(PlotError::Input(format!(
+                "line chart `{}`: no points, or a NaN/inf point",
+                self.title
+            )));
         }
         if self.log_y && all.iter().any(|(_, y)| *y <= 0.0) {
-            return Err(PlotError::Input(format!("line chart `{}`: log scale needs positive values", self.title)));
+            return Err(PlotError::Input(format!(
+                "line chart `{}`: log scale needs positive values",
+                self.title
+            )));
         }
         ensure_font();
         let err = draw_err(&self.title);
@@ -170,7 +216,11 @@ impl LineChart {
             let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
             root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
             let mut builder = ChartBuilder::on(&root);
-            builder.caption(&self.title, ("sans-serif", 18)).margin(12).x_label_area_size(40).y_label_area_size(60);
+            builder
+                .caption(&self.title, ("sans-serif", 18))
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(60);
             macro_rules! draw {
                 ($chart:expr) => {{
                     let mut chart = $chart.map_err(|e| err(e.to_string()))?;
@@ -184,18 +234,28 @@ impl LineChart {
                     for (i, s) in self.series.iter().enumerate() {
                         let color = PALETTE[i % PALETTE.len()];
                         chart
-                            .draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(2)))
+                            .draw_series(LineSeries::new(
+                                s.points.iter().copied(),
+                                color.stroke_width(2),
+                            ))
                             .map_err(|e| err(e.to_string()))?
                             .label(s.name.as_str())
-                            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+                            .legend(move |(x, y)| {
+                                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                            });
                     }
                     for m in &self.markers {
                         let grey = RGBColor(90, 90, 90);
                         chart
-                            .draw_series(std::iter::once(PathElement::new(vec![(m.x, y0), (m.x, y1)], grey.stroke_width(1))))
+                            .draw_series(std::iter::once(PathElement::new(
+                                vec![(m.x, y0), (m.x, y1)],
+                                grey.stroke_width(1),
+                            )))
                             .map_err(|e| err(e.to_string()))?
                             .label(m.label.as_str())
-                            .legend(move |(x, y)| PathElement::new(vec![(x + 9, y - 6), (x + 9, y + 6)], grey));
+                            .legend(move |(x, y)| {
+                                PathElement::new(vec![(x + 9, y - 6), (x + 9, y + 6)], grey)
+                            });
                     }
                     chart
                         .configure_series_labels()
@@ -220,8 +280,14 @@ impl LineChart {
 
 /// Min and max, widened when they coincide so the axis has a span.
 fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    if lo == hi { (lo - 0.5, hi + 0.5) } else { (lo, hi) }
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if lo == hi {
+        (lo - 0.5, hi + 0.5)
+    } else {
+        (lo, hi)
+    }
 }
 
 #[cfg(test)]
@@ -234,10 +300,14 @@ mod tests {
 
     #[test]
     fn a_bar_chart_draws_bars_and_text() {
-        let img = BarChart::new("top-5", vec!["Bombay".into(), "Persian".into()], vec![0.9, 0.1])
-            .range(0.0, 1.0)
-            .render(320, 200)
-            .unwrap();
+        let img = BarChart::new(
+            "top-5",
+            vec!["Bombay".into(), "Persian".into()],
+            vec![0.9, 0.1],
+        )
+        .range(0.0, 1.0)
+        .render(320, 200)
+        .unwrap();
         assert_eq!(img.dimensions(), (320, 200));
         // The first palette colour fills the bars.
         let blue = img.pixels().filter(|p| p.0 == [31, 119, 180]).count();
@@ -247,15 +317,22 @@ mod tests {
 
     #[test]
     fn mismatched_bar_input_is_an_error() {
-        let err = BarChart::new("t", vec!["a".into()], vec![]).render(100, 100).unwrap_err();
+        let err = BarChart::new("t", vec!["a".into()], vec![])
+            .render(100, 100)
+            .unwrap_err();
         assert!(err.to_string().contains("1 labels for 0 values"), "{err}");
     }
 
     #[test]
     fn line_charts_refuse_nan_and_nonpositive_log() {
-        let nan = LineChart::new("t", "x", "y").series("a", vec![(0.0, f64::NAN)]).render(100, 100);
+        let nan = LineChart::new("t", "x", "y")
+            .series("a", vec![(0.0, f64::NAN)])
+            .render(100, 100);
         assert!(nan.is_err());
-        let log = LineChart::new("t", "x", "y").series("a", vec![(0.0, 0.0)]).log_y(true).render(100, 100);
+        let log = LineChart::new("t", "x", "y")
+            .series("a", vec![(0.0, 0.0)])
+            .log_y(true)
+            .render(100, 100);
         assert!(log.is_err());
         let ok = LineChart::new("loss", "step", "loss")
             .series("train", vec![(0.0, 1.0), (1.0, 0.5), (2.0, 0.25)])

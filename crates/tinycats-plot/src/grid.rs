@@ -20,7 +20,14 @@ pub struct ImageGrid {
 
 impl ImageGrid {
     pub fn new(cols: usize) -> Self {
-        ImageGrid { cols: cols.max(1), scale: 1, gap: 2, row_labels: Vec::new(), col_labels: Vec::new(), title: None }
+        ImageGrid {
+            cols: cols.max(1),
+            scale: 1,
+            gap: 2,
+            row_labels: Vec::new(),
+            col_labels: Vec::new(),
+            title: None,
+        }
     }
     pub fn scale(mut self, scale: u32) -> Self {
         self.scale = scale.max(1);
@@ -41,7 +48,9 @@ impl ImageGrid {
 
     /// Lays out `tiles` row by row. All tiles must have the same size.
     pub fn render(&self, tiles: &[RgbImage]) -> Result<RgbImage> {
-        let first = tiles.first().ok_or_else(|| PlotError::Input("an image grid of no images".into()))?;
+        let first = tiles
+            .first()
+            .ok_or_else(|| PlotError::Input("an image grid of no images".into()))?;
         let (tw, th) = first.dimensions();
         if let Some(bad) = tiles.iter().position(|t| t.dimensions() != (tw, th)) {
             return Err(PlotError::Input(format!(
@@ -55,7 +64,13 @@ impl ImageGrid {
         let left = if self.row_labels.is_empty() {
             0
         } else {
-            self.row_labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u32 * 8 + 12
+            self.row_labels
+                .iter()
+                .map(|l| l.chars().count())
+                .max()
+                .unwrap_or(0) as u32
+                * 8
+                + 12
         };
         let title_h = if self.title.is_some() { 26 } else { 0 };
         let top = title_h + if self.col_labels.is_empty() { 0 } else { 20 };
@@ -66,7 +81,12 @@ impl ImageGrid {
         for (i, tile) in tiles.iter().enumerate() {
             let (r, c) = ((i / self.cols) as u32, (i % self.cols) as u32);
             let tile = upscale_nearest(tile, self.scale);
-            imageops::replace(&mut canvas, &tile, (left + g + c * (tw + g)) as i64, (top + g + r * (th + g)) as i64);
+            imageops::replace(
+                &mut canvas,
+                &tile,
+                (left + g + c * (tw + g)) as i64,
+                (top + g + r * (th + g)) as i64,
+            );
         }
         if left > 0 || top > 0 {
             self.draw_labels(&mut canvas, left, top, title_h, tw, th)?;
@@ -74,24 +94,44 @@ impl ImageGrid {
         Ok(canvas)
     }
 
-    fn draw_labels(&self, canvas: &mut RgbImage, left: u32, top: u32, title_h: u32, tw: u32, th: u32) -> Result<()> {
+    fn draw_labels(
+        &self,
+        canvas: &mut RgbImage,
+        left: u32,
+        top: u32,
+        title_h: u32,
+        tw: u32,
+        th: u32,
+    ) -> Result<()> {
         ensure_font();
         let (w, h) = canvas.dimensions();
-        let err = |e: String| PlotError::Draw { title: self.title.clone().unwrap_or_default(), message: e };
+        let err = |e: String| PlotError::Draw {
+            title: self.title.clone().unwrap_or_default(),
+            message: e,
+        };
         let root = BitMapBackend::with_buffer(canvas.as_mut(), (w, h)).into_drawing_area();
         let style = ("sans-serif", 13).into_font().color(&BLACK);
         if let Some(title) = &self.title {
-            root.draw(&Text::new(title.as_str(), (6, 5), ("sans-serif", 17).into_font().color(&BLACK)))
-                .map_err(|e| err(e.to_string()))?;
+            root.draw(&Text::new(
+                title.as_str(),
+                (6, 5),
+                ("sans-serif", 17).into_font().color(&BLACK),
+            ))
+            .map_err(|e| err(e.to_string()))?;
         }
         for (r, label) in self.row_labels.iter().enumerate() {
             let y = top + self.gap + r as u32 * (th + self.gap) + th / 2 - 7;
-            root.draw(&Text::new(label.as_str(), (4, y as i32), style.clone())).map_err(|e| err(e.to_string()))?;
+            root.draw(&Text::new(label.as_str(), (4, y as i32), style.clone()))
+                .map_err(|e| err(e.to_string()))?;
         }
         for (c, label) in self.col_labels.iter().enumerate() {
             let x = left + self.gap + c as u32 * (tw + self.gap) + 2;
-            root.draw(&Text::new(label.as_str(), (x as i32, (title_h + 3) as i32), style.clone()))
-                .map_err(|e| err(e.to_string()))?;
+            root.draw(&Text::new(
+                label.as_str(),
+                (x as i32, (title_h + 3) as i32),
+                style.clone(),
+            ))
+            .map_err(|e| err(e.to_string()))?;
         }
         root.present().map_err(|e| err(e.to_string()))?;
         Ok(())
@@ -103,7 +143,12 @@ pub fn upscale_nearest(img: &RgbImage, factor: u32) -> RgbImage {
     if factor <= 1 {
         return img.clone();
     }
-    imageops::resize(img, img.width() * factor, img.height() * factor, imageops::FilterType::Nearest)
+    imageops::resize(
+        img,
+        img.width() * factor,
+        img.height() * factor,
+        imageops::FilterType::Nearest,
+    )
 }
 
 #[cfg(test)]
@@ -114,12 +159,19 @@ mod tests {
     fn tiles_land_where_the_layout_says() {
         let red = RgbImage::from_pixel(4, 4, Rgb([255, 0, 0]));
         let blue = RgbImage::from_pixel(4, 4, Rgb([0, 0, 255]));
-        let grid = ImageGrid::new(2).scale(2).render(&[red.clone(), blue.clone(), red]).unwrap();
+        let grid = ImageGrid::new(2)
+            .scale(2)
+            .render(&[red.clone(), blue.clone(), red])
+            .unwrap();
         // 2 columns of 8 px tiles with 2 px gaps; 2 rows.
         assert_eq!(grid.dimensions(), (2 + 2 * 10, 2 + 2 * 10));
         assert_eq!(grid.get_pixel(3, 3).0, [255, 0, 0]);
         assert_eq!(grid.get_pixel(13, 3).0, [0, 0, 255]);
-        assert_eq!(grid.get_pixel(13, 13).0, [255, 255, 255], "the empty cell stays white");
+        assert_eq!(
+            grid.get_pixel(13, 13).0,
+            [255, 255, 255],
+            "the empty cell stays white"
+        );
     }
 
     #[test]

@@ -22,9 +22,15 @@ pub enum PlotError {
     #[error("cannot draw the figure `{title}`: {message}")]
     Draw { title: String, message: String },
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot encode {path} as PNG: {source}")]
-    Encode { path: PathBuf, source: image::ImageError },
+    Encode {
+        path: PathBuf,
+        source: image::ImageError,
+    },
     #[error("bad figure input: {0}")]
     Input(String),
 }
@@ -38,7 +44,9 @@ pub(crate) fn ensure_font() {
     FONT.call_once(|| {
         let bytes: &'static [u8] = include_bytes!("../fonts/DejaVuSans.ttf");
         // A font that fails to load would leave every label blank: fail loudly instead.
-        if plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, bytes).is_err() {
+        if plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, bytes)
+            .is_err()
+        {
             panic!("the bundled DejaVuSans.ttf could not be loaded by plotters");
         }
     });
@@ -48,13 +56,19 @@ pub(crate) fn ensure_font() {
 /// file in the same folder and renamed into place. Creates the folder if needed.
 pub fn save_png(img: &RgbImage, path: impl AsRef<Path>) -> Result<PathBuf> {
     let path = path.as_ref();
-    let write_err = |source| PlotError::Write { path: path.to_path_buf(), source };
+    let write_err = |source| PlotError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(write_err)?;
     }
     let tmp = path.with_extension("png.partial");
     img.save_with_format(&tmp, image::ImageFormat::Png)
-        .map_err(|source| PlotError::Encode { path: tmp.clone(), source })?;
+        .map_err(|source| PlotError::Encode {
+            path: tmp.clone(),
+            source,
+        })?;
     std::fs::rename(&tmp, path).map_err(write_err)?;
     Ok(path.to_path_buf())
 }
@@ -66,7 +80,9 @@ mod tests {
     #[test]
     fn saved_pngs_are_byte_identical_across_saves() {
         let dir = tempfile::tempdir().unwrap();
-        let img = BarChart::new("t", vec!["a".into(), "b".into()], vec![1.0, 2.0]).render(200, 150).unwrap();
+        let img = BarChart::new("t", vec!["a".into(), "b".into()], vec![1.0, 2.0])
+            .render(200, 150)
+            .unwrap();
         let a = save_png(&img, dir.path().join("a.png")).unwrap();
         let b = save_png(&img, dir.path().join("sub/b.png")).unwrap();
         assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());

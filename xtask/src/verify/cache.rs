@@ -25,7 +25,10 @@ impl Cache {
     }
 
     pub fn load(project: &Project) -> Cache {
-        fs::read_to_string(Self::path(project)).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+        fs::read_to_string(Self::path(project))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
     }
 
     pub fn save(&self, project: &Project) -> Result<()> {
@@ -64,7 +67,12 @@ pub fn shared_digest(project: &Project) -> Result<String> {
 }
 
 /// Digest of one example's inputs on top of the shared digest.
-pub fn example_digest(project: &Project, shared: &str, example: &str, source: &Path) -> Result<String> {
+pub fn example_digest(
+    project: &Project,
+    shared: &str,
+    example: &str,
+    source: &Path,
+) -> Result<String> {
     let root = project.root();
     let mut h = Sha256::new();
     h.update(shared.as_bytes());
@@ -93,7 +101,12 @@ fn hash_tree(h: &mut Sha256, root: &Path, dir: &Path) -> Result<()> {
 }
 
 fn hash_path(h: &mut Sha256, root: &Path, path: &Path) -> Result<()> {
-    h.update(path.strip_prefix(root).unwrap_or(path).to_string_lossy().as_bytes());
+    h.update(
+        path.strip_prefix(root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .as_bytes(),
+    );
     match fs::read(path) {
         Ok(bytes) => h.update(&bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => h.update(b"<missing>"),

@@ -66,7 +66,8 @@ pub fn read_examples(project: &Project) -> Result<Vec<ExampleSource>> {
         .collect();
     entries.sort();
     for path in entries {
-        let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let anchors = text
             .lines()
             .enumerate()
@@ -74,13 +75,21 @@ pub fn read_examples(project: &Project) -> Result<Vec<ExampleSource>> {
             .filter_map(|(i, l)| anchor_re.captures(l).map(|c| (c[1].to_owned(), i + 1)))
             .collect();
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        out.push(ExampleSource { name, path, anchors });
+        out.push(ExampleSource {
+            name,
+            path,
+            anchors,
+        });
     }
     Ok(out)
 }
 
 /// Checks every chapter under `book/src` and returns what they show.
-pub fn check(project: &Project, examples: &[ExampleSource], problems: &mut Vec<Problem>) -> Result<BookIndex> {
+pub fn check(
+    project: &Project,
+    examples: &[ExampleSource],
+    problems: &mut Vec<Problem>,
+) -> Result<BookIndex> {
     let mut index = BookIndex::default();
     let src = project.book_src();
     let mut chapters: Vec<PathBuf> = walkdir::WalkDir::new(&src)
@@ -94,8 +103,11 @@ pub fn check(project: &Project, examples: &[ExampleSource], problems: &mut Vec<P
         check_chapter(project, chapter, examples, &mut index, problems)?;
     }
 
-    let used: BTreeSet<(&str, &str)> =
-        index.includes.iter().map(|i| (i.example.as_str(), i.anchor.as_str())).collect();
+    let used: BTreeSet<(&str, &str)> = index
+        .includes
+        .iter()
+        .map(|i| (i.example.as_str(), i.anchor.as_str()))
+        .collect();
     for ex in examples {
         let rel = project.rel(&ex.path);
         if !used.iter().any(|(e, _)| *e == ex.name) {
@@ -126,7 +138,8 @@ fn check_chapter(
     index: &mut BookIndex,
     problems: &mut Vec<Problem>,
 ) -> Result<()> {
-    let text = fs::read_to_string(chapter).with_context(|| format!("cannot read {}", chapter.display()))?;
+    let text = fs::read_to_string(chapter)
+        .with_context(|| format!("cannot read {}", chapter.display()))?;
     let rel_chapter = project.rel(chapter);
     let dir = chapter.parent().unwrap();
     let (blocks, images) = parse_blocks(&text);
@@ -182,7 +195,10 @@ fn check_chapter(
                 // A step's output: must sit right under the code block of the same step.
                 match parse_output_include(dir, target, project) {
                     Err(p) => problems.push(Problem::new(&loc, p.0, p.1)),
-                    Ok((example, step)) => {
+                    Ok((example, step, offset_problem)) => {
+                        if let Some(p) = offset_problem {
+                            problems.push(Problem::new(&loc, p.0, p.1));
+                        }
                         let under_its_code = matches!(
                             (&last_code, previous.map(|b| &b.kind)),
                             (Some(c), Some(BlockKind::Code { .. })) if c.example == example && c.anchor == step
@@ -232,21 +248,32 @@ fn resolve_include(
     let path = normalize(&dir.join(file));
     let Some(example) = examples.iter().find(|e| e.path == path) else {
         return Err((
-            format!("`{target}` is not an example: {} is not a file in examples/", project.rel(&path)),
+            format!(
+                "`{target}` is not an example: {} is not a file in examples/",
+                project.rel(&path)
+            ),
             "include code only from `examples/*.rs` (paths are relative to the chapter)".into(),
         ));
     };
     if anchor.is_empty() || anchor.chars().next().is_some_and(|c| c.is_ascii_digit()) {
         return Err((
-            format!("`{target}` includes a whole file or a line range, which drifts when the file changes"),
-            format!("mark the code with `// ANCHOR: name` / `// ANCHOR_END: name` in {} and include `{file}:name`", project.rel(&path)),
+            format!(
+                "`{target}` includes a whole file or a line range, which drifts when the file changes"
+            ),
+            format!(
+                "mark the code with `// ANCHOR: name` / `// ANCHOR_END: name` in {} and include `{file}:name`",
+                project.rel(&path)
+            ),
         ));
     }
     if !example.anchors.contains_key(anchor) {
         let known: Vec<_> = example.anchors.keys().map(String::as_str).collect();
         return Err((
             format!("anchor `{anchor}` does not exist in {}", project.rel(&path)),
-            format!("add `// ANCHOR: {anchor}` … `// ANCHOR_END: {anchor}` there, or use one of: {}", known.join(", ")),
+            format!(
+                "add `// ANCHOR: {anchor}` … `// ANCHOR_END: {anchor}` there, or use one of: {}",
+                known.join(", ")
+            ),
         ));
     }
     Ok((example.name.clone(), anchor.to_owned()))
@@ -254,37 +281,57 @@ fn resolve_include(
 
 /// `../outputs/00_setup_check/versions.snap:4:` → (example, step), checked against the
 /// snapshot file's real header length.
-fn parse_output_include(dir: &Path, target: &str, project: &Project) -> std::result::Result<(String, String), Failure> {
+/// A wrong line offset is returned beside the step, which the chapter does show.
+fn parse_output_include(
+    dir: &Path,
+    target: &str,
+    project: &Project,
+) -> std::result::Result<(String, String, Option<Failure>), Failure> {
     let file = target.split(':').next().unwrap_or(target);
     let path = normalize(&dir.join(file));
     let outputs = project.outputs_dir();
     let rel = path.strip_prefix(&outputs).map_err(|_| {
         (
-            format!("`{target}` is not a step output under {}", project.rel(&outputs)),
+            format!(
+                "`{target}` is not a step output under {}",
+                project.rel(&outputs)
+            ),
             "show step outputs only from book/outputs/EXAMPLE/STEP.snap".to_owned(),
         )
     })?;
-    let parts: Vec<_> = rel.iter().map(|s| s.to_string_lossy().into_owned()).collect();
+    let parts: Vec<_> = rel
+        .iter()
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect();
     let [example, step_file] = parts.as_slice() else {
-        return Err((format!("`{target}`: expected book/outputs/EXAMPLE/STEP.snap"), "fix the path".into()));
+        return Err((
+            format!("`{target}`: expected book/outputs/EXAMPLE/STEP.snap"),
+            "fix the path".into(),
+        ));
     };
     let step = step_file.trim_end_matches(".snap").to_owned();
     if path.exists() {
         let expected = super::outputs::include_target(dir, &path, project)
             .map_err(|e| (e.to_string(), "check the snapshot file".to_owned()))?;
         if target != expected {
-            return Err((
-                format!("`{target}` does not skip exactly the snapshot header of {}", project.rel(&path)),
+            let problem = (
+                format!(
+                    "`{target}` does not skip exactly the snapshot header of {}",
+                    project.rel(&path)
+                ),
                 format!("write `{{{{#include {expected}}}}}`"),
-            ));
+            );
+            return Ok((example.clone(), step, Some(problem)));
         }
     } else {
         return Err((
             format!("step output {} does not exist", project.rel(&path)),
-            format!("run `cargo xtask verify-docs --update`; if `{example}` prints nothing in step `{step}`, remove this block"),
+            format!(
+                "run `cargo xtask verify-docs --update`; if `{example}` prints nothing in step `{step}`, remove this block"
+            ),
         ));
     }
-    Ok((example.clone(), step))
+    Ok((example.clone(), step, None))
 }
 
 /// Top-level blocks with their kinds and first lines, and every image with its line.
@@ -304,7 +351,9 @@ fn parse_blocks(text: &str) -> (Vec<Block>, Vec<(usize, String)>) {
                 if depth == 0 {
                     let line = line_of(range.start);
                     let kind = match &tag {
-                        Tag::Paragraph | Tag::List(_) | Tag::BlockQuote(_) | Tag::Table(_) => Some(BlockKind::Prose),
+                        Tag::Paragraph | Tag::List(_) | Tag::BlockQuote(_) | Tag::Table(_) => {
+                            Some(BlockKind::Prose)
+                        }
                         Tag::Heading { .. } => Some(BlockKind::Heading),
                         Tag::CodeBlock(kind) => {
                             let lang = match kind {
@@ -326,7 +375,10 @@ fn parse_blocks(text: &str) -> (Vec<Block>, Vec<(usize, String)>) {
                 depth -= 1;
                 if depth == 0 && matches!(end, TagEnd::CodeBlock) {
                     if let Some((lang, line, content)) = code.take() {
-                        blocks.push(Block { kind: BlockKind::Code { lang, content }, line });
+                        blocks.push(Block {
+                            kind: BlockKind::Code { lang, content },
+                            line,
+                        });
                     }
                 }
             }
@@ -336,7 +388,10 @@ fn parse_blocks(text: &str) -> (Vec<Block>, Vec<(usize, String)>) {
                 }
             }
             Event::Html(_) | Event::Rule if depth == 0 => {
-                blocks.push(Block { kind: BlockKind::Other, line: line_of(range.start) });
+                blocks.push(Block {
+                    kind: BlockKind::Other,
+                    line: line_of(range.start),
+                });
             }
             _ => {}
         }

@@ -26,7 +26,10 @@ pub enum ImageOutcome {
 /// PNGs directly in `dir`, by file name.
 pub fn produced(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out: Vec<PathBuf> = match fs::read_dir(dir) {
-        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "png")).collect(),
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "png"))
+            .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", dir.display())),
     };
@@ -42,16 +45,28 @@ pub fn compare(new: &Path, committed: &Path) -> Result<ImageOutcome> {
         return Ok(ImageOutcome::Same);
     }
     let load = |p: &Path| -> Result<image::RgbImage> {
-        Ok(image::open(p).with_context(|| format!("cannot decode {}", p.display()))?.to_rgb8())
+        Ok(image::open(p)
+            .with_context(|| format!("cannot decode {}", p.display()))?
+            .to_rgb8())
     };
     let (a, b) = (load(new)?, load(committed)?);
     if a.dimensions() != b.dimensions() {
         return Ok(ImageOutcome::Changed(0.0));
     }
     let score = image_compare::rgb_hybrid_compare(&a, &b)
-        .map_err(|e| anyhow::anyhow!("cannot compare {} with {}: {e}", new.display(), committed.display()))?
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot compare {} with {}: {e}",
+                new.display(),
+                committed.display()
+            )
+        })?
         .score;
-    Ok(if score >= MIN_SIMILARITY { ImageOutcome::WithinTolerance(score) } else { ImageOutcome::Changed(score) })
+    Ok(if score >= MIN_SIMILARITY {
+        ImageOutcome::WithinTolerance(score)
+    } else {
+        ImageOutcome::Changed(score)
+    })
 }
 
 /// Compares (or with `update`, refreshes) one example's images. Returns the number of files
@@ -105,7 +120,10 @@ pub fn check_example(
         } else {
             problems.push(Problem::new(
                 project.rel(&committed),
-                format!("orphan image: `{example}` no longer writes {}", name.to_string_lossy()),
+                format!(
+                    "orphan image: `{example}` no longer writes {}",
+                    name.to_string_lossy()
+                ),
                 "run `cargo xtask verify-docs --update` to delete it, and drop it from the chapter",
             ));
         }
@@ -116,7 +134,9 @@ pub fn check_example(
 /// Copies through a temporary file in the same folder, then renames.
 pub fn atomic_copy(from: &Path, to: &Path) -> Result<()> {
     let tmp = to.with_extension("png.tmp");
-    fs::copy(from, &tmp).with_context(|| format!("cannot copy {} to {}", from.display(), tmp.display()))?;
-    fs::rename(&tmp, to).with_context(|| format!("cannot rename {} to {}", tmp.display(), to.display()))?;
+    fs::copy(from, &tmp)
+        .with_context(|| format!("cannot copy {} to {}", from.display(), tmp.display()))?;
+    fs::rename(&tmp, to)
+        .with_context(|| format!("cannot rename {} to {}", tmp.display(), to.display()))?;
     Ok(())
 }

@@ -10,7 +10,8 @@ use regex::Regex;
 
 use super::problems::Problem;
 
-static ATTR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"(?:href|src)\s*=\s*"([^"]*)""#).unwrap());
+static ATTR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?:href|src)\s*=\s*"([^"]*)""#).unwrap());
 static ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"\bid\s*=\s*"([^"]*)""#).unwrap());
 
 pub fn check(site: &Path, problems: &mut Vec<Problem>) -> Result<usize> {
@@ -32,7 +33,9 @@ pub fn check(site: &Path, problems: &mut Vec<Problem>) -> Result<usize> {
             let url = decode(&cap[1]);
             if url.is_empty()
                 || url.starts_with('#') && url.len() == 1
-                || ["http:", "https:", "mailto:", "data:", "javascript:", "//"].iter().any(|p| url.starts_with(p))
+                || ["http:", "https:", "mailto:", "data:", "javascript:", "//"]
+                    .iter()
+                    .any(|p| url.starts_with(p))
             {
                 continue;
             }
@@ -42,9 +45,21 @@ pub fn check(site: &Path, problems: &mut Vec<Problem>) -> Result<usize> {
                 None => (url.as_str(), None),
             };
             let file = file.split('?').next().unwrap_or(file);
-            let target = if file.is_empty() { page.clone() } else { page.parent().unwrap().join(file) };
-            let target = if target.is_dir() { target.join("index.html") } else { target };
-            let rel_page = page.strip_prefix(site).unwrap_or(page).display().to_string();
+            let target = if file.is_empty() {
+                page.clone()
+            } else {
+                page.parent().unwrap().join(file)
+            };
+            let target = if target.is_dir() {
+                target.join("index.html")
+            } else {
+                target
+            };
+            let rel_page = page
+                .strip_prefix(site)
+                .unwrap_or(page)
+                .display()
+                .to_string();
             if !target.exists() {
                 problems.push(Problem::new(
                     format!("book/build/{rel_page}"),
@@ -62,7 +77,10 @@ pub fn check(site: &Path, problems: &mut Vec<Problem>) -> Result<usize> {
                     if !list.iter().any(|id| id == frag) {
                         problems.push(Problem::new(
                             format!("book/build/{rel_page}"),
-                            format!("broken link `{url}`: no element with id `{frag}` in {}", target.display()),
+                            format!(
+                                "broken link `{url}`: no element with id `{frag}` in {}",
+                                target.display()
+                            ),
                             "fix the heading anchor the link points at",
                         ));
                     }

@@ -63,11 +63,24 @@ pub struct VerifyArgs {
 #[derive(Debug, Clone)]
 pub struct Project {
     root: PathBuf,
+    target: PathBuf,
 }
 
 impl Project {
+    /// A project whose build outputs go to `CARGO_TARGET_DIR` (made absolute) or `root/target`.
     pub fn new(root: PathBuf) -> Self {
-        Project { root }
+        let target = match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+            Some(t) if t.is_absolute() => t,
+            Some(t) => std::env::current_dir().map(|d| d.join(&t)).unwrap_or(t),
+            None => root.join("target"),
+        };
+        Project { root, target }
+    }
+
+    /// A project (such as a test fixture) whose scratch space is `root/target`.
+    pub fn self_contained(root: PathBuf) -> Self {
+        let target = root.join("target");
+        Project { root, target }
     }
     pub fn root(&self) -> &Path {
         &self.root
@@ -90,7 +103,7 @@ impl Project {
         self.root.join("book/build")
     }
     pub fn target_dir(&self) -> PathBuf {
-        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| self.root.join("target"))
+        self.target.clone()
     }
     /// Scratch space: run outputs and the cache.
     pub fn work_dir(&self) -> PathBuf {
@@ -98,7 +111,10 @@ impl Project {
     }
     /// `path` relative to the root, for messages.
     pub fn rel(&self, path: &Path) -> String {
-        path.strip_prefix(&self.root).unwrap_or(path).display().to_string()
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
     }
 }
 
@@ -111,13 +127,18 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
             std::env::set_var("INSTA_UPDATE", "always")
         };
     }
-    let root = match &args.root {
-        Some(r) => r.canonicalize().with_context(|| format!("--root {}", r.display()))?,
-        None => crate::paths::project_root(),
+    let project = match &args.root {
+        Some(r) => Project::self_contained(
+            r.canonicalize()
+                .with_context(|| format!("--root {}", r.display()))?,
+        ),
+        None => Project::new(crate::paths::project_root()),
     };
-    let project = Project::new(root);
     let mdbook = if args.root.is_none() {
-        let setup = crate::setup::SetupArgs { no_book_tools: args.no_book, ..Default::default() };
+        let setup = crate::setup::SetupArgs {
+            no_book_tools: args.no_book,
+            ..Default::default()
+        };
         crate::setup::run(&setup)?.mdbook
     } else {
         None
@@ -145,11 +166,17 @@ pub fn verify(project: &Project, args: &VerifyArgs, problems: &mut Vec<Problem>)
         anyhow::ensure!(
             examples.iter().any(|e| &e.name == wanted),
             "--example {wanted}: no examples/{wanted}.rs (known: {})",
-            examples.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ")
+            examples
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
-    let selected: Vec<&chapters::ExampleSource> =
-        examples.iter().filter(|e| args.examples.is_empty() || args.examples.contains(&e.name)).collect();
+    let selected: Vec<&chapters::ExampleSource> = examples
+        .iter()
+        .filter(|e| args.examples.is_empty() || args.examples.contains(&e.name))
+        .collect();
 
     let mut cache = cache::Cache::load(project);
     let shared = cache::shared_digest(project)?;
@@ -161,7 +188,11 @@ pub fn verify(project: &Project, args: &VerifyArgs, problems: &mut Vec<Problem>)
         let limits = match run::Limits::from_source(&source) {
             Ok(l) => l,
             Err(e) => {
-                problems.push(Problem::new(project.rel(&ex.path), format!("bad `// verify-docs:` line: {e}"), "write e.g. `// verify-docs: timeout_s = 600, budget_s = 120`"));
+                problems.push(Problem::new(
+                    project.rel(&ex.path),
+                    format!("bad `// verify-docs:` line: {e}"),
+                    "write e.g. `// verify-docs: timeout_s = 600, budget_s = 120`",
+                ));
                 continue;
             }
         };
@@ -176,24 +207,42 @@ pub fn verify(project: &Project, args: &VerifyArgs, problems: &mut Vec<Problem>)
             None => project.target_dir().join("release/examples").join(&ex.name),
         };
         let out_dir = project.work_dir().join("out").join(&ex.name);
-        jobs.push(run::Job { example: ex.name.clone(), exe, out_dir, limits });
+        jobs.push(run::Job {
+            example: ex.name.clone(),
+            exe,
+            out_dir,
+            limits,
+        });
     }
     if !skipped.is_empty() {
-        eprintln!("verify-docs: unchanged since their last passing run (use --force to rerun): {}", skipped.join(", "));
+        eprintln!(
+            "verify-docs: unchanged since their last passing run (use --force to rerun): {}",
+            skipped.join(", ")
+        );
     }
     if jobs.is_empty() {
         return Ok(());
     }
     if args.prebuilt.is_none() {
         if let Err(e) = run::build_examples(project.root(), args.features.as_deref()) {
-            problems.push(Problem::new("examples", format!("{e:#}"), "fix the compile errors printed above"));
+            problems.push(Problem::new(
+                "examples",
+                format!("{e:#}"),
+                "fix the compile errors printed above",
+            ));
             return Ok(());
         }
     }
     let parallel = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism().map(|n| n.get() / 2).unwrap_or(1).max(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get() / 2)
+            .unwrap_or(1)
+            .max(1)
     });
-    eprintln!("verify-docs: running {} example(s), {parallel} at a time", jobs.len());
+    eprintln!(
+        "verify-docs: running {} example(s), {parallel} at a time",
+        jobs.len()
+    );
     let runs = run::run_all(&jobs, parallel, project.root());
 
     for (job, run) in jobs.iter().zip(&runs) {
@@ -201,7 +250,10 @@ pub fn verify(project: &Project, args: &VerifyArgs, problems: &mut Vec<Problem>)
         let source = examples.iter().find(|e| e.name == job.example).unwrap();
         check_run(project, args, source, job, run, &index, problems)?;
         if problems.len() == before {
-            cache.record(&job.example, digests.remove(&job.example).unwrap_or_default());
+            cache.record(
+                &job.example,
+                digests.remove(&job.example).unwrap_or_default(),
+            );
         } else {
             cache.forget(&job.example);
         }
@@ -209,13 +261,19 @@ pub fn verify(project: &Project, args: &VerifyArgs, problems: &mut Vec<Problem>)
     cache.save(project)?;
 
     // Every committed image is shown by some chapter.
-    for committed in walkdir::WalkDir::new(project.images_dir()).into_iter().filter_map(|e| e.ok()) {
+    for committed in walkdir::WalkDir::new(project.images_dir())
+        .into_iter()
+        .filter_map(|e| e.ok())
+    {
         let path = committed.path();
         if path.extension().is_some_and(|e| e == "png") && !index.images_shown.contains(path) {
             problems.push(Problem::new(
                 project.rel(path),
                 "an example's image that no chapter shows",
-                format!("show it with `![what it shows](images/{})` in the chapter", project.rel(path).trim_start_matches("book/src/images/")),
+                format!(
+                    "show it with `![what it shows](images/{})` in the chapter",
+                    project.rel(path).trim_start_matches("book/src/images/")
+                ),
             ));
         }
     }
@@ -236,21 +294,34 @@ fn check_run(
     let failure = match &first.status {
         run::Status::Passed => None,
         run::Status::Failed(status) => Some(format!("exited with {status}")),
-        run::Status::TimedOut => Some(format!("did not finish within its {} s timeout and was killed", job.limits.timeout.as_secs())),
+        run::Status::TimedOut => Some(format!(
+            "did not finish within its {} s timeout and was killed",
+            job.limits.timeout.as_secs()
+        )),
         run::Status::CouldNotStart(e) => Some(format!("could not start: {e}")),
     };
     if let Some(failure) = failure {
-        let step = outputs::split_steps(&first.stdout).last().map(|(s, _)| s.clone()).unwrap_or_default();
+        let step = outputs::split_steps(&first.stdout)
+            .last()
+            .map(|(s, _)| s.clone())
+            .unwrap_or_default();
         let fix = match first.status {
             run::Status::TimedOut => format!(
                 "make it faster, or raise its limit with `// verify-docs: timeout_s = N` in examples/{ex}.rs; rerun alone with `cargo run --release --example {ex}`"
             ),
             _ => format!("rerun it with `cargo run --release --example {ex}` and fix the error"),
         };
-        let step = if step.is_empty() { "before its first step".to_owned() } else { format!("in step `{step}`") };
+        let step = if step.is_empty() {
+            "before its first step".to_owned()
+        } else {
+            format!("in step `{step}`")
+        };
         problems.push(Problem::new(
             format!("examples/{ex}.rs"),
-            format!("{failure} ({step}); last lines of stderr:\n{}", run::tail(&first.stderr, 15)),
+            format!(
+                "{failure} ({step}); last lines of stderr:\n{}",
+                run::tail(&first.stderr, 15)
+            ),
             fix,
         ));
         return Ok(());
@@ -277,7 +348,11 @@ fn check_run(
             continue;
         }
         if !seen.insert(step.clone()) {
-            problems.push(Problem::new(format!("examples/{ex}.rs"), format!("step `{step}` is started twice"), "give each step its own name"));
+            problems.push(Problem::new(
+                format!("examples/{ex}.rs"),
+                format!("step `{step}` is started twice"),
+                "give each step its own name",
+            ));
             continue;
         }
         if !source.anchors.contains_key(step) {
@@ -293,7 +368,10 @@ fn check_run(
         if outputs::snapshot(project, ex, step, text) == outputs::SnapshotOutcome::Differs {
             differing.push(step.clone());
         }
-        if !index.outputs_shown.contains_key(&(ex.clone(), step.clone())) {
+        if !index
+            .outputs_shown
+            .contains_key(&(ex.clone(), step.clone()))
+        {
             let snap = project.outputs_dir().join(ex).join(format!("{step}.snap"));
             let chapter_dir = index
                 .includes
@@ -332,9 +410,20 @@ fn check_run(
 
     if !differing.is_empty() {
         // Run again: if the two runs disagree, the output is nondeterministic, not stale.
-        eprintln!("  {ex}: output differs from the snapshot; running it again to tell stale from nondeterministic");
-        let again = run::run_one(&run::Job { out_dir: job.out_dir.with_extension("rerun"), ..job.clone() }, project.root());
-        let ctx2 = outputs::PathContext { out_dir: job.out_dir.with_extension("rerun").display().to_string(), ..ctx };
+        eprintln!(
+            "  {ex}: output differs from the snapshot; running it again to tell stale from nondeterministic"
+        );
+        let again = run::run_one(
+            &run::Job {
+                out_dir: job.out_dir.with_extension("rerun"),
+                ..job.clone()
+            },
+            project.root(),
+        );
+        let ctx2 = outputs::PathContext {
+            out_dir: job.out_dir.with_extension("rerun").display().to_string(),
+            ..ctx
+        };
         let second: BTreeMap<String, String> = outputs::split_steps(&again.stdout)
             .into_iter()
             .map(|(n, t)| (n, outputs::normalise(&t, &ctx2)))
@@ -386,16 +475,23 @@ fn print_timings(jobs: &[run::Job], runs: &[run::Run]) {
 /// `mdbook build`, then every internal link of the site.
 pub fn build_book(project: &Project, mdbook: &Path, problems: &mut Vec<Problem>) -> Result<()> {
     let tools_bin = mdbook.parent().unwrap();
-    let path = std::env::join_paths(
-        std::iter::once(tools_bin.to_path_buf()).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )?;
+    let path = std::env::join_paths(std::iter::once(tools_bin.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))?;
     let mut cmd = Command::new(mdbook);
     cmd.arg("build").arg(project.root()).env("PATH", path);
     if let Err(e) = crate::run_cmd(&mut cmd) {
-        problems.push(Problem::new("book.toml", format!("{e:#}"), "read mdbook's error above"));
+        problems.push(Problem::new(
+            "book.toml",
+            format!("{e:#}"),
+            "read mdbook's error above",
+        ));
         return Ok(());
     }
     let checked = links::check(&project.build_dir(), problems)?;
-    eprintln!("verify-docs: built {} and checked {checked} internal links", project.rel(&project.build_dir()));
+    eprintln!(
+        "verify-docs: built {} and checked {checked} internal links",
+        project.rel(&project.build_dir())
+    );
     Ok(())
 }

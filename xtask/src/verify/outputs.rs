@@ -56,14 +56,19 @@ pub struct PathContext {
 
 static ANSI: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").unwrap());
 static DURATION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b\d+(?:\.\d+)?(?:e-?\d+)?\s?(?:ns|µs|us|ms|s|sec|secs|seconds|min|mins|minutes|h)\b").unwrap()
+    Regex::new(
+        r"\b\d+(?:\.\d+)?(?:e-?\d+)?\s?(?:ns|µs|us|ms|s|sec|secs|seconds|min|mins|minutes|h)\b",
+    )
+    .unwrap()
 });
 static RATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b\d+(?:\.\d+)?\s?(?:img|imgs|images|it|steps|samples|calls)/s\b").unwrap()
 });
-static THREADS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b\d+(\s+(?:threads?|cores?)\b)|\b((?:threads?|cores?)\s*[:=]\s*)\d+\b").unwrap());
-static SCI: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"-?\b\d+(?:\.\d+)?[eE][-+]?\d+\b").unwrap());
+static THREADS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b\d+(\s+(?:threads?|cores?)\b)|\b((?:threads?|cores?)\s*[:=]\s*)\d+\b").unwrap()
+});
+static SCI: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"-?\b\d+(?:\.\d+)?[eE][-+]?\d+\b").unwrap());
 static LONG_DECIMAL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"-?\b\d+\.\d{5,}\b").unwrap());
 
 /// The precision (fractional digits) that long decimals are rounded to.
@@ -71,7 +76,11 @@ pub const DECIMALS: usize = 4;
 
 pub fn normalise(text: &str, paths: &PathContext) -> String {
     let mut s = ANSI.replace_all(text, "").replace('\r', "");
-    for (from, to) in [(Some(&paths.out_dir), "<out>"), (Some(&paths.root), "<root>"), (paths.home.as_ref(), "~")] {
+    for (from, to) in [
+        (Some(&paths.out_dir), "<out>"),
+        (Some(&paths.root), "<root>"),
+        (paths.home.as_ref(), "~"),
+    ] {
         if let Some(from) = from.filter(|f| f.len() > 1) {
             s = s.replace(from.as_str(), to);
         }
@@ -84,12 +93,18 @@ pub fn normalise(text: &str, paths: &PathContext) -> String {
         _ => unreachable!(),
     });
     let s = SCI.replace_all(&s, |c: &regex::Captures| {
-        c[0].parse::<f64>().map(|v| format!("{v:.3e}")).unwrap_or_else(|_| c[0].to_owned())
+        c[0].parse::<f64>()
+            .map(|v| format!("{v:.3e}"))
+            .unwrap_or_else(|_| c[0].to_owned())
     });
     let s = LONG_DECIMAL.replace_all(&s, |c: &regex::Captures| {
         let v: f64 = c[0].parse().unwrap_or(0.0);
         let r = format!("{v:.DECIMALS$}");
-        if r.starts_with('-') && r[1..].chars().all(|ch| ch == '0' || ch == '.') { r[1..].to_owned() } else { r }
+        if r.starts_with('-') && r[1..].chars().all(|ch| ch == '0' || ch == '.') {
+            r[1..].to_owned()
+        } else {
+            r
+        }
     });
     let mut lines: Vec<&str> = s.lines().map(str::trim_end).collect();
     while lines.first().is_some_and(|l| l.is_empty()) {
@@ -131,7 +146,9 @@ pub fn snapshot(project: &Project, example: &str, step: &str, text: &str) -> Sna
 }
 
 /// The committed snapshots: example → step → file.
-pub fn committed(project: &Project) -> Result<BTreeMap<String, BTreeMap<String, std::path::PathBuf>>> {
+pub fn committed(
+    project: &Project,
+) -> Result<BTreeMap<String, BTreeMap<String, std::path::PathBuf>>> {
     let mut out: BTreeMap<String, BTreeMap<String, _>> = BTreeMap::new();
     let dir = project.outputs_dir();
     if !dir.exists() {
@@ -140,7 +157,13 @@ pub fn committed(project: &Project) -> Result<BTreeMap<String, BTreeMap<String, 
     for entry in walkdir::WalkDir::new(&dir).min_depth(2).max_depth(2) {
         let path = entry?.into_path();
         if path.extension().is_some_and(|e| e == "snap") {
-            let example = path.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+            let example = path
+                .parent()
+                .unwrap()
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             let step = path.file_stem().unwrap().to_string_lossy().into_owned();
             out.entry(example).or_default().insert(step, path);
         }
@@ -150,7 +173,8 @@ pub fn committed(project: &Project) -> Result<BTreeMap<String, BTreeMap<String, 
 
 /// The `{{#include …}}` target that shows a snapshot's body from a chapter in `chapter_dir`.
 pub fn include_target(chapter_dir: &Path, snap: &Path, project: &Project) -> Result<String> {
-    let text = std::fs::read_to_string(snap).with_context(|| format!("cannot read {}", snap.display()))?;
+    let text =
+        std::fs::read_to_string(snap).with_context(|| format!("cannot read {}", snap.display()))?;
     // insta's header is a YAML block closed by a `---` line.
     let header = text
         .lines()
@@ -169,7 +193,11 @@ pub fn pathdiff(target: &Path, base: &Path) -> String {
     let b: Vec<_> = base.components().collect();
     let common = t.iter().zip(&b).take_while(|(a, b)| a == b).count();
     let mut parts: Vec<String> = vec!["..".into(); b.len() - common];
-    parts.extend(t[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    parts.extend(
+        t[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
     parts.join("/")
 }
 
@@ -178,7 +206,11 @@ mod tests {
     use super::*;
 
     fn ctx() -> PathContext {
-        PathContext { out_dir: "/w/target/out/ex".into(), root: "/w".into(), home: Some("/home/me".into()) }
+        PathContext {
+            out_dir: "/w/target/out/ex".into(),
+            root: "/w".into(),
+            home: Some("/home/me".into()),
+        }
     }
 
     #[test]
@@ -191,7 +223,10 @@ mod tests {
     fn stdout_splits_at_markers() {
         let out = format!("{STEP_MARKER}one\na\nb\n{STEP_MARKER}two\n{STEP_MARKER}three\nc\n");
         let steps = split_steps(&out);
-        let names: Vec<_> = steps.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        let names: Vec<_> = steps
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
         assert_eq!(names, [("one", "a\nb\n"), ("two", ""), ("three", "c\n")]);
         assert_eq!(split_steps("stray\n")[0].0, "");
     }
@@ -214,12 +249,24 @@ mod tests {
 
     #[test]
     fn words_ending_in_s_are_not_durations() {
-        assert_eq!(normalise("13 breeds, 64 px, 8 steps", &ctx()), "13 breeds, 64 px, 8 steps");
+        assert_eq!(
+            normalise("13 breeds, 64 px, 8 steps", &ctx()),
+            "13 breeds, 64 px, 8 steps"
+        );
     }
 
     #[test]
     fn relative_paths() {
-        assert_eq!(pathdiff(Path::new("/a/book/outputs/e/s.snap"), Path::new("/a/book/src")), "../outputs/e/s.snap");
-        assert_eq!(pathdiff(Path::new("/a/book/src/x.png"), Path::new("/a/book/src")), "x.png");
+        assert_eq!(
+            pathdiff(
+                Path::new("/a/book/outputs/e/s.snap"),
+                Path::new("/a/book/src")
+            ),
+            "../outputs/e/s.snap"
+        );
+        assert_eq!(
+            pathdiff(Path::new("/a/book/src/x.png"), Path::new("/a/book/src")),
+            "x.png"
+        );
     }
 }

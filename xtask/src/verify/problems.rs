@@ -11,8 +11,16 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(location: impl Into<String>, what: impl Into<String>, fix: impl Into<String>) -> Self {
-        Problem { location: location.into(), what: what.into(), fix: fix.into() }
+    pub fn new(
+        location: impl Into<String>,
+        what: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Problem {
+            location: location.into(),
+            what: what.into(),
+            fix: fix.into(),
+        }
     }
 }
 
@@ -31,5 +39,8 @@ pub fn report(problems: &[Problem]) -> anyhow::Result<()> {
     for p in problems {
         eprintln!("{p}\n");
     }
-    anyhow::bail!("verify-docs failed with {} problem(s) (listed above)", problems.len())
+    anyhow::bail!(
+        "verify-docs failed with {} problem(s) (listed above)",
+        problems.len()
+    )
 }

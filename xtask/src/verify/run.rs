@@ -2,6 +2,7 @@
 //! cores allow, capturing stdout and stderr.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Mutex;
@@ -32,12 +33,19 @@ impl Limits {
         for line in source.lines() {
             let Some(c) = re.captures(line) else { continue };
             for pair in c[1].split(',') {
-                let (key, value) = pair.split_once('=').with_context(|| format!("`{pair}`: expected key = value"))?;
-                let secs: u64 = value.trim().parse().with_context(|| format!("`{}`: not a number of seconds", value.trim()))?;
+                let (key, value) = pair
+                    .split_once('=')
+                    .with_context(|| format!("`{pair}`: expected key = value"))?;
+                let secs: u64 = value
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("`{}`: not a number of seconds", value.trim()))?;
                 match key.trim() {
                     "timeout_s" => limits.timeout = Duration::from_secs(secs),
                     "budget_s" => limits.budget = Duration::from_secs(secs),
-                    other => anyhow::bail!("unknown verify-docs setting `{other}` (known: timeout_s, budget_s)"),
+                    other => anyhow::bail!(
+                        "unknown verify-docs setting `{other}` (known: timeout_s, budget_s)"
+                    ),
                 }
             }
         }
@@ -78,11 +86,13 @@ pub struct Job {
 /// `cargo build --release --examples` in `root`.
 pub fn build_examples(root: &Path, features: Option<&str>) -> Result<()> {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(root).args(["build", "--release", "--examples"]);
+    cmd.current_dir(root)
+        .args(["build", "--release", "--examples"]);
     if let Some(f) = features {
         cmd.args(["--features", f]);
     }
-    crate::run_cmd(&mut cmd).context("building the examples failed (the compiler's errors are above)")
+    crate::run_cmd(&mut cmd)
+        .context("building the examples failed (the compiler's errors are above)")
 }
 
 /// Runs every job, `jobs` at a time, and returns the runs in the jobs' order.
@@ -102,13 +112,23 @@ pub fn run_all(jobs: &[Job], parallel: usize, root: &Path) -> Vec<Run> {
                     let Some(job) = jobs.get(i) else { break };
                     eprintln!("  running {} …", job.example);
                     let run = run_one(job, root);
-                    eprintln!("  {} {} in {:.1} s", status_word(&run.status), job.example, run.wall.as_secs_f64());
+                    eprintln!(
+                        "  {} {} in {:.1} s",
+                        status_word(&run.status),
+                        job.example,
+                        run.wall.as_secs_f64()
+                    );
                     results.lock().unwrap()[i] = Some(run);
                 }
             });
         }
     });
-    results.into_inner().unwrap().into_iter().map(|r| r.unwrap()).collect()
+    results
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect()
 }
 
 fn status_word(status: &Status) -> &'static str {
@@ -131,12 +151,23 @@ pub fn run_one(job: &Job, root: &Path) -> Run {
         out_dir: job.out_dir.clone(),
     };
     if let Err(e) = std::fs::remove_dir_all(&job.out_dir).or_else(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) }
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Ok(())
+        } else {
+            Err(e)
+        }
     }) {
-        return done(Status::CouldNotStart(format!("cannot clear {}: {e}", job.out_dir.display())), String::new(), String::new());
+        return done(
+            Status::CouldNotStart(format!("cannot clear {}: {e}", job.out_dir.display())),
+            String::new(),
+            String::new(),
+        );
     }
     let _ = std::fs::create_dir_all(&job.out_dir);
+    // Its own process group, so a timeout kills whatever the example started too (a child
+    // left alive would hold the output pipes open).
     let child = Command::new(&job.exe)
+        .process_group(0)
         .current_dir(root)
         .env("TINYCATS_OUT_DIR", &job.out_dir)
         .env("RUST_BACKTRACE", "1")
@@ -148,7 +179,11 @@ pub fn run_one(job: &Job, root: &Path) -> Run {
     let mut child = match child {
         Ok(c) => c,
         Err(e) => {
-            return done(Status::CouldNotStart(format!("{}: {e}", job.exe.display())), String::new(), String::new());
+            return done(
+                Status::CouldNotStart(format!("{}: {e}", job.exe.display())),
+                String::new(),
+                String::new(),
+            );
         }
     };
     let mut out_pipe = child.stdout.take().unwrap();
@@ -168,6 +203,9 @@ pub fn run_one(job: &Job, root: &Path) -> Run {
             Ok(Some(status)) if status.success() => break Status::Passed,
             Ok(Some(status)) => break Status::Failed(status),
             Ok(None) if started.elapsed() > job.limits.timeout => {
+                let _ = Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{}", child.id())])
+                    .status();
                 let _ = child.kill();
                 let _ = child.wait();
                 break Status::TimedOut;
@@ -185,7 +223,11 @@ pub fn run_one(job: &Job, root: &Path) -> Run {
 pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let start = lines.len().saturating_sub(n);
-    lines[start..].iter().map(|l| format!("      | {l}")).collect::<Vec<_>>().join("\n")
+    lines[start..]
+        .iter()
+        .map(|l| format!("      | {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -194,10 +236,24 @@ mod tests {
 
     #[test]
     fn limits_come_from_the_source() {
-        let l = Limits::from_source("//! x\n// verify-docs: timeout_s = 600, budget_s = 120\nfn main() {}").unwrap();
-        assert_eq!(l, Limits { timeout: Duration::from_secs(600), budget: Duration::from_secs(120) });
-        assert_eq!(Limits::from_source("fn main() {}").unwrap().timeout, Duration::from_secs(DEFAULT_TIMEOUT_S));
-        let err = Limits::from_source("// verify-docs: timout_s = 5").unwrap_err().to_string();
+        let l = Limits::from_source(
+            "//! x\n// verify-docs: timeout_s = 600, budget_s = 120\nfn main() {}",
+        )
+        .unwrap();
+        assert_eq!(
+            l,
+            Limits {
+                timeout: Duration::from_secs(600),
+                budget: Duration::from_secs(120)
+            }
+        );
+        assert_eq!(
+            Limits::from_source("fn main() {}").unwrap().timeout,
+            Duration::from_secs(DEFAULT_TIMEOUT_S)
+        );
+        let err = Limits::from_source("// verify-docs: timout_s = 5")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("timout_s"), "{err}");
     }
 }

@@ -1,0 +1,406 @@
+//! The verify-docs engine on small fixture projects: each fault it must catch, caught with a
+//! message that says what to do. The fixtures' "examples" are shell scripts standing in for
+//! built binaries (`--prebuilt`), so these tests need neither cargo builds nor libtorch.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use xtask::verify::{self, Project, VerifyArgs, outputs, problems::Problem};
+
+const MARK: &str = "@@tinycats-step";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["book/src", "book/outputs", "examples", "bin"] {
+            fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        fs::write(
+            dir.path().join("book/src/SUMMARY.md"),
+            "# Summary\n\n- [Chapter](ch.md)\n",
+        )
+        .unwrap();
+        Fixture { dir }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `examples/NAME.rs` (anchors) and the script that stands in for its binary.
+    fn example(&self, name: &str, anchors: &[&str], script: &str) -> &Self {
+        let mut src = format!("//! fixture\n// verify-docs: timeout_s = 5\nfn main() {{\n");
+        for a in anchors {
+            src += &format!("    // ANCHOR: {a}\n    println!(\"{a}\");\n    // ANCHOR_END: {a}\n");
+        }
+        src += "}\n";
+        fs::write(self.root().join(format!("examples/{name}.rs")), src).unwrap();
+        let bin = self.root().join("bin").join(name);
+        fs::write(&bin, format!("#!/bin/sh\n{script}\n")).unwrap();
+        fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+        self
+    }
+
+    fn chapter(&self, md: &str) -> &Self {
+        fs::write(self.root().join("book/src/ch.md"), md).unwrap();
+        self
+    }
+
+    /// A committed snapshot in insta's file format.
+    fn snapshot(&self, example: &str, step: &str, body: &str) -> &Self {
+        let dir = self.root().join("book/outputs").join(example);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join(format!("{step}.snap")),
+            format!("---\nsource: xtask/src/verify/outputs.rs\n---\n{body}\n"),
+        )
+        .unwrap();
+        self
+    }
+
+    /// The chapter's include line for a committed snapshot.
+    fn output_include(&self, example: &str, step: &str) -> String {
+        let p = Project::self_contained(self.root().to_path_buf());
+        let snap = self
+            .root()
+            .join(format!("book/outputs/{example}/{step}.snap"));
+        format!(
+            "```text\n{{{{#include {}}}}}\n```\n",
+            outputs::include_target(&self.root().join("book/src"), &snap, &p).unwrap()
+        )
+    }
+
+    fn verify(&self) -> Vec<Problem> {
+        let args = VerifyArgs {
+            force: true,
+            jobs: Some(2),
+            no_book: true,
+            root: Some(self.root().to_path_buf()),
+            prebuilt: Some(self.root().join("bin")),
+            ..Default::default()
+        };
+        let project = Project::self_contained(self.root().canonicalize().unwrap());
+        let mut problems = Vec::new();
+        verify::verify(&project, &args, &mut problems).unwrap();
+        problems
+    }
+}
+
+/// Exactly one problem, whose text contains every needle; returns it.
+fn one_problem(problems: &[Problem], needles: &[&str]) -> Problem {
+    assert_eq!(problems.len(), 1, "expected one problem, got {problems:#?}");
+    let text = problems[0].to_string();
+    for n in needles {
+        assert!(text.contains(n), "`{n}` not in:\n{text}");
+    }
+    problems[0].clone()
+}
+
+fn include(anchor: &str) -> String {
+    format!("```rust\n{{{{#include ../../examples/ex.rs:{anchor}}}}}\n```\n")
+}
+
+/// A healthy one-step project: the baseline every fault below departs from.
+fn healthy() -> Fixture {
+    let f = Fixture::new();
+    f.example(
+        "ex",
+        &["main"],
+        &format!("echo '{MARK} main'; echo 'hello 42'"),
+    );
+    f.snapshot("ex", "main", "hello 42");
+    let md = format!(
+        "# Chapter\n\nWe greet.\n\n{}\n{}",
+        include("main"),
+        f.output_include("ex", "main")
+    );
+    f.chapter(&md);
+    f
+}
+
+#[test]
+fn a_healthy_project_passes() {
+    let problems = healthy().verify();
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn pasted_code_is_caught() {
+    let f = healthy();
+    let md = fs::read_to_string(f.root().join("book/src/ch.md")).unwrap();
+    f.chapter(&format!(
+        "{md}\nAnd then:\n\n```rust\nfn pasted() {{}}\n```\n"
+    ));
+    let p = one_problem(
+        &f.verify(),
+        &[
+            "pasted Rust code",
+            "ANCHOR: name",
+            "{{#include ../../examples/FILE.rs:name}}",
+        ],
+    );
+    assert!(p.location.starts_with("book/src/ch.md:"), "{p}");
+}
+
+#[test]
+fn a_missing_anchor_is_caught_with_the_known_ones() {
+    let f = healthy();
+    let md = fs::read_to_string(f.root().join("book/src/ch.md")).unwrap();
+    f.chapter(&format!("{md}\nMore:\n\n{}", include("nope")));
+    let p = one_problem(
+        &f.verify(),
+        &["anchor `nope` does not exist in examples/ex.rs", "main"],
+    );
+    assert_eq!(p.location, "book/src/ch.md:15");
+}
+
+#[test]
+fn an_unused_anchor_is_caught() {
+    let f = healthy();
+    f.example(
+        "ex",
+        &["main", "extra"],
+        &format!("echo '{MARK} main'; echo 'hello 42'"),
+    );
+    one_problem(
+        &f.verify(),
+        &[
+            "examples/ex.rs:7",
+            "anchor `extra` is shown in no chapter",
+            "{{#include ../../examples/ex.rs:extra}}",
+        ],
+    );
+}
+
+#[test]
+fn an_example_no_chapter_uses_is_caught() {
+    let f = healthy();
+    f.example("lonely", &["a"], "true");
+    one_problem(&f.verify(), &["example `lonely` is used by no chapter"]);
+}
+
+#[test]
+fn code_without_prose_before_it_is_caught() {
+    let f = healthy();
+    let md = format!(
+        "# Chapter\n\n{}\n{}",
+        include("main"),
+        f.output_include("ex", "main")
+    );
+    f.chapter(&md);
+    one_problem(
+        &f.verify(),
+        &[
+            "book/src/ch.md:3",
+            "no prose before it",
+            "prose before every code block",
+        ],
+    );
+}
+
+#[test]
+fn output_not_under_its_code_is_caught() {
+    let f = healthy();
+    let md = format!(
+        "# Chapter\n\nWe greet.\n\n{}\nIn between.\n\n{}",
+        include("main"),
+        f.output_include("ex", "main")
+    );
+    f.chapter(&md);
+    one_problem(
+        &f.verify(),
+        &["is not right under the code block", "examples/ex.rs:main"],
+    );
+}
+
+#[test]
+fn output_the_chapter_does_not_show_is_caught() {
+    let f = healthy();
+    f.chapter(&format!("# Chapter\n\nWe greet.\n\n{}", include("main")));
+    one_problem(
+        &f.verify(),
+        &[
+            "step `main` prints output that no chapter shows",
+            "```text",
+            "main.snap:4:",
+        ],
+    );
+}
+
+#[test]
+fn a_stale_snapshot_is_caught() {
+    let f = healthy();
+    f.snapshot("ex", "main", "hello 41");
+    one_problem(
+        &f.verify(),
+        &[
+            "book/outputs/ex/main.snap",
+            "stale snapshot",
+            "cargo xtask verify-docs --update",
+        ],
+    );
+}
+
+#[test]
+fn nondeterministic_output_is_told_apart_from_a_stale_snapshot() {
+    let f = healthy();
+    f.example(
+        "ex",
+        &["main"],
+        &format!("echo '{MARK} main'; echo \"hello $(od -An -N4 -tu4 /dev/urandom)\""),
+    );
+    one_problem(
+        &f.verify(),
+        &[
+            "nondeterministic output",
+            "step `main`",
+            "seed every random generator",
+        ],
+    );
+}
+
+#[test]
+fn normalised_parts_do_not_count_as_differences() {
+    let f = healthy();
+    f.example("ex", &["main"], &format!("echo '{MARK} main'; echo \"hello 42 in $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') ms\""));
+    f.snapshot("ex", "main", "hello 42 in <time>");
+    assert!(f.verify().is_empty());
+}
+
+#[test]
+fn a_panicking_example_is_reported_with_its_step_and_stderr() {
+    let f = healthy();
+    f.example(
+        "ex",
+        &["main"],
+        &format!("echo '{MARK} main'; echo \"thread 'main' panicked at examples/ex.rs:3:5: breed index 99 out of range\" >&2; exit 101"),
+    );
+    one_problem(
+        &f.verify(),
+        &[
+            "exited with exit status: 101",
+            "in step `main`",
+            "breed index 99 out of range",
+            "cargo run --release --example ex",
+        ],
+    );
+}
+
+#[test]
+fn a_hanging_example_is_killed_at_its_timeout() {
+    let f = healthy();
+    f.example("ex", &["main"], &format!("echo '{MARK} main'; sleep 30"));
+    let src = fs::read_to_string(f.root().join("examples/ex.rs"))
+        .unwrap()
+        .replace("timeout_s = 5", "timeout_s = 1");
+    fs::write(f.root().join("examples/ex.rs"), src).unwrap();
+    let started = std::time::Instant::now();
+    one_problem(
+        &f.verify(),
+        &["did not finish within its 1 s timeout", "timeout_s = N"],
+    );
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "the hang was not cut short"
+    );
+}
+
+fn write_png(path: &Path, f: impl Fn(u32, u32) -> [u8; 3]) {
+    let img = image::RgbImage::from_fn(64, 64, |x, y| image::Rgb(f(x, y)));
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    img.save(path).unwrap();
+}
+
+/// A project whose example copies `new.png` into its output folder as `plot.png`, with a
+/// committed `plot.png` that the chapter shows.
+fn with_image(
+    committed: impl Fn(u32, u32) -> [u8; 3],
+    new: impl Fn(u32, u32) -> [u8; 3],
+) -> (Fixture, PathBuf) {
+    let f = healthy();
+    write_png(&f.root().join("new.png"), new);
+    let shown = f.root().join("book/src/images/ex/plot.png");
+    write_png(&shown, committed);
+    f.example(
+        "ex",
+        &["main"],
+        &format!(
+            "echo '{MARK} main'; echo 'hello 42'; cp {}/new.png \"$TINYCATS_OUT_DIR/plot.png\"",
+            f.root().display()
+        ),
+    );
+    let md = fs::read_to_string(f.root().join("book/src/ch.md")).unwrap();
+    f.chapter(&format!("{md}\nThe plot:\n\n![plot](images/ex/plot.png)\n"));
+    (f, shown)
+}
+
+fn gradient(x: u32, y: u32) -> [u8; 3] {
+    [(x * 4) as u8, (y * 4) as u8, 128]
+}
+
+#[test]
+fn an_image_within_tolerance_passes_and_is_not_rewritten() {
+    // Float noise: a few pixels off by one.
+    let (f, shown) = with_image(gradient, |x, y| {
+        let mut p = gradient(x, y);
+        if (x + y) % 17 == 0 {
+            p[2] += 1;
+        }
+        p
+    });
+    let before = fs::read(&shown).unwrap();
+    assert!(f.verify().is_empty());
+    assert_eq!(fs::read(&shown).unwrap(), before);
+}
+
+#[test]
+fn an_image_changed_beyond_tolerance_is_caught() {
+    let (f, _) = with_image(gradient, |x, y| [255 - (x * 4) as u8, (y * 4) as u8, 0]);
+    one_problem(
+        &f.verify(),
+        &[
+            "differs from book/src/images/ex/plot.png beyond tolerance",
+            "--update",
+        ],
+    );
+}
+
+#[test]
+fn a_missing_and_an_orphan_image_are_caught() {
+    let (f, shown) = with_image(gradient, gradient);
+    fs::rename(&shown, shown.with_file_name("old.png")).unwrap();
+    let problems = f.verify();
+    let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains("image `images/ex/plot.png` does not exist")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter().any(|t| t.contains("the book does not have")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.contains("orphan image") && t.contains("old.png")),
+        "{text:#?}"
+    );
+}
+
+#[test]
+fn a_wrong_snapshot_include_offset_is_caught() {
+    let f = healthy();
+    let md = fs::read_to_string(f.root().join("book/src/ch.md"))
+        .unwrap()
+        .replace("main.snap:4:", "main.snap:2:");
+    f.chapter(&md);
+    one_problem(
+        &f.verify(),
+        &["does not skip exactly the snapshot header", "main.snap:4:"],
+    );
+}
