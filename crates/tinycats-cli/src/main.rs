@@ -12,7 +12,11 @@ mod train;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "tinycats", version, about = "Classify, generate, train and export tiny cat models")]
+#[command(
+    name = "tinycats",
+    version,
+    about = "Classify, generate, train and export tiny cat models"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
