@@ -8,6 +8,7 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage, metadata:
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Result};
+use crate::loaders::ProblemKind;
 
 /// File extensions (lower case) that the loaders pick up.
 pub const IMAGE_EXTENSIONS: [&str; 4] = ["jpg", "jpeg", "png", "webp"];
@@ -57,9 +58,15 @@ pub fn has_image_extension(path: &Path) -> bool {
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-fn image_error(path: &Path, reason: impl Into<String>, fix: impl Into<String>) -> DataError {
+fn image_error(
+    path: &Path,
+    kind: ProblemKind,
+    reason: impl Into<String>,
+    fix: impl Into<String>,
+) -> DataError {
     DataError::Image {
         path: path.to_path_buf(),
+        kind,
         reason: reason.into(),
         fix: fix.into(),
     }
@@ -75,6 +82,7 @@ pub fn decode_file(path: &Path, limits: &DecodeLimits) -> Result<Decoded> {
     if len == 0 {
         return Err(image_error(
             path,
+            ProblemKind::EmptyFile,
             "file is empty (0 bytes)",
             "delete it or re-download it",
         ));
@@ -82,6 +90,7 @@ pub fn decode_file(path: &Path, limits: &DecodeLimits) -> Result<Decoded> {
     if len > limits.max_alloc {
         return Err(image_error(
             path,
+            ProblemKind::TooLarge,
             format!(
                 "file is {len} bytes, more than the {} byte limit",
                 limits.max_alloc
@@ -98,17 +107,32 @@ pub fn decode_bytes(bytes: &[u8], path: &Path, limits: &DecodeLimits) -> Result<
     if bytes.is_empty() {
         return Err(image_error(
             path,
+            ProblemKind::EmptyFile,
             "file is empty (0 bytes)",
             "delete it or re-download it",
         ));
     }
     let sniff = sniff(&bytes[..bytes.len().min(64 * 1024)]);
+    // A JPEG ends with the EOI marker (some cameras pad after it); decoders fill a
+    // truncated scan with grey instead of failing, so check for it here.
+    if bytes.starts_with(&[0xFF, 0xD8]) {
+        let tail = &bytes[bytes.len().saturating_sub(4096)..];
+        if !tail.windows(2).any(|w| w == [0xFF, 0xD9]) {
+            return Err(image_error(
+                path,
+                ProblemKind::Truncated,
+                "JPEG is truncated (no end-of-image marker)",
+                "re-download or delete it",
+            ));
+        }
+    }
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| DataError::io(path, e))?;
     if reader.format().is_none() {
         return Err(image_error(
             path,
+            ProblemKind::NotAnImage,
             "not an image (content is neither JPEG, PNG nor WebP)",
             "remove it from the dataset or convert it to PNG/JPEG",
         ));
@@ -152,6 +176,7 @@ fn decode_error(path: &Path, e: image::ImageError, limits: &DecodeLimits) -> Dat
     match e {
         image::ImageError::Limits(l) => image_error(
             path,
+            ProblemKind::TooLarge,
             format!("refused by the decompression-bomb guard ({l})"),
             format!(
                 "images larger than {} px per side are refused; downscale it or raise DecodeLimits::max_side",
@@ -159,10 +184,16 @@ fn decode_error(path: &Path, e: image::ImageError, limits: &DecodeLimits) -> Dat
             ),
         ),
         image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            image_error(path, "file is truncated", "re-download or delete it")
+            image_error(
+                path,
+                ProblemKind::Truncated,
+                "file is truncated",
+                "re-download or delete it",
+            )
         }
         other => image_error(
             path,
+            ProblemKind::Corrupt,
             format!("cannot decode: {other}"),
             "the file is corrupt; re-download or delete it (`tinycats data clean` skips such files)",
         ),

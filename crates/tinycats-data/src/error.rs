@@ -15,6 +15,7 @@ pub enum DataError {
     #[error("{path}: {reason} (fix: {fix})")]
     Image {
         path: PathBuf,
+        kind: crate::loaders::ProblemKind,
         reason: String,
         fix: String,
     },

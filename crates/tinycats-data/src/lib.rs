@@ -14,6 +14,7 @@ pub mod augment;
 pub mod batch;
 mod breeds;
 
+pub mod curate;
 pub mod decode;
 mod error;
 pub mod loader;

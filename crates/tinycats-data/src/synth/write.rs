@@ -74,10 +74,12 @@ impl SynthCats {
                 let (img, mut attrs) = self.render_spec_with_attributes(spec, i);
                 let rel = format!("{}/{}_{i:05}.png", spec.name, spec.name);
                 let path = tmp.path().join(&rel);
-                img.save(&path).map_err(|e| DataError::Image {
-                    path: path.clone(),
-                    reason: format!("cannot write PNG: {e}"),
-                    fix: "check free disk space and permissions".into(),
+                img.save(&path).map_err(|e| {
+                    DataError::layout(
+                        &path,
+                        format!("cannot write PNG: {e}"),
+                        "check free disk space and permissions",
+                    )
                 })?;
                 attrs.file = rel;
                 if attrs.class_id >= crate::NUM_CLASSES {

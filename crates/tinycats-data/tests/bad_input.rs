@@ -1,0 +1,187 @@
+//! Every bad input of the data issue, generated in a temporary folder: each is reported
+//! per file with its reason, or stops the run with a clear message. Never a panic.
+mod common;
+
+use std::path::Path;
+
+use common::png_header;
+
+use tinycats_data::curate::{CheckOptions, check};
+use tinycats_data::decode::{DecodeLimits, decode_file};
+use tinycats_data::loaders::{ImageFolderOptions, ProblemKind, image_folder};
+use tinycats_data::{DataError, Loader, LoaderConfig, Source, SynthCats, SynthConfig};
+
+fn cat_png(path: &Path, seed: u64) -> anyhow::Result<()> {
+    let synth = SynthCats::new(SynthConfig {
+        size: 48,
+        seed,
+        ..SynthConfig::default()
+    })?;
+    synth.render(0, 0)?.save(path)?;
+    Ok(())
+}
+
+fn jpeg_bytes() -> anyhow::Result<Vec<u8>> {
+    let synth = SynthCats::new(SynthConfig {
+        size: 64,
+        seed: 2,
+        ..SynthConfig::default()
+    })?;
+    let mut out = std::io::Cursor::new(Vec::new());
+    synth
+        .render(3, 0)?
+        .write_to(&mut out, image::ImageFormat::Jpeg)?;
+    Ok(out.into_inner())
+}
+
+fn kind_of(err: DataError) -> ProblemKind {
+    match err {
+        DataError::Image { kind, .. } => kind,
+        other => panic!("expected an image error, got {other}"),
+    }
+}
+
+#[test]
+fn each_bad_file_gets_its_own_reason() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let lim = DecodeLimits::default();
+    let p = |n: &str| dir.path().join(n);
+
+    std::fs::write(p("empty.jpg"), b"")?;
+    assert_eq!(
+        kind_of(decode_file(&p("empty.jpg"), &lim).unwrap_err()),
+        ProblemKind::EmptyFile
+    );
+
+    std::fs::write(p("notes.jpg"), b"these are my notes, not a photo\n")?;
+    assert_eq!(
+        kind_of(decode_file(&p("notes.jpg"), &lim).unwrap_err()),
+        ProblemKind::NotAnImage
+    );
+
+    let jpeg = jpeg_bytes()?;
+    std::fs::write(p("truncated.jpg"), &jpeg[..jpeg.len() / 2])?;
+    assert_eq!(
+        kind_of(decode_file(&p("truncated.jpg"), &lim).unwrap_err()),
+        ProblemKind::Truncated
+    );
+
+    std::fs::write(p("bomb.png"), png_header(30_000))?;
+    let err = decode_file(&p("bomb.png"), &lim).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("bomb.png") && msg.contains("decompression-bomb"),
+        "{msg}"
+    );
+    assert_eq!(kind_of(err), ProblemKind::TooLarge);
+
+    // The limit is the caller's: a small cap refuses an ordinary image too.
+    std::fs::write(p("ok.jpg"), &jpeg)?;
+    let tight = DecodeLimits {
+        max_side: 32,
+        ..lim
+    };
+    assert_eq!(
+        kind_of(decode_file(&p("ok.jpg"), &tight).unwrap_err()),
+        ProblemKind::TooLarge
+    );
+    assert_eq!(
+        decode_file(&p("ok.jpg"), &lim)?.image.dimensions(),
+        (64, 64)
+    );
+    Ok(())
+}
+
+#[cfg(unix)]
+#[test]
+fn scanning_reports_symlink_loops_and_non_utf8_names_and_keeps_going() -> anyhow::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir()?;
+    let class = dir.path().join("Bengal");
+    std::fs::create_dir_all(&class)?;
+    cat_png(&class.join("good.png"), 1)?;
+    std::os::unix::fs::symlink("loop.jpg", class.join("loop.jpg"))?; // points at itself
+    std::os::unix::fs::symlink("..", class.join("up"))?; // a folder cycle
+    cat_png(&class.join(std::ffi::OsStr::from_bytes(b"caf\xe9.png")), 2)?;
+
+    let ds = image_folder(dir.path(), &ImageFolderOptions::default())?;
+    assert_eq!(ds.len(), 1, "only good.png is usable: {:?}", ds.samples);
+    let kinds: Vec<ProblemKind> = ds.skipped.iter().map(|p| p.kind).collect();
+    assert!(kinds.contains(&ProblemKind::SymlinkLoop), "{kinds:?}");
+    assert!(kinds.contains(&ProblemKind::NonUtf8Name), "{kinds:?}");
+    assert!(ds.skipped.iter().all(|p| !p.detail.is_empty()));
+    Ok(())
+}
+
+#[test]
+fn an_empty_class_folder_stops_the_scan_unless_allowed() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir_all(dir.path().join("Persian"))?;
+    std::fs::create_dir_all(dir.path().join("Sphynx"))?;
+    cat_png(&dir.path().join("Sphynx/a.png"), 1)?;
+    let err = image_folder(dir.path(), &ImageFolderOptions::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("Persian") && msg.contains("no images") && msg.contains("fix"),
+        "{msg}"
+    );
+    let ds = image_folder(
+        dir.path(),
+        &ImageFolderOptions {
+            allow_empty_classes: true,
+            ..Default::default()
+        },
+    )?;
+    assert_eq!(ds.len(), 1);
+    assert_eq!(ds.skipped[0].kind, ProblemKind::EmptyClass);
+    Ok(())
+}
+
+#[test]
+fn check_lists_every_bad_file_in_one_pass() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let class = dir.path().join("Bombay");
+    std::fs::create_dir_all(&class)?;
+    cat_png(&class.join("good.png"), 1)?;
+    std::fs::write(class.join("empty.jpg"), b"")?;
+    std::fs::write(class.join("text.jpg"), b"hello")?;
+    std::fs::write(class.join("bomb.png"), png_header(30_000))?;
+    let jpeg = jpeg_bytes()?;
+    std::fs::write(class.join("cut.jpg"), &jpeg[..jpeg.len() / 3])?;
+    let report = check(dir.path(), &CheckOptions::default())?;
+    assert_eq!(report.usable.len(), 1);
+    let row = &report.classes[0];
+    assert_eq!((row.files, row.usable, row.unreadable), (5, 1, 4));
+    let mut kinds: Vec<ProblemKind> = report.problems.iter().map(|p| p.kind).collect();
+    kinds.sort_by_key(|k| format!("{k:?}"));
+    assert_eq!(
+        kinds,
+        [
+            ProblemKind::EmptyFile,
+            ProblemKind::NotAnImage,
+            ProblemKind::TooLarge,
+            ProblemKind::Truncated
+        ]
+    );
+    Ok(())
+}
+
+#[test]
+fn the_loader_names_a_file_that_fails_to_decode() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir_all(dir.path().join("Siamese"))?;
+    std::fs::write(
+        dir.path().join("Siamese/broken.png"),
+        b"\x89PNG\r\n\x1a\nrubbish",
+    )?;
+    let ds = image_folder(dir.path(), &ImageFolderOptions::default())?;
+    let cfg = LoaderConfig {
+        batch_size: 1,
+        image_size: 16,
+        ..LoaderConfig::default()
+    };
+    let mut loader = Loader::new(Source::Files(ds), cfg)?;
+    let msg = loader.next_batch().unwrap_err().to_string();
+    assert!(msg.contains("broken.png") && msg.contains("fix"), "{msg}");
+    Ok(())
+}
