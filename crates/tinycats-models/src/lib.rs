@@ -1,1 +1,29 @@
-//! tinycats-models (work in progress)
+//! tinycats-models: the models that the tinycats book teaches, on tch (libtorch 2.11).
+//!
+//! - [`dit`]: TinyDiT, a class-conditional diffusion transformer with adaLN-Zero;
+//! - [`flow`]: rectified-flow training loss and the Euler/Heun samplers with guidance;
+//! - [`classifier`]: the residual breed classifier, and [`metrics`] to judge it;
+//! - [`trainer`]: the training loop both share (EMA, early stopping, checkpoints, resume);
+//! - [`tasks`]: the two models wired to the trainer;
+//! - [`io`]: safetensors and JSON on disk, strict loading, atomic writes.
+//!
+//! A model folder holds `config.json` (enough to rebuild the model) and `model.safetensors`
+//! (f32 weights with the PyTorch reference names).
+
+pub mod classifier;
+pub mod device;
+pub mod dit;
+pub mod error;
+pub mod flow;
+pub mod images;
+pub mod io;
+pub mod metrics;
+pub mod runconfig;
+pub mod tasks;
+pub mod trainer;
+
+pub use classifier::{Classifier, ClassifierConfig};
+pub use dit::{DitConfig, Prediction, Provenance, TinyDit};
+pub use error::{ModelError, Result};
+/// The tch version this crate is built on, re-exported so that dependants agree with it.
+pub use tch;

@@ -1,0 +1,52 @@
+//! Choosing the device: `auto` takes CUDA when libtorch sees a GPU (a `cuda`-feature build
+//! on a GPU machine), else the CPU.
+
+use tch::Device;
+
+use crate::error::{ModelError, Result};
+
+/// Parses `auto`, `cpu` or `cuda` (`cuda:N` for GPU N).
+pub fn parse_device(name: &str) -> Result<Device> {
+    match name {
+        "auto" => Ok(Device::cuda_if_available()),
+        "cpu" => Ok(Device::Cpu),
+        "cuda" | "cuda:0" if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
+        s if s.starts_with("cuda") => {
+            let index: usize = s
+                .strip_prefix("cuda:")
+                .and_then(|i| i.parse().ok())
+                .unwrap_or(0);
+            if index < tch::Cuda::device_count() as usize {
+                Ok(Device::Cuda(index))
+            } else {
+                Err(ModelError::invalid(
+                    "device",
+                    s,
+                    if cfg!(feature = "cuda") {
+                        "a visible GPU: libtorch sees none (check the driver and CUDA_VISIBLE_DEVICES)"
+                    } else {
+                        "cpu or auto: this build has no CUDA; rebuild with `--features cuda` after `cargo xtask setup --cuda`"
+                    },
+                ))
+            }
+        }
+        other => Err(ModelError::invalid("device", other, "auto, cpu or cuda")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names() {
+        assert_eq!(parse_device("cpu").unwrap(), Device::Cpu);
+        assert!(parse_device("auto").is_ok());
+        assert!(
+            parse_device("tpu")
+                .unwrap_err()
+                .to_string()
+                .contains("`device` = tpu")
+        );
+    }
+}

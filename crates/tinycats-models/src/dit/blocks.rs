@@ -1,0 +1,420 @@
+//! TinyDiT's building blocks, after facebookresearch/DiT `models.py`: the timestep and label
+//! embedders, the adaLN-Zero block, the final layer, and the fixed 2-D sin-cos position
+//! embedding. Weight names match the reference state dict.
+
+use tch::nn::{self, Init};
+use tch::{Device, Kind, Tensor};
+
+/// Width of the sinusoidal timestep features fed to the timestep MLP (the reference's 256).
+pub const FREQUENCY_EMBEDDING_SIZE: i64 = 256;
+/// LayerNorm epsilon of the blocks and the final layer.
+pub const LN_EPS: f64 = 1e-6;
+
+/// `x · (1 + scale) + shift`, broadcasting the per-image `(N, D)` shift and scale over tokens.
+pub fn modulate(x: &Tensor, shift: &Tensor, scale: &Tensor) -> Tensor {
+    x * (scale.unsqueeze(1) + 1.0) + shift.unsqueeze(1)
+}
+
+/// LayerNorm over the last dimension, without affine parameters, computed in f32 whatever
+/// the input precision (as autocast does).
+fn layer_norm(x: &Tensor) -> Tensor {
+    let d = *x
+        .size()
+        .last()
+        .expect("layer_norm needs a non-scalar input");
+    x.to_kind(Kind::Float)
+        .layer_norm([d], None::<Tensor>, None::<Tensor>, LN_EPS, true)
+        .to_kind(x.kind())
+}
+
+/// Applies `lin` in the precision of `x`: with bf16 activations on CUDA the f32 master
+/// weights are cast per call, as autocast would (tch cannot select bf16 for autocast).
+pub(crate) fn linear(lin: &nn::Linear, x: &Tensor) -> Tensor {
+    if x.kind() == lin.ws.kind() {
+        x.apply(lin)
+    } else {
+        let k = x.kind();
+        x.linear(&lin.ws.to_kind(k), lin.bs.as_ref().map(|b| b.to_kind(k)))
+    }
+}
+
+/// A Linear with the reference's `_basic_init`: Xavier-uniform weight, zero bias.
+pub(crate) fn xavier_linear(vs: nn::Path, d_in: i64, d_out: i64) -> nn::Linear {
+    let bound = (6.0 / (d_in + d_out) as f64).sqrt();
+    nn::linear(
+        vs,
+        d_in,
+        d_out,
+        nn::LinearConfig {
+            ws_init: Init::Uniform {
+                lo: -bound,
+                up: bound,
+            },
+            bs_init: Some(Init::Const(0.0)),
+            bias: true,
+        },
+    )
+}
+
+/// A Linear initialised to zero: the "Zero" of adaLN-Zero.
+fn zero_linear(vs: nn::Path, d_in: i64, d_out: i64) -> nn::Linear {
+    nn::linear(
+        vs,
+        d_in,
+        d_out,
+        nn::LinearConfig {
+            ws_init: Init::Const(0.0),
+            bs_init: Some(Init::Const(0.0)),
+            bias: true,
+        },
+    )
+}
+
+/// Sinusoidal features of `t · t_scale`: `[cos(args), sin(args)]` with
+/// `args_k = t · t_scale · exp(−ln(10000) · k / half)`, `half = dim / 2` (cos first, as in
+/// the reference).
+///
+/// # Shapes
+/// `t`: `(N,)` → `(N, dim)`
+pub fn timestep_frequencies(t: &Tensor, dim: i64, t_scale: f64) -> Tensor {
+    let half = dim / 2;
+    let k = Tensor::arange(half, (Kind::Float, t.device()));
+    let freqs = (k * (-(10_000f64.ln()) / half as f64)).exp(); // (half,)
+    let args = (t.to_kind(Kind::Float) * t_scale).unsqueeze(1) * freqs.unsqueeze(0); // (N, half)
+    Tensor::cat(&[args.cos(), args.sin()], 1) // (N, 2·half)
+}
+
+/// Embeds t ∈ [0, 1] into a `D`-vector: sinusoidal features → Linear → SiLU → Linear.
+#[derive(Debug)]
+pub struct TimestepEmbedder {
+    mlp0: nn::Linear,
+    mlp2: nn::Linear,
+    t_scale: f64,
+}
+
+impl TimestepEmbedder {
+    pub fn new(vs: nn::Path, hidden: i64, t_scale: f64) -> Self {
+        let mlp = &vs / "mlp";
+        let init = |d_in, d_out, p: nn::Path| {
+            nn::linear(
+                p,
+                d_in,
+                d_out,
+                nn::LinearConfig {
+                    ws_init: Init::Randn {
+                        mean: 0.0,
+                        stdev: 0.02,
+                    },
+                    bs_init: Some(Init::Const(0.0)),
+                    bias: true,
+                },
+            )
+        };
+        TimestepEmbedder {
+            mlp0: init(FREQUENCY_EMBEDDING_SIZE, hidden, &mlp / 0),
+            mlp2: init(hidden, hidden, &mlp / 2),
+            t_scale,
+        }
+    }
+
+    /// # Shapes
+    /// `t`: `(N,)` → `(N, D)`
+    pub fn forward(&self, t: &Tensor) -> Tensor {
+        let f = timestep_frequencies(t, FREQUENCY_EMBEDDING_SIZE, self.t_scale); // (N, 256)
+        f.apply(&self.mlp0).silu().apply(&self.mlp2) // (N, D)
+    }
+}
+
+/// Embeds breed labels; row `num_classes` is the null class used for classifier-free
+/// guidance, and in training each label becomes the null class with `dropout_prob`.
+#[derive(Debug)]
+pub struct LabelEmbedder {
+    table: nn::Embedding,
+    num_classes: i64,
+    dropout_prob: f64,
+}
+
+impl LabelEmbedder {
+    pub fn new(vs: nn::Path, num_classes: i64, hidden: i64, dropout_prob: f64) -> Self {
+        let cfg = nn::EmbeddingConfig {
+            ws_init: Init::Randn {
+                mean: 0.0,
+                stdev: 0.02,
+            },
+            ..Default::default()
+        };
+        let table = nn::embedding(&vs / "embedding_table", num_classes + 1, hidden, cfg);
+        LabelEmbedder {
+            table,
+            num_classes,
+            dropout_prob,
+        }
+    }
+
+    /// The label of the null class.
+    pub fn null_class(&self) -> i64 {
+        self.num_classes
+    }
+
+    /// # Shapes
+    /// `y`: `(N,)` int64 → `(N, D)`
+    pub fn forward(&self, y: &Tensor, train: bool) -> Tensor {
+        let y = if train && self.dropout_prob > 0.0 {
+            let drop = Tensor::rand([y.size()[0]], (Kind::Float, y.device())).lt(self.dropout_prob);
+            y.where_self(
+                &drop.logical_not(),
+                &Tensor::from(self.num_classes).to_device(y.device()),
+            )
+        } else {
+            y.shallow_clone()
+        };
+        y.apply(&self.table)
+    }
+}
+
+/// Multi-head self-attention with a fused qkv projection (with bias), as in timm's
+/// `Attention` that DiT uses.
+#[derive(Debug)]
+pub struct Attention {
+    qkv: nn::Linear,
+    proj: nn::Linear,
+    num_heads: i64,
+}
+
+impl Attention {
+    pub fn new(vs: nn::Path, hidden: i64, num_heads: i64) -> Self {
+        Attention {
+            qkv: xavier_linear(&vs / "qkv", hidden, 3 * hidden),
+            proj: xavier_linear(&vs / "proj", hidden, hidden),
+            num_heads,
+        }
+    }
+
+    /// softmax(q·kᵀ / √hd)·v per head.
+    ///
+    /// # Shapes
+    /// `x`: `(N, T, D)` → `(N, T, D)`
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let (n, t, d) = x.size3().expect("attention input must be (N, T, D)");
+        let hd = d / self.num_heads;
+        let qkv = linear(&self.qkv, x)
+            .reshape([n, t, 3, self.num_heads, hd]) // (N, T, 3, H, hd)
+            .permute([2, 0, 3, 1, 4]); // (3, N, H, T, hd)
+        let (q, k, v) = (qkv.get(0), qkv.get(1), qkv.get(2)); // (N, H, T, hd) each
+        let o = Tensor::scaled_dot_product_attention(
+            &q,
+            &k,
+            &v,
+            None::<Tensor>,
+            0.0,
+            false,
+            None,
+            false,
+        ); // (N, H, T, hd)
+        let o = o.transpose(1, 2).reshape([n, t, d]); // (N, T, D)
+        linear(&self.proj, &o)
+    }
+}
+
+/// fc1 → GELU (tanh approximation) → fc2.
+#[derive(Debug)]
+pub struct Mlp {
+    fc1: nn::Linear,
+    fc2: nn::Linear,
+}
+
+impl Mlp {
+    pub fn new(vs: nn::Path, hidden: i64, mlp_hidden: i64) -> Self {
+        Mlp {
+            fc1: xavier_linear(&vs / "fc1", hidden, mlp_hidden),
+            fc2: xavier_linear(&vs / "fc2", mlp_hidden, hidden),
+        }
+    }
+
+    /// # Shapes
+    /// `x`: `(N, T, D)` → `(N, T, D)`
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let h = linear(&self.fc1, x).gelu("tanh"); // (N, T, mlp_hidden)
+        linear(&self.fc2, &h)
+    }
+}
+
+/// A DiT block with adaLN-Zero conditioning: the conditioning vector `c` sets the shift,
+/// scale and gate of both sub-layers, and the gates start at zero so the block starts as
+/// the identity.
+#[derive(Debug)]
+pub struct DitBlock {
+    attn: Attention,
+    mlp: Mlp,
+    ada_ln: nn::Linear,
+}
+
+impl DitBlock {
+    pub fn new(vs: nn::Path, hidden: i64, num_heads: i64, mlp_ratio: f64) -> Self {
+        let mlp_hidden = (hidden as f64 * mlp_ratio) as i64;
+        DitBlock {
+            attn: Attention::new(&vs / "attn", hidden, num_heads),
+            mlp: Mlp::new(&vs / "mlp", hidden, mlp_hidden),
+            ada_ln: zero_linear(&vs / "adaLN_modulation" / 1, hidden, 6 * hidden),
+        }
+    }
+
+    /// # Shapes
+    /// `x`: `(N, T, D)`, `c`: `(N, D)` → `(N, T, D)`
+    pub fn forward(&self, x: &Tensor, c: &Tensor) -> Tensor {
+        let m = linear(&self.ada_ln, &c.silu()).chunk(6, 1); // 6 × (N, D)
+        let (shift_msa, scale_msa, gate_msa) = (&m[0], &m[1], &m[2]);
+        let (shift_mlp, scale_mlp, gate_mlp) = (&m[3], &m[4], &m[5]);
+        let x = x + gate_msa.unsqueeze(1)
+            * self
+                .attn
+                .forward(&modulate(&layer_norm(x), shift_msa, scale_msa));
+        &x + gate_mlp.unsqueeze(1)
+            * self
+                .mlp
+                .forward(&modulate(&layer_norm(&x), shift_mlp, scale_mlp))
+    }
+}
+
+/// LayerNorm → adaLN modulation → Linear(D, p·p·C), zero-initialised.
+#[derive(Debug)]
+pub struct FinalLayer {
+    ada_ln: nn::Linear,
+    linear: nn::Linear,
+}
+
+impl FinalLayer {
+    pub fn new(vs: nn::Path, hidden: i64, patch: i64, out_channels: i64) -> Self {
+        FinalLayer {
+            ada_ln: zero_linear(&vs / "adaLN_modulation" / 1, hidden, 2 * hidden),
+            linear: zero_linear(&vs / "linear", hidden, patch * patch * out_channels),
+        }
+    }
+
+    /// # Shapes
+    /// `x`: `(N, T, D)`, `c`: `(N, D)` → `(N, T, p·p·C)`
+    pub fn forward(&self, x: &Tensor, c: &Tensor) -> Tensor {
+        let m = linear(&self.ada_ln, &c.silu()).chunk(2, 1); // 2 × (N, D)
+        linear(&self.linear, &modulate(&layer_norm(x), &m[0], &m[1]))
+    }
+}
+
+/// The fixed 2-D sin-cos position embedding of MAE/DiT (`get_2d_sincos_pos_embed`),
+/// computed in f64 as the reference does with NumPy. Token `i·grid + j` (row i, column j)
+/// gets `[emb_1d(j), emb_1d(i)]` with `emb_1d(p) = [sin(p·ω), cos(p·ω)]`,
+/// `ω_k = 10000^(−k / (D/4))`.
+///
+/// # Shapes
+/// → `(1, grid², D)`
+pub fn sincos_pos_embed_2d(dim: i64, grid: i64, device: Device) -> Tensor {
+    let quarter = (dim / 4) as usize;
+    let omega: Vec<f64> = (0..quarter)
+        .map(|k| 1.0 / 10_000f64.powf(k as f64 / quarter as f64))
+        .collect();
+    let emb_1d = |pos: f64, out: &mut Vec<f32>| {
+        out.extend(omega.iter().map(|w| (pos * w).sin() as f32));
+        out.extend(omega.iter().map(|w| (pos * w).cos() as f32));
+    };
+    let mut data = Vec::with_capacity((grid * grid * dim) as usize);
+    for i in 0..grid {
+        for j in 0..grid {
+            emb_1d(j as f64, &mut data);
+            emb_1d(i as f64, &mut data);
+        }
+    }
+    Tensor::from_slice(&data)
+        .reshape([1, grid * grid, dim])
+        .to_device(device)
+}
+
+/// Cuts images into non-overlapping `p × p` patches, each flattened in `(p, q, C)` order: the
+/// exact inverse of [`unpatchify`].
+///
+/// # Shapes
+/// `x`: `(N, C, H, W)` → `(N, (H/p)·(W/p), p·p·C)`
+pub fn patchify(x: &Tensor, p: i64) -> Tensor {
+    let (n, c, h, w) = x.size4().expect("patchify input must be (N, C, H, W)");
+    x.reshape([n, c, h / p, p, w / p, p]) // (N, C, h, p, w, q)
+        .permute([0, 2, 4, 3, 5, 1]) // (N, h, w, p, q, C)
+        .reshape([n, (h / p) * (w / p), p * p * c]) // (N, T, p·p·C)
+}
+
+/// Reassembles per-token patches into images (the reference's `unpatchify`:
+/// `nhwpqc → nchpwq`).
+///
+/// # Shapes
+/// `x`: `(N, T, p·p·C)` with `T = h·w`, `h = w` → `(N, C, h·p, w·p)`
+pub fn unpatchify(x: &Tensor, p: i64, c: i64) -> Tensor {
+    let (n, t, _) = x.size3().expect("unpatchify input must be (N, T, p·p·C)");
+    let h = (t as f64).sqrt().round() as i64;
+    assert_eq!(
+        h * h,
+        t,
+        "unpatchify needs a square token grid, got {t} tokens"
+    );
+    x.reshape([n, h, h, p, p, c]) // (N, h, w, p, q, C)
+        .permute([0, 5, 1, 3, 2, 4]) // (N, C, h, p, w, q)
+        .reshape([n, c, h * p, h * p]) // (N, C, H, W)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unpatchify_inverts_patchify_exactly() {
+        let x = Tensor::randn([2, 3, 16, 16], (Kind::Float, Device::Cpu));
+        for p in [1, 2, 4, 8, 16] {
+            let tokens = patchify(&x, p);
+            assert_eq!(tokens.size(), [2, (16 / p) * (16 / p), p * p * 3]);
+            assert!(unpatchify(&tokens, p, 3).equal(&x), "patch {p}");
+        }
+    }
+
+    #[test]
+    fn patch_layout_matches_the_reference_einsum() {
+        // The reference unpatchify: reshape (N, h, w, p, p, C) then einsum nhwpqc->nchpwq.
+        let tokens = Tensor::randn([2, 16, 4 * 4 * 3], (Kind::Float, Device::Cpu));
+        let via_einsum = Tensor::einsum(
+            "nhwpqc->nchpwq",
+            &[tokens.reshape([2, 4, 4, 4, 4, 3])],
+            None::<i64>,
+        )
+        .reshape([2, 3, 16, 16]);
+        assert!(unpatchify(&tokens, 4, 3).equal(&via_einsum));
+    }
+
+    #[test]
+    fn timestep_features_put_cos_first() {
+        let t = Tensor::from_slice(&[0.0f32, 0.5]);
+        let f = timestep_frequencies(&t, 8, 1000.0);
+        assert_eq!(f.size(), [2, 8]);
+        // t = 0: cos(0) = 1 for the first half, sin(0) = 0 for the second.
+        let row0 = Vec::<f32>::try_from(f.get(0)).unwrap();
+        assert_eq!(row0, [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
+        // t = 0.5, k = 0: args = 500.
+        let v = f.double_value(&[1, 0]);
+        assert!((v - 500f64.cos()).abs() < 1e-4, "{v}");
+    }
+
+    #[test]
+    fn pos_embed_matches_mae_layout() {
+        let e = sincos_pos_embed_2d(8, 3, Device::Cpu);
+        assert_eq!(e.size(), [1, 9, 8]);
+        // Token (row 1, col 2) = index 5 is [sin(2ω), cos(2ω), sin(1ω), cos(1ω)], ω = (1, 0.01).
+        let tok = Vec::<f32>::try_from(e.get(0).get(5)).unwrap();
+        let expected = [
+            2f64.sin(),
+            0.02f64.sin(),
+            2f64.cos(),
+            0.02f64.cos(),
+            1f64.sin(),
+            0.01f64.sin(),
+            1f64.cos(),
+            0.01f64.cos(),
+        ];
+        for (got, want) in tok.iter().zip(expected) {
+            assert!((*got as f64 - want).abs() < 1e-6, "{tok:?}");
+        }
+    }
+}

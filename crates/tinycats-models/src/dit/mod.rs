@@ -1,0 +1,329 @@
+//! TinyDiT: a class-conditional diffusion transformer with adaLN-Zero (Peebles & Xie, 2023,
+//! "Scalable Diffusion Models with Transformers"; reference: facebookresearch/DiT
+//! `models.py`), trained here with rectified flow (see [`crate::flow`]).
+//!
+//! The weights use the reference's state-dict names, so a checkpoint moves between tinycats
+//! and PyTorch DiT code (with `learn_sigma = False`). Time runs from t = 0 (noise) to
+//! t = 1 (data), and [`TinyDit::forward`] returns the velocity `dx/dt`.
+//!
+//! ```text
+//! cargo run --release -p tinycats-cli -- train-generator --preset tiny --data data/synthcats
+//! ```
+
+mod blocks;
+mod config;
+
+use std::path::Path;
+
+pub use blocks::{
+    Attention, DitBlock, FinalLayer, LabelEmbedder, Mlp, TimestepEmbedder, modulate, patchify,
+    sincos_pos_embed_2d, timestep_frequencies, unpatchify,
+};
+pub(crate) use config::check_norm;
+pub use config::{DitConfig, Prediction, Provenance, breed_names};
+
+use tch::nn::{self, Init};
+use tch::{Device, Kind, Tensor};
+
+use crate::error::Result;
+use crate::io;
+
+/// The diffusion transformer.
+#[derive(Debug)]
+pub struct TinyDit {
+    cfg: DitConfig,
+    x_embedder: nn::Conv2D,
+    pos_embed: Tensor,
+    t_embedder: TimestepEmbedder,
+    y_embedder: LabelEmbedder,
+    blocks: Vec<DitBlock>,
+    final_layer: FinalLayer,
+    compute_kind: Kind,
+}
+
+impl TinyDit {
+    /// Builds the model under `vs` with the reference's initialisation: Xavier-uniform
+    /// linears and patch embedding, N(0, 0.02²) timestep MLP and label table, the fixed
+    /// sin-cos position embedding, and zeros in every adaLN modulation and the final layer.
+    ///
+    /// Panics if `cfg` is invalid; call [`DitConfig::validate`] first on untrusted configs.
+    pub fn new(vs: nn::Path, cfg: &DitConfig) -> Self {
+        if let Err(e) = cfg.validate() {
+            panic!("TinyDit::new: {e}");
+        }
+        let (d, p, c) = (cfg.hidden_size, cfg.patch_size, cfg.in_channels);
+        let fan = (c * p * p + d) as f64;
+        let bound = (6.0 / fan).sqrt();
+        let conv_cfg = nn::ConvConfig {
+            stride: p,
+            ws_init: Init::Uniform {
+                lo: -bound,
+                up: bound,
+            },
+            bs_init: Init::Const(0.0),
+            ..Default::default()
+        };
+        let x_embedder = nn::conv2d(&vs / "x_embedder" / "proj", c, d, p, conv_cfg);
+        let grid = cfg.input_size / p;
+        // Stored but not trained, like the reference's `requires_grad=False` parameter.
+        let mut pos_embed = vs.zeros_no_train("pos_embed", &[1, grid * grid, d]);
+        tch::no_grad(|| pos_embed.copy_(&sincos_pos_embed_2d(d, grid, vs.device())));
+        let blocks = (0..cfg.depth)
+            .map(|i| DitBlock::new(&vs / "blocks" / i, d, cfg.num_heads, cfg.mlp_ratio))
+            .collect();
+        TinyDit {
+            cfg: cfg.clone(),
+            x_embedder,
+            pos_embed,
+            t_embedder: TimestepEmbedder::new(&vs / "t_embedder", d, cfg.t_scale),
+            y_embedder: LabelEmbedder::new(
+                &vs / "y_embedder",
+                cfg.num_classes,
+                d,
+                cfg.class_dropout_prob,
+            ),
+            blocks,
+            final_layer: FinalLayer::new(&vs / "final_layer", d, p, c),
+            compute_kind: Kind::Float,
+        }
+    }
+
+    /// Builds the model from a run or model folder holding `config.json` and
+    /// `model.safetensors`, and loads the weights (strictly: every tensor, every shape).
+    pub fn load(dir: &Path, device: Device) -> Result<(nn::VarStore, TinyDit)> {
+        let cfg: DitConfig = io::read_json(&dir.join("config.json"))?;
+        cfg.validate()?;
+        let vs = nn::VarStore::new(device);
+        let model = TinyDit::new(vs.root(), &cfg);
+        io::load_var_store(&vs, &dir.join("model.safetensors"))?;
+        Ok((vs, model))
+    }
+
+    /// The config this model was built from.
+    pub fn config(&self) -> &DitConfig {
+        &self.cfg
+    }
+
+    /// The label that means "no breed" (classifier-free guidance's unconditional branch).
+    pub fn null_class(&self) -> i64 {
+        self.y_embedder.null_class()
+    }
+
+    /// Runs the transformer blocks in `kind` (`Kind::BFloat16` on CUDA for mixed precision;
+    /// the weights, norms and output stay f32). The default is `Kind::Float`.
+    pub fn set_compute_kind(&mut self, kind: Kind) {
+        self.compute_kind = kind;
+    }
+
+    /// The raw network output: a velocity for `prediction = "v"`, the clean image `x̂₁`
+    /// for `prediction = "x"`. With `train`, labels are dropped to the null class with
+    /// `class_dropout_prob`.
+    ///
+    /// # Shapes
+    /// `x`: `(N, C, H, W)`, `t`: `(N,)` in [0, 1], `y`: `(N,)` int64 → `(N, C, H, W)`
+    pub fn forward_net(&self, x: &Tensor, t: &Tensor, y: &Tensor, train: bool) -> Tensor {
+        let (p, c) = (self.cfg.patch_size, self.cfg.in_channels);
+        let x = x.apply(&self.x_embedder).flatten(2, 3).transpose(1, 2) + &self.pos_embed; // (N, T, D)
+        let cond = self.t_embedder.forward(t) + self.y_embedder.forward(y, train); // (N, D)
+        let (mut x, cond) = (
+            x.to_kind(self.compute_kind),
+            cond.to_kind(self.compute_kind),
+        );
+        for block in &self.blocks {
+            x = block.forward(&x, &cond); // (N, T, D)
+        }
+        let x = self.final_layer.forward(&x, &cond).to_kind(Kind::Float); // (N, T, p·p·C)
+        unpatchify(&x, p, c) // (N, C, H, W)
+    }
+
+    /// Converts a network output into a velocity: itself for `v`, and
+    /// `(x̂₁ − x_t) / max(1 − t, t_eps)` for `x`.
+    ///
+    /// # Shapes
+    /// `out`, `x_t`: `(N, C, H, W)`, `t`: `(N,)` → `(N, C, H, W)`
+    pub fn velocity_from_output(&self, out: &Tensor, x_t: &Tensor, t: &Tensor) -> Tensor {
+        match self.cfg.prediction {
+            Prediction::V => out.shallow_clone(),
+            Prediction::X => {
+                let denom = (1f64 - t.to_kind(Kind::Float))
+                    .clamp_min(self.cfg.t_eps)
+                    .reshape([-1, 1, 1, 1]); // (N, 1, 1, 1)
+                (out - x_t) / denom
+            }
+        }
+    }
+
+    /// The velocity `dx/dt` at `(x_t, t)` for labels `y`, with label dropout when `train`.
+    ///
+    /// # Shapes
+    /// `x_t`: `(N, C, H, W)`, `t`: `(N,)`, `y`: `(N,)` int64 → `(N, C, H, W)`
+    pub fn forward_t(&self, x_t: &Tensor, t: &Tensor, y: &Tensor, train: bool) -> Tensor {
+        let out = self.forward_net(x_t, t, y, train);
+        self.velocity_from_output(&out, x_t, t)
+    }
+
+    /// The velocity `dx/dt` (inference: no label dropout). The model's public denoiser.
+    ///
+    /// # Shapes
+    /// `x_t`: `(N, C, H, W)`, `t`: `(N,)`, `y`: `(N,)` int64 → `(N, C, H, W)`
+    pub fn forward(&self, x_t: &Tensor, t: &Tensor, y: &Tensor) -> Tensor {
+        self.forward_t(x_t, t, y, false)
+    }
+
+    /// Classifier-free guidance: `v_u + scale · (v_c − v_u)`, with the conditional and the
+    /// unconditional (null-class) rows batched in one forward pass.
+    ///
+    /// # Shapes
+    /// `x_t`: `(N, C, H, W)`, `t`: `(N,)`, `y`: `(N,)` int64 → `(N, C, H, W)`
+    pub fn forward_with_cfg(&self, x_t: &Tensor, t: &Tensor, y: &Tensor, scale: f64) -> Tensor {
+        let n = x_t.size()[0];
+        let null = Tensor::full([n], self.null_class(), (Kind::Int64, y.device()));
+        let v = self.forward(
+            &Tensor::cat(&[x_t, x_t], 0), // (2N, C, H, W)
+            &Tensor::cat(&[t, t], 0),     // (2N,)
+            &Tensor::cat(&[y, &null], 0), // (2N,)
+        );
+        let (v_c, v_u) = (v.narrow(0, 0, n), v.narrow(0, n, n)); // (N, C, H, W) each
+        &v_u + (v_c - &v_u) * scale
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn micro() -> DitConfig {
+        let mut cfg = DitConfig::tiny();
+        cfg.input_size = 16;
+        cfg.patch_size = 4;
+        cfg.hidden_size = 32;
+        cfg.depth = 2;
+        cfg.num_heads = 2;
+        cfg
+    }
+
+    fn inputs(n: i64, cfg: &DitConfig) -> (Tensor, Tensor, Tensor) {
+        let x = Tensor::randn(
+            [n, 3, cfg.input_size, cfg.input_size],
+            (Kind::Float, Device::Cpu),
+        );
+        let t = Tensor::rand([n], (Kind::Float, Device::Cpu));
+        let y = Tensor::randint(cfg.num_classes, [n], (Kind::Int64, Device::Cpu));
+        (x, t, y)
+    }
+
+    #[test]
+    fn weight_names_and_shapes_match_the_reference() {
+        let cfg = micro();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let _model = TinyDit::new(vs.root(), &cfg);
+        let vars = vs.variables();
+        let (d, p, c, k) = (32, 4, 3, cfg.num_classes);
+        let expected: Vec<(&str, Vec<i64>)> = vec![
+            ("x_embedder.proj.weight", vec![d, c, p, p]),
+            ("x_embedder.proj.bias", vec![d]),
+            ("pos_embed", vec![1, 16, d]),
+            ("t_embedder.mlp.0.weight", vec![d, 256]),
+            ("t_embedder.mlp.0.bias", vec![d]),
+            ("t_embedder.mlp.2.weight", vec![d, d]),
+            ("t_embedder.mlp.2.bias", vec![d]),
+            ("y_embedder.embedding_table.weight", vec![k + 1, d]),
+            ("blocks.1.attn.qkv.weight", vec![3 * d, d]),
+            ("blocks.1.attn.qkv.bias", vec![3 * d]),
+            ("blocks.1.attn.proj.weight", vec![d, d]),
+            ("blocks.1.attn.proj.bias", vec![d]),
+            ("blocks.1.mlp.fc1.weight", vec![4 * d, d]),
+            ("blocks.1.mlp.fc1.bias", vec![4 * d]),
+            ("blocks.1.mlp.fc2.weight", vec![d, 4 * d]),
+            ("blocks.1.mlp.fc2.bias", vec![d]),
+            ("blocks.1.adaLN_modulation.1.weight", vec![6 * d, d]),
+            ("blocks.1.adaLN_modulation.1.bias", vec![6 * d]),
+            ("final_layer.adaLN_modulation.1.weight", vec![2 * d, d]),
+            ("final_layer.adaLN_modulation.1.bias", vec![2 * d]),
+            ("final_layer.linear.weight", vec![p * p * c, d]),
+            ("final_layer.linear.bias", vec![p * p * c]),
+        ];
+        for (name, shape) in &expected {
+            let t = vars.get(*name).unwrap_or_else(|| panic!("missing {name}"));
+            assert_eq!(&t.size(), shape, "{name}");
+        }
+        // 8 non-block tensors + 10 per block + 4 final-layer tensors.
+        assert_eq!(vars.len(), 8 + 10 * 2 + 4);
+        assert!(
+            !vars["pos_embed"].requires_grad(),
+            "pos_embed must stay fixed"
+        );
+    }
+
+    #[test]
+    fn output_shapes() {
+        let cfg = micro();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = TinyDit::new(vs.root(), &cfg);
+        let (x, t, y) = inputs(3, &cfg);
+        assert_eq!(model.forward_net(&x, &t, &y, true).size(), [3, 3, 16, 16]);
+        assert_eq!(model.forward(&x, &t, &y).size(), [3, 3, 16, 16]);
+        assert_eq!(
+            model.forward_with_cfg(&x, &t, &y, 4.0).size(),
+            [3, 3, 16, 16]
+        );
+    }
+
+    #[test]
+    fn network_output_is_zero_at_init() {
+        // adaLN-Zero: zero gates make every block the identity and the zero final layer
+        // outputs zeros, so a fresh x-prediction model predicts x̂₁ = 0 everywhere.
+        let cfg = micro();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = TinyDit::new(vs.root(), &cfg);
+        let (x, t, y) = inputs(2, &cfg);
+        let out = model.forward_net(&x, &t, &y, false);
+        assert_eq!(out.abs().max().double_value(&[]), 0.0);
+        // ...and its velocity is −x_t / max(1 − t, t_eps).
+        let v = model.forward(&x, &t, &y);
+        let expected = -&x / (1f64 - &t).clamp_min(cfg.t_eps).reshape([-1, 1, 1, 1]);
+        assert!(v.allclose(&expected, 1e-6, 1e-6, false));
+    }
+
+    #[test]
+    fn guidance_scale_one_equals_the_conditional_velocity() {
+        let cfg = micro();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = TinyDit::new(vs.root(), &cfg);
+        // Give the zero-initialised layers some weight so the label matters.
+        tch::no_grad(|| {
+            for (_, mut v) in vs.variables() {
+                if v.requires_grad() {
+                    v.copy_(&(v.randn_like() * 0.05));
+                }
+            }
+        });
+        let (x, t, y) = inputs(2, &cfg);
+        let v_c = model.forward(&x, &t, &y);
+        let v_g = model.forward_with_cfg(&x, &t, &y, 1.0);
+        assert!(v_c.allclose(&v_g, 1e-5, 1e-5, false));
+        let v_g4 = model.forward_with_cfg(&x, &t, &y, 4.0);
+        assert!(
+            !v_c.allclose(&v_g4, 1e-5, 1e-5, false),
+            "the label should change the velocity"
+        );
+    }
+
+    #[test]
+    fn load_refuses_a_checkpoint_of_another_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = micro();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let _m = TinyDit::new(vs.root(), &cfg);
+        io::save_var_store(&vs, &dir.path().join("model.safetensors")).unwrap();
+        cfg.hidden_size = 64;
+        io::write_json(&dir.path().join("config.json"), &cfg).unwrap();
+        let msg = TinyDit::load(dir.path(), Device::Cpu)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("has shape") && msg.contains("expects"),
+            "{msg}"
+        );
+    }
+}

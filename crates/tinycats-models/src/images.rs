@@ -1,0 +1,78 @@
+//! Tensors to pictures: a grid of images saved as PNG (preview samples, `tinycats sample`).
+
+use std::path::Path;
+
+use tch::{Kind, Tensor};
+
+use crate::error::{ModelError, Result};
+
+/// Saves `images` (values in [0, 1]) as one PNG with `ncol` images per row and a 2-pixel
+/// gap, written atomically.
+///
+/// # Shapes
+/// `images`: `(N, 3, H, W)` or `(N, 1, H, W)`
+pub fn save_grid(images: &Tensor, ncol: i64, path: &Path) -> Result<()> {
+    let (n, c, h, w) = images.size4().map_err(ModelError::Torch)?;
+    if c != 1 && c != 3 {
+        return Err(ModelError::invalid("channels", c, "1 or 3 to save as PNG"));
+    }
+    let ncol = ncol.clamp(1, n.max(1));
+    let nrow = (n + ncol - 1) / ncol;
+    let gap = 2;
+    let (gw, gh) = (ncol * (w + gap) + gap, nrow * (h + gap) + gap);
+    let pixels = (images
+        .to_device(tch::Device::Cpu)
+        .to_kind(Kind::Float)
+        .clamp(0.0, 1.0)
+        * 255.0)
+        .round()
+        .to_kind(Kind::Uint8)
+        .expand([n, 3, h, w], false) // (N, 3, H, W)
+        .permute([0, 2, 3, 1]) // (N, H, W, 3)
+        .contiguous();
+    let data = Vec::<u8>::try_from(pixels.reshape([-1])).map_err(ModelError::Torch)?;
+    let mut canvas = image::RgbImage::from_pixel(gw as u32, gh as u32, image::Rgb([255, 255, 255]));
+    for i in 0..n {
+        let (x0, y0) = (gap + (i % ncol) * (w + gap), gap + (i / ncol) * (h + gap));
+        for y in 0..h {
+            for x in 0..w {
+                let o = (((i * h + y) * w + x) * 3) as usize;
+                canvas.put_pixel(
+                    (x0 + x) as u32,
+                    (y0 + y) as u32,
+                    image::Rgb([data[o], data[o + 1], data[o + 2]]),
+                );
+            }
+        }
+    }
+    let mut bytes = Vec::new();
+    canvas
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .map_err(|e| ModelError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(e),
+        })?;
+    crate::io::write_atomic(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_has_the_expected_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.png");
+        save_grid(
+            &Tensor::rand([5, 3, 8, 8], (Kind::Float, tch::Device::Cpu)),
+            3,
+            &path,
+        )
+        .unwrap();
+        let img = image::open(&path).unwrap();
+        assert_eq!((img.width(), img.height()), (3 * 10 + 2, 2 * 10 + 2));
+    }
+}

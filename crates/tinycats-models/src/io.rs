@@ -1,0 +1,199 @@
+//! Weights and configs on disk: safetensors (f32, never pickle) and JSON, written atomically.
+//!
+//! Loading is strict: a missing tensor, an unexpected tensor or a shape mismatch is an error
+//! that names the tensor and both shapes, so a checkpoint never half-loads into a model.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tch::{Kind, Tensor, nn};
+
+use crate::error::{ModelError, Result};
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
+/// reader never sees a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = temp_path(path);
+    std::fs::write(&tmp, bytes).map_err(ModelError::io(&tmp))?;
+    finish_atomic(&tmp, path)
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp-{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+fn finish_atomic(tmp: &Path, path: &Path) -> Result<()> {
+    std::fs::File::open(tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(ModelError::io(tmp))?;
+    std::fs::rename(tmp, path).map_err(ModelError::io(path))
+}
+
+/// Serialises `value` as pretty JSON to `path`, atomically.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| ModelError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    text.push('\n');
+    write_atomic(path, text.as_bytes())
+}
+
+/// Reads a JSON file into `T`.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(ModelError::io(path))?;
+    serde_json::from_str(&text).map_err(|e| ModelError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Writes named tensors as safetensors, atomically. Floating-point tensors are stored as f32.
+pub fn save_tensors(path: &Path, tensors: &BTreeMap<String, Tensor>) -> Result<()> {
+    let _guard = tch::no_grad_guard();
+    let named: Vec<(&str, Tensor)> = tensors
+        .iter()
+        .map(|(name, t)| {
+            let t = t.to_device(tch::Device::Cpu);
+            let t = if t.is_floating_point() {
+                t.to_kind(Kind::Float)
+            } else {
+                t
+            };
+            (name.as_str(), t.contiguous())
+        })
+        .collect();
+    let tmp = temp_path(path);
+    Tensor::write_safetensors(&named, &tmp)?;
+    finish_atomic(&tmp, path)
+}
+
+/// Reads every tensor of a safetensors file, on the CPU.
+pub fn load_tensors(path: &Path) -> Result<BTreeMap<String, Tensor>> {
+    if !path.exists() {
+        return Err(ModelError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        });
+    }
+    Ok(Tensor::read_safetensors(path)?.into_iter().collect())
+}
+
+/// Saves every variable of `vs` (trainable or not) to `path` as f32 safetensors.
+pub fn save_var_store(vs: &nn::VarStore, path: &Path) -> Result<()> {
+    save_tensors(path, &vs.variables().into_iter().collect())
+}
+
+/// Copies `tensors` into the variables of `vs`, refusing any missing, unexpected or
+/// mis-shaped tensor. `path` only labels the errors.
+pub fn copy_into_var_store(
+    vs: &nn::VarStore,
+    tensors: &BTreeMap<String, Tensor>,
+    path: &Path,
+) -> Result<()> {
+    let mut variables: BTreeMap<String, Tensor> = vs.variables().into_iter().collect();
+    for (name, t) in tensors {
+        let Some(var) = variables.get(name) else {
+            return Err(ModelError::UnexpectedTensor {
+                path: path.to_path_buf(),
+                name: name.clone(),
+                found: t.size(),
+            });
+        };
+        if var.size() != t.size() {
+            return Err(ModelError::ShapeMismatch {
+                path: path.to_path_buf(),
+                name: name.clone(),
+                found: t.size(),
+                expected: var.size(),
+            });
+        }
+    }
+    if let Some((name, var)) = variables
+        .iter()
+        .find(|(name, _)| !tensors.contains_key(*name))
+    {
+        return Err(ModelError::MissingTensor {
+            path: path.to_path_buf(),
+            name: name.clone(),
+            expected: var.size(),
+        });
+    }
+    let _guard = tch::no_grad_guard();
+    for (name, var) in variables.iter_mut() {
+        let src = &tensors[name];
+        var.f_copy_(&src.to_device(var.device()).to_kind(var.kind()))?;
+    }
+    Ok(())
+}
+
+/// Loads `path` into `vs` (see [`copy_into_var_store`] for the checks).
+pub fn load_var_store(vs: &nn::VarStore, path: &Path) -> Result<()> {
+    let tensors = load_tensors(path)?;
+    copy_into_var_store(vs, &tensors, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    fn store(dim: i64) -> nn::VarStore {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let root = vs.root();
+        let _ = (&root / "a").randn_standard("weight", &[dim, 3]);
+        let _ = (&root / "b").zeros_no_train("running_mean", &[dim]);
+        vs
+    }
+
+    #[test]
+    fn round_trip_is_bit_exact() -> Result<()> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.safetensors");
+        let src = store(4);
+        save_var_store(&src, &path)?;
+        let dst = store(4);
+        load_var_store(&dst, &path)?;
+        let (a, b) = (src.variables(), dst.variables());
+        for (name, t) in &a {
+            assert!(t.equal(&b[name]), "{name} differs after the round trip");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn wrong_shape_is_refused_naming_tensor_and_shapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.safetensors");
+        save_var_store(&store(4), &path).unwrap();
+        let err = load_var_store(&store(5), &path).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, ModelError::ShapeMismatch { .. }), "{msg}");
+        assert!(
+            msg.contains("a.weight") || msg.contains("b.running_mean"),
+            "{msg}"
+        );
+        assert!(msg.contains("[4, 3]") || msg.contains("[4]"), "{msg}");
+        assert!(msg.contains("[5, 3]") || msg.contains("[5]"), "{msg}");
+    }
+
+    #[test]
+    fn missing_tensor_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.safetensors");
+        let mut tensors: BTreeMap<String, Tensor> = store(4).variables().into_iter().collect();
+        tensors.remove("a.weight");
+        save_tensors(&path, &tensors).unwrap();
+        let err = load_var_store(&store(4), &path).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, ModelError::MissingTensor { .. }), "{msg}");
+        assert!(
+            msg.contains("`a.weight`") && msg.contains("[4, 3]"),
+            "{msg}"
+        );
+    }
+}

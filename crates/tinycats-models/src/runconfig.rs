@@ -1,0 +1,203 @@
+//! Run configs in TOML, for progressive disclosure: a preset names the model, and a
+//! `run.toml` overrides only what it mentions.
+//!
+//! ```toml
+//! preset = "tiny"
+//! batch_size = 32
+//! [model]            # any DitConfig / ClassifierConfig field, over the preset
+//! depth = 4
+//! [trainer]          # any TrainerConfig field
+//! max_steps = 3000
+//! lr = 3e-4
+//! ```
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::classifier::ClassifierConfig;
+use crate::dit::DitConfig;
+use crate::error::{ModelError, Result};
+use crate::flow::{SampleOptions, TimeSampling};
+use crate::trainer::TrainerConfig;
+
+/// A generator training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GeneratorRun {
+    /// `tiny`, `small` or `tinydit_128`.
+    pub preset: String,
+    /// Overrides of the preset's `DitConfig` fields.
+    pub model: toml::Table,
+    pub trainer: TrainerConfig,
+    /// How training draws t.
+    pub time_sampling: TimeSampling,
+    /// Images per micro-batch.
+    pub batch_size: usize,
+    /// Sampler settings of the preview grids.
+    pub preview: SampleOptions,
+}
+
+impl Default for GeneratorRun {
+    fn default() -> Self {
+        GeneratorRun {
+            preset: "tiny".into(),
+            model: toml::Table::new(),
+            trainer: TrainerConfig::default(),
+            time_sampling: TimeSampling::default(),
+            batch_size: 32,
+            preview: SampleOptions {
+                steps: 20,
+                ..Default::default()
+            },
+        }
+    }
+}
+
+impl GeneratorRun {
+    /// The preset with the `[model]` overrides applied, validated.
+    pub fn dit_config(&self) -> Result<DitConfig> {
+        let cfg: DitConfig = apply_overrides(&DitConfig::from_preset(&self.preset)?, &self.model)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks every value before any work starts.
+    pub fn validate(&self) -> Result<()> {
+        self.dit_config()?;
+        self.trainer.validate()?;
+        self.preview.validate()?;
+        check_batch_size(self.batch_size)
+    }
+}
+
+/// A classifier training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClassifierRun {
+    /// `tiny` or `resnet18`.
+    pub preset: String,
+    /// Overrides of the preset's `ClassifierConfig` fields.
+    pub model: toml::Table,
+    pub trainer: TrainerConfig,
+    /// Label smoothing ε.
+    pub label_smoothing: f64,
+    /// Images per micro-batch.
+    pub batch_size: usize,
+}
+
+impl Default for ClassifierRun {
+    fn default() -> Self {
+        ClassifierRun {
+            preset: "tiny".into(),
+            model: toml::Table::new(),
+            trainer: TrainerConfig {
+                lr: 2e-3,
+                warmup_steps: 100,
+                ema_decay: None,
+                preview_every: None,
+                optimizer: crate::trainer::AdamWConfig {
+                    weight_decay: 0.05,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            label_smoothing: 0.1,
+            batch_size: 64,
+        }
+    }
+}
+
+impl ClassifierRun {
+    /// The preset with the `[model]` overrides applied, validated.
+    pub fn classifier_config(&self) -> Result<ClassifierConfig> {
+        let cfg: ClassifierConfig =
+            apply_overrides(&ClassifierConfig::from_preset(&self.preset)?, &self.model)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks every value before any work starts.
+    pub fn validate(&self) -> Result<()> {
+        self.classifier_config()?;
+        self.trainer.validate()?;
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return Err(ModelError::invalid(
+                "label_smoothing",
+                self.label_smoothing,
+                "in [0, 1)",
+            ));
+        }
+        check_batch_size(self.batch_size)
+    }
+}
+
+fn check_batch_size(b: usize) -> Result<()> {
+    if !(1..=4096).contains(&b) {
+        return Err(ModelError::invalid("batch_size", b, "in 1..=4096"));
+    }
+    Ok(())
+}
+
+/// Reads a run config from a TOML file.
+pub fn read_toml<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(ModelError::io(path))?;
+    toml::from_str(&text).map_err(|e| ModelError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// `base` with the fields named in `overrides` replaced; an unknown field is an error.
+fn apply_overrides<T: Serialize + DeserializeOwned>(
+    base: &T,
+    overrides: &toml::Table,
+) -> Result<T> {
+    let mut table = toml::Table::try_from(base)
+        .map_err(|e| ModelError::invalid("model", "?", &e.to_string()))?;
+    for (key, value) in overrides {
+        if !table.contains_key(key) && key != "provenance" {
+            let known: Vec<&String> = table.keys().collect();
+            return Err(ModelError::invalid(
+                &format!("model.{key}"),
+                value,
+                &format!("a model field: one of {known:?}"),
+            ));
+        }
+        table.insert(key.clone(), value.clone());
+    }
+    table
+        .try_into()
+        .map_err(|e: toml::de::Error| ModelError::invalid("model", "(overrides)", &e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_apply_over_the_preset() {
+        let run: GeneratorRun = toml::from_str(
+            "preset = \"tiny\"\n[model]\ndepth = 2\n[trainer]\nmax_steps = 10\nwarmup_steps = 2\n",
+        )
+        .unwrap();
+        run.validate().unwrap();
+        let cfg = run.dit_config().unwrap();
+        assert_eq!(
+            (cfg.depth, cfg.hidden_size),
+            (2, DitConfig::tiny().hidden_size)
+        );
+        assert_eq!(run.trainer.max_steps, 10);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let run: GeneratorRun = toml::from_str("[model]\ndepht = 2\n").unwrap();
+        let msg = run.validate().unwrap_err().to_string();
+        assert!(msg.contains("`model.depht` = 2"), "{msg}");
+        let run: GeneratorRun = toml::from_str("[trainer]\nlr = 5.0\n").unwrap();
+        assert!(run.validate().unwrap_err().to_string().contains("`lr` = 5"));
+        assert!(toml::from_str::<GeneratorRun>("[trainer]\nmax_step = 5\n").is_err());
+    }
+}

@@ -1,0 +1,189 @@
+//! The two models wired to the [`trainer`](crate::trainer): what a step computes, how a
+//! model is validated, what a preview shows, and how a finished run is saved.
+
+use std::path::Path;
+
+use tch::nn::{self, ModuleT};
+use tch::{Device, Kind, Tensor};
+
+use crate::classifier::{Classifier, ClassifierConfig, classification_loss};
+use crate::dit::{DitConfig, Provenance, TinyDit};
+use crate::error::{ModelError, Result};
+use crate::flow::{self, SampleOptions, TimeSampling};
+use crate::metrics::ClassificationReport;
+use crate::trainer::{Batch, Ema, Evaluation, TrainTask};
+use crate::{images, io};
+
+/// TinyDiT trained with rectified flow.
+#[derive(Debug)]
+pub struct GeneratorTask {
+    pub vs: nn::VarStore,
+    pub model: TinyDit,
+    pub times: TimeSampling,
+    /// Sampler settings of the preview grids.
+    pub preview: SampleOptions,
+    /// Seed of the preview noise (the same noise at every preview, so grids compare).
+    pub preview_seed: u64,
+}
+
+impl GeneratorTask {
+    pub fn new(cfg: &DitConfig, times: TimeSampling, device: Device) -> Result<Self> {
+        cfg.validate()?;
+        let vs = nn::VarStore::new(device);
+        let model = TinyDit::new(vs.root(), cfg);
+        Ok(GeneratorTask {
+            vs,
+            model,
+            times,
+            preview: SampleOptions {
+                steps: 20,
+                ..Default::default()
+            },
+            preview_seed: 0,
+        })
+    }
+
+    /// Two samples of every breed, one breed per column.
+    pub fn sample_grid(&self, opts: &SampleOptions, seed: u64) -> Result<Tensor> {
+        let cfg = self.model.config();
+        let k = cfg.num_classes;
+        let y = Tensor::arange(k, (Kind::Int64, self.vs.device())).repeat([2]); // (2K,)
+        let noise = seeded_noise(
+            seed,
+            [2 * k, cfg.in_channels, cfg.input_size, cfg.input_size],
+            self.vs.device(),
+        );
+        let x = flow::sample(&self.model, &noise, &y, opts)?;
+        Ok(flow::to_unit_range(&x, &cfg.mean, &cfg.std))
+    }
+}
+
+/// Standard normal noise from a seed, without disturbing the global RNG's sequence for
+/// the caller (it is reseeded per step by the trainer anyway).
+pub fn seeded_noise(seed: u64, shape: [i64; 4], device: Device) -> Tensor {
+    tch::manual_seed(seed as i64);
+    Tensor::randn(shape, (Kind::Float, Device::Cpu)).to_device(device)
+}
+
+impl TrainTask for GeneratorTask {
+    fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+
+    fn loss(&mut self, batch: &Batch, train: bool) -> Tensor {
+        flow::flow_matching_loss(&self.model, &batch.images, &batch.labels, self.times, train)
+    }
+
+    fn preview(&mut self, step: u64, dir: &Path) -> Result<()> {
+        let grid = self.sample_grid(&self.preview, self.preview_seed)?;
+        images::save_grid(
+            &grid,
+            self.model.config().num_classes,
+            &dir.join(format!("step-{step:08}.png")),
+        )
+    }
+
+    fn set_compute_kind(&mut self, kind: Kind) {
+        self.model.set_compute_kind(kind);
+    }
+}
+
+/// The residual breed classifier with label smoothing (and soft targets from CutMix/MixUp).
+#[derive(Debug)]
+pub struct ClassifierTask {
+    pub vs: nn::VarStore,
+    pub model: Classifier,
+    pub label_smoothing: f64,
+}
+
+impl ClassifierTask {
+    pub fn new(cfg: &ClassifierConfig, label_smoothing: f64, device: Device) -> Result<Self> {
+        cfg.validate()?;
+        if !(0.0..1.0).contains(&label_smoothing) {
+            return Err(ModelError::invalid(
+                "label_smoothing",
+                label_smoothing,
+                "in [0, 1)",
+            ));
+        }
+        let vs = nn::VarStore::new(device);
+        let model = Classifier::new(vs.root(), cfg);
+        Ok(ClassifierTask {
+            vs,
+            model,
+            label_smoothing,
+        })
+    }
+
+    /// Logits for a whole set of batches, and the labels, under `no_grad` in eval mode.
+    pub fn predict(&self, batches: &[Batch]) -> (Tensor, Tensor) {
+        let _guard = tch::no_grad_guard();
+        let logits: Vec<Tensor> = batches
+            .iter()
+            .map(|b| self.model.forward_t(&b.images, false))
+            .collect();
+        let labels: Vec<Tensor> = batches.iter().map(|b| b.labels.shallow_clone()).collect();
+        (Tensor::cat(&logits, 0), Tensor::cat(&labels, 0))
+    }
+}
+
+impl TrainTask for ClassifierTask {
+    fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+
+    fn loss(&mut self, batch: &Batch, train: bool) -> Tensor {
+        let logits = self.model.forward_t(&batch.images, train);
+        let smoothing = if train { self.label_smoothing } else { 0.0 };
+        classification_loss(
+            &logits,
+            &batch.labels,
+            batch.soft_targets.as_ref().filter(|_| train),
+            smoothing,
+        )
+    }
+
+    fn metric_names(&self) -> Vec<String> {
+        vec!["top1".into(), "top5".into(), "macro_f1".into()]
+    }
+
+    fn evaluate(&mut self, batches: &[Batch]) -> Result<Evaluation> {
+        if batches.is_empty() {
+            return Err(ModelError::Data(
+                "the validation set is empty: the classifier needs labelled validation images"
+                    .into(),
+            ));
+        }
+        let (logits, labels) = self.predict(batches);
+        let val_loss = classification_loss(&logits, &labels, None, 0.0).double_value(&[]);
+        let r = ClassificationReport::from_logits(&logits, &labels, 5);
+        Ok(Evaluation {
+            val_loss,
+            metrics: vec![r.top1, r.top_k, r.macro_f1],
+        })
+    }
+}
+
+/// Writes the model folder's `config.json` and `model.safetensors` (the EMA weights when
+/// given, else the trained ones).
+pub fn save_model_folder<C: serde::Serialize>(
+    dir: &Path,
+    config: &C,
+    vs: &nn::VarStore,
+    ema: Option<&Ema>,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(ModelError::io(dir))?;
+    match ema {
+        Some(ema) => io::save_tensors(&dir.join("model.safetensors"), ema.tensors())?,
+        None => io::save_var_store(vs, &dir.join("model.safetensors"))?,
+    }
+    io::write_json(&dir.join("config.json"), config)
+}
+
+/// A `DitConfig` stamped with the provenance of a finished run.
+pub fn with_provenance(cfg: &DitConfig, steps: u64) -> DitConfig {
+    DitConfig {
+        provenance: Some(Provenance::capture(steps)),
+        ..cfg.clone()
+    }
+}

@@ -1,0 +1,185 @@
+//! `metrics.csv` (one row per optimiser step; validation columns filled at evaluations) and
+//! the progress display: an indicatif bar on a terminal, plain lines otherwise.
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::error::{ModelError, Result};
+
+/// One row of `metrics.csv`.
+#[derive(Debug, Clone, Default)]
+pub struct Row {
+    pub step: u64,
+    pub epoch: u64,
+    pub train_loss: f64,
+    pub val_loss: Option<f64>,
+    /// Task-specific validation metrics, in the order of the logger's `metric_names`.
+    pub val_metrics: Vec<f64>,
+    pub lr: f64,
+    pub images_per_s: f64,
+}
+
+/// Appends rows to `metrics.csv`.
+#[derive(Debug)]
+pub struct CsvLogger {
+    path: PathBuf,
+    file: std::fs::File,
+    columns: usize,
+}
+
+impl CsvLogger {
+    /// Opens `path`. When `resume_step` is set, keeps the rows up to that step (the ones a
+    /// checkpoint covers) and drops the rest; otherwise starts a new file.
+    pub fn open(path: &Path, metric_names: &[String], resume_step: Option<u64>) -> Result<Self> {
+        let mut header = String::from("step,epoch,train_loss,val_loss");
+        for name in metric_names {
+            write!(header, ",val_{name}").unwrap();
+        }
+        header.push_str(",lr,images_per_s\n");
+        let mut text = header.clone();
+        if let Some(step) = resume_step {
+            if let Ok(old) = std::fs::read_to_string(path) {
+                for line in old.lines().skip(1) {
+                    let row_step: Option<u64> = line.split(',').next().and_then(|s| s.parse().ok());
+                    if row_step.is_some_and(|s| s <= step) {
+                        text.push_str(line);
+                        text.push('\n');
+                    }
+                }
+            }
+        }
+        crate::io::write_atomic(path, text.as_bytes())?;
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(ModelError::io(path))?;
+        Ok(CsvLogger {
+            path: path.to_path_buf(),
+            file,
+            columns: metric_names.len(),
+        })
+    }
+
+    /// Appends `row` (floats in Rust's shortest round-trip form, so values survive exactly).
+    pub fn log(&mut self, row: &Row) -> Result<()> {
+        let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+        let mut line = format!(
+            "{},{},{},{}",
+            row.step,
+            row.epoch,
+            row.train_loss,
+            opt(row.val_loss)
+        );
+        for i in 0..self.columns {
+            line.push(',');
+            line.push_str(&opt(row.val_metrics.get(i).copied()));
+        }
+        writeln!(line, ",{},{:.1}", row.lr, row.images_per_s).unwrap();
+        self.file
+            .write_all(line.as_bytes())
+            .map_err(ModelError::io(&self.path))
+    }
+}
+
+/// Training progress on the terminal.
+#[derive(Debug)]
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    every: u64,
+}
+
+impl Progress {
+    /// A bar over `total` steps when stderr is a terminal, else a plain line every `every` steps.
+    pub fn new(total: u64, start: u64, every: u64) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} steps [{elapsed_precise}<{eta_precise}] {msg}",
+                )
+                .expect("valid template"),
+            );
+            bar.set_position(start);
+            bar
+        });
+        Progress {
+            bar,
+            every: every.max(1),
+        }
+    }
+
+    /// Reports the state after `row.step`.
+    pub fn update(&self, row: &Row) {
+        let mut msg = format!("loss {:.4}", row.train_loss);
+        if let Some(v) = row.val_loss {
+            write!(msg, " val_loss {v:.4}").unwrap();
+        }
+        write!(msg, " lr {:.2e} {:.1} img/s", row.lr, row.images_per_s).unwrap();
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(row.step);
+                bar.set_message(msg);
+            }
+            None if row.step % self.every == 0 || row.val_loss.is_some() => {
+                println!("step {} epoch {} {msg}", row.step, row.epoch);
+            }
+            None => {}
+        }
+    }
+
+    /// Prints a line without breaking the bar.
+    pub fn println(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => println!("{line}"),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resume_keeps_rows_up_to_the_checkpoint() -> Result<()> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.csv");
+        let names = vec!["top1".to_string()];
+        let mut log = CsvLogger::open(&path, &names, None)?;
+        for step in 1..=5 {
+            log.log(&Row {
+                step,
+                train_loss: 0.1 * step as f64,
+                lr: 1e-3,
+                ..Default::default()
+            })?;
+        }
+        drop(log);
+        let mut log = CsvLogger::open(&path, &names, Some(3))?;
+        log.log(&Row {
+            step: 4,
+            val_loss: Some(0.5),
+            val_metrics: vec![0.25],
+            ..Default::default()
+        })?;
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "step,epoch,train_loss,val_loss,val_top1,lr,images_per_s"
+        );
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(lines[3].starts_with("3,0,0.30000000000000004,,"), "{text}");
+        assert_eq!(lines[4], "4,0,0,0.5,0.25,0,0.0");
+        Ok(())
+    }
+}

@@ -1,0 +1,470 @@
+//! The trainer shared by the generator and the classifier: the habits of a Lightning
+//! `Trainer` in Rust. A step-based loop with gradient accumulation and clipping, warm-up +
+//! cosine learning rate, an EMA of the weights, validation every `eval_every` steps with
+//! early stopping on `val_loss`, `metrics.csv`, a progress bar, and atomic checkpoints from
+//! which `resume` continues bit for bit.
+//!
+//! Reproducibility: every optimiser step reseeds libtorch from `(seed, step)`, and batches are
+//! addressed by `(epoch, index)`, so the RNG "state" of a checkpoint is just its step.
+
+pub mod checkpoint;
+pub mod data;
+pub mod early_stopping;
+pub mod ema;
+pub mod logger;
+pub mod optimizer;
+pub mod schedule;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor, nn};
+
+pub use checkpoint::TrainState;
+pub use data::{Batch, BatchSource, TensorDataset, derive_seed};
+pub use early_stopping::EarlyStopping;
+pub use ema::Ema;
+pub use logger::{CsvLogger, Progress, Row};
+pub use optimizer::{AdamW, AdamWConfig};
+pub use schedule::WarmupCosine;
+
+use crate::error::{ModelError, Result};
+
+/// Settings of a training run (the `[trainer]` table of a run's TOML config).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainerConfig {
+    /// Optimiser steps of the whole run (the cosine schedule ends here).
+    pub max_steps: u64,
+    /// Stop after this step with a checkpoint, without changing the schedule (to split a
+    /// run across sessions; continue it with `resume`).
+    pub stop_at_step: Option<u64>,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Final learning rate of the cosine.
+    pub min_lr: f64,
+    /// Linear warm-up steps.
+    pub warmup_steps: u64,
+    pub optimizer: AdamWConfig,
+    /// Clip the global gradient norm to this value.
+    pub grad_clip: Option<f64>,
+    /// Micro-batches per optimiser step.
+    pub accumulate: u32,
+    /// EMA decay (`None`: no EMA).
+    pub ema_decay: Option<f64>,
+    /// Validate every this many steps (and at the end).
+    pub eval_every: u64,
+    /// Validation batches per evaluation (`None`: the whole validation set).
+    pub eval_batches: Option<usize>,
+    /// Early-stopping patience in evaluations (0 disables it).
+    pub patience: u32,
+    /// Smallest `val_loss` decrease that counts as an improvement.
+    pub min_delta: f64,
+    /// Write a checkpoint every this many steps (and at the end).
+    pub checkpoint_every: u64,
+    /// Checkpoints kept on disk.
+    pub keep_checkpoints: usize,
+    /// Plain progress lines every this many steps (when not on a terminal).
+    pub log_every: u64,
+    /// Preview samples every this many steps (generator only; `None`: never).
+    pub preview_every: Option<u64>,
+    /// The run's seed.
+    pub seed: u64,
+    /// bf16 mixed precision on CUDA (ignored on the CPU).
+    pub bf16: bool,
+}
+
+impl Default for TrainerConfig {
+    fn default() -> Self {
+        TrainerConfig {
+            max_steps: 2000,
+            stop_at_step: None,
+            lr: 3e-4,
+            min_lr: 1e-5,
+            warmup_steps: 100,
+            optimizer: AdamWConfig::default(),
+            grad_clip: Some(1.0),
+            accumulate: 1,
+            ema_decay: Some(0.999),
+            eval_every: 200,
+            eval_batches: None,
+            patience: 10,
+            min_delta: 0.0,
+            checkpoint_every: 500,
+            keep_checkpoints: 2,
+            log_every: 50,
+            preview_every: Some(500),
+            seed: 0,
+            bf16: true,
+        }
+    }
+}
+
+impl TrainerConfig {
+    /// Checks every field, naming the first one out of range.
+    pub fn validate(&self) -> Result<()> {
+        let positive = |field: &str, v: u64| {
+            if v == 0 {
+                Err(ModelError::invalid(field, v, "at least 1"))
+            } else {
+                Ok(())
+            }
+        };
+        positive("max_steps", self.max_steps)?;
+        positive("eval_every", self.eval_every)?;
+        positive("checkpoint_every", self.checkpoint_every)?;
+        positive("accumulate", u64::from(self.accumulate))?;
+        if !(self.lr > 0.0 && self.lr < 1.0) {
+            return Err(ModelError::invalid("lr", self.lr, "in (0, 1)"));
+        }
+        if !(self.min_lr >= 0.0 && self.min_lr <= self.lr) {
+            return Err(ModelError::invalid(
+                "min_lr",
+                self.min_lr,
+                &format!("in [0, lr = {}]", self.lr),
+            ));
+        }
+        if self.warmup_steps > self.max_steps {
+            return Err(ModelError::invalid(
+                "warmup_steps",
+                self.warmup_steps,
+                &format!("at most max_steps = {}", self.max_steps),
+            ));
+        }
+        if let Some(d) = self.ema_decay {
+            if !(0.0..1.0).contains(&d) {
+                return Err(ModelError::invalid("ema_decay", d, "in [0, 1)"));
+            }
+        }
+        if let Some(c) = self.grad_clip {
+            if c.is_nan() || c <= 0.0 {
+                return Err(ModelError::invalid("grad_clip", c, "greater than 0"));
+            }
+        }
+        let o = &self.optimizer;
+        for (field, v) in [("optimizer.beta1", o.beta1), ("optimizer.beta2", o.beta2)] {
+            if !(0.0..1.0).contains(&v) {
+                return Err(ModelError::invalid(field, v, "in [0, 1)"));
+            }
+        }
+        if !(o.weight_decay >= 0.0 && o.weight_decay < 1.0) {
+            return Err(ModelError::invalid(
+                "optimizer.weight_decay",
+                o.weight_decay,
+                "in [0, 1)",
+            ));
+        }
+        if self.min_delta.is_nan() || self.min_delta < 0.0 {
+            return Err(ModelError::invalid(
+                "min_delta",
+                self.min_delta,
+                "at least 0",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Validation results: the monitored loss and the task's extra metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub val_loss: f64,
+    /// In the order of [`TrainTask::metric_names`].
+    pub metrics: Vec<f64>,
+}
+
+/// What the trainer needs from a model.
+pub trait TrainTask {
+    /// The weights being trained.
+    fn var_store(&self) -> &nn::VarStore;
+    /// The scalar training loss of one micro-batch (`train = true`: dropout, label dropout,
+    /// BatchNorm statistics updates).
+    fn loss(&mut self, batch: &Batch, train: bool) -> Tensor;
+    /// Names of the extra validation metrics (columns `val_<name>` of `metrics.csv`).
+    fn metric_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Validates on `batches`; the default is the mean loss with `train = false`.
+    fn evaluate(&mut self, batches: &[Batch]) -> Result<Evaluation> {
+        let _guard = tch::no_grad_guard();
+        let mut total = 0.0;
+        let mut count = 0;
+        for b in batches {
+            total += self.loss(b, false).double_value(&[]) * b.len() as f64;
+            count += b.len();
+        }
+        Ok(Evaluation {
+            val_loss: total / count.max(1) as f64,
+            metrics: Vec::new(),
+        })
+    }
+    /// Writes preview samples for `step` into `dir` (called with the EMA weights loaded).
+    fn preview(&mut self, _step: u64, _dir: &Path) -> Result<()> {
+        Ok(())
+    }
+    /// Sets the activation precision (`Kind::BFloat16` on CUDA with `bf16`).
+    fn set_compute_kind(&mut self, _kind: Kind) {}
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitSummary {
+    /// Optimiser steps completed.
+    pub steps: u64,
+    /// Best `val_loss` seen.
+    pub best_val_loss: Option<f64>,
+    /// Whether early stopping ended the run.
+    pub stopped_early: bool,
+    /// The last checkpoint written.
+    pub checkpoint: Option<PathBuf>,
+}
+
+/// Runs training for a task, writing into a run folder.
+#[derive(Debug)]
+pub struct Trainer {
+    cfg: TrainerConfig,
+    run_dir: PathBuf,
+    device: Device,
+}
+
+const STEP_SEED_STREAM: u64 = 0x7E57_5EED;
+const VAL_SEED_STREAM: u64 = 0x0000_0FA1;
+
+impl Trainer {
+    /// A trainer writing into `run_dir` (created if needed).
+    pub fn new(cfg: TrainerConfig, run_dir: &Path, device: Device) -> Result<Self> {
+        cfg.validate()?;
+        std::fs::create_dir_all(run_dir).map_err(ModelError::io(run_dir))?;
+        Ok(Trainer {
+            cfg,
+            run_dir: run_dir.to_path_buf(),
+            device,
+        })
+    }
+
+    pub fn config(&self) -> &TrainerConfig {
+        &self.cfg
+    }
+
+    /// The run folder.
+    pub fn run_dir(&self) -> &Path {
+        &self.run_dir
+    }
+
+    fn checkpoint_dir(&self) -> PathBuf {
+        self.run_dir.join("checkpoints")
+    }
+
+    /// Trains `task` on `train`, validating on `val`. With `resume`, continues from the
+    /// newest checkpoint of the run folder. Returns the EMA (when kept) for the final export.
+    pub fn fit(
+        &self,
+        task: &mut dyn TrainTask,
+        train: &mut dyn BatchSource,
+        val: &mut dyn BatchSource,
+        resume: bool,
+    ) -> Result<(FitSummary, Option<Ema>)> {
+        let cfg = &self.cfg;
+        if train.batches_per_epoch() == 0 {
+            return Err(ModelError::Data(
+                "the training set yields no batch: lower batch_size or add images".into(),
+            ));
+        }
+        if self.device.is_cuda() && cfg.bf16 {
+            task.set_compute_kind(Kind::BFloat16);
+        }
+        let vs_vars: BTreeMap<String, Tensor> = task.var_store().variables().into_iter().collect();
+        let mut opt = AdamW::new(task.var_store(), cfg.optimizer);
+        let mut ema = cfg.ema_decay.map(|d| Ema::new(task.var_store(), d));
+        let mut state = TrainState {
+            step: 0,
+            epoch: 0,
+            batch_index: 0,
+            seed: cfg.seed,
+            ema_updates: ema.as_ref().map(|_| 0),
+            early_stopping: EarlyStopping::new(cfg.patience, cfg.min_delta),
+        };
+        let mut last_checkpoint = None;
+        if resume {
+            let ck = checkpoint::load_latest(&self.checkpoint_dir())?;
+            let model_path = ck.dir.join("model.safetensors");
+            crate::io::copy_into_var_store(task.var_store(), &ck.model, &model_path)?;
+            opt.restore(
+                &ck.optimizer,
+                ck.state.step,
+                &ck.dir.join("optimizer.safetensors"),
+            )?;
+            if let (Some(ema), Some(tensors)) = (ema.as_mut(), ck.ema.as_ref()) {
+                check_same_names(&vs_vars, tensors, &ck.dir.join("ema.safetensors"))?;
+                ema.restore(tensors, ck.state.ema_updates.unwrap_or(ck.state.step));
+            }
+            state = TrainState {
+                seed: cfg.seed,
+                ..ck.state
+            };
+            // Patience and min_delta may change on resume; the best value carries over.
+            state.early_stopping.patience = cfg.patience;
+            state.early_stopping.min_delta = cfg.min_delta;
+            last_checkpoint = Some(ck.dir);
+        }
+        let val_batches = self.validation_batches(val)?;
+        let mut logger = CsvLogger::open(
+            &self.run_dir.join("metrics.csv"),
+            &task.metric_names(),
+            resume.then_some(state.step),
+        )?;
+        let schedule = WarmupCosine {
+            lr: cfg.lr,
+            min_lr: cfg.min_lr,
+            warmup_steps: cfg.warmup_steps,
+            total_steps: cfg.max_steps,
+        };
+        let end = cfg
+            .stop_at_step
+            .map_or(cfg.max_steps, |s| s.min(cfg.max_steps));
+        let progress = Progress::new(cfg.max_steps, state.step, cfg.log_every);
+        let mut stopped_early = false;
+
+        while state.step < end {
+            let started = Instant::now();
+            tch::manual_seed(derive_seed(state.seed, STEP_SEED_STREAM, state.step) as i64);
+            opt.zero_grad();
+            let mut loss_sum = 0.0;
+            let mut images = 0;
+            for _ in 0..cfg.accumulate {
+                let batch = train
+                    .batch(state.epoch, state.batch_index)?
+                    .to_device(self.device);
+                state.batch_index += 1;
+                if state.batch_index >= train.batches_per_epoch() {
+                    state.batch_index = 0;
+                    state.epoch += 1;
+                }
+                let loss = task.loss(&batch, true);
+                let value = loss.double_value(&[]);
+                if !value.is_finite() {
+                    progress.finish();
+                    return Err(ModelError::NonFiniteLoss {
+                        step: state.step + 1,
+                        value,
+                        checkpoint: last_checkpoint.as_ref().map_or_else(
+                            || "none (no checkpoint was written yet)".to_string(),
+                            |p| p.display().to_string(),
+                        ),
+                    });
+                }
+                (loss / f64::from(cfg.accumulate)).backward();
+                loss_sum += value;
+                images += batch.len();
+            }
+            if let Some(max) = cfg.grad_clip {
+                opt.clip_grad_norm(max);
+            }
+            let lr = schedule.lr_at(state.step);
+            opt.step(lr);
+            if let Some(ema) = ema.as_mut() {
+                ema.update(task.var_store());
+                state.ema_updates = Some(ema.updates());
+            }
+            state.step += 1;
+            let mut row = Row {
+                step: state.step,
+                epoch: state.epoch,
+                train_loss: loss_sum / f64::from(cfg.accumulate),
+                lr,
+                images_per_s: images as f64 / started.elapsed().as_secs_f64(),
+                ..Default::default()
+            };
+            // The true end validates and previews; a pause (`stop_at_step`) only checkpoints,
+            // so that a paused-and-resumed run logs exactly what an uninterrupted one does.
+            let last = state.step == cfg.max_steps;
+            let pause = state.step == end;
+            if state.step % cfg.eval_every == 0 || last {
+                tch::manual_seed(derive_seed(state.seed, VAL_SEED_STREAM, 0) as i64);
+                let eval = task.evaluate(&val_batches)?;
+                row.val_loss = Some(eval.val_loss);
+                row.val_metrics = eval.metrics;
+                stopped_early = state.early_stopping.observe(eval.val_loss);
+            }
+            logger.log(&row)?;
+            progress.update(&row);
+            if let (Some(every), Some(ema)) = (cfg.preview_every, ema.as_ref()) {
+                if state.step % every == 0 || last {
+                    let dir = self.run_dir.join("samples");
+                    std::fs::create_dir_all(&dir).map_err(ModelError::io(&dir))?;
+                    let mut vars = task.var_store().variables();
+                    ema.with_weights(&mut vars, || task.preview(state.step, &dir))?;
+                }
+            }
+            if state.step % cfg.checkpoint_every == 0 || pause || stopped_early {
+                let model: BTreeMap<String, Tensor> =
+                    task.var_store().variables().into_iter().collect();
+                last_checkpoint = Some(checkpoint::save(
+                    &self.checkpoint_dir(),
+                    &state,
+                    &model,
+                    ema.as_ref().map(|e| e.tensors()),
+                    &opt.state(),
+                    cfg.keep_checkpoints,
+                )?);
+            }
+            if stopped_early {
+                progress.println(&format!(
+                    "early stopping at step {}: val_loss has not improved on {:.5} for {} evaluations",
+                    state.step,
+                    state.early_stopping.best.unwrap_or(f64::NAN),
+                    cfg.patience
+                ));
+                break;
+            }
+        }
+        progress.finish();
+        let summary = FitSummary {
+            steps: state.step,
+            best_val_loss: state.early_stopping.best,
+            stopped_early,
+            checkpoint: last_checkpoint,
+        };
+        Ok((summary, ema))
+    }
+
+    fn validation_batches(&self, val: &mut dyn BatchSource) -> Result<Vec<Batch>> {
+        let n = self
+            .cfg
+            .eval_batches
+            .map_or(val.batches_per_epoch(), |k| k.min(val.batches_per_epoch()));
+        (0..n)
+            .map(|i| Ok(val.batch(0, i)?.to_device(self.device)))
+            .collect()
+    }
+}
+
+fn check_same_names(
+    vars: &BTreeMap<String, Tensor>,
+    tensors: &BTreeMap<String, Tensor>,
+    path: &Path,
+) -> Result<()> {
+    for (name, v) in vars {
+        match tensors.get(name) {
+            None => {
+                return Err(ModelError::MissingTensor {
+                    path: path.to_path_buf(),
+                    name: name.clone(),
+                    expected: v.size(),
+                });
+            }
+            Some(t) if t.size() != v.size() => {
+                return Err(ModelError::ShapeMismatch {
+                    path: path.to_path_buf(),
+                    name: name.clone(),
+                    found: t.size(),
+                    expected: v.size(),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}

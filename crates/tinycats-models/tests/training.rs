@@ -1,0 +1,189 @@
+//! End-to-end checks of the trainer on tiny models: each model overfits one batch, and a run
+//! paused at a checkpoint and resumed logs exactly what an uninterrupted run logs.
+
+use std::path::Path;
+
+use tch::{Device, Kind, Tensor};
+use tinycats_models::classifier::ClassifierConfig;
+use tinycats_models::dit::DitConfig;
+use tinycats_models::flow::TimeSampling;
+use tinycats_models::io;
+use tinycats_models::tasks::{ClassifierTask, GeneratorTask};
+use tinycats_models::trainer::{TensorDataset, Trainer, TrainerConfig};
+
+/// libtorch's RNG is process-wide and the trainer reseeds it every step: tests that train
+/// take this lock so that parallel test threads do not interleave their draws.
+static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn micro_dit() -> DitConfig {
+    DitConfig {
+        input_size: 16,
+        patch_size: 4,
+        hidden_size: 32,
+        depth: 2,
+        num_heads: 2,
+        ..DitConfig::tiny()
+    }
+}
+
+fn dataset(n: i64, size: i64, seed: i64, batch: usize) -> TensorDataset {
+    tch::manual_seed(seed);
+    let images = Tensor::rand([n, 3, size, size], (Kind::Float, Device::Cpu)) * 2.0 - 1.0;
+    let labels = Tensor::arange(n, (Kind::Int64, Device::Cpu)).remainder(13);
+    TensorDataset::new(images, labels, batch, true, seed as u64, true)
+}
+
+fn quiet(cfg: TrainerConfig) -> TrainerConfig {
+    TrainerConfig {
+        log_every: u64::MAX,
+        preview_every: None,
+        ..cfg
+    }
+}
+
+/// `train_loss` column of a metrics.csv.
+fn train_losses(run: &Path) -> Vec<f64> {
+    column(run, 2)
+}
+
+fn column(run: &Path, i: usize) -> Vec<f64> {
+    let text = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(i).unwrap().parse().unwrap_or(f64::NAN))
+        .collect()
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+#[test]
+fn generator_overfits_a_single_batch() {
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    // Four images with distinct labels and no label dropout: an x-prediction model can
+    // memorise x₁ from the label, after which the velocity loss only keeps the t > 1 − t_eps
+    // tail. Criterion: the mean of the last 10 losses is below 10 % of the first 5.
+    let cfg = DitConfig {
+        class_dropout_prob: 0.0,
+        hidden_size: 64,
+        ..micro_dit()
+    };
+    let mut task = GeneratorTask::new(&cfg, TimeSampling::default(), Device::Cpu).unwrap();
+    let mut data = dataset(4, 16, 1, 4);
+    let mut val = dataset(4, 16, 1, 4);
+    let run = tempfile::tempdir().unwrap();
+    let tc = quiet(TrainerConfig {
+        max_steps: 400,
+        lr: 3e-3,
+        min_lr: 1e-4,
+        warmup_steps: 20,
+        eval_every: 400,
+        checkpoint_every: 400,
+        ema_decay: None,
+        ..Default::default()
+    });
+    Trainer::new(tc, run.path(), Device::Cpu)
+        .unwrap()
+        .fit(&mut task, &mut data, &mut val, false)
+        .unwrap();
+    let losses = train_losses(run.path());
+    let (start, end) = (mean(&losses[..5]), mean(&losses[losses.len() - 10..]));
+    eprintln!("generator loss {start} -> {end}");
+    assert!(end < 0.1 * start, "loss went from {start} to {end}");
+}
+
+#[test]
+fn classifier_overfits_a_single_batch() {
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let cfg = ClassifierConfig {
+        image_size: 16,
+        widths: vec![8, 16],
+        blocks_per_stage: vec![1, 1],
+        ..ClassifierConfig::tiny()
+    };
+    let mut task = ClassifierTask::new(&cfg, 0.0, Device::Cpu).unwrap();
+    let mut data = dataset(8, 16, 2, 8);
+    let mut val = dataset(8, 16, 2, 8);
+    let run = tempfile::tempdir().unwrap();
+    let tc = quiet(TrainerConfig {
+        max_steps: 60,
+        lr: 1e-2,
+        warmup_steps: 0,
+        eval_every: 60,
+        checkpoint_every: 60,
+        ema_decay: None,
+        ..Default::default()
+    });
+    Trainer::new(tc, run.path(), Device::Cpu)
+        .unwrap()
+        .fit(&mut task, &mut data, &mut val, false)
+        .unwrap();
+    let losses = train_losses(run.path());
+    let (start, end) = (losses[0], mean(&losses[losses.len() - 5..]));
+    assert!(end < 0.1 * start, "loss went from {start} to {end}");
+    // Validation (eval-mode BatchNorm) on the memorised batch: top-1 = 1.
+    let top1 = column(run.path(), 4);
+    assert_eq!(*top1.last().unwrap(), 1.0);
+}
+
+fn resume_config(stop_at_step: Option<u64>) -> TrainerConfig {
+    quiet(TrainerConfig {
+        max_steps: 8,
+        stop_at_step,
+        lr: 1e-3,
+        warmup_steps: 2,
+        accumulate: 2,
+        grad_clip: Some(0.5),
+        ema_decay: Some(0.9),
+        eval_every: 2,
+        checkpoint_every: 3,
+        seed: 11,
+        ..Default::default()
+    })
+}
+
+fn run_generator(run: &Path, cfg: TrainerConfig, resume: bool) -> GeneratorTask {
+    tch::manual_seed(0);
+    let mut task = GeneratorTask::new(&micro_dit(), TimeSampling::default(), Device::Cpu).unwrap();
+    let mut data = dataset(10, 16, 3, 3); // 3 batches per epoch: steps cross epochs
+    let mut val = dataset(6, 16, 4, 3);
+    let (_, ema) = Trainer::new(cfg, run, Device::Cpu)
+        .unwrap()
+        .fit(&mut task, &mut data, &mut val, resume)
+        .unwrap();
+    io::save_tensors(&run.join("ema.safetensors"), ema.unwrap().tensors()).unwrap();
+    task
+}
+
+#[test]
+fn a_resumed_run_equals_the_uninterrupted_run() {
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    // Bit-exact: the same ops run on the same data with the same seeds, and the checkpoint
+    // restores weights, AdamW moments, EMA, data position and early-stopping state exactly.
+    let whole = tempfile::tempdir().unwrap();
+    let full = run_generator(whole.path(), resume_config(None), false);
+
+    let split = tempfile::tempdir().unwrap();
+    drop(run_generator(split.path(), resume_config(Some(5)), false));
+    let resumed = run_generator(split.path(), resume_config(None), true);
+
+    for col in [0, 1, 2, 3, 4] {
+        let (a, b) = (column(whole.path(), col), column(split.path(), col));
+        assert_eq!(a.len(), 8);
+        let same = a
+            .iter()
+            .zip(&b)
+            .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()));
+        assert!(same && a.len() == b.len(), "column {col}: {a:?} vs {b:?}");
+    }
+    let (wa, wb) = (full.vs.variables(), resumed.vs.variables());
+    for (name, t) in &wa {
+        assert!(t.equal(&wb[name]), "weights `{name}` differ");
+    }
+    let ea = io::load_tensors(&whole.path().join("ema.safetensors")).unwrap();
+    let eb = io::load_tensors(&split.path().join("ema.safetensors")).unwrap();
+    for (name, t) in &ea {
+        assert!(t.equal(&eb[name]), "EMA `{name}` differs");
+    }
+}
