@@ -5,11 +5,11 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// A file or folder could not be read or written.
-    #[error("{path}: {source} (check that the path exists and is readable/writable)")]
+    // The cause is part of the message (not a `#[source]`), so that it is printed once.
+    #[error("{path}: {cause} (check that the path exists and is readable/writable)")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// An image file could not be decoded, or was refused by the safety limits.
     #[error("{path}: {reason} (fix: {fix})")]
@@ -34,12 +34,8 @@ pub enum DataError {
         fix: String,
     },
     /// A manifest or report could not be written or read.
-    #[error("{path}: {source} (the manifest is CSV; re-create it with `tinycats data synth`)")]
-    Csv {
-        path: PathBuf,
-        #[source]
-        source: csv::Error,
-    },
+    #[error("{path}: {cause} (the file is CSV; re-create it with the command that wrote it)")]
+    Csv { path: PathBuf, cause: csv::Error },
     /// A saved loader state does not belong to this loader.
     #[error("cannot restore loader state: {reason} (fix: {fix})")]
     State { reason: String, fix: String },
@@ -52,7 +48,7 @@ impl DataError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 

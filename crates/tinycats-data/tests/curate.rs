@@ -155,12 +155,19 @@ fn clean_copies_usable_unique_images_and_leaves_the_source_alone() -> anyhow::Re
     let dir = tempfile::tempdir()?;
     let src = dir.path().join("raw");
     build_folder(&src)?;
+    std::fs::create_dir(src.join("Empty"))?;
     let before = walk(&src);
     let out = dir.path().join("clean");
     clean(&src, &out, &CheckOptions::default())?;
     assert_eq!(walk(&src), before, "the source folder is untouched");
     assert_eq!(std::fs::read_dir(out.join("Birman"))?.count(), 10);
     assert_eq!(std::fs::read_dir(out.join("Ragdoll"))?.count(), 10);
+    assert!(
+        !out.join("Empty").exists(),
+        "a class with nothing usable gets no folder"
+    );
+    // The cleaned folder is ready to split.
+    split(&out, &dir.path().join("split"), &SplitOptions::default())?;
     // A second clean into the same, now non-empty, folder is refused.
     assert!(clean(&src, &out, &CheckOptions::default()).is_err());
     Ok(())

@@ -101,6 +101,17 @@ impl CheckReport {
         self.classes.iter().map(|c| c.files).sum()
     }
 
+    /// The report as pretty JSON.
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(self).map_err(|e| {
+            DataError::config(
+                "report",
+                e,
+                "this is a bug in tinycats-data; please report it",
+            )
+        })
+    }
+
     /// True if nothing needs cleaning.
     pub fn is_clean(&self) -> bool {
         self.problems.is_empty() && self.duplicates.is_empty()
@@ -360,8 +371,11 @@ pub fn check(root: &Path, opts: &CheckOptions) -> Result<CheckReport> {
 pub fn clean(root: &Path, out: &Path, opts: &CheckOptions) -> Result<CheckReport> {
     let report = check(root, opts)?;
     let dir = AtomicDir::new(out)?;
-    for name in &report.class_names {
-        let d = dir.path().join(name);
+    // Only classes with usable images get a folder: an empty one would stop `split`.
+    let mut labels: Vec<usize> = report.usable.iter().map(|s| s.label).collect();
+    labels.dedup();
+    for &label in &labels {
+        let d = dir.path().join(&report.class_names[label]);
         std::fs::create_dir_all(&d).map_err(|e| DataError::io(&d, e))?;
     }
     report.usable.par_iter().try_for_each(|s| -> Result<()> {

@@ -65,13 +65,13 @@ pub fn split(root: &Path, out: &Path, opts: &SplitOptions) -> Result<SplitSummar
     let manifest_path = dir.path().join(SPLIT_MANIFEST);
     let mut manifest = csv::Writer::from_path(&manifest_path).map_err(|e| DataError::Csv {
         path: manifest_path.clone(),
-        source: e,
+        cause: e,
     })?;
     manifest
         .write_record(["split", "class", "source", "dest"])
         .map_err(|e| DataError::Csv {
             path: manifest_path.clone(),
-            source: e,
+            cause: e,
         })?;
     for (label, class) in ds.classes.iter().enumerate() {
         let mut files: Vec<&PathBuf> = ds
@@ -109,7 +109,7 @@ pub fn split(root: &Path, out: &Path, opts: &SplitOptions) -> Result<SplitSummar
                     ])
                     .map_err(|e| DataError::Csv {
                         path: manifest_path.clone(),
-                        source: e,
+                        cause: e,
                     })?;
             }
         }

@@ -91,12 +91,12 @@ impl SynthCats {
         let manifest_tmp = tmp.path().join(MANIFEST);
         let mut w = csv::Writer::from_path(&manifest_tmp).map_err(|e| DataError::Csv {
             path: manifest_tmp.clone(),
-            source: e,
+            cause: e,
         })?;
         for row in &rows {
             w.serialize(row).map_err(|e| DataError::Csv {
                 path: manifest_tmp.clone(),
-                source: e,
+                cause: e,
             })?;
         }
         w.flush().map_err(|e| DataError::io(&manifest_tmp, e))?;
@@ -122,13 +122,13 @@ impl SynthCats {
 pub fn read_manifest(path: &Path) -> Result<Vec<SampleAttributes>> {
     let mut r = csv::Reader::from_path(path).map_err(|e| DataError::Csv {
         path: path.to_path_buf(),
-        source: e,
+        cause: e,
     })?;
     r.deserialize()
         .map(|row| {
             row.map_err(|e| DataError::Csv {
                 path: path.to_path_buf(),
-                source: e,
+                cause: e,
             })
         })
         .collect()
