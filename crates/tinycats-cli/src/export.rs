@@ -1,9 +1,43 @@
-//! `tinycats export …` (owned by the ONNX export work).
-use clap::Subcommand;
+//! `tinycats export onnx --model DIR --out FILE [--quantize int8]`.
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use tinycats_onnx::Scheme;
 
 #[derive(Debug, Subcommand)]
-pub enum ExportCommand {}
+pub enum ExportCommand {
+    /// Export a model folder (config.json + model.safetensors) to ONNX, with no Python.
+    Onnx(OnnxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OnnxArgs {
+    /// Model folder written by the trainer: `config.json` + `model.safetensors`.
+    #[arg(long)]
+    model: PathBuf,
+    /// The ONNX file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// Quantize the weights (per-channel int8).
+    #[arg(long, value_enum)]
+    quantize: Option<Quantize>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Quantize {
+    Int8,
+}
 
 pub fn run(cmd: ExportCommand) -> anyhow::Result<()> {
-    match cmd {}
+    match cmd {
+        ExportCommand::Onnx(args) => {
+            if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            let scheme = args.quantize.map(|Quantize::Int8| Scheme::default());
+            let summary = tinycats_onnx::export(&args.model, &args.out, scheme)?;
+            println!("{summary}");
+            Ok(())
+        }
+    }
 }

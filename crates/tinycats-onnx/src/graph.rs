@@ -163,6 +163,19 @@ impl GraphBuilder {
         to.to_string()
     }
 
+    pub fn node_count(&self) -> usize {
+        self.graph.node.len()
+    }
+
+    /// Removes and returns the nodes from index `start` on.
+    pub fn drain_nodes(&mut self, start: usize) -> Vec<NodeProto> {
+        self.graph.node.drain(start..).collect()
+    }
+
+    pub fn push_node(&mut self, node: NodeProto) {
+        self.graph.node.push(node);
+    }
+
     fn fresh(&mut self, what: &str) -> String {
         self.counter += 1;
         if self.scope.is_empty() {

@@ -38,6 +38,8 @@ pub enum RuntimeError {
     OrtInit { path: PathBuf, message: String },
     #[error("ONNX Runtime: {context}: {source}")]
     Ort { context: String, source: ort::Error },
+    #[error("cannot read the image {path}: {message}")]
+    Image { path: PathBuf, message: String },
     #[error("unknown breed {given:?}; the model knows: {known}")]
     UnknownBreed { given: String, known: String },
     #[error("invalid argument: {0}")]

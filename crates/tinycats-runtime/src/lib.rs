@@ -28,6 +28,8 @@ pub mod session;
 pub use classifier::{Classifier, Prediction};
 pub use error::{Result, RuntimeError};
 pub use generator::{Breed, GenerateOptions, Generator, Sampler, Step};
+/// The array crate of this API (`ArrayView4` inputs, `Array4` outputs).
+pub use ndarray;
 pub use preprocess::Preprocess;
 pub use repo::ModelRepo;
 pub use session::{Metadata, OptLevel, SessionOptions};

@@ -1,9 +1,28 @@
 //! Image → normalised `(C, S, S)` tensor, with the size and mean/std read from the model's
 //! metadata: resize the shorter side to `S`, centre-crop `S×S`, `(pixel/255 − mean) / std`.
-//! EXIF orientation is the caller's (or the image loader's) business.
+//! [`open_image`] reads a file upright (EXIF orientation applied).
 
-use image::{DynamicImage, RgbImage, imageops::FilterType};
+use std::path::Path;
+
+use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage, imageops::FilterType};
 use ndarray::{Array3, Array4, ArrayView3, Axis};
+
+/// Opens an image file and turns it upright according to its EXIF orientation.
+pub fn open_image(path: &Path) -> crate::Result<DynamicImage> {
+    let err = |e: &dyn std::fmt::Display| crate::RuntimeError::Image {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let reader = ImageReader::open(path)
+        .map_err(|e| err(&e))?
+        .with_guessed_format()
+        .map_err(|e| err(&e))?;
+    let mut decoder = reader.into_decoder().map_err(|e| err(&e))?;
+    let orientation = decoder.orientation().map_err(|e| err(&e))?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| err(&e))?;
+    image.apply_orientation(orientation);
+    Ok(image)
+}
 
 /// The classifier's (and the generator's inverse) pixel transform.
 #[derive(Debug, Clone, PartialEq)]
