@@ -170,11 +170,44 @@ pub fn random_resized_crop(
         if cw >= 1 && ch >= 1 && cw <= w && ch <= h {
             let x = rng.random_range(0..=w - cw);
             let y = rng.random_range(0..=h - ch);
-            let crop = imageops::crop_imm(img, x, y, cw, ch).to_image();
-            return imageops::resize(&crop, size, size, FilterType::Triangle);
+            if cw > size * 3 / 2 || ch > size * 3 / 2 {
+                // Downscaling: the triangle filter averages, so small textures do not alias.
+                let crop = imageops::crop_imm(img, x, y, cw, ch).to_image();
+                return imageops::resize(&crop, size, size, FilterType::Triangle);
+            }
+            return bilinear_crop(img, (x, y, cw, ch), size);
         }
     }
     resize_center_crop(img, size)
+}
+
+/// Samples the `(x, y, w, h)` window of `img` onto a `size`×`size` grid bilinearly
+/// (pixel centres aligned, like `align_corners = False`). For upscaling and mild
+/// downscaling, where it matches a triangle filter and avoids an intermediate copy.
+fn bilinear_crop(img: &RgbImage, (x0, y0, w, h): (u32, u32, u32, u32), size: u32) -> RgbImage {
+    let (iw, ih) = img.dimensions();
+    let src = img.as_raw();
+    let (sx, sy) = (w as f32 / size as f32, h as f32 / size as f32);
+    let axis = |o: u32, scale: f32, limit: u32, i: u32| {
+        let f = (o as f32 + (i as f32 + 0.5) * scale - 0.5).clamp(0.0, (limit - 1) as f32);
+        let lo = f.floor() as u32;
+        (lo, (lo + 1).min(limit - 1), f - lo as f32)
+    };
+    let xs: Vec<_> = (0..size).map(|i| axis(x0, sx, iw, i)).collect();
+    let mut out = RgbImage::new(size, size);
+    for (j, row) in out.chunks_exact_mut(3 * size as usize).enumerate() {
+        let (y_lo, y_hi, fy) = axis(y0, sy, ih, j as u32);
+        let (r0, r1) = ((y_lo * iw * 3) as usize, (y_hi * iw * 3) as usize);
+        for (px, &(x_lo, x_hi, fx)) in row.chunks_exact_mut(3).zip(&xs) {
+            let (a, b) = (3 * x_lo as usize, 3 * x_hi as usize);
+            for c in 0..3 {
+                let top = src[r0 + a + c] as f32 * (1.0 - fx) + src[r0 + b + c] as f32 * fx;
+                let bot = src[r1 + a + c] as f32 * (1.0 - fx) + src[r1 + b + c] as f32 * fx;
+                px[c] = (top * (1.0 - fy) + bot * fy).round() as u8;
+            }
+        }
+    }
+    out
 }
 
 /// Applies colour jitter in place (brightness, contrast, saturation, hue; random order
@@ -368,6 +401,20 @@ mod tests {
         );
         assert_eq!(a, b);
         assert!(a.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn bilinear_crop_matches_the_source_on_an_identity_window() {
+        let img = gradient(40, 40);
+        assert_eq!(
+            bilinear_crop(&img, (0, 0, 40, 40), 40).get_pixel(7, 5),
+            img.get_pixel(7, 5)
+        );
+        // Doubling a linear ramp keeps it linear: neighbours differ by half a step.
+        let up = bilinear_crop(&img, (10, 10, 16, 16), 32);
+        let d1 = up.get_pixel(11, 4)[0] as i32 - up.get_pixel(10, 4)[0] as i32;
+        let d2 = up.get_pixel(12, 4)[0] as i32 - up.get_pixel(11, 4)[0] as i32;
+        assert!((d1 - d2).abs() <= 1 && (1..=4).contains(&d1), "{d1} {d2}");
     }
 
     #[test]
