@@ -9,18 +9,25 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
+use tinycats_data::augment::Augment;
+use tinycats_data::loaders::{ImageFolderOptions, image_folder};
+use tinycats_data::{Loader, LoaderConfig, Normalize, Source, SynthCats, SynthConfig};
 use tinycats_models::device::parse_device;
 use tinycats_models::runconfig::{self, ClassifierRun, GeneratorRun};
 use tinycats_models::tasks::{self, ClassifierTask, GeneratorTask};
-use tinycats_models::trainer::{TensorDataset, Trainer, TrainerConfig};
+use tinycats_models::trainer::{Trainer, TrainerConfig};
 use tinycats_models::{ClassifierConfig, Provenance};
 
 /// Flags shared by both training commands.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
-    /// Dataset folder (as written by `tinycats data`), with `train/` and `val/` splits.
+    /// Dataset folder with `train/` and `val/` splits (`tinycats data split`), or `synth`
+    /// to render SynthCats on the fly.
     #[arg(long)]
     pub data: PathBuf,
+    /// With `--data synth`: training images per breed (validation gets a tenth).
+    #[arg(long, default_value_t = 200)]
+    pub synth_per_class: u64,
     /// Named preset.
     #[arg(long, default_value = "tiny")]
     pub preset: String,
@@ -102,14 +109,14 @@ pub fn run_generator(args: GeneratorArgs) -> anyhow::Result<()> {
     let cfg = run.dit_config()?;
     let device = parse_device(&a.device)?;
     let run_dir = a.run_dir();
-    let (mut train, mut val) = load_splits(
-        &a.data,
-        cfg.input_size,
-        &cfg.mean,
-        &cfg.std,
-        run.batch_size,
-        run.trainer.seed,
-    )?;
+    let spec = DataSpec {
+        image_size: cfg.input_size,
+        normalize: normalize(&cfg.mean, &cfg.std)?,
+        augment: Augment::generator_train(),
+        batch_size: run.batch_size,
+        seed: run.trainer.seed,
+    };
+    let (mut train, mut val) = load_splits(&a.data, &spec, a.synth_per_class)?;
 
     tinycats_models::tch::manual_seed(run.trainer.seed as i64);
     let mut task = GeneratorTask::new(&cfg, run.time_sampling, device)?;
@@ -150,14 +157,14 @@ pub fn run_classifier(args: ClassifierArgs) -> anyhow::Result<()> {
     let cfg = run.classifier_config()?;
     let device = parse_device(&a.device)?;
     let run_dir = a.run_dir();
-    let (mut train, mut val) = load_splits(
-        &a.data,
-        cfg.image_size,
-        &cfg.mean,
-        &cfg.std,
-        run.batch_size,
-        run.trainer.seed,
-    )?;
+    let spec = DataSpec {
+        image_size: cfg.image_size,
+        normalize: normalize(&cfg.mean, &cfg.std)?,
+        augment: Augment::classifier_train(),
+        batch_size: run.batch_size,
+        seed: run.trainer.seed,
+    };
+    let (mut train, mut val) = load_splits(&a.data, &spec, a.synth_per_class)?;
 
     tinycats_models::tch::manual_seed(run.trainer.seed as i64);
     let mut task = ClassifierTask::new(&cfg, run.label_smoothing, device)?;
@@ -190,20 +197,86 @@ fn count(vs: &tinycats_models::tch::nn::VarStore) -> i64 {
         .sum()
 }
 
-/// The training and validation splits of a dataset folder.
-// PENDING(data crate): adapt `tinycats_data`'s seeded loader (train/val splits, resizing,
-// normalisation with `mean`/`std`, CutMix/MixUp soft targets) to `BatchSource` once it is
-// exported; until then the commands stop here with this message.
+/// The training and validation loaders: `--data synth` renders SynthCats on the fly
+/// (disjoint render indices for the two splits), any other value is a folder with `train/`
+/// and `val/` ImageFolder splits (as `tinycats data split` writes them).
 fn load_splits(
     data: &Path,
-    _size: i64,
-    _mean: &[f64],
-    _std: &[f64],
-    _batch_size: usize,
-    _seed: u64,
-) -> anyhow::Result<(TensorDataset, TensorDataset)> {
-    Err(anyhow::anyhow!(
-        "the tinycats-data loader is not available yet"
-    ))
-    .with_context(|| format!("cannot read the dataset in {}", data.display()))
+    spec: &DataSpec,
+    synth_per_class: u64,
+) -> anyhow::Result<(Loader, Loader)> {
+    let train_cfg = LoaderConfig {
+        batch_size: spec.batch_size,
+        image_size: spec.image_size as u32,
+        normalize: spec.normalize,
+        augment: spec.augment,
+        shuffle: true,
+        drop_last: true,
+        seed: spec.seed,
+        ..LoaderConfig::default()
+    };
+    let val_cfg = LoaderConfig {
+        augment: Augment::eval(),
+        shuffle: false,
+        drop_last: false,
+        ..train_cfg
+    };
+    let (train, val) = if data == Path::new("synth") {
+        let synth = SynthCats::new(SynthConfig {
+            size: spec.image_size as u32,
+            seed: spec.seed,
+            ..SynthConfig::default()
+        })?;
+        let split =
+            |per_class: u64, index_offset: u64| match Source::synth(synth.clone(), per_class) {
+                Source::Synth { synth, specs, .. } => Source::Synth {
+                    synth,
+                    specs,
+                    per_class,
+                    index_offset,
+                },
+                other => other,
+            };
+        // Validation renders start far past the training ones, so the splits never overlap.
+        (
+            split(synth_per_class, 0),
+            split((synth_per_class / 10).max(2), 1 << 40),
+        )
+    } else {
+        let opts = ImageFolderOptions::default();
+        let load = |split: &str| {
+            let dir = data.join(split);
+            image_folder(&dir, &opts).with_context(|| {
+                format!(
+                    "reading the `{split}` split in {} (run `tinycats data split` first)",
+                    data.display()
+                )
+            })
+        };
+        (Source::Files(load("train")?), Source::Files(load("val")?))
+    };
+    Ok((Loader::new(train, train_cfg)?, Loader::new(val, val_cfg)?))
+}
+
+/// What the loaders need to know about the model and the run.
+#[derive(Debug)]
+struct DataSpec {
+    image_size: i64,
+    normalize: Normalize,
+    augment: Augment,
+    batch_size: usize,
+    seed: u64,
+}
+
+fn normalize(mean: &[f64], std: &[f64]) -> anyhow::Result<Normalize> {
+    let three = |v: &[f64], field: &str| -> anyhow::Result<[f32; 3]> {
+        match v {
+            [a, b, c] => Ok([*a as f32, *b as f32, *c as f32]),
+            _ => anyhow::bail!("`{field}` = {v:?}: the data loader expects 3 channels"),
+        }
+    };
+    Ok(Normalize {
+        mean: three(mean, "mean")?,
+        std: three(std, "std")?,
+    })
 }

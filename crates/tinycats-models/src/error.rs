@@ -76,6 +76,9 @@ pub enum ModelError {
     /// The data source failed to produce a batch.
     #[error("data: {0}")]
     Data(String),
+    /// The tinycats-data loader failed.
+    #[error(transparent)]
+    Loader(#[from] tinycats_data::DataError),
     /// An error raised by libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),

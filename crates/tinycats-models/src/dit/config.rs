@@ -69,28 +69,12 @@ fn utc_date_today() -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
-/// The breed names in label order.
-// PENDING(data crate): switch to `tinycats_data::BREEDS` as soon as it is exported; this
-// interim list is the Oxford-IIIT Pet cat breeds plus `other`.
+/// The breed names in label order, from `tinycats_data::BREEDS`.
 pub fn breed_names() -> Vec<String> {
-    [
-        "abyssinian",
-        "bengal",
-        "birman",
-        "bombay",
-        "british_shorthair",
-        "egyptian_mau",
-        "maine_coon",
-        "persian",
-        "ragdoll",
-        "russian_blue",
-        "siamese",
-        "sphynx",
-        "other",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    tinycats_data::BREEDS
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 /// A TinyDiT's architecture and the conventions of its inputs and outputs.

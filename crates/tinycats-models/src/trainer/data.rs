@@ -27,6 +27,19 @@ impl Batch {
         self.len() == 0
     }
 
+    /// Copies a `tinycats_data` batch (contiguous NCHW `f32`) into tensors on the CPU.
+    pub fn from_data(b: &tinycats_data::Batch) -> Batch {
+        let [n, c, h, w] = b.shape.map(|d| d as i64);
+        Batch {
+            images: Tensor::from_slice(&b.images).reshape([n, c, h, w]), // (N, C, H, W)
+            labels: Tensor::from_slice(&b.labels),                       // (N,)
+            soft_targets: b
+                .soft_targets
+                .as_ref()
+                .map(|s| Tensor::from_slice(s).reshape([n, b.num_classes as i64])), // (N, K)
+        }
+    }
+
     /// Moves every tensor to `device`.
     pub fn to_device(&self, device: Device) -> Batch {
         Batch {
@@ -43,6 +56,27 @@ pub trait BatchSource {
     fn batches_per_epoch(&self) -> usize;
     /// Batch `index` of epoch `epoch`; the same arguments always give the same batch.
     fn batch(&mut self, epoch: u64, index: usize) -> Result<Batch>;
+}
+
+/// tinycats-data's loader is sequential with a saveable position; asking for the batch at
+/// its current position is a plain `next_batch` (so its prefetching stays useful), and any
+/// other position is restored first.
+impl BatchSource for tinycats_data::Loader {
+    fn batches_per_epoch(&self) -> usize {
+        tinycats_data::Loader::batches_per_epoch(self)
+    }
+
+    fn batch(&mut self, epoch: u64, index: usize) -> Result<Batch> {
+        let at = self.state();
+        if (at.epoch, at.batch) != (epoch, index) {
+            self.restore(tinycats_data::LoaderState {
+                epoch,
+                batch: index,
+                ..at
+            })?;
+        }
+        Ok(Batch::from_data(&self.next_batch()?))
+    }
 }
 
 /// SplitMix64 (Steele et al., 2014): a tiny, well-mixed generator for data order and seeds.
@@ -172,5 +206,33 @@ mod tests {
         seen.sort();
         seen.dedup();
         assert_eq!(seen.len(), 8, "an epoch has no repeats");
+    }
+}
+
+#[cfg(test)]
+mod loader_tests {
+    use super::*;
+    use tinycats_data::{Loader, LoaderConfig, Source, SynthCats, SynthConfig};
+
+    #[test]
+    fn the_data_loader_is_addressed_by_epoch_and_index() {
+        let synth = SynthCats::new(SynthConfig {
+            size: 16,
+            seed: 3,
+            ..SynthConfig::default()
+        })
+        .unwrap();
+        let cfg = LoaderConfig {
+            batch_size: 4,
+            image_size: 16,
+            prefetch: 0,
+            ..LoaderConfig::default()
+        };
+        let mut loader = Loader::new(Source::synth(synth, 1), cfg).unwrap();
+        let a = BatchSource::batch(&mut loader, 1, 2).unwrap();
+        let _ = BatchSource::batch(&mut loader, 0, 0).unwrap();
+        let b = BatchSource::batch(&mut loader, 1, 2).unwrap();
+        assert_eq!(a.images.size(), [4, 3, 16, 16]);
+        assert!(a.images.equal(&b.images) && a.labels.equal(&b.labels));
     }
 }
