@@ -404,3 +404,38 @@ fn a_wrong_snapshot_include_offset_is_caught() {
         &["does not skip exactly the snapshot header", "main.snap:4:"],
     );
 }
+
+#[test]
+fn an_unchanged_example_is_skipped_until_its_inputs_change() {
+    let f = healthy();
+    let count = f.root().join("runs.txt");
+    f.example(
+        "ex",
+        &["main"],
+        &format!(
+            "echo x >> {}; echo '{MARK} main'; echo 'hello 42'",
+            count.display()
+        ),
+    );
+    let project = Project::self_contained(f.root().canonicalize().unwrap());
+    let run = |force: bool| {
+        let args = VerifyArgs {
+            force,
+            no_book: true,
+            root: Some(f.root().to_path_buf()),
+            prebuilt: Some(f.root().join("bin")),
+            ..Default::default()
+        };
+        let mut problems = Vec::new();
+        verify::verify(&project, &args, &mut problems).unwrap();
+        assert!(problems.is_empty(), "{problems:#?}");
+        fs::read_to_string(&count).unwrap().lines().count()
+    };
+    assert_eq!(run(false), 1);
+    assert_eq!(run(false), 1, "unchanged: skipped");
+    let src = f.root().join("examples/ex.rs");
+    fs::write(&src, fs::read_to_string(&src).unwrap() + "// changed\n").unwrap();
+    assert_eq!(run(false), 2, "its source changed: rerun");
+    assert_eq!(run(false), 2);
+    assert_eq!(run(true), 3, "--force reruns");
+}
