@@ -196,8 +196,13 @@ fn main() -> Result<()> {
     }
     for (name, mb, ms) in &rows {
         let gflops = 26.0 * flops / (ms[1] / 1e3) / 1e9;
+        let mb = if mb.is_nan() {
+            "–".to_string()
+        } else {
+            format!("{mb:.2}")
+        };
         println!(
-            "| {name} | {mb:.2} | {:.2} | {:.2} | {gflops:.1} | {:.0} % |",
+            "| {name} | {mb} | {:.2} | {:.2} | {gflops:.1} | {:.0} % |",
             ms[0],
             ms[1],
             100.0 * gflops / peak
