@@ -5,7 +5,9 @@
 // verify-docs: timeout_s = 120, budget_s = 60
 
 use anyhow::Result;
+use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
+use tinycats_models::{Classifier, ClassifierConfig, io};
 use tinycats_notebook::{display_path, out_dir, step};
 use tinycats_plot::{LineChart, save_png};
 
@@ -17,12 +19,15 @@ struct Config {
     matmul_size: i64,
     /// Side of the picture drawn in the image check, in pixels.
     image_size: i64,
+    /// Images sent through libtorch and ONNX Runtime in the ONNX check.
+    onnx_batch: i64,
 }
 
 const CONFIG: Config = Config {
     seed: 0,
     matmul_size: 256,
     image_size: 96,
+    onnx_batch: 4,
 };
 
 fn main() -> Result<()> {
@@ -107,6 +112,49 @@ fn main() -> Result<()> {
     println!("image          {}x{} RGB", img.width(), img.height());
     println!("saved          {}", display_path(&path));
     // ANCHOR_END: image
+
+    // ANCHOR: onnx
+    step("onnx");
+    // The book's breed classifier, untrained: right architecture, random weights.
+    tch::manual_seed(CONFIG.seed);
+    let cfg = ClassifierConfig::tiny();
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = Classifier::new(vs.root(), &cfg);
+    let dir = out_dir().join("untrained-classifier");
+    std::fs::create_dir_all(&dir)?;
+    io::save_var_store(&vs, &dir.join("model.safetensors"))?;
+    io::write_json(&dir.join("config.json"), &cfg)?;
+    // Export it to ONNX in Rust, then open it in ONNX Runtime.
+    let onnx_path = dir.join("model.onnx");
+    let export = tinycats_onnx::export(&dir, &onnx_path, None)?;
+    let mut session = tinycats_runtime::Classifier::load(&onnx_path)?;
+    // The same batch through both: the logits must agree.
+    let s = cfg.image_size;
+    let x = Tensor::randn([CONFIG.onnx_batch, 3, s, s], (Kind::Float, Device::Cpu)); // (B, 3, S, S)
+    let tch_logits = tch::no_grad(|| model.forward_t(&x, false)); // (B, 13)
+    let pixels = Vec::<f32>::try_from(x.flatten(0, -1))?;
+    let view = tinycats_runtime::ndarray::ArrayView4::from_shape(
+        (CONFIG.onnx_batch as usize, 3, s as usize, s as usize),
+        &pixels,
+    )?;
+    let ort_logits = session.logits(view)?; // (B, 13)
+    let ort_logits = Tensor::from_slice(ort_logits.as_slice().expect("contiguous"))
+        .view([CONFIG.onnx_batch, -1]);
+    let max_diff = (&tch_logits - &ort_logits).abs().max().double_value(&[]);
+    println!(
+        "ONNX Runtime   {}",
+        tinycats_runtime::env::ort_library_path()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default()
+    );
+    println!(
+        "exported       {} graph nodes, {:.1} MB",
+        export.nodes,
+        export.bytes as f64 / 1e6
+    );
+    println!("logits         {:?} from both", ort_logits.size());
+    println!("tch vs ORT     agree within 1e-4: {}", max_diff < 1e-4);
+    // ANCHOR_END: onnx
     Ok(())
 }
 

@@ -281,7 +281,8 @@ fn resolve_include(
 
 /// `../outputs/00_setup_check/versions.snap:4:` → (example, step), checked against the
 /// snapshot file's real header length.
-/// A wrong line offset is returned beside the step, which the chapter does show.
+/// A missing snapshot or a wrong line offset is returned beside the step, which the
+/// chapter does show.
 fn parse_output_include(
     dir: &Path,
     target: &str,
@@ -310,26 +311,26 @@ fn parse_output_include(
         ));
     };
     let step = step_file.trim_end_matches(".snap").to_owned();
-    if path.exists() {
-        let expected = super::outputs::include_target(dir, &path, project)
-            .map_err(|e| (e.to_string(), "check the snapshot file".to_owned()))?;
-        if target != expected {
-            let problem = (
-                format!(
-                    "`{target}` does not skip exactly the snapshot header of {}",
-                    project.rel(&path)
-                ),
-                format!("write `{{{{#include {expected}}}}}`"),
-            );
-            return Ok((example.clone(), step, Some(problem)));
-        }
-    } else {
-        return Err((
+    if !path.exists() {
+        let problem = (
             format!("step output {} does not exist", project.rel(&path)),
             format!(
                 "run `cargo xtask verify-docs --update`; if `{example}` prints nothing in step `{step}`, remove this block"
             ),
-        ));
+        );
+        return Ok((example.clone(), step, Some(problem)));
+    }
+    let expected = super::outputs::include_target(dir, &path, project)
+        .map_err(|e| (e.to_string(), "check the snapshot file".to_owned()))?;
+    if target != expected {
+        let problem = (
+            format!(
+                "`{target}` does not skip exactly the snapshot header of {}",
+                project.rel(&path)
+            ),
+            format!("write `{{{{#include {expected}}}}}`"),
+        );
+        return Ok((example.clone(), step, Some(problem)));
     }
     Ok((example.clone(), step, None))
 }

@@ -160,8 +160,25 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
 /// Everything but the mdbook build: provenance, runs, outputs, images.
 pub fn verify(project: &Project, args: &VerifyArgs, problems: &mut Vec<Problem>) -> Result<()> {
     let examples = chapters::read_examples(project)?;
-    let index = chapters::check(project, &examples, problems)?;
+    let mut chapter_problems = Vec::new();
+    let index = chapters::check(project, &examples, &mut chapter_problems)?;
+    let result = run_examples(project, args, &examples, &index, problems);
+    if args.update {
+        // The runs have just written the outputs the chapters include: check them again.
+        chapter_problems.clear();
+        chapters::check(project, &examples, &mut chapter_problems)?;
+    }
+    problems.splice(0..0, chapter_problems);
+    result
+}
 
+fn run_examples(
+    project: &Project,
+    args: &VerifyArgs,
+    examples: &[chapters::ExampleSource],
+    index: &chapters::BookIndex,
+    problems: &mut Vec<Problem>,
+) -> Result<()> {
     for wanted in &args.examples {
         anyhow::ensure!(
             examples.iter().any(|e| &e.name == wanted),
@@ -248,7 +265,7 @@ pub fn verify(project: &Project, args: &VerifyArgs, problems: &mut Vec<Problem>)
     for (job, run) in jobs.iter().zip(&runs) {
         let before = problems.len();
         let source = examples.iter().find(|e| e.name == job.example).unwrap();
-        check_run(project, args, source, job, run, &index, problems)?;
+        check_run(project, args, source, job, run, index, problems)?;
         if problems.len() == before {
             cache.record(
                 &job.example,
