@@ -10,7 +10,8 @@
 //!   `56 images/s`, `7.8 it/s`) → `<rate>`;
 //! - thread counts (`4 threads`, `threads: 4`) → `<n>`;
 //! - decimals with more than 4 fractional digits → rounded to 4 (`-0.0000` → `0.0000`);
-//!   numbers in scientific notation → 4 significant digits;
+//!   scientific notation with more than 4 significant digits → 4 (`1.23456e-7` → `1.235e-7`;
+//!   `1e-4` stays);
 //! - ANSI colour codes, carriage returns and trailing whitespace removed.
 
 use std::collections::BTreeMap;
@@ -68,7 +69,7 @@ static THREADS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b\d+(\s+(?:threads?|cores?)\b)|\b((?:threads?|cores?)\s*[:=]\s*)\d+\b").unwrap()
 });
 static SCI: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"-?\b\d+(?:\.\d+)?[eE][-+]?\d+\b").unwrap());
+    LazyLock::new(|| Regex::new(r"-?\b\d+\.\d{4,}[eE][-+]?\d+\b").unwrap());
 static LONG_DECIMAL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"-?\b\d+\.\d{5,}\b").unwrap());
 
 /// The precision (fractional digits) that long decimals are rounded to.
@@ -235,14 +236,14 @@ mod tests {
     fn volatile_parts_are_normalised() {
         let raw = "saved /w/target/out/ex/grid.png in 12.5 ms (340.2 img/s)\n\
                    built /w/crates/x with 16 threads, threads: 8\n\
-                   loss 0.123456789 and -0.000001 and 1.5e-7 and 0.5\r\n\
+                   loss 0.123456789 and -0.000001 and 1.234567e-7, 1e-4 and 0.5\r\n\
                    home /home/me/.cache\x1b[32m ok\x1b[0m   \n\n";
         let got = normalise(raw, &ctx());
         assert_eq!(
             got,
             "saved <out>/grid.png in <time> (<rate>)\n\
              built <root>/crates/x with <n> threads, threads: <n>\n\
-             loss 0.1235 and 0.0000 and 1.500e-7 and 0.5\n\
+             loss 0.1235 and 0.0000 and 1.235e-7, 1e-4 and 0.5\n\
              home ~/.cache ok"
         );
     }
