@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use tinycats_data::normalize_class_name;
 use tinycats_models::device::parse_device;
 use tinycats_models::flow::{self, SampleOptions, Solver};
 use tinycats_models::tasks::seeded_noise;
@@ -15,7 +16,8 @@ pub struct SampleArgs {
     /// Model or run folder with `config.json` and `model.safetensors`.
     #[arg(long)]
     pub model: PathBuf,
-    /// Breeds to draw (names from the model's `class_names`); all breeds when omitted.
+    /// Breeds to draw, comma-separated (names from the model's `class_names`, matched
+    /// ignoring case, spaces and underscores); all breeds when omitted.
     #[arg(long, value_delimiter = ',')]
     pub breed: Vec<String>,
     /// Images per breed.
@@ -66,7 +68,7 @@ pub fn run(args: SampleArgs) -> anyhow::Result<()> {
             .map(|b| {
                 cfg.class_names
                     .iter()
-                    .position(|n| n == b)
+                    .position(|n| normalize_class_name(n) == normalize_class_name(b))
                     .map(|i| i as i64)
                     .ok_or_else(|| {
                         anyhow::anyhow!(
