@@ -9,7 +9,7 @@ use tinycats_models::dit::DitConfig;
 use tinycats_models::flow::TimeSampling;
 use tinycats_models::io;
 use tinycats_models::tasks::{ClassifierTask, GeneratorTask};
-use tinycats_models::trainer::{TensorDataset, Trainer, TrainerConfig};
+use tinycats_models::trainer::{TensorDataset, TrainTask, Trainer, TrainerConfig};
 
 /// libtorch's RNG is process-wide and the trainer reseeds it every step: tests that train
 /// take this lock so that parallel test threads do not interleave their draws.
@@ -186,4 +186,75 @@ fn a_resumed_run_equals_the_uninterrupted_run() {
     for (name, t) in &ea {
         assert!(t.equal(&eb[name]), "EMA `{name}` differs");
     }
+}
+
+/// Wraps a task and turns the loss of call `nan_at` into NaN.
+struct NanAt {
+    inner: ClassifierTask,
+    calls: usize,
+    nan_at: usize,
+}
+
+impl TrainTask for NanAt {
+    fn var_store(&self) -> &tch::nn::VarStore {
+        &self.inner.vs
+    }
+
+    fn loss(&mut self, batch: &tinycats_models::trainer::Batch, train: bool) -> Tensor {
+        let loss = self.inner.loss(batch, train);
+        if train {
+            self.calls += 1;
+            if self.calls == self.nan_at {
+                return loss * f64::NAN;
+            }
+        }
+        loss
+    }
+}
+
+#[test]
+fn a_non_finite_loss_stops_the_run_and_names_the_last_good_checkpoint() {
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let cfg = ClassifierConfig {
+        image_size: 16,
+        widths: vec![8],
+        blocks_per_stage: vec![1],
+        ..ClassifierConfig::tiny()
+    };
+    let inner = ClassifierTask::new(&cfg, 0.0, Device::Cpu).unwrap();
+    let mut task = NanAt {
+        inner,
+        calls: 0,
+        nan_at: 4,
+    };
+    let (mut data, mut val) = (dataset(8, 16, 5, 4), dataset(4, 16, 6, 4));
+    let run = tempfile::tempdir().unwrap();
+    let tc = quiet(TrainerConfig {
+        max_steps: 10,
+        warmup_steps: 0,
+        checkpoint_every: 2,
+        eval_every: 10,
+        ..Default::default()
+    });
+    let err = Trainer::new(tc, run.path(), Device::Cpu)
+        .unwrap()
+        .fit(&mut task, &mut data, &mut val, false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("became NaN at step 4") && err.contains("step-00000002"),
+        "{err}"
+    );
+    assert!(
+        run.path()
+            .join("checkpoints/step-00000002/model.safetensors")
+            .exists()
+    );
+    // The weights in memory were never touched by the NaN step.
+    let finite = task
+        .var_store()
+        .variables()
+        .values()
+        .all(|t| t.isfinite().all().int64_value(&[]) == 1);
+    assert!(finite);
 }
