@@ -34,7 +34,7 @@ impl Fixture {
 
     /// `examples/NAME.rs` (anchors) and the script that stands in for its binary.
     fn example(&self, name: &str, anchors: &[&str], script: &str) -> &Self {
-        let mut src = format!("//! fixture\n// verify-docs: timeout_s = 5\nfn main() {{\n");
+        let mut src = "//! fixture\n// verify-docs: timeout_s = 5\nfn main() {\n".to_string();
         for a in anchors {
             src += &format!("    // ANCHOR: {a}\n    println!(\"{a}\");\n    // ANCHOR_END: {a}\n");
         }

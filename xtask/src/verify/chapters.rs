@@ -374,13 +374,14 @@ fn parse_blocks(text: &str) -> (Vec<Block>, Vec<(usize, String)>) {
             }
             Event::End(end) => {
                 depth -= 1;
-                if depth == 0 && matches!(end, TagEnd::CodeBlock) {
-                    if let Some((lang, line, content)) = code.take() {
-                        blocks.push(Block {
-                            kind: BlockKind::Code { lang, content },
-                            line,
-                        });
-                    }
+                if depth == 0
+                    && matches!(end, TagEnd::CodeBlock)
+                    && let Some((lang, line, content)) = code.take()
+                {
+                    blocks.push(Block {
+                        kind: BlockKind::Code { lang, content },
+                        line,
+                    });
                 }
             }
             Event::Text(t) if depth == 1 => {

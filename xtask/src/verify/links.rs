@@ -68,22 +68,22 @@ pub fn check(site: &Path, problems: &mut Vec<Problem>) -> Result<usize> {
                 ));
                 continue;
             }
-            if let Some(frag) = fragment.filter(|f| !f.is_empty()) {
-                if target.extension().is_some_and(|e| e == "html") {
-                    let list = ids.entry(target.clone()).or_insert_with(|| {
-                        let html = fs::read_to_string(&target).unwrap_or_default();
-                        ID.captures_iter(&html).map(|c| c[1].to_owned()).collect()
-                    });
-                    if !list.iter().any(|id| id == frag) {
-                        problems.push(Problem::new(
-                            format!("book/build/{rel_page}"),
-                            format!(
-                                "broken link `{url}`: no element with id `{frag}` in {}",
-                                target.display()
-                            ),
-                            "fix the heading anchor the link points at",
-                        ));
-                    }
+            if let Some(frag) = fragment.filter(|f| !f.is_empty())
+                && target.extension().is_some_and(|e| e == "html")
+            {
+                let list = ids.entry(target.clone()).or_insert_with(|| {
+                    let html = fs::read_to_string(&target).unwrap_or_default();
+                    ID.captures_iter(&html).map(|c| c[1].to_owned()).collect()
+                });
+                if !list.iter().any(|id| id == frag) {
+                    problems.push(Problem::new(
+                        format!("book/build/{rel_page}"),
+                        format!(
+                            "broken link `{url}`: no element with id `{frag}` in {}",
+                            target.display()
+                        ),
+                        "fix the heading anchor the link points at",
+                    ));
                 }
             }
         }

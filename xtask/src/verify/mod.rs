@@ -240,15 +240,15 @@ fn run_examples(
     if jobs.is_empty() {
         return Ok(());
     }
-    if args.prebuilt.is_none() {
-        if let Err(e) = run::build_examples(project.root(), args.features.as_deref()) {
-            problems.push(Problem::new(
-                "examples",
-                format!("{e:#}"),
-                "fix the compile errors printed above",
-            ));
-            return Ok(());
-        }
+    if args.prebuilt.is_none()
+        && let Err(e) = run::build_examples(project.root(), args.features.as_deref())
+    {
+        problems.push(Problem::new(
+            "examples",
+            format!("{e:#}"),
+            "fix the compile errors printed above",
+        ));
+        return Ok(());
     }
     let parallel = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
