@@ -85,10 +85,10 @@ pub fn list(root: &Path) -> Result<Vec<(u64, PathBuf)>> {
     for entry in entries {
         let entry = entry.map_err(ModelError::io(root))?;
         let name = entry.file_name().to_string_lossy().to_string();
-        if let Some(step) = name.strip_prefix("step-").and_then(|s| s.parse().ok()) {
-            if entry.path().join("state.json").exists() {
-                out.push((step, entry.path()));
-            }
+        if let Some(step) = name.strip_prefix("step-").and_then(|s| s.parse().ok())
+            && entry.path().join("state.json").exists()
+        {
+            out.push((step, entry.path()));
         }
     }
     out.sort();

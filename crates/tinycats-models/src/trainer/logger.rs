@@ -40,14 +40,14 @@ impl CsvLogger {
         }
         header.push_str(",lr,images_per_s\n");
         let mut text = header.clone();
-        if let Some(step) = resume_step {
-            if let Ok(old) = std::fs::read_to_string(path) {
-                for line in old.lines().skip(1) {
-                    let row_step: Option<u64> = line.split(',').next().and_then(|s| s.parse().ok());
-                    if row_step.is_some_and(|s| s <= step) {
-                        text.push_str(line);
-                        text.push('\n');
-                    }
+        if let Some(step) = resume_step
+            && let Ok(old) = std::fs::read_to_string(path)
+        {
+            for line in old.lines().skip(1) {
+                let row_step: Option<u64> = line.split(',').next().and_then(|s| s.parse().ok());
+                if row_step.is_some_and(|s| s <= step) {
+                    text.push_str(line);
+                    text.push('\n');
                 }
             }
         }
@@ -123,7 +123,7 @@ impl Progress {
                 bar.set_position(row.step);
                 bar.set_message(msg);
             }
-            None if row.step % self.every == 0 || row.val_loss.is_some() => {
+            None if row.step.is_multiple_of(self.every) || row.val_loss.is_some() => {
                 println!("step {} epoch {} {msg}", row.step, row.epoch);
             }
             None => {}

@@ -133,15 +133,15 @@ impl TrainerConfig {
                 &format!("at most max_steps = {}", self.max_steps),
             ));
         }
-        if let Some(d) = self.ema_decay {
-            if !(0.0..1.0).contains(&d) {
-                return Err(ModelError::invalid("ema_decay", d, "in [0, 1)"));
-            }
+        if let Some(d) = self.ema_decay
+            && !(0.0..1.0).contains(&d)
+        {
+            return Err(ModelError::invalid("ema_decay", d, "in [0, 1)"));
         }
-        if let Some(c) = self.grad_clip {
-            if c.is_nan() || c <= 0.0 {
-                return Err(ModelError::invalid("grad_clip", c, "greater than 0"));
-            }
+        if let Some(c) = self.grad_clip
+            && (c.is_nan() || c <= 0.0)
+        {
+            return Err(ModelError::invalid("grad_clip", c, "greater than 0"));
         }
         let o = &self.optimizer;
         for (field, v) in [("optimizer.beta1", o.beta1), ("optimizer.beta2", o.beta2)] {
@@ -381,7 +381,7 @@ impl Trainer {
             // so that a paused-and-resumed run logs exactly what an uninterrupted one does.
             let last = state.step == cfg.max_steps;
             let pause = state.step == end;
-            if state.step % cfg.eval_every == 0 || last {
+            if state.step.is_multiple_of(cfg.eval_every) || last {
                 tch::manual_seed(derive_seed(state.seed, VAL_SEED_STREAM, 0) as i64);
                 let eval = task.evaluate(&val_batches)?;
                 row.val_loss = Some(eval.val_loss);
@@ -390,15 +390,15 @@ impl Trainer {
             }
             logger.log(&row)?;
             progress.update(&row);
-            if let (Some(every), Some(ema)) = (cfg.preview_every, ema.as_ref()) {
-                if state.step % every == 0 || last {
-                    let dir = self.run_dir.join("samples");
-                    std::fs::create_dir_all(&dir).map_err(ModelError::io(&dir))?;
-                    let mut vars = task.var_store().variables();
-                    ema.with_weights(&mut vars, || task.preview(state.step, &dir))?;
-                }
+            if let (Some(every), Some(ema)) = (cfg.preview_every, ema.as_ref())
+                && (state.step.is_multiple_of(every) || last)
+            {
+                let dir = self.run_dir.join("samples");
+                std::fs::create_dir_all(&dir).map_err(ModelError::io(&dir))?;
+                let mut vars = task.var_store().variables();
+                ema.with_weights(&mut vars, || task.preview(state.step, &dir))?;
             }
-            if state.step % cfg.checkpoint_every == 0 || pause || stopped_early {
+            if state.step.is_multiple_of(cfg.checkpoint_every) || pause || stopped_early {
                 let model: BTreeMap<String, Tensor> =
                     task.var_store().variables().into_iter().collect();
                 last_checkpoint = Some(checkpoint::save(
