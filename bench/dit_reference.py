@@ -1,0 +1,153 @@
+"""PyTorch eager reference for `cargo bench -p tinycats-models --bench train_step`.
+
+The same TinyDiT (facebookresearch/DiT `models.py` with learn_sigma=False, x-prediction and
+the velocity loss of tinycats' flow matching), the same shapes, AdamW and clipping, timed the
+same way. Run on the same machine right after the Rust benchmark:
+
+    PYTHONPATH=.tinycats/torch:.tinycats/pydeps python3 bench/dit_reference.py [filter]
+"""
+
+import math
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+SHAPES = [
+    ("p8-w256-d8", 8, 256, 8, 4),
+    ("tiny: p8-w256-d6", 8, 256, 6, 4),
+    ("p8-w192-d6", 8, 192, 6, 3),
+    ("p4-w256-d8", 4, 256, 8, 4),
+]
+BATCH, SAMPLE_BATCH, SIZE, CLASSES, T_EPS = 32, 13, 64, 13, 0.05
+
+
+def modulate(x, shift, scale):
+    return x * (1 + scale.unsqueeze(1)) + shift.unsqueeze(1)
+
+
+class Block(nn.Module):
+    def __init__(self, d, heads):
+        super().__init__()
+        self.heads = heads
+        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.fc1, self.fc2 = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+        self.ada = nn.Sequential(nn.SiLU(), nn.Linear(d, 6 * d))
+
+    def attn(self, x):
+        n, t, d = x.shape
+        qkv = self.qkv(x).reshape(n, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        o = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])
+        return self.proj(o.transpose(1, 2).reshape(n, t, d))
+
+    def forward(self, x, c):
+        sm, cm, gm, sp, cp, gp = self.ada(c).chunk(6, dim=1)
+        d = x.shape[-1]
+        x = x + gm.unsqueeze(1) * self.attn(modulate(F.layer_norm(x, (d,), eps=1e-6), sm, cm))
+        h = modulate(F.layer_norm(x, (d,), eps=1e-6), sp, cp)
+        return x + gp.unsqueeze(1) * self.fc2(F.gelu(self.fc1(h), approximate="tanh"))
+
+
+class TinyDiT(nn.Module):
+    def __init__(self, p, d, depth, heads):
+        super().__init__()
+        self.p, self.d = p, d
+        grid = SIZE // p
+        self.x_embedder = nn.Conv2d(3, d, p, stride=p)
+        self.pos_embed = nn.Parameter(torch.randn(1, grid * grid, d) * 0.02, requires_grad=False)
+        self.t_mlp = nn.Sequential(nn.Linear(256, d), nn.SiLU(), nn.Linear(d, d))
+        self.y_table = nn.Embedding(CLASSES + 1, d)
+        self.blocks = nn.ModuleList([Block(d, heads) for _ in range(depth)])
+        self.final_ada = nn.Sequential(nn.SiLU(), nn.Linear(d, 2 * d))
+        self.final = nn.Linear(d, p * p * 3)
+
+    def net(self, x, t, y):
+        n = x.shape[0]
+        h = self.x_embedder(x).flatten(2).transpose(1, 2) + self.pos_embed
+        half = 128
+        freqs = torch.exp(-math.log(10000) * torch.arange(half, dtype=torch.float32) / half)
+        args = (t * 1000.0)[:, None] * freqs[None]
+        c = self.t_mlp(torch.cat([torch.cos(args), torch.sin(args)], dim=-1)) + self.y_table(y)
+        for b in self.blocks:
+            h = b(h, c)
+        shift, scale = self.final_ada(c).chunk(2, dim=1)
+        h = self.final(modulate(F.layer_norm(h, (self.d,), eps=1e-6), shift, scale))
+        g, p = SIZE // self.p, self.p
+        h = torch.einsum("nhwpqc->nchpwq", h.reshape(n, g, g, p, p, 3))
+        return h.reshape(n, 3, SIZE, SIZE)
+
+    def velocity(self, x, t, y):
+        return (self.net(x, t, y) - x) / (1 - t).clamp_min(T_EPS).view(-1, 1, 1, 1)
+
+
+def forward_flops(p, d, depth):
+    t = (SIZE / p) ** 2
+    pc = p * p * 3
+    block = 2 * t * d * 12 * d + 4 * t * t * d + 2 * d * 6 * d
+    return depth * block + 2 * t * pc * d * 2 + 2 * (256 * d + d * d) + 2 * d * 2 * d
+
+
+def matmul_peak():
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    a @ b
+    best = 0.0
+    for _ in range(10):
+        t = time.perf_counter()
+        a @ b
+        best = max(best, 2 * 1024**3 / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def main():
+    flt = sys.argv[1] if len(sys.argv) > 1 else None
+    steps = int(__import__("os").environ.get("TINYCATS_BENCH_STEPS", "5"))
+    torch.manual_seed(0)
+    peak = matmul_peak()
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, fp32 matmul peak (1024², best of 10): {peak:.1f} GFLOP/s")
+    print(f"| shape | params | train s/step (B={BATCH}) | train img/s | % peak | sample ms/img/NFE (B={SAMPLE_BATCH}) | % peak |")
+    print("|---|---|---|---|---|---|---|")
+    for label, p, d, depth, heads in SHAPES:
+        if flt and flt not in label:
+            continue
+        model = TinyDiT(p, d, depth, heads)
+        params = sum(q.numel() for q in model.parameters() if q.requires_grad)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.0, foreach=False)
+        x1 = torch.randn(BATCH, 3, SIZE, SIZE)
+        y = torch.randint(0, CLASSES, (BATCH,))
+        times = []
+        for i in range(steps + 1):
+            t0 = time.perf_counter()
+            opt.zero_grad()
+            x0 = torch.randn_like(x1)
+            t = torch.sigmoid(torch.randn(BATCH))
+            tb = t.view(-1, 1, 1, 1)
+            xt = tb * x1 + (1 - tb) * x0
+            loss = (model.velocity(xt, t, y) - (x1 - x0)).square().mean()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            if i > 0:
+                times.append(time.perf_counter() - t0)
+        step_s = sorted(times)[len(times) // 2]
+        train_gflops = 3 * forward_flops(p, d, depth) * BATCH / step_s / 1e9
+
+        noise = torch.randn(SAMPLE_BATCH, 3, SIZE, SIZE)
+        ys = torch.arange(SAMPLE_BATCH)
+        with torch.no_grad():
+            model.velocity(noise, torch.zeros(SAMPLE_BATCH), ys)
+            t0 = time.perf_counter()
+            x = noise
+            for k in range(10):
+                x = x + 0.1 * model.velocity(x, torch.full((SAMPLE_BATCH,), k / 10), ys)
+            nfe_ms = (time.perf_counter() - t0) * 1e3 / (10 * SAMPLE_BATCH)
+        sample_gflops = forward_flops(p, d, depth) / (nfe_ms / 1e3) / 1e9
+        print(
+            f"| {label} | {params / 1e6:.2f} M | {step_s:.3f} | {BATCH / step_s:.1f} | "
+            f"{100 * train_gflops / peak:.0f} % | {nfe_ms:.2f} | {100 * sample_gflops / peak:.0f} % |"
+        )
+
+
+if __name__ == "__main__":
+    main()

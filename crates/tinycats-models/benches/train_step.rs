@@ -1,0 +1,130 @@
+//! TinyDiT on the CPU: training images/s and sampling ms/image for the preset shapes, and
+//! the share of the machine's measured fp32 matmul peak that each reaches.
+//! `bench/dit_reference.py` runs the same shapes in PyTorch eager; see `bench/README.md`.
+//!
+//! ```text
+//! cargo bench -p tinycats-models --bench train_step            # all shapes
+//! TINYCATS_BENCH_STEPS=3 cargo bench -p tinycats-models --bench train_step -- tiny
+//! ```
+
+use std::time::Instant;
+
+use tch::{Device, Kind, Tensor, nn};
+use tinycats_models::dit::{DitConfig, TinyDit};
+use tinycats_models::flow::{self, SampleOptions, Solver, TimeSampling};
+use tinycats_models::trainer::{AdamW, AdamWConfig};
+
+/// The shapes measured: (label, patch, width, depth, heads).
+const SHAPES: &[(&str, i64, i64, i64, i64)] = &[
+    ("p8-w256-d8", 8, 256, 8, 4),
+    ("tiny: p8-w256-d6", 8, 256, 6, 4),
+    ("p8-w192-d6", 8, 192, 6, 3),
+    ("p4-w256-d8", 4, 256, 8, 4),
+];
+const BATCH: i64 = 32;
+const SAMPLE_BATCH: i64 = 13;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// fp32 matmul throughput (GFLOP/s) of libtorch on 1024² matrices, best of 10.
+fn matmul_peak() -> f64 {
+    let n = 1024;
+    let a = Tensor::randn([n, n], (Kind::Float, Device::Cpu));
+    let b = Tensor::randn([n, n], (Kind::Float, Device::Cpu));
+    let _ = a.matmul(&b);
+    (0..10)
+        .map(|_| {
+            let t = Instant::now();
+            let _ = a.matmul(&b);
+            2.0 * (n * n * n) as f64 / t.elapsed().as_secs_f64() / 1e9
+        })
+        .fold(0.0, f64::max)
+}
+
+/// Forward FLOPs of one image (multiply-adds × 2), matmuls and attention only.
+fn forward_flops(c: &DitConfig) -> f64 {
+    let (p, d, l) = (c.patch_size as f64, c.hidden_size as f64, c.depth as f64);
+    let t = (c.input_size as f64 / p).powi(2);
+    let pc = p * p * c.in_channels as f64;
+    let block = 2.0 * t * d * (3.0 * d + d + 8.0 * d) + 4.0 * t * t * d + 2.0 * d * 6.0 * d;
+    let io = 2.0 * t * pc * d * 2.0 + 2.0 * (256.0 * d + d * d) + 2.0 * d * 2.0 * d;
+    l * block + io
+}
+
+fn main() {
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let steps: usize = std::env::var("TINYCATS_BENCH_STEPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    tch::manual_seed(0);
+    let peak = matmul_peak();
+    println!(
+        "threads {}, fp32 matmul peak (1024², best of 10): {peak:.1} GFLOP/s",
+        tch::get_num_threads()
+    );
+    println!(
+        "| shape | params | train s/step (B={BATCH}) | train img/s | % peak | sample ms/img/NFE (B={SAMPLE_BATCH}) | % peak |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for &(label, patch, width, depth, heads) in SHAPES {
+        if filter.as_ref().is_some_and(|f| !label.contains(f.as_str())) {
+            continue;
+        }
+        let cfg = DitConfig {
+            patch_size: patch,
+            hidden_size: width,
+            depth,
+            num_heads: heads,
+            ..DitConfig::tiny()
+        };
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = TinyDit::new(vs.root(), &cfg);
+        let params: i64 = vs
+            .trainable_variables()
+            .iter()
+            .map(|t| t.numel() as i64)
+            .sum();
+        let mut opt = AdamW::new(&vs, AdamWConfig::default());
+        let x1 = Tensor::randn([BATCH, 3, 64, 64], (Kind::Float, Device::Cpu));
+        let y = Tensor::randint(cfg.num_classes, [BATCH], (Kind::Int64, Device::Cpu));
+        let mut times = Vec::new();
+        for i in 0..=steps {
+            let t = Instant::now();
+            opt.zero_grad();
+            flow::flow_matching_loss(&model, &x1, &y, TimeSampling::default(), true).backward();
+            opt.clip_grad_norm(1.0);
+            opt.step(1e-4);
+            if i > 0 {
+                times.push(t.elapsed().as_secs_f64());
+            }
+        }
+        let step_s = median(times);
+        let train_gflops = 3.0 * forward_flops(&cfg) * BATCH as f64 / step_s / 1e9;
+
+        // Sampling: Euler without guidance, so each step is one network evaluation (NFE).
+        let noise = Tensor::randn([SAMPLE_BATCH, 3, 64, 64], (Kind::Float, Device::Cpu));
+        let ys = Tensor::arange(SAMPLE_BATCH, (Kind::Int64, Device::Cpu));
+        let opts = SampleOptions {
+            steps: 10,
+            shift: 1.0,
+            solver: Solver::Euler,
+            cfg_scale: 1.0,
+        };
+        let _ = flow::sample(&model, &noise, &ys, &SampleOptions { steps: 1, ..opts });
+        let t = Instant::now();
+        let _ = flow::sample(&model, &noise, &ys, &opts).unwrap();
+        let nfe_ms = t.elapsed().as_secs_f64() * 1e3 / (opts.steps as f64 * SAMPLE_BATCH as f64);
+        let sample_gflops = forward_flops(&cfg) / (nfe_ms / 1e3) / 1e9;
+        println!(
+            "| {label} | {:.2} M | {step_s:.3} | {:.1} | {:.0} % | {nfe_ms:.2} | {:.0} % |",
+            params as f64 / 1e6,
+            BATCH as f64 / step_s,
+            100.0 * train_gflops / peak,
+            100.0 * sample_gflops / peak,
+        );
+    }
+}
