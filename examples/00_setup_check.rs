@@ -7,6 +7,8 @@
 use anyhow::Result;
 use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
+use tinycats_models::device::libtorch_version;
+use tinycats_models::images::to_rgb8;
 use tinycats_models::{Classifier, ClassifierConfig, io};
 use tinycats_notebook::{display_path, out_dir, step};
 use tinycats_plot::{LineChart, save_png};
@@ -34,7 +36,10 @@ fn main() -> Result<()> {
     // ANCHOR: versions
     step("versions");
     println!("tinycats       {}", env!("CARGO_PKG_VERSION"));
-    println!("libtorch       {}", libtorch_version());
+    println!(
+        "libtorch       {}",
+        libtorch_version().unwrap_or_else(|| "unknown".into())
+    );
     // ANCHOR_END: versions
 
     // ANCHOR: device
@@ -107,7 +112,7 @@ fn main() -> Result<()> {
         ],
         0,
     ); // (3, S, S)
-    let img = to_rgb8(&rgb);
+    let img = to_rgb8(&rgb)?;
     let path = save_png(&img, out_dir().join("disc.png"))?;
     println!("image          {}x{} RGB", img.width(), img.height());
     println!("saved          {}", display_path(&path));
@@ -156,34 +161,4 @@ fn main() -> Result<()> {
     println!("tch vs ORT     agree within 1e-4: {}", max_diff < 1e-4);
     // ANCHOR_END: onnx
     Ok(())
-}
-
-/// The version of the libtorch this example was built against, from its install.
-fn libtorch_version() -> String {
-    let Some(dir) = option_env!("LIBTORCH") else {
-        return "unknown (LIBTORCH unset at build time)".into();
-    };
-    let dir = std::path::Path::new(dir);
-    std::fs::read_to_string(dir.join("build-version"))
-        .ok()
-        .or_else(|| {
-            let py = std::fs::read_to_string(dir.join("version.py")).ok()?;
-            py.lines().find_map(|l| {
-                l.strip_prefix("__version__ = ")
-                    .map(|v| v.trim_matches(['\'', '"']).to_owned())
-            })
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
-
-/// A (3, H, W) tensor in [0, 1] as an 8-bit RGB image.
-fn to_rgb8(t: &Tensor) -> image::RgbImage {
-    let (h, w) = (t.size()[1] as u32, t.size()[2] as u32);
-    let bytes = (t.clamp(0.0, 1.0) * 255.0)
-        .round()
-        .to_kind(Kind::Uint8)
-        .permute([1, 2, 0])
-        .contiguous(); // (H, W, 3)
-    let data: Vec<u8> = Vec::<u8>::try_from(bytes.view([-1])).expect("a uint8 tensor");
-    image::RgbImage::from_raw(w, h, data).expect("H × W × 3 bytes")
 }

@@ -34,6 +34,19 @@ pub fn parse_device(name: &str) -> Result<Device> {
     }
 }
 
+/// The version of the libtorch this crate was built against (`build-version` of a libtorch
+/// download, or `version.py` of the PyPI wheel that `cargo xtask setup` installs).
+pub fn libtorch_version() -> Option<String> {
+    let dir = std::path::Path::new(option_env!("LIBTORCH")?);
+    if let Ok(v) = std::fs::read_to_string(dir.join("build-version")) {
+        return Some(v.trim().to_owned());
+    }
+    let py = std::fs::read_to_string(dir.join("version.py")).ok()?;
+    py.lines()
+        .find_map(|l| l.strip_prefix("__version__ = "))
+        .map(|v| v.trim().trim_matches(['\'', '"']).to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,3 +76,42 @@ mod tests {
         assert_eq!((img.width(), img.height()), (3 * 10 + 2, 2 * 10 + 2));
     }
 }
+
+/// One image tensor with values in [0, 1] as an 8-bit RGB picture (values outside are
+/// clamped).
+///
+/// # Shapes
+/// `image`: `(3, H, W)`
+pub fn to_rgb8(image: &Tensor) -> Result<image::RgbImage> {
+    let (c, h, w) = image.size3().map_err(ModelError::Torch)?;
+    if c != 3 {
+        return Err(ModelError::invalid("channels", c, "3 (an RGB image)"));
+    }
+    let bytes = (image
+        .to_device(tch::Device::Cpu)
+        .to_kind(Kind::Float)
+        .clamp(0.0, 1.0)
+        * 255.0)
+        .round()
+        .to_kind(Kind::Uint8)
+        .permute([1, 2, 0]) // (H, W, 3)
+        .contiguous();
+    let data = Vec::<u8>::try_from(bytes.reshape([-1])).map_err(ModelError::Torch)?;
+    Ok(image::RgbImage::from_raw(w as u32, h as u32, data).expect("H × W × 3 bytes"))
+}
+
+#[cfg(test)]
+mod to_rgb8_tests {
+    use super::*;
+
+    #[test]
+    fn channels_land_in_rgb_order_and_values_are_clamped() {
+        // Red 1.0 (and 2.0, clamped), green 0.5, blue -1.0 (clamped to 0).
+        let t = Tensor::from_slice(&[1.0f32, 2.0, 0.5, 0.5, -1.0, -1.0]).view([3, 1, 2]);
+        let img = to_rgb8(&t).unwrap();
+        assert_eq!(img.dimensions(), (2, 1));
+        assert_eq!(img.get_pixel(0, 0).0, [255, 128, 0]);
+        assert_eq!(img.get_pixel(1, 0).0, [255, 128, 0]);
+        assert!(to_rgb8(&Tensor::zeros([1, 2, 2], (Kind::Float, tch::Device::Cpu))).is_err());
+    }
+}
