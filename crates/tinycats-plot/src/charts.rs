@@ -100,9 +100,12 @@ impl BarChart {
                 .x_desc(self.value_label.as_str())
                 .y_labels(n)
                 .y_label_formatter(&|seg| match seg {
-                    SegmentValue::CenterOf(i) => {
-                        labels.get(n - 1 - *i).cloned().unwrap_or_default()
-                    }
+                    // Rows are drawn bottom-up; plotters also asks past the last row.
+                    SegmentValue::CenterOf(i) => (n - 1)
+                        .checked_sub(*i)
+                        .and_then(|row| labels.get(row))
+                        .cloned()
+                        .unwrap_or_default(),
                     _ => String::new(),
                 })
                 .label_style(("sans-serif", 13))
