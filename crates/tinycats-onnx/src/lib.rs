@@ -71,13 +71,19 @@ pub fn export_dir(dir: &Path) -> Result<ModelProto> {
     }
 }
 
-/// Serialises a model to `path`.
+/// Serialises a model to `path`, atomically: an interrupted export never leaves a truncated
+/// model where a valid one is expected.
 pub fn write_model(model: &ModelProto, path: &Path) -> Result<u64> {
     let bytes = model.encode_to_vec();
-    std::fs::write(path, &bytes).map_err(|source| ExportError::Write {
+    let write_err = |source| ExportError::Write {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, &bytes).map_err(write_err)?;
+    std::fs::rename(&tmp, path).map_err(write_err)?;
     Ok(bytes.len() as u64)
 }
 
