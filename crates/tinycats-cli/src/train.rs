@@ -135,9 +135,9 @@ pub fn run_generator(args: GeneratorArgs) -> anyhow::Result<()> {
     let cfg = tasks::with_provenance(&cfg, summary.steps);
     tasks::save_model_folder(&run_dir, &cfg, &task.vs, ema.as_ref())?;
     println!(
-        "done after {} steps (best val_loss {:?}); EMA weights in {}",
+        "done after {} steps ({}); EMA weights in {}",
         summary.steps,
-        summary.best_val_loss,
+        best_val_loss(summary.best_val_loss),
         run_dir.join("model.safetensors").display()
     );
     Ok(())
@@ -184,8 +184,9 @@ pub fn run_classifier(args: ClassifierArgs) -> anyhow::Result<()> {
     };
     tasks::save_model_folder(&run_dir, &cfg, &task.vs, ema.as_ref())?;
     println!(
-        "done after {} steps (best val_loss {:?})",
-        summary.steps, summary.best_val_loss
+        "done after {} steps ({})",
+        summary.steps,
+        best_val_loss(summary.best_val_loss)
     );
     Ok(())
 }
@@ -279,4 +280,12 @@ fn normalize(mean: &[f64], std: &[f64]) -> anyhow::Result<Normalize> {
         mean: three(mean, "mean")?,
         std: three(std, "std")?,
     })
+}
+
+/// The run's best validation loss as a reader wants it, or why there is none.
+fn best_val_loss(best: Option<f64>) -> String {
+    match best {
+        Some(loss) => format!("best val_loss {loss:.4}"),
+        None => "no validation ran".to_owned(),
+    }
 }
