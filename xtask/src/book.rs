@@ -34,27 +34,14 @@ pub fn run(args: &BookArgs) -> Result<()> {
         ..Default::default()
     };
     let mut problems = Vec::new();
-    // SAFETY: single-threaded here; insta reads INSTA_UPDATE once.
-    #[allow(unsafe_code)]
-    unsafe {
-        std::env::set_var("INSTA_UPDATE", "always")
-    };
     verify::verify(&project, &verify_args, &mut problems)?;
     verify::build_book(&project, &mdbook, &mut problems)?;
     verify::problems::report(&problems)?;
     let index = project.build_dir().join("index.html");
     eprintln!("book: {}", index.display());
     if args.serve {
-        let path = std::env::join_paths(
-            std::iter::once(mdbook.parent().unwrap().to_path_buf()).chain(std::env::split_paths(
-                &std::env::var_os("PATH").unwrap_or_default(),
-            )),
-        )?;
-        let mut cmd = Command::new(&mdbook);
-        cmd.arg("serve")
-            .arg(project.root())
-            .args(["--port", &args.port.to_string()])
-            .env("PATH", path);
+        let mut cmd = verify::mdbook_command(&mdbook, "serve", &project)?;
+        cmd.args(["--port", &args.port.to_string()]);
         if args.open {
             cmd.arg("--open");
         }

@@ -119,14 +119,6 @@ impl Project {
 }
 
 pub fn run(args: &VerifyArgs) -> Result<()> {
-    if args.update {
-        // insta reads its update mode from the environment, once per process.
-        // SAFETY: nothing else runs yet; no other thread reads the environment.
-        #[allow(unsafe_code)]
-        unsafe {
-            std::env::set_var("INSTA_UPDATE", "always")
-        };
-    }
     let project = match &args.root {
         Some(r) => Project::self_contained(
             r.canonicalize()
@@ -159,6 +151,9 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
 
 /// Everything but the mdbook build: provenance, runs, outputs, images.
 pub fn verify(project: &Project, args: &VerifyArgs, problems: &mut Vec<Problem>) -> Result<()> {
+    if args.update {
+        outputs::accept_new_snapshots();
+    }
     let examples = chapters::read_examples(project)?;
     let mut chapter_problems = Vec::new();
     let index = chapters::check(project, &examples, &mut chapter_problems)?;
@@ -491,12 +486,7 @@ fn print_timings(jobs: &[run::Job], runs: &[run::Run]) {
 
 /// `mdbook build`, then every internal link of the site.
 pub fn build_book(project: &Project, mdbook: &Path, problems: &mut Vec<Problem>) -> Result<()> {
-    let tools_bin = mdbook.parent().unwrap();
-    let path = std::env::join_paths(std::iter::once(tools_bin.to_path_buf()).chain(
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-    ))?;
-    let mut cmd = Command::new(mdbook);
-    cmd.arg("build").arg(project.root()).env("PATH", path);
+    let mut cmd = mdbook_command(mdbook, "build", project)?;
     if let Err(e) = crate::run_cmd(&mut cmd) {
         problems.push(Problem::new(
             "book.toml",
@@ -511,4 +501,16 @@ pub fn build_book(project: &Project, mdbook: &Path, problems: &mut Vec<Problem>)
         project.rel(&project.build_dir())
     );
     Ok(())
+}
+
+/// `mdbook SUBCOMMAND <root>` with the tools folder first on `PATH`, so that mdbook finds the
+/// pinned mdbook-katex installed beside it.
+pub fn mdbook_command(mdbook: &Path, subcommand: &str, project: &Project) -> Result<Command> {
+    let tools_bin = mdbook.parent().context("mdbook has no parent folder")?;
+    let path = std::env::join_paths(std::iter::once(tools_bin.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))?;
+    let mut cmd = Command::new(mdbook);
+    cmd.arg(subcommand).arg(project.root()).env("PATH", path);
+    Ok(cmd)
 }

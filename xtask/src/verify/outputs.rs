@@ -146,6 +146,17 @@ pub fn snapshot(project: &Project, example: &str, step: &str, text: &str) -> Sna
     }
 }
 
+/// Makes insta rewrite differing snapshots in place (`--update`). insta reads its mode from
+/// `INSTA_UPDATE` once per process, so call this before the first comparison.
+pub fn accept_new_snapshots() {
+    // SAFETY: called before any example runs or snapshot is compared, while this is the only
+    // thread of the xtask that touches the environment.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::env::set_var("INSTA_UPDATE", "always")
+    };
+}
+
 /// The committed snapshots: example → step → file.
 pub fn committed(
     project: &Project,
