@@ -20,14 +20,10 @@ use tinycats_runtime::{Classifier, Generator, Sampler};
 const BATCHES: [i64; 3] = [1, 3, 8];
 
 fn small_dit(prediction: Prediction) -> DitConfig {
-    let mut cfg = DitConfig::tiny();
-    cfg.input_size = 16;
-    cfg.patch_size = 4;
-    cfg.hidden_size = 32;
-    cfg.depth = 2;
-    cfg.num_heads = 2;
-    cfg.prediction = prediction;
-    cfg
+    DitConfig {
+        prediction,
+        ..DitConfig::micro()
+    }
 }
 
 fn small_classifier() -> ClassifierConfig {
@@ -36,19 +32,6 @@ fn small_classifier() -> ClassifierConfig {
     cfg.widths = vec![8, 16, 32];
     cfg.blocks_per_stage = vec![1, 2, 1];
     cfg
-}
-
-/// Replaces every variable with random values (positive where they are variances).
-fn randomise(vs: &nn::VarStore) {
-    let _guard = tinycats_models::tch::no_grad_guard();
-    for (name, mut var) in vs.variables() {
-        let r = if name.ends_with("running_var") {
-            Tensor::rand_like(&var) + 0.5
-        } else {
-            Tensor::randn_like(&var) * 0.05
-        };
-        var.copy_(&r);
-    }
 }
 
 fn to_array(t: &Tensor) -> Array4<f32> {
@@ -79,7 +62,7 @@ fn generator_graph_matches_tch_per_call_and_over_a_sampling_run() -> Result<()> 
         let dir = tempfile::tempdir()?;
         let vs = nn::VarStore::new(Device::Cpu);
         let model = TinyDit::new(vs.root(), &cfg);
-        randomise(&vs);
+        tinycats_models::testing::randomise(&vs);
         io::save_var_store(&vs, &dir.path().join("model.safetensors"))?;
         io::write_json(&dir.path().join("config.json"), &cfg)?;
         let mut ort = Generator::load(export(dir.path())?)?;
@@ -133,7 +116,7 @@ fn classifier_graph_matches_tch() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let vs = nn::VarStore::new(Device::Cpu);
     let model = TchClassifier::new(vs.root(), &cfg);
-    randomise(&vs);
+    tinycats_models::testing::randomise(&vs);
     io::save_var_store(&vs, &dir.path().join("model.safetensors"))?;
     io::write_json(&dir.path().join("config.json"), &cfg)?;
     let mut ort = Classifier::load(export(dir.path())?)?;

@@ -20,6 +20,7 @@ pub mod io;
 pub mod metrics;
 pub mod runconfig;
 pub mod tasks;
+pub mod testing;
 pub mod trainer;
 
 pub use classifier::{Classifier, ClassifierConfig};

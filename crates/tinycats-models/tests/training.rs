@@ -15,17 +15,6 @@ use tinycats_models::trainer::{TensorDataset, TrainTask, Trainer, TrainerConfig}
 /// take this lock so that parallel test threads do not interleave their draws.
 static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn micro_dit() -> DitConfig {
-    DitConfig {
-        input_size: 16,
-        patch_size: 4,
-        hidden_size: 32,
-        depth: 2,
-        num_heads: 2,
-        ..DitConfig::tiny()
-    }
-}
-
 fn dataset(n: i64, size: i64, seed: i64, batch: usize) -> TensorDataset {
     tch::manual_seed(seed);
     let images = Tensor::rand([n, 3, size, size], (Kind::Float, Device::Cpu)) * 2.0 - 1.0;
@@ -67,7 +56,7 @@ fn generator_overfits_a_single_batch() {
     let cfg = DitConfig {
         class_dropout_prob: 0.0,
         hidden_size: 64,
-        ..micro_dit()
+        ..DitConfig::micro()
     };
     let mut task = GeneratorTask::new(&cfg, TimeSampling::default(), Device::Cpu).unwrap();
     let mut data = dataset(4, 16, 1, 4);
@@ -145,7 +134,8 @@ fn resume_config(stop_at_step: Option<u64>) -> TrainerConfig {
 
 fn run_generator(run: &Path, cfg: TrainerConfig, resume: bool) -> GeneratorTask {
     tch::manual_seed(0);
-    let mut task = GeneratorTask::new(&micro_dit(), TimeSampling::default(), Device::Cpu).unwrap();
+    let mut task =
+        GeneratorTask::new(&DitConfig::micro(), TimeSampling::default(), Device::Cpu).unwrap();
     let mut data = dataset(10, 16, 3, 3); // 3 batches per epoch: steps cross epochs
     let mut val = dataset(6, 16, 4, 3);
     let (_, ema) = Trainer::new(cfg, run, Device::Cpu)

@@ -38,18 +38,6 @@ fn time(mut f: impl FnMut()) -> f64 {
     samples[samples.len() / 2]
 }
 
-fn randomise(vs: &nn::VarStore) {
-    let _guard = tch::no_grad_guard();
-    for (name, mut var) in vs.variables() {
-        let r = if name.ends_with("running_var") {
-            Tensor::rand_like(&var) + 0.5
-        } else {
-            Tensor::randn_like(&var) * 0.05
-        };
-        var.copy_(&r);
-    }
-}
-
 fn to_tensor(a: &Array4<f32>) -> Tensor {
     let shape: Vec<i64> = a.shape().iter().map(|&d| d as i64).collect();
     Tensor::from_slice(a.as_slice().expect("standard layout")).reshape(&shape)
@@ -137,7 +125,7 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&gdir)?;
     let vs = nn::VarStore::new(Device::Cpu);
     let dit = TinyDit::new(vs.root(), &cfg);
-    randomise(&vs);
+    tinycats_models::testing::randomise(&vs);
     io::save_var_store(&vs, &gdir.join("model.safetensors"))?;
     io::write_json(&gdir.join("config.json"), &cfg)?;
     let variants: [(&str, Option<Scheme>); 3] = [
@@ -239,7 +227,7 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&cdir)?;
     let vs = nn::VarStore::new(Device::Cpu);
     let clf = TchClassifier::new(vs.root(), &ccfg);
-    randomise(&vs);
+    tinycats_models::testing::randomise(&vs);
     io::save_var_store(&vs, &cdir.join("model.safetensors"))?;
     io::write_json(&cdir.join("config.json"), &ccfg)?;
     let batch = 64usize;

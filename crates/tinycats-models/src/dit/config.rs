@@ -172,6 +172,12 @@ impl DitConfig {
         Self::preset("tinydit_128", 128, 8, 384, 12, 6)
     }
 
+    /// A TinyDiT small enough for unit, parity and smoke tests: 16 px, patch 4 (16 tokens),
+    /// width 32, depth 2, 2 heads; otherwise as [`DitConfig::tiny`]. Not a preset to train.
+    pub fn micro() -> Self {
+        Self::preset("micro", 16, 4, 32, 2, 2)
+    }
+
     /// The preset called `name` (`tiny`, `small` or `tinydit_128`).
     pub fn from_preset(name: &str) -> Result<Self> {
         match name {

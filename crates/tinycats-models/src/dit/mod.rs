@@ -192,16 +192,6 @@ impl TinyDit {
 mod tests {
     use super::*;
 
-    fn micro() -> DitConfig {
-        let mut cfg = DitConfig::tiny();
-        cfg.input_size = 16;
-        cfg.patch_size = 4;
-        cfg.hidden_size = 32;
-        cfg.depth = 2;
-        cfg.num_heads = 2;
-        cfg
-    }
-
     fn inputs(n: i64, cfg: &DitConfig) -> (Tensor, Tensor, Tensor) {
         let x = Tensor::randn(
             [n, 3, cfg.input_size, cfg.input_size],
@@ -214,7 +204,7 @@ mod tests {
 
     #[test]
     fn weight_names_and_shapes_match_the_reference() {
-        let cfg = micro();
+        let cfg = DitConfig::micro();
         let vs = nn::VarStore::new(Device::Cpu);
         let _model = TinyDit::new(vs.root(), &cfg);
         let vars = vs.variables();
@@ -257,7 +247,7 @@ mod tests {
 
     #[test]
     fn output_shapes() {
-        let cfg = micro();
+        let cfg = DitConfig::micro();
         let vs = nn::VarStore::new(Device::Cpu);
         let model = TinyDit::new(vs.root(), &cfg);
         let (x, t, y) = inputs(3, &cfg);
@@ -273,7 +263,7 @@ mod tests {
     fn network_output_is_zero_at_init() {
         // adaLN-Zero: zero gates make every block the identity and the zero final layer
         // outputs zeros, so a fresh x-prediction model predicts x̂₁ = 0 everywhere.
-        let cfg = micro();
+        let cfg = DitConfig::micro();
         let vs = nn::VarStore::new(Device::Cpu);
         let model = TinyDit::new(vs.root(), &cfg);
         let (x, t, y) = inputs(2, &cfg);
@@ -287,7 +277,7 @@ mod tests {
 
     #[test]
     fn guidance_scale_one_equals_the_conditional_velocity() {
-        let cfg = micro();
+        let cfg = DitConfig::micro();
         let vs = nn::VarStore::new(Device::Cpu);
         let model = TinyDit::new(vs.root(), &cfg);
         // Give the zero-initialised layers some weight so the label matters.
@@ -312,7 +302,7 @@ mod tests {
     #[test]
     fn load_refuses_a_checkpoint_of_another_size() {
         let dir = tempfile::tempdir().unwrap();
-        let mut cfg = micro();
+        let mut cfg = DitConfig::micro();
         let vs = nn::VarStore::new(Device::Cpu);
         let _m = TinyDit::new(vs.root(), &cfg);
         io::save_var_store(&vs, &dir.path().join("model.safetensors")).unwrap();
