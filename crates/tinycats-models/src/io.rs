@@ -95,7 +95,16 @@ pub fn copy_into_var_store(
     tensors: &BTreeMap<String, Tensor>,
     path: &Path,
 ) -> Result<()> {
-    let mut variables: BTreeMap<String, Tensor> = vs.variables().into_iter().collect();
+    copy_into_variables(vs.variables().into_iter().collect(), tensors, path)
+}
+
+/// Copies `tensors` into `variables` (shallow clones of some of a store's variables, by
+/// name), with the checks of [`copy_into_var_store`]. `path` only labels the errors.
+pub fn copy_into_variables(
+    mut variables: BTreeMap<String, Tensor>,
+    tensors: &BTreeMap<String, Tensor>,
+    path: &Path,
+) -> Result<()> {
     for (name, t) in tensors {
         let Some(var) = variables.get(name) else {
             return Err(ModelError::UnexpectedTensor {

@@ -5,6 +5,7 @@
 //! - [`classifier`]: the residual breed classifier, and [`metrics`] to judge it;
 //! - [`trainer`]: the training loop both share (EMA, early stopping, checkpoints, resume);
 //! - [`tasks`]: the two models wired to the trainer;
+//! - [`lora`]: LoRA fine-tuning of a trained TinyDiT, with new classes;
 //! - [`io`]: safetensors and JSON on disk, strict loading, atomic writes.
 //!
 //! A model folder holds `config.json` (enough to rebuild the model) and `model.safetensors`
@@ -17,6 +18,7 @@ pub mod error;
 pub mod flow;
 pub mod images;
 pub mod io;
+pub mod lora;
 pub mod metrics;
 pub mod runconfig;
 pub mod tasks;
@@ -26,5 +28,6 @@ pub mod trainer;
 pub use classifier::{Classifier, ClassifierConfig};
 pub use dit::{DitConfig, Prediction, Provenance, TinyDit};
 pub use error::{ModelError, Result};
+pub use lora::{FineTune, LoraConfig};
 /// The tch version this crate is built on, re-exported so that dependants agree with it.
 pub use tch;

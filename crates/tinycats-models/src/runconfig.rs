@@ -20,6 +20,7 @@ use crate::classifier::ClassifierConfig;
 use crate::dit::DitConfig;
 use crate::error::{ModelError, Result};
 use crate::flow::{SampleOptions, TimeSampling};
+use crate::lora::LoraConfig;
 use crate::trainer::TrainerConfig;
 
 /// A generator training run.
@@ -133,11 +134,92 @@ impl ClassifierRun {
     }
 }
 
+/// A LoRA fine-tuning run of a trained generator, with new classes (see [`crate::lora`]);
+/// the base model folder is named on the command line.
+///
+/// ```toml
+/// new_classes = ["savannah"]
+/// [lora]
+/// rank = 8
+/// [trainer]
+/// max_steps = 500
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FineTuneRun {
+    /// Names of the classes to add, in label order (labels `num_classes`, … of the base).
+    pub new_classes: Vec<String>,
+    /// Rank, alpha and target linears of the adapters.
+    pub lora: LoraConfig,
+    /// The training loop (defaults for a short fine-tune; see [`FineTuneRun::default`]).
+    pub trainer: TrainerConfig,
+    /// How training draws t.
+    pub time_sampling: TimeSampling,
+    /// Images per micro-batch.
+    pub batch_size: usize,
+    /// Sampler settings of the preview grids.
+    pub preview: SampleOptions,
+}
+
+impl Default for FineTuneRun {
+    fn default() -> Self {
+        // A fine-tune trains ~3 % of the values on a few images: a higher learning rate and
+        // a shorter run than pre-training, and an EMA short enough to follow it.
+        FineTuneRun {
+            new_classes: Vec::new(),
+            lora: LoraConfig::default(),
+            trainer: TrainerConfig {
+                max_steps: 1000,
+                lr: 1e-3,
+                warmup_steps: 50,
+                ema_decay: Some(0.995),
+                eval_every: 100,
+                checkpoint_every: 250,
+                preview_every: Some(250),
+                ..Default::default()
+            },
+            time_sampling: TimeSampling::default(),
+            batch_size: 16,
+            preview: SampleOptions {
+                steps: 20,
+                ..Default::default()
+            },
+        }
+    }
+}
+
+impl FineTuneRun {
+    /// Checks every value before any work starts (the class names are checked against the
+    /// base model when it is loaded).
+    pub fn validate(&self) -> Result<()> {
+        if self.new_classes.is_empty() {
+            return Err(ModelError::invalid(
+                "new_classes",
+                "[]",
+                "at least one name of a class to add",
+            ));
+        }
+        self.lora.validate()?;
+        self.trainer.validate()?;
+        self.preview.validate()?;
+        check_batch_size(self.batch_size)
+    }
+}
+
 fn check_batch_size(b: usize) -> Result<()> {
     if !(1..=4096).contains(&b) {
         return Err(ModelError::invalid("batch_size", b, "in 1..=4096"));
     }
     Ok(())
+}
+
+/// Parses a run config from TOML text (what a `run.toml` holds). Unknown fields are
+/// refused by name.
+pub fn from_toml_str<T: DeserializeOwned>(text: &str) -> Result<T> {
+    toml::from_str(text).map_err(|e| ModelError::Parse {
+        path: "<run config>".into(),
+        message: e.to_string(),
+    })
 }
 
 /// Reads a run config from a TOML file.
@@ -199,5 +281,20 @@ mod tests {
         let run: GeneratorRun = toml::from_str("[trainer]\nlr = 5.0\n").unwrap();
         assert!(run.validate().unwrap_err().to_string().contains("`lr` = 5"));
         assert!(toml::from_str::<GeneratorRun>("[trainer]\nmax_step = 5\n").is_err());
+    }
+
+    #[test]
+    fn lora_fine_tune_run_reads_its_tables() {
+        let run: FineTuneRun =
+            toml::from_str("new_classes = [\"savannah\"]\n[lora]\nrank = 4\n").unwrap();
+        run.validate().unwrap();
+        assert_eq!((run.lora.rank, run.lora.alpha), (4, 16.0));
+        let msg = FineTuneRun::default().validate().unwrap_err().to_string();
+        assert!(msg.contains("`new_classes` = []"), "{msg}");
+        let run: FineTuneRun =
+            toml::from_str("new_classes = [\"x\"]\n[lora]\ntargets = [\"fc3\"]\n").unwrap();
+        let msg = run.validate().unwrap_err().to_string();
+        assert!(msg.contains("`lora.targets` = \"fc3\""), "{msg}");
+        assert!(toml::from_str::<FineTuneRun>("[lora]\nrnak = 4\n").is_err());
     }
 }

@@ -5,6 +5,8 @@
 use tch::nn::{self, Init};
 use tch::{Device, Kind, Tensor};
 
+use super::lora::LoraLinear;
+
 /// Width of the sinusoidal timestep features fed to the timestep MLP (the reference's 256).
 pub const FREQUENCY_EMBEDDING_SIZE: i64 = 256;
 /// LayerNorm epsilon of the blocks and the final layer.
@@ -127,9 +129,14 @@ impl TimestepEmbedder {
 
 /// Embeds breed labels; row `num_classes` is the null class used for classifier-free
 /// guidance, and in training each label becomes the null class with `dropout_prob`.
+///
+/// Classes added for fine-tuning ([`crate::lora`]) live in a second tensor,
+/// `y_embedder.new_rows.weight`, so that they can train while the base table stays frozen;
+/// the table the model sees is `[base breeds, new classes, null]`.
 #[derive(Debug)]
 pub struct LabelEmbedder {
     table: nn::Embedding,
+    new_rows: Option<Tensor>,
     num_classes: i64,
     dropout_prob: f64,
 }
@@ -146,6 +153,7 @@ impl LabelEmbedder {
         let table = nn::embedding(&vs / "embedding_table", num_classes + 1, hidden, cfg);
         LabelEmbedder {
             table,
+            new_rows: None,
             num_classes,
             dropout_prob,
         }
@@ -154,6 +162,47 @@ impl LabelEmbedder {
     /// The label of the null class.
     pub fn null_class(&self) -> i64 {
         self.num_classes
+    }
+
+    /// The whole label table: the base breeds, the added classes, then the null row.
+    ///
+    /// # Shapes
+    /// → `(num_classes + 1, D)`
+    pub fn table(&self) -> Tensor {
+        let base = &self.table.ws;
+        match &self.new_rows {
+            None => base.shallow_clone(),
+            Some(rows) => {
+                let k = base.size()[0] - 1;
+                let (breeds, null) = (base.narrow(0, 0, k), base.narrow(0, k, 1));
+                Tensor::cat(&[&breeds, rows, &null], 0) // (K + k + 1, D)
+            }
+        }
+    }
+
+    /// The rows of the base breeds (without the null row or added classes).
+    ///
+    /// # Shapes
+    /// → `(K, D)`
+    pub(super) fn base_rows(&self) -> Tensor {
+        let base = &self.table.ws;
+        base.narrow(0, 0, base.size()[0] - 1)
+    }
+
+    /// Appends `rows` as new classes after the current ones; the null class moves to the
+    /// new last index. Classes are added once, to a model that has none yet.
+    ///
+    /// # Shapes
+    /// `rows`: `(k, D)`
+    pub(super) fn add_classes(&mut self, rows: Tensor) {
+        assert!(self.new_rows.is_none(), "classes were added already");
+        self.num_classes += rows.size()[0];
+        self.new_rows = Some(rows);
+    }
+
+    /// The added rows, if any.
+    pub(super) fn new_rows(&self) -> Option<&Tensor> {
+        self.new_rows.as_ref()
     }
 
     /// # Shapes
@@ -168,7 +217,7 @@ impl LabelEmbedder {
         } else {
             y.shallow_clone()
         };
-        y.apply(&self.table)
+        Tensor::embedding(&self.table(), &y, -1, false, false) // (N, D)
     }
 }
 
@@ -176,16 +225,16 @@ impl LabelEmbedder {
 /// `Attention` that DiT uses.
 #[derive(Debug)]
 pub struct Attention {
-    qkv: nn::Linear,
-    proj: nn::Linear,
+    qkv: LoraLinear,
+    proj: LoraLinear,
     num_heads: i64,
 }
 
 impl Attention {
     pub fn new(vs: nn::Path, hidden: i64, num_heads: i64) -> Self {
         Attention {
-            qkv: xavier_linear(&vs / "qkv", hidden, 3 * hidden),
-            proj: xavier_linear(&vs / "proj", hidden, hidden),
+            qkv: LoraLinear::new(xavier_linear(&vs / "qkv", hidden, 3 * hidden)),
+            proj: LoraLinear::new(xavier_linear(&vs / "proj", hidden, hidden)),
             num_heads,
         }
     }
@@ -197,7 +246,9 @@ impl Attention {
     pub fn forward(&self, x: &Tensor) -> Tensor {
         let (n, t, d) = x.size3().expect("attention input must be (N, T, D)");
         let hd = d / self.num_heads;
-        let qkv = linear(&self.qkv, x)
+        let qkv = self
+            .qkv
+            .forward(x)
             .reshape([n, t, 3, self.num_heads, hd]) // (N, T, 3, H, hd)
             .permute([2, 0, 3, 1, 4]); // (3, N, H, T, hd)
         let (q, k, v) = (qkv.get(0), qkv.get(1), qkv.get(2)); // (N, H, T, hd) each
@@ -212,30 +263,30 @@ impl Attention {
             false,
         ); // (N, H, T, hd)
         let o = o.transpose(1, 2).reshape([n, t, d]); // (N, T, D)
-        linear(&self.proj, &o)
+        self.proj.forward(&o)
     }
 }
 
 /// fc1 → GELU (tanh approximation) → fc2.
 #[derive(Debug)]
 pub struct Mlp {
-    fc1: nn::Linear,
-    fc2: nn::Linear,
+    fc1: LoraLinear,
+    fc2: LoraLinear,
 }
 
 impl Mlp {
     pub fn new(vs: nn::Path, hidden: i64, mlp_hidden: i64) -> Self {
         Mlp {
-            fc1: xavier_linear(&vs / "fc1", hidden, mlp_hidden),
-            fc2: xavier_linear(&vs / "fc2", mlp_hidden, hidden),
+            fc1: LoraLinear::new(xavier_linear(&vs / "fc1", hidden, mlp_hidden)),
+            fc2: LoraLinear::new(xavier_linear(&vs / "fc2", mlp_hidden, hidden)),
         }
     }
 
     /// # Shapes
     /// `x`: `(N, T, D)` → `(N, T, D)`
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        let h = linear(&self.fc1, x).gelu("tanh"); // (N, T, mlp_hidden)
-        linear(&self.fc2, &h)
+        let h = self.fc1.forward(x).gelu("tanh"); // (N, T, mlp_hidden)
+        self.fc2.forward(&h)
     }
 }
 
@@ -256,6 +307,28 @@ impl DitBlock {
             attn: Attention::new(&vs / "attn", hidden, num_heads),
             mlp: Mlp::new(&vs / "mlp", hidden, mlp_hidden),
             ada_ln: zero_linear(&vs / "adaLN_modulation" / 1, hidden, 6 * hidden),
+        }
+    }
+
+    /// The linear that LoRA target `name` adapts (see [`crate::lora::LORA_TARGETS`]).
+    pub(super) fn lora_target(&self, name: &str) -> Option<&LoraLinear> {
+        match name {
+            "qkv" => Some(&self.attn.qkv),
+            "proj" => Some(&self.attn.proj),
+            "fc1" => Some(&self.mlp.fc1),
+            "fc2" => Some(&self.mlp.fc2),
+            _ => None,
+        }
+    }
+
+    /// [`DitBlock::lora_target`], mutably.
+    pub(super) fn lora_target_mut(&mut self, name: &str) -> Option<&mut LoraLinear> {
+        match name {
+            "qkv" => Some(&mut self.attn.qkv),
+            "proj" => Some(&mut self.attn.proj),
+            "fc1" => Some(&mut self.mlp.fc1),
+            "fc2" => Some(&mut self.mlp.fc2),
+            _ => None,
         }
     }
 

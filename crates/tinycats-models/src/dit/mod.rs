@@ -12,6 +12,7 @@
 
 mod blocks;
 mod config;
+mod lora;
 
 use std::path::Path;
 
@@ -21,6 +22,7 @@ pub use blocks::{
 };
 pub(crate) use config::check_norm;
 pub use config::{DitConfig, Prediction, Provenance, breed_names};
+pub use lora::{LoraLinear, NEW_ROWS, is_adapter_tensor};
 
 use tch::nn::{self, Init};
 use tch::{Device, Kind, Tensor};
