@@ -26,6 +26,6 @@ pub use breeds::{
     BREEDS, BreedMatch, NUM_CLASSES, OTHER, breed_id, match_breed, normalize_class_name,
 };
 pub use error::{DataError, Result};
-pub use loader::{Loader, LoaderConfig, LoaderState, Source};
+pub use loader::{Loader, LoaderConfig, LoaderState, Source, SynthSplit};
 pub use loaders::{Dataset, FileProblem, ProblemKind, Sample};
 pub use synth::{BreedSpec, SynthCats, SynthConfig};

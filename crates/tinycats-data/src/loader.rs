@@ -65,6 +65,26 @@ pub enum Source {
     },
 }
 
+/// The disjoint SynthCats splits: the same renderer and seed, different render indices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynthSplit {
+    Train,
+    Val,
+    /// Held out: no training command ever renders these, so accuracy on them is honest.
+    Test,
+}
+
+impl SynthSplit {
+    /// First render index of the split; each split has 2⁴⁰ indices per breed.
+    pub fn index_offset(self) -> u64 {
+        match self {
+            SynthSplit::Train => 0,
+            SynthSplit::Val => 1 << 40,
+            SynthSplit::Test => 2 << 40,
+        }
+    }
+}
+
 impl Source {
     /// The 13 preset breeds, `per_class` images each, labels = class ids.
     pub fn synth(synth: SynthCats, per_class: u64) -> Self {
@@ -80,6 +100,26 @@ impl Source {
             specs,
             per_class,
             index_offset: 0,
+        }
+    }
+
+    /// The 13 preset breeds of one [`SynthSplit`]: `per_class` images each, rendered from
+    /// that split's own range of render indices, so train, validation and test never share
+    /// an image.
+    pub fn synth_split(synth: SynthCats, split: SynthSplit, per_class: u64) -> Self {
+        match Self::synth(synth, per_class) {
+            Self::Synth {
+                synth,
+                specs,
+                per_class,
+                ..
+            } => Self::Synth {
+                synth,
+                specs,
+                per_class,
+                index_offset: split.index_offset(),
+            },
+            files => files,
         }
     }
 
