@@ -100,6 +100,28 @@ pub fn to_rgb8(image: &Tensor) -> Result<image::RgbImage> {
     Ok(image::RgbImage::from_raw(w as u32, h as u32, data).expect("H × W × 3 bytes"))
 }
 
+/// An 8-bit RGB picture as a tensor with values in [0, 1] (the inverse of [`to_rgb8`]).
+///
+/// # Shapes
+/// → `(3, H, W)`
+pub fn from_rgb8(image: &image::RgbImage) -> Tensor {
+    let (w, h) = image.dimensions();
+    Tensor::from_slice(image.as_raw())
+        .view([i64::from(h), i64::from(w), 3]) // (H, W, 3)
+        .permute([2, 0, 1]) // (3, H, W)
+        .to_kind(Kind::Float)
+        / 255.0
+}
+
+/// Every image of a batch with values in [0, 1] as an 8-bit RGB picture.
+///
+/// # Shapes
+/// `images`: `(N, 3, H, W)`
+pub fn to_rgb8_all(images: &Tensor) -> Result<Vec<image::RgbImage>> {
+    let n = images.size4().map_err(ModelError::Torch)?.0;
+    (0..n).map(|i| to_rgb8(&images.get(i))).collect()
+}
+
 #[cfg(test)]
 mod to_rgb8_tests {
     use super::*;
@@ -113,5 +135,16 @@ mod to_rgb8_tests {
         assert_eq!(img.get_pixel(0, 0).0, [255, 128, 0]);
         assert_eq!(img.get_pixel(1, 0).0, [255, 128, 0]);
         assert!(to_rgb8(&Tensor::zeros([1, 2, 2], (Kind::Float, tch::Device::Cpu))).is_err());
+    }
+
+    #[test]
+    fn from_rgb8_inverts_to_rgb8() {
+        let img =
+            image::RgbImage::from_fn(3, 2, |x, y| image::Rgb([x as u8 * 80, y as u8 * 200, 7]));
+        let t = from_rgb8(&img);
+        assert_eq!(t.size(), [3, 2, 3]);
+        assert_eq!(to_rgb8(&t).unwrap(), img);
+        let all = to_rgb8_all(&t.unsqueeze(0).repeat([2, 1, 1, 1])).unwrap();
+        assert_eq!(all, vec![img.clone(), img]);
     }
 }

@@ -58,6 +58,47 @@ impl GeneratorTask {
     }
 }
 
+/// `per_breed` samples of each breed in `breeds`, breed-major (all of `breeds[0]` first),
+/// from noise seeded with `seed`, as images in [0, 1].
+///
+/// # Shapes
+/// → `(breeds.len() · per_breed, C, H, W)`
+pub fn sample_breeds(
+    model: &TinyDit,
+    breeds: &[i64],
+    per_breed: i64,
+    opts: &SampleOptions,
+    seed: u64,
+) -> Result<Tensor> {
+    let cfg = model.config();
+    if let Some(bad) = breeds.iter().find(|&&b| !(0..cfg.num_classes).contains(&b)) {
+        return Err(ModelError::invalid(
+            "breed",
+            bad,
+            &format!("a class index in 0..{}", cfg.num_classes),
+        ));
+    }
+    if per_breed < 1 {
+        return Err(ModelError::invalid("per_breed", per_breed, "at least 1"));
+    }
+    let device = model.device();
+    let y = Tensor::from_slice(breeds)
+        .repeat_interleave_self_int(per_breed, 0, None)
+        .to_device(device); // (B·per_breed,)
+    let n = y.size()[0];
+    let noise = seeded_noise(
+        seed,
+        [n, cfg.in_channels, cfg.input_size, cfg.input_size],
+        device,
+    );
+    let x = flow::sample(model, &noise, &y, opts)?;
+    Ok(flow::to_unit_range(
+        &x.to_kind(Kind::Float),
+        &cfg.mean,
+        &cfg.std,
+    ))
+}
+
 /// Standard normal noise from a seed, without disturbing the global RNG's sequence for
 /// the caller (it is reseeded per step by the trainer anyway).
 pub fn seeded_noise(seed: u64, shape: [i64; 4], device: Device) -> Tensor {
@@ -180,10 +221,11 @@ pub fn save_model_folder<C: serde::Serialize>(
     io::write_json(&dir.join("config.json"), config)
 }
 
-/// A `DitConfig` stamped with the provenance of a finished run.
-pub fn with_provenance(cfg: &DitConfig, steps: u64) -> DitConfig {
+/// A `DitConfig` stamped with the provenance of a finished run (`started`: captured when
+/// the run began).
+pub fn with_provenance(cfg: &DitConfig, started: &Provenance, steps: u64) -> DitConfig {
     DitConfig {
-        provenance: Some(Provenance::capture(steps)),
+        provenance: Some(started.finished(steps)),
         ..cfg.clone()
     }
 }

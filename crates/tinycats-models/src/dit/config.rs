@@ -22,7 +22,8 @@ pub enum Prediction {
 pub struct Provenance {
     /// Optimiser steps taken.
     pub steps: u64,
-    /// `git rev-parse HEAD` of the code that trained it (`unknown` outside a checkout).
+    /// `git rev-parse HEAD` of the code that trained it, with `-dirty` appended when the
+    /// working tree had uncommitted changes (`unknown` outside a checkout).
     pub git_revision: String,
     /// UTC date of the end of training, `YYYY-MM-DD`.
     pub date: String,
@@ -31,22 +32,40 @@ pub struct Provenance {
 }
 
 impl Provenance {
-    /// Captures the git revision, today's date and this process's command line.
+    /// Captures the git revision (call it when training starts: the checkout may move on
+    /// while a long run trains), today's date and this process's command line.
     pub fn capture(steps: u64) -> Self {
-        let git_revision = std::process::Command::new("git")
-            .args(["rev-parse", "HEAD"])
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|| "unknown".to_string());
+        let git = |args: &[&str]| {
+            std::process::Command::new("git")
+                .args(args)
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .and_then(|o| String::from_utf8(o.stdout).ok())
+        };
+        let git_revision = match git(&["rev-parse", "HEAD"]) {
+            Some(rev) => {
+                let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                    .is_some_and(|s| !s.trim().is_empty());
+                format!("{}{}", rev.trim(), if dirty { "-dirty" } else { "" })
+            }
+            None => "unknown".to_string(),
+        };
         let command = std::env::args().collect::<Vec<_>>().join(" ");
         Provenance {
             steps,
             git_revision,
             date: utc_date_today(),
             command,
+        }
+    }
+
+    /// The same provenance after `steps` optimiser steps, dated today.
+    pub fn finished(&self, steps: u64) -> Self {
+        Provenance {
+            steps,
+            date: utc_date_today(),
+            ..self.clone()
         }
     }
 }

@@ -106,6 +106,11 @@ impl TinyDit {
         &self.cfg
     }
 
+    /// Where the weights live.
+    pub fn device(&self) -> Device {
+        self.pos_embed.device()
+    }
+
     /// The label that means "no breed" (classifier-free guidance's unconditional branch).
     pub fn null_class(&self) -> i64 {
         self.y_embedder.null_class()

@@ -84,6 +84,71 @@ impl CsvLogger {
     }
 }
 
+/// Reads a `metrics.csv` written by [`CsvLogger`] back into rows (for plotting training
+/// curves). Empty cells are `None`; the `val_<name>` columns land in `val_metrics` in file
+/// order.
+pub fn read_metrics(path: &Path) -> Result<Vec<Row>> {
+    let parse_err = |message: String| ModelError::Parse {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut reader = csv::Reader::from_path(path).map_err(|e| parse_err(e.to_string()))?;
+    let header = reader
+        .headers()
+        .map_err(|e| parse_err(e.to_string()))?
+        .clone();
+    let col = |name: &str| {
+        header.iter().position(|h| h == name).ok_or_else(|| {
+            parse_err(format!(
+                "no `{name}` column: is this a tinycats metrics.csv?"
+            ))
+        })
+    };
+    let (step, epoch, train_loss, val_loss, lr, ips) = (
+        col("step")?,
+        col("epoch")?,
+        col("train_loss")?,
+        col("val_loss")?,
+        col("lr")?,
+        col("images_per_s")?,
+    );
+    let extra: Vec<usize> = (val_loss + 1..lr).collect();
+    let mut rows = Vec::new();
+    for (line, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| parse_err(e.to_string()))?;
+        let cell = |i: usize| -> Result<Option<f64>> {
+            let raw = record.get(i).unwrap_or("");
+            if raw.is_empty() {
+                return Ok(None);
+            }
+            raw.parse().map(Some).map_err(|_| {
+                parse_err(format!(
+                    "row {}: `{}` = {raw:?} is not a number",
+                    line + 2,
+                    &header[i]
+                ))
+            })
+        };
+        let need = |i: usize| -> Result<f64> {
+            cell(i)?
+                .ok_or_else(|| parse_err(format!("row {}: `{}` is empty", line + 2, &header[i])))
+        };
+        rows.push(Row {
+            step: need(step)? as u64,
+            epoch: need(epoch)? as u64,
+            train_loss: need(train_loss)?,
+            val_loss: cell(val_loss)?,
+            val_metrics: extra
+                .iter()
+                .map(|&i| Ok(cell(i)?.unwrap_or(f64::NAN)))
+                .collect::<Result<_>>()?,
+            lr: need(lr)?,
+            images_per_s: need(ips)?,
+        });
+    }
+    Ok(rows)
+}
+
 /// Training progress on the terminal.
 #[derive(Debug)]
 pub struct Progress {
@@ -148,6 +213,56 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_metrics_returns_what_the_logger_wrote() -> Result<()> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.csv");
+        let mut log = CsvLogger::open(&path, &["top1".to_string()], None)?;
+        let rows = [
+            Row {
+                step: 1,
+                epoch: 0,
+                train_loss: 0.75,
+                lr: 1e-4,
+                images_per_s: 12.5,
+                ..Default::default()
+            },
+            Row {
+                step: 2,
+                epoch: 1,
+                train_loss: 0.5,
+                val_loss: Some(0.625),
+                val_metrics: vec![0.875],
+                lr: 2e-4,
+                images_per_s: 13.0,
+            },
+        ];
+        for row in &rows {
+            log.log(row)?;
+        }
+        drop(log);
+        let back = read_metrics(&path)?;
+        assert_eq!(back.len(), 2);
+        assert_eq!(
+            (back[0].step, back[0].train_loss, back[0].val_loss),
+            (1, 0.75, None)
+        );
+        assert!(
+            back[0].val_metrics[0].is_nan(),
+            "an empty metric cell reads as NaN"
+        );
+        assert_eq!(
+            (back[1].epoch, back[1].val_loss, back[1].val_metrics[0]),
+            (1, Some(0.625), 0.875)
+        );
+        assert_eq!((back[1].lr, back[1].images_per_s), (2e-4, 13.0));
+
+        std::fs::write(&path, "step,loss\n1,0.5\n")?;
+        let err = read_metrics(&path).unwrap_err().to_string();
+        assert!(err.contains("no `epoch` column"), "{err}");
+        Ok(())
+    }
 
     #[test]
     fn resume_keeps_rows_up_to_the_checkpoint() -> Result<()> {

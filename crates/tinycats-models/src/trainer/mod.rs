@@ -26,7 +26,7 @@ pub use checkpoint::TrainState;
 pub use data::{Batch, BatchSource, TensorDataset, derive_seed};
 pub use early_stopping::EarlyStopping;
 pub use ema::Ema;
-pub use logger::{CsvLogger, Progress, Row};
+pub use logger::{CsvLogger, Progress, Row, read_metrics};
 pub use optimizer::{AdamW, AdamWConfig};
 pub use schedule::WarmupCosine;
 
