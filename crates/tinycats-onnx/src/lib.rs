@@ -39,7 +39,7 @@ use prost::Message;
 pub use config::{ClassifierConfig, DitConfig, ModelConfig, Prediction, Provenance};
 pub use error::{ExportError, Result};
 pub use proto::ModelProto;
-pub use quantize::Scheme;
+pub use quantize::{Scheme, quantize};
 use weights::Weights;
 
 /// Reads `config.json` from a model folder.

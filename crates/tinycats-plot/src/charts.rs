@@ -94,9 +94,19 @@ impl BarChart {
                 .build_cartesian_2d(lo..hi, (0..n).into_segmented())
                 .map_err(|e| err(e.to_string()))?;
             let labels = self.labels.clone();
+            let span = hi - lo;
+            let decimals = if span >= 10.0 {
+                0
+            } else if span >= 1.0 {
+                1
+            } else {
+                2
+            };
             chart
                 .configure_mesh()
                 .disable_y_mesh()
+                .x_labels(6)
+                .x_label_formatter(&|v| format!("{v:.decimals$}"))
                 .x_desc(self.value_label.as_str())
                 .y_labels(n)
                 .y_label_formatter(&|seg| match seg {

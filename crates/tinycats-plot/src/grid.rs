@@ -138,6 +138,22 @@ impl ImageGrid {
     }
 }
 
+/// Panels placed left to right on white, `gap` pixels apart, each centred vertically (an
+/// input image beside its chart, say).
+pub fn side_by_side(panels: &[RgbImage], gap: u32) -> RgbImage {
+    let height = panels.iter().map(RgbImage::height).max().unwrap_or(0);
+    let width = panels.iter().map(RgbImage::width).sum::<u32>()
+        + gap * panels.len().saturating_sub(1) as u32;
+    let mut out = RgbImage::from_pixel(width, height, image::Rgb([255, 255, 255]));
+    let mut x = 0;
+    for panel in panels {
+        let y = (height - panel.height()) / 2;
+        imageops::replace(&mut out, panel, i64::from(x), i64::from(y));
+        x += panel.width() + gap;
+    }
+    out
+}
+
 /// Scales an image up by an integer factor, nearest neighbour.
 pub fn upscale_nearest(img: &RgbImage, factor: u32) -> RgbImage {
     if factor <= 1 {
@@ -154,6 +170,28 @@ pub fn upscale_nearest(img: &RgbImage, factor: u32) -> RgbImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn panels_sit_side_by_side_centred() {
+        let red = RgbImage::from_pixel(2, 4, Rgb([255, 0, 0]));
+        let blue = RgbImage::from_pixel(3, 2, Rgb([0, 0, 255]));
+        let out = side_by_side(&[red, blue], 1);
+        assert_eq!(out.dimensions(), (6, 4));
+        assert_eq!(out.get_pixel(0, 3), &Rgb([255, 0, 0]));
+        assert_eq!(
+            out.get_pixel(2, 1),
+            &Rgb([255, 255, 255]),
+            "the gap is white"
+        );
+        assert_eq!(
+            out.get_pixel(3, 0),
+            &Rgb([255, 255, 255]),
+            "blue is centred"
+        );
+        assert_eq!(out.get_pixel(3, 1), &Rgb([0, 0, 255]));
+        assert_eq!(out.get_pixel(5, 2), &Rgb([0, 0, 255]));
+        assert_eq!(out.get_pixel(5, 3), &Rgb([255, 255, 255]));
+    }
 
     #[test]
     fn tiles_land_where_the_layout_says() {

@@ -9,7 +9,7 @@ mod charts;
 mod grid;
 
 pub use charts::{BarChart, LineChart, Series, VLine};
-pub use grid::{ImageGrid, upscale_nearest};
+pub use grid::{ImageGrid, side_by_side, upscale_nearest};
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;

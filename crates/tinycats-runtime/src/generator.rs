@@ -80,8 +80,8 @@ impl Default for GenerateOptions {
     fn default() -> Self {
         Self {
             breed: Breed::Index(0),
-            steps: 50,
-            guidance: 4.0,
+            steps: 20,
+            guidance: 2.0,
             sampler: Sampler::Euler,
             seed: 0,
             batch: 1,

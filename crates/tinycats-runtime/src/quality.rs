@@ -1,4 +1,5 @@
-//! Quality measures for comparing an int8 graph with its fp32 original.
+//! Quality measures: per-breed accuracy of a classifier (on a test split, or as the judge
+//! of generated samples), and the differences between an int8 graph and its fp32 original.
 
 use ndarray::ArrayView4;
 
@@ -42,4 +43,120 @@ pub fn breed_agreement(
         total += per_breed;
     }
     Ok(hits as f32 / total.max(1) as f32)
+}
+
+/// How often a classifier named the breed each image belongs to (or was drawn for), per
+/// breed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerBreedAccuracy {
+    pub class_names: Vec<String>,
+    /// `(correct, total)` per breed index.
+    pub counts: Vec<(usize, usize)>,
+    /// `confusion[truth][predicted]` counts.
+    pub confusion: Vec<Vec<usize>>,
+}
+
+impl PerBreedAccuracy {
+    /// Classifies `images` (batches of `batch`) and compares the top-1 breed with `labels`.
+    pub fn measure(
+        judge: &mut Classifier,
+        images: &[image::DynamicImage],
+        labels: &[usize],
+        batch: usize,
+    ) -> Result<Self> {
+        let n = judge.class_names().len();
+        if images.len() != labels.len() {
+            return Err(crate::RuntimeError::Invalid(format!(
+                "{} images but {} labels",
+                images.len(),
+                labels.len()
+            )));
+        }
+        if let Some(bad) = labels.iter().find(|&&l| l >= n) {
+            return Err(crate::RuntimeError::Invalid(format!(
+                "label {bad} is past the classifier's {n} classes"
+            )));
+        }
+        let mut confusion = vec![vec![0; n]; n];
+        for (imgs, labs) in images.chunks(batch.max(1)).zip(labels.chunks(batch.max(1))) {
+            for (pred, &truth) in judge.classify_batch(imgs, 1)?.iter().zip(labs) {
+                confusion[truth][pred[0].index] += 1;
+            }
+        }
+        let counts = (0..n)
+            .map(|i| (confusion[i][i], confusion[i].iter().sum()))
+            .collect();
+        Ok(Self {
+            class_names: judge.class_names().to_vec(),
+            counts,
+            confusion,
+        })
+    }
+
+    /// Accuracy of breed `i` (`None` when it had no images).
+    pub fn of(&self, i: usize) -> Option<f64> {
+        let (hit, total) = *self.counts.get(i)?;
+        (total > 0).then(|| hit as f64 / total as f64)
+    }
+
+    /// Correct over all images.
+    pub fn overall(&self) -> f64 {
+        let (hit, total) = self
+            .counts
+            .iter()
+            .fold((0, 0), |(h, t), &(hi, ti)| (h + hi, t + ti));
+        hit as f64 / total.max(1) as f64
+    }
+
+    /// The mean of the per-breed accuracies over the breeds that had images (equal to
+    /// [`overall`](Self::overall) when every breed has as many images).
+    pub fn mean_per_breed(&self) -> f64 {
+        let accs: Vec<f64> = (0..self.counts.len()).filter_map(|i| self.of(i)).collect();
+        accs.iter().sum::<f64>() / accs.len().max(1) as f64
+    }
+
+    /// The breed this breed is most often mistaken for, with the count.
+    pub fn most_confused_with(&self, i: usize) -> Option<(usize, usize)> {
+        self.confusion
+            .get(i)?
+            .iter()
+            .enumerate()
+            .filter(|&(j, &c)| j != i && c > 0)
+            .max_by_key(|&(j, &c)| (c, std::cmp::Reverse(j)))
+            .map(|(j, &c)| (j, c))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(confusion: Vec<Vec<usize>>) -> PerBreedAccuracy {
+        let counts = confusion
+            .iter()
+            .enumerate()
+            .map(|(i, row)| (row[i], row.iter().sum()))
+            .collect();
+        PerBreedAccuracy {
+            class_names: (0..confusion.len()).map(|i| format!("b{i}")).collect(),
+            counts,
+            confusion,
+        }
+    }
+
+    #[test]
+    fn per_breed_figures_follow_the_confusion_matrix() {
+        // Breed 0: 3 of 4 right (1 taken for breed 2); breed 1: 1 of 1; breed 2: no images.
+        let r = report(vec![vec![3, 0, 1], vec![0, 1, 0], vec![0, 0, 0]]);
+        assert_eq!(r.of(0), Some(0.75));
+        assert_eq!(r.of(1), Some(1.0));
+        assert_eq!(r.of(2), None, "a breed without images has no accuracy");
+        assert!((r.overall() - 0.8).abs() < 1e-12, "4 of 5 images");
+        assert!(
+            (r.mean_per_breed() - 0.875).abs() < 1e-12,
+            "mean of 0.75 and 1"
+        );
+        assert_eq!(r.most_confused_with(0), Some((2, 1)));
+        assert_eq!(r.most_confused_with(1), None);
+    }
 }

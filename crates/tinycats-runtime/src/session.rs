@@ -106,6 +106,11 @@ pub(crate) fn open(path: &Path, options: SessionOptions, contract: &Contract) ->
     }
     let meta = Metadata {
         path: path.to_path_buf(),
+        signature: format!(
+            "inputs [{}] → outputs [{}]",
+            describe(&inputs),
+            describe(&outputs)
+        ),
         props: model
             .metadata_props
             .iter()
@@ -211,10 +216,28 @@ fn describe_contract(c: &Contract) -> String {
 #[derive(Debug, Clone)]
 pub struct Metadata {
     path: PathBuf,
+    signature: String,
     props: HashMap<String, String>,
 }
 
 impl Metadata {
+    /// The graph's inputs and outputs as found in the file, e.g.
+    /// `inputs [input: float[batch,3,64,64]] → outputs [output: float[batch,13]]`.
+    pub fn signature(&self) -> &str {
+        &self.signature
+    }
+
+    /// Every `metadata_props` entry, sorted by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut entries: Vec<(&str, &str)> = self
+            .props
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        entries.sort_unstable();
+        entries.into_iter()
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.props.get(key).map(String::as_str)
     }
