@@ -5,6 +5,7 @@
 
 mod classify;
 mod data;
+mod eval;
 mod export;
 mod sample;
 mod train;
@@ -35,6 +36,9 @@ enum Command {
     Sample(sample::SampleArgs),
     /// Classify images with a trained classifier.
     Classify(classify::ClassifyArgs),
+    /// Measure a model's quality: classifier top-1, generator breed fidelity.
+    #[command(subcommand)]
+    Eval(eval::EvalCommand),
     /// Export trained models.
     #[command(subcommand)]
     Export(export::ExportCommand),
@@ -47,6 +51,7 @@ fn main() -> anyhow::Result<()> {
         Command::TrainClassifier(args) => train::run_classifier(args),
         Command::Sample(args) => sample::run(args),
         Command::Classify(args) => classify::run(args),
+        Command::Eval(cmd) => eval::run(cmd),
         Command::Export(cmd) => export::run(cmd),
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use tinycats_data::normalize_class_name;
 use tinycats_models::device::parse_device;
-use tinycats_models::flow::{self, SampleOptions, Solver};
+use tinycats_models::flow;
 use tinycats_models::tasks::seeded_noise;
 use tinycats_models::tch::{Kind, Tensor};
 use tinycats_models::{TinyDit, images};
@@ -23,18 +23,8 @@ pub struct SampleArgs {
     /// Images per breed.
     #[arg(long, default_value_t = 4)]
     pub per_breed: i64,
-    /// Integration steps.
-    #[arg(long, default_value_t = 50)]
-    pub steps: usize,
-    /// euler or heun.
-    #[arg(long, default_value = "heun")]
-    pub solver: Solver,
-    /// Time-grid shift (1 = uniform; > 1 spends more steps near the noise).
-    #[arg(long, default_value_t = 1.0)]
-    pub shift: f64,
-    /// Classifier-free guidance scale (1 = none).
-    #[arg(long, default_value_t = 2.0)]
-    pub cfg_scale: f64,
+    #[command(flatten)]
+    pub sampler: crate::eval::SamplerArgs,
     /// Seed of the starting noise.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -47,13 +37,7 @@ pub struct SampleArgs {
 }
 
 pub fn run(args: SampleArgs) -> anyhow::Result<()> {
-    let opts = SampleOptions {
-        steps: args.steps,
-        shift: args.shift,
-        solver: args.solver,
-        cfg_scale: args.cfg_scale,
-    };
-    opts.validate()?;
+    let opts = args.sampler.options()?;
     if !(1..=64).contains(&args.per_breed) {
         anyhow::bail!("`--per-breed` = {}: expected 1..=64", args.per_breed);
     }

@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::Args;
 use tinycats_data::augment::Augment;
 use tinycats_data::loaders::{ImageFolderOptions, image_folder};
-use tinycats_data::{Loader, LoaderConfig, Normalize, Source, SynthCats, SynthConfig};
+use tinycats_data::{Loader, LoaderConfig, Normalize, Source, SynthCats, SynthConfig, SynthSplit};
 use tinycats_models::device::parse_device;
 use tinycats_models::runconfig::{self, ClassifierRun, GeneratorRun};
 use tinycats_models::tasks::{self, ClassifierTask, GeneratorTask};
@@ -58,6 +58,11 @@ pub struct CommonArgs {
     /// Continue from the newest checkpoint of the run folder.
     #[arg(long)]
     pub resume: bool,
+    /// Start from the weights of this model folder (`config.json` + `model.safetensors`,
+    /// e.g. `assets/generator`) instead of a fresh initialisation, to train a model further
+    /// in a new run. The run's model config must have the same shapes.
+    #[arg(long, conflicts_with = "resume")]
+    pub init_from: Option<PathBuf>,
 }
 
 impl CommonArgs {
@@ -76,6 +81,22 @@ impl CommonArgs {
         if let Some(b) = self.batch_size {
             *batch_size = b;
         }
+    }
+
+    /// Loads `--init-from` weights into `vs` (strictly: every tensor, every shape).
+    fn init_weights(&self, vs: &tinycats_models::tch::nn::VarStore) -> anyhow::Result<()> {
+        if let Some(dir) = &self.init_from {
+            let path = dir.join("model.safetensors");
+            tinycats_models::io::load_var_store(vs, &path).with_context(|| {
+                format!(
+                    "--init-from {}: its weights do not fit this run's model; use the same \
+                     preset and [model] overrides as the run that wrote it",
+                    dir.display()
+                )
+            })?;
+            println!("starting from the weights in {}", path.display());
+        }
+        Ok(())
     }
 
     fn run_dir(&self) -> PathBuf {
@@ -120,6 +141,7 @@ pub fn run_generator(args: GeneratorArgs) -> anyhow::Result<()> {
 
     tinycats_models::tch::manual_seed(run.trainer.seed as i64);
     let mut task = GeneratorTask::new(&cfg, run.time_sampling, device)?;
+    a.init_weights(&task.vs)?;
     task.preview = run.preview;
     task.preview_seed = run.trainer.seed;
     std::fs::create_dir_all(&run_dir)?;
@@ -131,8 +153,9 @@ pub fn run_generator(args: GeneratorArgs) -> anyhow::Result<()> {
         count(&task.vs),
         run_dir.display()
     );
+    let started = Provenance::capture(0);
     let (summary, ema) = trainer.fit(&mut task, &mut train, &mut val, a.resume)?;
-    let cfg = tasks::with_provenance(&cfg, summary.steps);
+    let cfg = tasks::with_provenance(&cfg, &started, summary.steps);
     tasks::save_model_folder(&run_dir, &cfg, &task.vs, ema.as_ref())?;
     println!(
         "done after {} steps ({}); EMA weights in {}",
@@ -168,6 +191,7 @@ pub fn run_classifier(args: ClassifierArgs) -> anyhow::Result<()> {
 
     tinycats_models::tch::manual_seed(run.trainer.seed as i64);
     let mut task = ClassifierTask::new(&cfg, run.label_smoothing, device)?;
+    a.init_weights(&task.vs)?;
     std::fs::create_dir_all(&run_dir)?;
     tinycats_models::io::write_json(&run_dir.join("config.json"), &cfg)?;
     let trainer = Trainer::new(run.trainer.clone(), &run_dir, device)?;
@@ -177,9 +201,10 @@ pub fn run_classifier(args: ClassifierArgs) -> anyhow::Result<()> {
         count(&task.vs),
         run_dir.display()
     );
+    let started = Provenance::capture(0);
     let (summary, ema) = trainer.fit(&mut task, &mut train, &mut val, a.resume)?;
     let cfg = ClassifierConfig {
-        provenance: Some(Provenance::capture(summary.steps)),
+        provenance: Some(started.finished(summary.steps)),
         ..cfg
     };
     tasks::save_model_folder(&run_dir, &cfg, &task.vs, ema.as_ref())?;
@@ -228,20 +253,9 @@ fn load_splits(
             seed: spec.seed,
             ..SynthConfig::default()
         })?;
-        let split =
-            |per_class: u64, index_offset: u64| match Source::synth(synth.clone(), per_class) {
-                Source::Synth { synth, specs, .. } => Source::Synth {
-                    synth,
-                    specs,
-                    per_class,
-                    index_offset,
-                },
-                other => other,
-            };
-        // Validation renders start far past the training ones, so the splits never overlap.
         (
-            split(synth_per_class, 0),
-            split((synth_per_class / 10).max(2), 1 << 40),
+            Source::synth_split(synth.clone(), SynthSplit::Train, synth_per_class),
+            Source::synth_split(synth, SynthSplit::Val, (synth_per_class / 10).max(2)),
         )
     } else {
         let opts = ImageFolderOptions::default();
