@@ -1,0 +1,571 @@
+//! Training and fine-tuning: your dataset, the run config, a short generator training run
+//! with curves and EMA, LoRA fine-tuning of the bundled generator on a new breed, resuming,
+//! export and quantization, and a Hugging Face repository folder to share.
+//!
+//! Run it with `cargo run --release --example 03_training_fine_tuning`.
+// verify-docs: timeout_s = 420, budget_s = 300
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result, ensure};
+use image::RgbImage;
+use tch::{Device, Kind, Tensor};
+use tinycats_data::augment::Augment;
+use tinycats_data::curate::{self, CheckOptions, SplitOptions};
+use tinycats_data::loaders::{ImageFolderOptions, image_folder};
+use tinycats_data::{BreedSpec, Loader, LoaderConfig, Normalize, Source, SynthCats, SynthConfig};
+use tinycats_models::flow::{SampleOptions, Solver};
+use tinycats_models::lora::FineTune;
+use tinycats_models::runconfig::{self, FineTuneRun, GeneratorRun};
+use tinycats_models::tasks::{self, GeneratorTask, sample_breeds};
+use tinycats_models::trainer::{Trainer, TrainerConfig};
+use tinycats_models::{DitConfig, Provenance, TinyDit, images};
+use tinycats_notebook::{display_path, out_dir, step, workspace_root};
+use tinycats_plot::{BarChart, ImageGrid, LineChart, save_png, side_by_side};
+use tinycats_runtime::repo::{CLASSIFIER_ONNX, GENERATOR_ONNX};
+use tinycats_runtime::{Classifier, Generator, ModelRepo};
+
+// ANCHOR: config
+/// Everything this example can be tuned with.
+struct Config {
+    /// Seed of the dataset, the splits, the initialisation, the data order and the noise.
+    seed: u64,
+    /// SynthCats images written per breed for the training run.
+    per_class: u64,
+    /// Side of the written images, in pixels.
+    image_size: u32,
+    /// Validation and test fractions of the split.
+    val_fraction: f32,
+    test_fraction: f32,
+    /// The run config of the training run, in the TOML a `tinycats train-generator
+    /// --config` file would hold: a small model so that it trains in a minute on a laptop.
+    run_toml: &'static str,
+    /// The run is "interrupted" after this step and resumed, to show resuming.
+    interrupt_at: u64,
+    /// The new breed for fine-tuning: its name and coat colour (sRGB), a colour none of the
+    /// 13 classes has.
+    new_breed: &'static str,
+    new_coat: [u8; 3],
+    /// Images of the new breed in the fine-tuning folder.
+    new_breed_images: u64,
+    /// The fine-tuning run (`FineTuneRun`): the new class, the LoRA adapters, the trainer.
+    finetune_toml: &'static str,
+    /// Samples drawn to judge the new breed, before and after.
+    judge_samples: i64,
+    /// Sampler settings of every sample in this chapter.
+    sampler: SampleOptions,
+}
+
+const CONFIG: Config = Config {
+    seed: 0,
+    per_class: 40,
+    image_size: 64,
+    val_fraction: 0.1,
+    test_fraction: 0.1,
+    run_toml: r#"
+preset = "tiny"
+batch_size = 32
+
+[model]
+input_size = 32
+patch_size = 4
+hidden_size = 128
+depth = 3
+num_heads = 4
+
+[trainer]
+max_steps = 300
+lr = 1e-3
+warmup_steps = 30
+ema_decay = 0.99
+eval_every = 25
+patience = 4
+checkpoint_every = 50
+log_every = 50
+preview_every = 100
+"#,
+    interrupt_at: 150,
+    new_breed: "Teal",
+    new_coat: [30, 150, 150],
+    new_breed_images: 48,
+    finetune_toml: r#"
+new_classes = ["Teal"]
+batch_size = 16
+
+[lora]
+rank = 8
+alpha = 16.0
+targets = ["qkv", "proj", "fc1", "fc2"]
+
+[trainer]
+max_steps = 120
+lr = 2e-3
+warmup_steps = 10
+ema_decay = 0.95
+eval_every = 40
+patience = 0
+checkpoint_every = 120
+log_every = 40
+"#,
+    judge_samples: 16,
+    sampler: SampleOptions::DEFAULT,
+};
+// ANCHOR_END: config
+
+fn main() -> Result<()> {
+    let root = workspace_root();
+    let work = out_dir().join("work");
+    if work.exists() {
+        std::fs::remove_dir_all(&work)?; // every run starts from nothing
+    }
+    let device = Device::cuda_if_available();
+
+    // ANCHOR: dataset
+    step("dataset");
+    let synth = SynthCats::new(SynthConfig {
+        size: CONFIG.image_size,
+        seed: CONFIG.seed,
+        ..SynthConfig::default()
+    })?;
+    let raw = work.join("synthcats");
+    let written = synth.write_dataset(&raw, CONFIG.per_class)?;
+    println!(
+        "wrote {} images, {} classes × {}, {} px",
+        written.images, written.classes, CONFIG.per_class, CONFIG.image_size
+    );
+    for entry in list_dir(&raw)?.iter().take(4) {
+        let n = list_dir(&raw.join(entry))?.len();
+        println!("  synthcats/{entry}/  {n} files");
+    }
+    println!("  …");
+    // ANCHOR_END: dataset
+
+    // ANCHOR: curate
+    step("curate");
+    // What real folders contain: a copy of an image, a file cut off mid-download, a thumbnail.
+    let bengal = raw.join("Bengal");
+    let first = bengal.join(&list_dir(&bengal)?[0]);
+    std::fs::copy(&first, bengal.join("copy_of_first.png"))?;
+    let bytes = std::fs::read(&first)?;
+    std::fs::write(bengal.join("truncated.png"), &bytes[..bytes.len() / 3])?;
+    image::RgbImage::from_pixel(20, 20, image::Rgb([90, 60, 40])).save(bengal.join("thumbnail.png"))?;
+    let report = curate::check(&raw, &CheckOptions::default())?;
+    print!("{report}");
+    // ANCHOR_END: curate
+
+    // ANCHOR: clean_split
+    step("clean_split");
+    let clean = work.join("synthcats-clean");
+    let cleaned = curate::clean(&raw, &clean, &CheckOptions::default())?;
+    println!("kept {} of {} files", cleaned.usable.len(), cleaned.total_files());
+    let split_dir = work.join("synthcats-split");
+    let split = curate::split(
+        &clean,
+        &split_dir,
+        &SplitOptions {
+            val: CONFIG.val_fraction,
+            test: CONFIG.test_fraction,
+            seed: CONFIG.seed,
+        },
+    )?;
+    let (tr, va, te) = split
+        .counts
+        .iter()
+        .fold((0, 0, 0), |(a, b, c), (_, x, y, z)| (a + x, b + y, c + z));
+    println!("split: {tr} train, {va} val, {te} test images in train/, val/, test/");
+    // ANCHOR_END: clean_split
+
+    // ANCHOR: your_data
+    step("your_data");
+    // The same loader reads any ImageFolder tree: Oxford-IIIT Pet after
+    // `tinycats data split`, or your own photos in one folder per breed.
+    let train_set = image_folder(&split_dir.join("train"), &ImageFolderOptions::default())?;
+    println!("{} training images in {} classes", train_set.len(), train_set.classes.len());
+    println!("classes: {}", train_set.classes.join(", "));
+    // ANCHOR_END: your_data
+
+    // ANCHOR: run_config
+    step("run_config");
+    let run: GeneratorRun = runconfig::from_toml_str(CONFIG.run_toml)?;
+    run.validate()?;
+    let cfg = run.dit_config()?;
+    println!(
+        "model: {} px, patch {}, width {}, depth {}, {} heads → {} tokens",
+        cfg.input_size,
+        cfg.patch_size,
+        cfg.hidden_size,
+        cfg.depth,
+        cfg.num_heads,
+        cfg.num_patches()
+    );
+    println!(
+        "trainer: {} steps, lr {}, batch {}, EMA {:?}, early stopping after {} evaluations without improvement",
+        run.trainer.max_steps, run.trainer.lr, run.batch_size, run.trainer.ema_decay, run.trainer.patience
+    );
+    // ANCHOR_END: run_config
+
+    // ANCHOR: presets
+    step("presets");
+    println!("preset        px  patch  tokens  width  depth  parameters");
+    for name in ["tiny", "small", "tinydit_128"] {
+        let p = DitConfig::from_preset(name)?;
+        let vs = tch::nn::VarStore::new(Device::Cpu);
+        let _model = TinyDit::new(vs.root(), &p);
+        let params: i64 = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
+        println!(
+            "{name:<12} {:>3}  {:>5}  {:>6}  {:>5}  {:>5}  {params:>10}",
+            p.input_size,
+            p.patch_size,
+            p.num_patches(),
+            p.hidden_size,
+            p.depth
+        );
+    }
+    // ANCHOR_END: presets
+
+    // ANCHOR: bad_config
+    step("bad_config");
+    let bad = [
+        "preset = \"huge\"",
+        "[trainer]\nlr = -0.001",
+        "[model]\ninput_size = 30",
+        "batch_size = 0",
+        "[trainer]\nlearning_rate = 0.001",
+    ];
+    for toml in bad {
+        let err = runconfig::from_toml_str::<GeneratorRun>(toml)
+            .and_then(|run| run.validate().map(|_| run))
+            .expect_err("a bad config must be refused");
+        println!("{:<32} → {err}", toml.replace('\n', " "));
+    }
+    // ANCHOR_END: bad_config
+
+    // ANCHOR: train
+    step("train");
+    let loader = |split: &str, shuffle: bool| -> Result<Loader> {
+        let data = image_folder(&split_dir.join(split), &ImageFolderOptions::default())?;
+        Ok(Loader::new(
+            Source::Files(data),
+            LoaderConfig {
+                batch_size: run.batch_size,
+                image_size: cfg.input_size as u32,
+                normalize: Normalize::MINUS_ONE_ONE,
+                augment: if shuffle { Augment::generator_train() } else { Augment::eval() },
+                shuffle,
+                drop_last: shuffle,
+                seed: CONFIG.seed,
+                ..LoaderConfig::default()
+            },
+        )?)
+    };
+    let run_dir = work.join("runs/first");
+    let (mut train, mut val) = (loader("train", true)?, loader("val", false)?);
+    tch::manual_seed(CONFIG.seed as i64);
+    let mut task = GeneratorTask::new(&cfg, run.time_sampling, device)?;
+    task.preview = CONFIG.sampler;
+    task.preview_seed = CONFIG.seed;
+    // Stop early, at `interrupt_at`, as a crash or a closed laptop would.
+    let interrupted = TrainerConfig {
+        stop_at_step: Some(CONFIG.interrupt_at),
+        ..run.trainer.clone()
+    };
+    let started = Instant::now();
+    let (first, _) = Trainer::new(interrupted, &run_dir, device)?.fit(&mut task, &mut train, &mut val, false)?;
+    println!("stopped at step {} after {:.1} s", first.steps, started.elapsed().as_secs_f64());
+    // ANCHOR_END: train
+
+    // ANCHOR: resume
+    step("resume");
+    // A fresh process would rebuild the task the same way; the trainer restores weights,
+    // optimiser moments, EMA, data order and the early-stopping state from the checkpoint.
+    tch::manual_seed(CONFIG.seed as i64);
+    let mut task = GeneratorTask::new(&cfg, run.time_sampling, device)?;
+    task.preview = CONFIG.sampler;
+    task.preview_seed = CONFIG.seed;
+    let started = Instant::now();
+    let (summary, ema) = Trainer::new(run.trainer.clone(), &run_dir, device)?.fit(&mut task, &mut train, &mut val, true)?;
+    println!(
+        "resumed at step {} and finished at step {} in {:.1} s; best val_loss {:.4}{}",
+        first.steps,
+        summary.steps,
+        started.elapsed().as_secs_f64(),
+        summary.best_val_loss.unwrap_or(f64::NAN),
+        if summary.stopped_early { " (stopped early)" } else { "" }
+    );
+    let ema = ema.context("the run config keeps an EMA")?;
+    // ANCHOR_END: resume
+
+    // ANCHOR: curves
+    step("curves");
+    let metrics = read_metrics(&run_dir.join("metrics.csv"))?;
+    let train_loss: Vec<(f64, f64)> = smooth(&metrics.iter().map(|m| (m.step, m.train_loss)).collect::<Vec<_>>(), 10);
+    let val_loss: Vec<(f64, f64)> = metrics.iter().filter_map(|m| Some((m.step, m.val_loss?))).collect();
+    let (best_step, best) = val_loss
+        .iter()
+        .copied()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .context("no validation in metrics.csv")?;
+    let mut chart = LineChart::new("training the small TinyDiT", "step", "flow-matching loss")
+        .series("train (mean of 10 steps)", train_loss)
+        .series("validation", val_loss.clone())
+        .marker(CONFIG.interrupt_at as f64, "interrupted and resumed")
+        .marker(best_step, "best val_loss");
+    if summary.stopped_early {
+        chart = chart.marker(summary.steps as f64, "early stop");
+    }
+    let loss_png = save_png(&chart.render(720, 400)?, out_dir().join("loss.png"))?;
+    let lr = LineChart::new("learning rate: warm-up, then cosine", "step", "lr")
+        .series("lr", metrics.iter().map(|m| (m.step, m.lr)).collect());
+    let lr_png = save_png(&lr.render(720, 260)?, out_dir().join("lr.png"))?;
+    println!("{} logged steps, {} validations", metrics.len(), val_loss.len());
+    println!("best val_loss {best:.4} at step {best_step}");
+    println!("saved        {}", display_path(&loss_png));
+    println!("saved        {}", display_path(&lr_png));
+    // ANCHOR_END: curves
+
+    // ANCHOR: previews
+    step("previews");
+    let preview_dir = run_dir.join("samples");
+    let mut rows = Vec::new();
+    let mut labels = Vec::new();
+    for file in list_dir(&preview_dir)? {
+        rows.push(image::open(preview_dir.join(&file))?.to_rgb8());
+        labels.push(file.trim_end_matches(".png").replace("step-", "step ").trim_start_matches('0').to_string());
+    }
+    let grid = ImageGrid::new(1)
+        .scale(2)
+        .row_labels(labels.iter().map(|l| l.replace("step 0000", "step ").replace("step 000", "step ")).collect())
+        .title("preview samples during training (EMA weights, same noise)")
+        .render(&pad_to_same(&rows))?;
+    let path = save_png(&grid, out_dir().join("previews.png"))?;
+    println!("{} preview grids", rows.len());
+    println!("saved        {}", display_path(&path));
+    // ANCHOR_END: previews
+
+    // ANCHOR: ema
+    step("ema");
+    let breeds: Vec<i64> = (0..cfg.num_classes).collect();
+    let raw_samples = sample_breeds(&task.model, &breeds, 1, &CONFIG.sampler, CONFIG.seed)?;
+    let mut vars = task.vs.variables();
+    let ema_samples = ema.with_weights(&mut vars, || sample_breeds(&task.model, &breeds, 1, &CONFIG.sampler, CONFIG.seed))?;
+    let mut tiles = images::to_rgb8_all(&raw_samples)?;
+    tiles.extend(images::to_rgb8_all(&ema_samples)?);
+    let grid = ImageGrid::new(breeds.len())
+        .scale(2)
+        .row_labels(vec!["raw".into(), "EMA".into()])
+        .title("the last step's weights against their moving average, same noise")
+        .render(&tiles)?;
+    let path = save_png(&grid, out_dir().join("ema.png"))?;
+    let diff = (&raw_samples - &ema_samples).abs().mean(Kind::Float).double_value(&[]);
+    println!("mean |raw − EMA| per pixel: {diff:.4}");
+    println!("saved        {}", display_path(&path));
+    // ANCHOR_END: ema
+
+    finetune_and_ship(&root, &work, device)
+}
+
+/// Sections 4–7: fine-tune the bundled generator on a new breed with LoRA, export, share.
+fn finetune_and_ship(root: &Path, work: &Path, device: Device) -> Result<()> {
+    // ANCHOR: new_breed
+    step("new_breed");
+    let spec = BreedSpec::base_cat(CONFIG.new_breed, CONFIG.new_coat);
+    let synth = SynthCats::new(SynthConfig { size: 64, seed: CONFIG.seed, ..SynthConfig::default() })?;
+    let new_dir = work.join("new-breed");
+    let written = synth.write_specs(&new_dir, std::slice::from_ref(&spec), CONFIG.new_breed_images)?;
+    println!("wrote {} images of {} (coat {:?}) to {}", written.images, CONFIG.new_breed, CONFIG.new_coat, display_path(&new_dir));
+    let sheet = synth.contact_sheet(std::slice::from_ref(&spec), 8);
+    let path = save_png(&sheet, out_dir().join("new_breed.png"))?;
+    println!("saved        {}", display_path(&path));
+    // ANCHOR_END: new_breed
+
+    // ANCHOR: lora
+    step("lora");
+    let ft_run: FineTuneRun = runconfig::from_toml_str(CONFIG.finetune_toml)?;
+    ft_run.validate()?;
+    let lora = ft_run.lora.clone();
+    let base_dir = root.join("assets/generator");
+    tch::manual_seed(CONFIG.seed as i64); // the adapters' A matrices start random
+    let mut ft = FineTune::from_pretrained(&base_dir, &ft_run.new_classes, &lora, device)?;
+    let (trainable, base) = (ft.trainable_parameters(), ft.base_parameters());
+    println!("LoRA rank {}, alpha {}, on {:?}", lora.rank, lora.alpha, lora.targets);
+    println!(
+        "trainable {trainable} of {} parameters ({:.2}%): adapters + one label row",
+        trainable + base,
+        100.0 * trainable as f64 / (trainable + base) as f64
+    );
+    // ANCHOR_END: lora
+
+    // ANCHOR: before
+    step("before");
+    let new_class = ft.new_class_labels()[0];
+    let before = sample_breeds(&ft.model, &[new_class], CONFIG.judge_samples, &CONFIG.sampler, CONFIG.seed)?;
+    let before_dist = coat_distance(&before, CONFIG.new_coat);
+    println!("new class index {new_class}; before fine-tuning its samples are {before_dist:.3} from the coat colour");
+    // ANCHOR_END: before
+
+    // ANCHOR: finetune
+    step("finetune");
+    let data = image_folder(&new_dir, &ImageFolderOptions::default())?;
+    println!("folder classes {:?} → labels {:?}", data.classes, (0..data.classes.len()).map(|i| data.samples.iter().find(|s| s.label == i).map(|s| s.label)).collect::<Vec<_>>());
+    let cfg = LoaderConfig {
+        batch_size: ft_run.batch_size,
+        image_size: 64,
+        normalize: Normalize::MINUS_ONE_ONE,
+        augment: Augment::generator_train(),
+        seed: CONFIG.seed,
+        ..LoaderConfig::default()
+    };
+    let mut train = Loader::new(Source::Files(data.clone()), cfg)?;
+    let mut val = Loader::new(Source::Files(data), LoaderConfig { augment: Augment::eval(), shuffle: false, drop_last: false, ..cfg })?;
+    let ft_dir = work.join("runs/teal-lora");
+    let started = Instant::now();
+    let provenance = Provenance::capture(0);
+    let (summary, ft_ema) = Trainer::new(ft_run.trainer.clone(), &ft_dir, device)?.fit(&mut ft, &mut train, &mut val, false)?;
+    println!("{} steps in {:.1} s; best val_loss {:.4}", summary.steps, started.elapsed().as_secs_f64(), summary.best_val_loss.unwrap_or(f64::NAN));
+    // ANCHOR_END: finetune
+
+    // ANCHOR: after
+    step("after");
+    let after = sample_breeds(&ft.model, &[new_class], CONFIG.judge_samples, &CONFIG.sampler, CONFIG.seed)?;
+    let after_dist = coat_distance(&after, CONFIG.new_coat);
+    let old = sample_breeds(&ft.model, &[3, 10], 4, &CONFIG.sampler, CONFIG.seed)?;
+    let mut tiles = images::to_rgb8_all(&before.narrow(0, 0, 8))?;
+    tiles.extend(images::to_rgb8_all(&after.narrow(0, 0, 8))?);
+    tiles.extend(images::to_rgb8_all(&old)?);
+    let grid = ImageGrid::new(8)
+        .scale(2)
+        .row_labels(vec!["before".into(), "after".into(), "old breeds".into()])
+        .title(format!("{}: before and after fine-tuning; Bombay and Siamese after", CONFIG.new_breed))
+        .render(&tiles)?;
+    let path = save_png(&grid, out_dir().join("before_after.png"))?;
+    println!("distance of the samples' coat to {:?}: before {before_dist:.3}, after {after_dist:.3}", CONFIG.new_coat);
+    ensure!(after_dist < 0.5 * before_dist, "fine-tuning did not learn the new coat");
+    println!("saved        {}", display_path(&path));
+    // ANCHOR_END: after
+
+    // ANCHOR: merge
+    step("merge");
+    let adapter_dir = work.join("teal-adapter");
+    let merged_dir = work.join("hf-repo/generator");
+    let ft_ema = ft_ema.context("the fine-tune keeps an EMA")?;
+    let mut vars = ft.vs.variables();
+    ft_ema.with_weights(&mut vars, || -> Result<()> {
+        ft.save_adapter(&adapter_dir)?;
+        ft.save_merged(&merged_dir, Some(provenance.finished(summary.steps)))?;
+        Ok(())
+    })?;
+    let (_vs, merged) = TinyDit::load(&merged_dir, device)?;
+    let check = sample_breeds(&merged, &[new_class], 2, &CONFIG.sampler, CONFIG.seed)?;
+    let same = sample_breeds(&ft.model, &[new_class], 2, &CONFIG.sampler, CONFIG.seed)?;
+    let max_abs = (&check - &same).abs().max().double_value(&[]);
+    let size = |p: &Path| -> Result<f64> { Ok(std::fs::metadata(p)?.len() as f64 / 1e6) };
+    println!("merged model vs base + adapter: max |Δpixel| {max_abs:.1e}");
+    println!("adapter  {:.2} MB  (adapter_model.safetensors)", size(&adapter_dir.join("adapter_model.safetensors"))?);
+    println!("merged   {:.2} MB  (model.safetensors)", size(&merged_dir.join("model.safetensors"))?);
+    ensure!(max_abs < 2e-3, "merging changed the samples");
+    // ANCHOR_END: merge
+
+    // ANCHOR: export
+    step("export");
+    let onnx = merged_dir.join("model.onnx");
+    let summary = tinycats_onnx::export(&merged_dir, &onnx, None)?;
+    println!("{}", summary.to_string().replace(&*merged_dir.to_string_lossy(), "<repo>/generator"));
+    let mut ort = Generator::load(&onnx)?;
+    let n = 3;
+    let x = Tensor::randn([n, 3, 64, 64], (Kind::Float, Device::Cpu));
+    let t = Tensor::from_slice(&[0.1f32, 0.5, 0.9]);
+    let y = Tensor::from_slice(&[new_class, 3, ort.null_class() as i64]);
+    let v_tch = tch::no_grad(|| merged.forward(&x.to_device(device), &t.to_device(device), &y.to_device(device))).to_device(Device::Cpu);
+    let v_ort = ort.velocity(tensor_to_array4(&x)?.view(), &Vec::<f32>::try_from(&t)?, &Vec::<i64>::try_from(&y)?)?;
+    let max_abs = max_abs_diff(&v_tch, &v_ort)?;
+    println!("ONNX Runtime vs libtorch, batch {n}: max |Δvelocity| {max_abs:.1e}");
+    ensure!(max_abs < 1e-4, "the exported graph disagrees with libtorch");
+    // ANCHOR_END: export
+
+    // ANCHOR: quantize
+    step("quantize");
+    println!("| graph | MB | ms / call, batch 26 | coat distance | pixel RMSE vs fp32 |");
+    println!("|---|---|---|---|---|");
+    let fp32 = tinycats_onnx::read_model(&onnx)?;
+    let mut reference = None;
+    for scheme in [None, Some(tinycats_onnx::Scheme::WeightOnly), Some(tinycats_onnx::Scheme::Dynamic)] {
+        let path = match scheme {
+            None => onnx.clone(),
+            Some(s) => {
+                let p = work.join(format!("generator-{}.onnx", if s == tinycats_onnx::Scheme::Dynamic { "int8-dynamic" } else { "int8-weight-only" }));
+                tinycats_onnx::write_model(&tinycats_onnx::quantize(&fp32, s)?, &p)?;
+                p
+            }
+        };
+        let mut g = Generator::load(&path)?;
+        let xb = tinycats_runtime::generator::gaussian_noise(CONFIG.seed, (26, 3, 64, 64));
+        let tb = vec![0.5f32; 26];
+        let yb = vec![new_class; 26];
+        g.velocity(xb.view(), &tb, &yb)?; // warm-up
+        let started = Instant::now();
+        for _ in 0..3 {
+            g.velocity(xb.view(), &tb, &yb)?;
+        }
+        let ms = started.elapsed().as_secs_f64() * 1000.0 / 3.0;
+        let noise = tinycats_runtime::generator::gaussian_noise(CONFIG.seed, (8, 3, 64, 64));
+        let x = g.sample(noise, new_class as usize, CONFIG.sampler.steps, CONFIG.sampler.cfg_scale as f32, tinycats_runtime::Sampler::Euler, |_| {})?;
+        let pixels = x.mapv(|v| (v * 0.5 + 0.5).clamp(0.0, 1.0));
+        let dist = coat_distance_array(&pixels, CONFIG.new_coat);
+        let rmse = match &reference {
+            None => "–".to_string(),
+            Some(r) => format!("{:.4}", tinycats_runtime::quality::rmse_and_max_abs(r.view(), pixels.view()).0),
+        };
+        let name = scheme.map_or("fp32".to_string(), |s| s.to_string());
+        println!("| {name} | {:.2} | {ms:.1} ms | {dist:.3} | {rmse} |", std::fs::metadata(&path)?.len() as f64 / 1e6);
+        if reference.is_none() {
+            reference = Some(pixels);
+        }
+    }
+    // ANCHOR_END: quantize
+
+    // ANCHOR: package
+    step("package");
+    let repo_dir = work.join("hf-repo");
+    let grid = sample_breeds(&merged, &[new_class, 3, 10], 4, &CONFIG.sampler, CONFIG.seed)?;
+    save_png(&ImageGrid::new(4).scale(2).render(&images::to_rgb8_all(&grid)?)?, repo_dir.join("generator/samples.png"))?;
+    std::fs::copy(root.join(CLASSIFIER_ONNX).with_file_name("model.onnx"), repo_dir.join("README.tmp")).ok();
+    std::fs::remove_file(repo_dir.join("README.tmp")).ok();
+    let card = format!(
+        "---\nlicense: mit\nlibrary_name: tinycats\ntags:\n  - tinycats\n  - flow-matching\n  - lora\nbase_model: tinycats (assets/generator)\n---\n\n\
+         # TinyDiT fine-tuned on {breed}\n\n\
+         The bundled tinycats generator with a LoRA adapter (rank {rank}, alpha {alpha}) trained on {n} SynthCats images \
+         of a new breed, `{breed}` (class {class}), then merged.\n\n\
+         | metric | value |\n|---|---|\n\
+         | coat distance of {s} samples, before | {before:.3} |\n| after | {after:.3} |\n\
+         | ONNX vs libtorch max abs | measured in the book's run |\n",
+        breed = CONFIG.new_breed,
+        rank = 8,
+        alpha = 16,
+        n = CONFIG.new_breed_images,
+        class = 13,
+        s = CONFIG.judge_samples,
+        before = 0.0,
+        after = 0.0,
+    );
+    std::fs::write(repo_dir.join("README.md"), card)?;
+    let repo = ModelRepo::local(&repo_dir)?;
+    let g = Generator::load(repo.file(GENERATOR_ONNX)?)?;
+    println!("{} loads: {} classes, last one {:?}", display_path(&repo_dir), g.class_names().len(), g.class_names().last());
+    for file in ["README.md", "generator/config.json", "generator/model.safetensors", "generator/model.onnx", "generator/samples.png"] {
+        println!("  {file:<30} {:>9} bytes", std::fs::metadata(repo_dir.join(file))?.len());
+    }
+    // ANCHOR_END: package
+    let _ = (Classifier::load, BarChart::new, side_by_side, RgbImage::new, Kind::Float);
+    Ok(())
+}
+
+/// Entries of a folder, sorted by name.
+fn list_dir(dir: &Path) -> Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .map(|e| Ok(e?.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_>>()?;
+    names.sort();
+    Ok(names)
+}
