@@ -258,7 +258,7 @@ mod tests {
         );
         assert_eq!((back[1].lr, back[1].images_per_s), (2e-4, 13.0));
 
-        std::fs::write(&path, "step,loss\n1,0.5\n")?;
+        std::fs::write(&path, "step,loss\n1,0.5\n").unwrap();
         let err = read_metrics(&path).unwrap_err().to_string();
         assert!(err.contains("no `epoch` column"), "{err}");
         Ok(())
