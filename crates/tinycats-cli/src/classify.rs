@@ -28,12 +28,17 @@ pub struct ClassifyArgs {
     threads: usize,
 }
 
+/// A `.onnx` file as given, or `classifier/model.onnx` of a model repository (a folder or
+/// a Hugging Face repo id).
+pub fn model_path(spec: &str, download: bool) -> anyhow::Result<PathBuf> {
+    if Path::new(spec).is_file() {
+        return Ok(PathBuf::from(spec));
+    }
+    Ok(ModelRepo::resolve(spec, download)?.file(CLASSIFIER_ONNX)?)
+}
+
 pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
-    let model = if Path::new(&args.model).is_file() {
-        PathBuf::from(&args.model)
-    } else {
-        ModelRepo::resolve(&args.model, args.download)?.file(CLASSIFIER_ONNX)?
-    };
+    let model = model_path(&args.model, args.download)?;
     let options = SessionOptions {
         intra_threads: args.threads,
         ..Default::default()

@@ -103,12 +103,30 @@ pub fn run(cmd: EvalCommand) -> anyhow::Result<()> {
 }
 
 fn load_classifier(spec: &str) -> anyhow::Result<Classifier> {
-    let path = if Path::new(spec).is_file() {
-        PathBuf::from(spec)
-    } else {
-        ModelRepo::resolve(spec, false)?.file(CLASSIFIER_ONNX)?
-    };
-    Ok(Classifier::load(&path)?)
+    Ok(Classifier::load(crate::classify::model_path(spec, false)?)?)
+}
+
+/// The held-out SynthCats test split at `size` px: `per_breed` renders of every breed, with
+/// their labels.
+fn test_split(
+    size: u32,
+    seed: u64,
+    per_breed: u64,
+) -> anyhow::Result<(Vec<DynamicImage>, Vec<usize>)> {
+    let synth = SynthCats::new(SynthConfig {
+        size,
+        seed,
+        ..SynthConfig::default()
+    })?;
+    let (mut images, mut labels) = (Vec::new(), Vec::new());
+    for breed in 0..synth.presets().len() {
+        for i in 0..per_breed {
+            let render = synth.render(breed, SynthSplit::Test.index_offset() + i)?;
+            images.push(DynamicImage::ImageRgb8(render));
+            labels.push(breed);
+        }
+    }
+    Ok((images, labels))
 }
 
 fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
@@ -117,20 +135,8 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
     }
     let mut judge = load_classifier(&args.model)?;
     let size = judge.preprocess().size;
-    let synth = SynthCats::new(SynthConfig {
-        size,
-        seed: args.seed,
-        ..SynthConfig::default()
-    })?;
     let started = Instant::now();
-    let (mut images, mut labels) = (Vec::new(), Vec::new());
-    for breed in 0..synth.presets().len() {
-        for i in 0..args.per_breed {
-            let index = SynthSplit::Test.index_offset() + i;
-            images.push(DynamicImage::ImageRgb8(synth.render(breed, index)?));
-            labels.push(breed);
-        }
-    }
+    let (images, labels) = test_split(size, args.seed, args.per_breed)?;
     let report = PerBreedAccuracy::measure(&mut judge, &images, &labels, 64)?;
     print_report(&report, "test top-1");
     println!(
@@ -255,19 +261,7 @@ fn quantization(args: QuantizationArgs) -> anyhow::Result<()> {
     ];
     let mut judge = Classifier::load(&fp32[0])?;
     let size = judge.preprocess().size;
-    let synth = SynthCats::new(SynthConfig {
-        size,
-        seed: args.seed,
-        ..SynthConfig::default()
-    })?;
-    let (mut test, mut labels) = (Vec::new(), Vec::new());
-    for breed in 0..synth.presets().len() {
-        for i in 0..args.test_per_breed {
-            let render = synth.render(breed, SynthSplit::Test.index_offset() + i)?;
-            test.push(DynamicImage::ImageRgb8(render));
-            labels.push(breed);
-        }
-    }
+    let (test, labels) = test_split(size, args.seed, args.test_per_breed)?;
     let time_ms = |reps: usize, f: &mut dyn FnMut() -> anyhow::Result<()>| -> anyhow::Result<f64> {
         f()?; // warm-up
         let started = Instant::now();
