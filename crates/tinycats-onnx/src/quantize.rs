@@ -35,6 +35,16 @@ pub enum Scheme {
     WeightOnly,
 }
 
+impl Scheme {
+    /// A short name for file names and tables: `int8-weight-only` or `int8-dynamic`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Dynamic => "int8-dynamic",
+            Self::WeightOnly => "int8-weight-only",
+        }
+    }
+}
+
 impl fmt::Display for Scheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -141,6 +141,13 @@ impl BarChart {
     }
 }
 
+/// Colours of [`LineChart`] markers: dark and distinct from the series palette.
+const MARKER_PALETTE: [RGBColor; 3] = [
+    RGBColor(60, 60, 60),
+    RGBColor(200, 30, 60),
+    RGBColor(20, 130, 60),
+];
+
 /// One named line of a [`LineChart`].
 #[derive(Debug, Clone)]
 pub struct Series {
@@ -257,17 +264,21 @@ impl LineChart {
                                 PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
                             });
                     }
-                    for m in &self.markers {
-                        let grey = RGBColor(90, 90, 90);
+                    for (i, m) in self.markers.iter().enumerate() {
+                        // Dark, 2 px and coloured, so that a marker stands out from the grid.
+                        let color = MARKER_PALETTE[i % MARKER_PALETTE.len()];
                         chart
                             .draw_series(std::iter::once(PathElement::new(
                                 vec![(m.x, y0), (m.x, y1)],
-                                grey.stroke_width(1),
+                                color.stroke_width(2),
                             )))
                             .map_err(|e| err(e.to_string()))?
                             .label(m.label.as_str())
                             .legend(move |(x, y)| {
-                                PathElement::new(vec![(x + 9, y - 6), (x + 9, y + 6)], grey)
+                                PathElement::new(
+                                    vec![(x + 9, y - 6), (x + 9, y + 6)],
+                                    color.stroke_width(2),
+                                )
                             });
                     }
                     chart
