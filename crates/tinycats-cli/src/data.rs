@@ -1,9 +1,10 @@
-//! `tinycats data …`: write SynthCats, and check, clean and split image folders.
+//! `tinycats data …`: write SynthCats, check, clean and split image folders, and import
+//! Oxford-IIIT Pet as split folders.
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use tinycats_data::curate::{self, CheckOptions, SplitOptions};
+use tinycats_data::curate::{self, CheckOptions, ImportOxfordOptions, SplitOptions};
 use tinycats_data::{SynthCats, SynthConfig};
 
 #[derive(Debug, Subcommand)]
@@ -16,6 +17,8 @@ pub enum DataCommand {
     Clean(CleanArgs),
     /// Copy an ImageFolder into a seeded, stratified train/val/test split.
     Split(SplitArgs),
+    /// Copy Oxford-IIIT Pet (official layout) into train/val/test folders of the 13 classes.
+    Oxford(OxfordArgs),
 }
 
 #[derive(Debug, Args)]
@@ -102,6 +105,27 @@ pub struct SplitArgs {
     seed: u64,
 }
 
+#[derive(Debug, Args)]
+pub struct OxfordArgs {
+    /// Oxford-IIIT Pet folder holding images/ and annotations/ (never modified).
+    pet_root: PathBuf,
+    /// Output folder: gets train/, val/, test/ and split.csv; test/ is the official test split.
+    #[arg(long)]
+    out: PathBuf,
+    /// Fraction of each class of the official trainval split held out for validation.
+    #[arg(long, default_value_t = 0.1)]
+    val: f32,
+    /// Leave the 25 dog breeds out (by default they become the class `Other`).
+    #[arg(long)]
+    no_dogs: bool,
+    /// Keep at most this many times the mean cat class of dogs per split (a large value keeps all).
+    #[arg(long, default_value_t = 1.0)]
+    other_ratio: f32,
+    /// Seed of the validation draw and of the choice of dogs.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
 pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
     match cmd {
         DataCommand::Synth(a) => synth(a),
@@ -140,6 +164,16 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
                 seed: a.seed,
             };
             println!("{}", curate::split(&a.dir, &a.out, &opts)?);
+            Ok(())
+        }
+        DataCommand::Oxford(a) => {
+            let opts = ImportOxfordOptions {
+                val: a.val,
+                include_dogs: !a.no_dogs,
+                other_ratio: Some(a.other_ratio),
+                seed: a.seed,
+            };
+            println!("{}", curate::import_oxford(&a.pet_root, &a.out, &opts)?);
             Ok(())
         }
     }

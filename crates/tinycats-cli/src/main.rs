@@ -25,7 +25,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Datasets: write SynthCats, check, clean and split image folders.
+    /// Datasets: write SynthCats, check, clean and split image folders, import Oxford-IIIT Pet.
     #[command(subcommand)]
     Data(data::DataCommand),
     /// Train the TinyDiT generator with flow matching.

@@ -1,13 +1,16 @@
 //! Curation, as in the classification runbook's data preparation: `check` finds
 //! unreadable files, exact and near duplicates and too-small images, and notes inputs
 //! that need normalising; `clean` copies the usable, de-duplicated images as upright
-//! RGB8 PNGs; `split` copies a stratified, seeded train/val/test split. Nothing is moved
-//! or deleted in the source folder.
+//! RGB8 PNGs; `split` copies a stratified, seeded train/val/test split; `import_oxford`
+//! copies Oxford-IIIT Pet into the same split layout. Nothing is moved or deleted in the
+//! source folder.
 mod check;
+mod oxford;
 mod split;
 
 pub use check::{CheckOptions, CheckReport, ClassRow, DuplicateGroup, Normalised, check, clean};
-pub use split::{SplitOptions, SplitSummary, split};
+pub use oxford::{ImportOxfordOptions, ImportSummary, import_oxford};
+pub use split::{SPLIT_MANIFEST, SplitOptions, SplitSummary, split};
 
 use std::path::{Path, PathBuf};
 

@@ -61,18 +61,8 @@ pub fn split(root: &Path, out: &Path, opts: &SplitOptions) -> Result<SplitSummar
         },
     )?;
     let dir = AtomicDir::new(out)?;
+    let mut manifest = Manifest::create(dir.path())?;
     let mut counts = Vec::new();
-    let manifest_path = dir.path().join(SPLIT_MANIFEST);
-    let mut manifest = csv::Writer::from_path(&manifest_path).map_err(|e| DataError::Csv {
-        path: manifest_path.clone(),
-        cause: e,
-    })?;
-    manifest
-        .write_record(["split", "class", "source", "dest"])
-        .map_err(|e| DataError::Csv {
-            path: manifest_path.clone(),
-            cause: e,
-        })?;
     for (label, class) in ds.classes.iter().enumerate() {
         let mut files: Vec<&PathBuf> = ds
             .samples
@@ -80,9 +70,7 @@ pub fn split(root: &Path, out: &Path, opts: &SplitOptions) -> Result<SplitSummar
             .filter(|s| s.label == label)
             .map(|s| &s.path)
             .collect();
-        files.sort();
-        let key = class.bytes().fold(opts.seed, |h, b| mix64(h ^ b as u64));
-        files.shuffle(&mut ChaCha8Rng::seed_from_u64(key));
+        shuffle_class(&mut files, class, opts.seed);
         let n = files.len();
         let n_test = ((n as f32 * t).round() as usize).min(n.saturating_sub(1));
         let n_val = ((n as f32 * v).round() as usize).min(n - 1 - n_test);
@@ -97,32 +85,76 @@ pub fn split(root: &Path, out: &Path, opts: &SplitOptions) -> Result<SplitSummar
             for src in part {
                 let rel = src.strip_prefix(root.join(class)).unwrap_or(src);
                 let flat = rel.to_string_lossy().replace(['/', '\\'], "_");
-                let dest = d.join(&flat);
-                std::fs::copy(src, &dest).map_err(|e| DataError::io(src.as_path(), e))?;
-                let dest_rel = Path::new(split).join(class).join(&flat);
-                manifest
-                    .write_record([
-                        split,
-                        class.as_str(),
-                        &src.to_string_lossy(),
-                        &dest_rel.to_string_lossy(),
-                    ])
-                    .map_err(|e| DataError::Csv {
-                        path: manifest_path.clone(),
-                        cause: e,
-                    })?;
+                manifest.copy(dir.path(), split, class, src, &flat)?;
             }
         }
         counts.push((class.clone(), n - n_test - n_val, n_val, n_test));
     }
-    manifest
-        .flush()
-        .map_err(|e| DataError::io(&manifest_path, e))?;
-    drop(manifest);
+    manifest.finish()?;
     Ok(SplitSummary {
         out: dir.finish()?,
         counts,
     })
+}
+
+/// Sorts `files`, then shuffles them with a key made of `seed` and the class name, so that
+/// a class's draw does not depend on which other classes exist.
+pub(super) fn shuffle_class<T: Ord>(files: &mut [T], class: &str, seed: u64) {
+    files.sort();
+    let key = class.bytes().fold(seed, |h, b| mix64(h ^ b as u64));
+    files.shuffle(&mut ChaCha8Rng::seed_from_u64(key));
+}
+
+/// The [`SPLIT_MANIFEST`] of a split folder being written; copies and lists each file.
+pub(super) struct Manifest {
+    path: PathBuf,
+    csv: csv::Writer<std::fs::File>,
+}
+
+impl Manifest {
+    /// Creates `dir/split.csv` with its header row.
+    pub(super) fn create(dir: &Path) -> Result<Self> {
+        let path = dir.join(SPLIT_MANIFEST);
+        let csv = csv::Writer::from_path(&path).map_err(|e| DataError::Csv {
+            path: path.clone(),
+            cause: e,
+        })?;
+        let mut manifest = Self { path, csv };
+        manifest.record(["split", "class", "source", "dest"])?;
+        Ok(manifest)
+    }
+
+    /// Copies `src` to `dir/<split>/<class>/<name>` and lists it.
+    pub(super) fn copy(
+        &mut self,
+        dir: &Path,
+        split: &str,
+        class: &str,
+        src: &Path,
+        name: &str,
+    ) -> Result<()> {
+        let d = dir.join(split).join(class);
+        std::fs::create_dir_all(&d).map_err(|e| DataError::io(&d, e))?;
+        std::fs::copy(src, d.join(name)).map_err(|e| DataError::io(src, e))?;
+        let dest = Path::new(split).join(class).join(name);
+        self.record([
+            split,
+            class,
+            &src.to_string_lossy(),
+            &dest.to_string_lossy(),
+        ])
+    }
+
+    fn record(&mut self, row: [&str; 4]) -> Result<()> {
+        self.csv.write_record(row).map_err(|e| DataError::Csv {
+            path: self.path.clone(),
+            cause: e,
+        })
+    }
+
+    pub(super) fn finish(mut self) -> Result<()> {
+        self.csv.flush().map_err(|e| DataError::io(&self.path, e))
+    }
 }
 
 impl fmt::Display for SplitSummary {
