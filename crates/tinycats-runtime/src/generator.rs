@@ -80,8 +80,10 @@ impl Default for GenerateOptions {
     fn default() -> Self {
         Self {
             breed: Breed::Index(0),
+            // The same defaults as `tinycats_models::flow::SampleOptions::DEFAULT`
+            // (this crate has no libtorch dependency to read them from).
             steps: 20,
-            guidance: 2.0,
+            guidance: 4.0,
             sampler: Sampler::Euler,
             seed: 0,
             batch: 1,
