@@ -1,5 +1,5 @@
 //! int8 weight quantization of an exported graph, per output channel, symmetric
-//! (`q = round(w / s)`, `s = max|w| / 127` per channel, zero point 0, so the optional
+//! (`q = round(w / s)`, `s = max|w| / L` per channel, zero point 0, so the optional
 //! zero-point inputs are left out).
 //!
 //! Two schemes, chosen between by measurement (see the benchmark in
@@ -7,7 +7,12 @@
 //! - [`Scheme::Dynamic`]: every `Linear` becomes `DynamicQuantizeLinear` (activations to
 //!   uint8 per call) → `MatMulInteger` with int8 weights → `Cast` → `Mul` by the scales,
 //!   the pattern ONNX Runtime fuses into its integer `DynamicQuantizeMatMul` kernel;
-//!   convolutions keep int8 weights behind a `DequantizeLinear`.
+//!   convolutions keep int8 weights behind a `DequantizeLinear`. Its weights use the
+//!   *reduced range* `L` = [`REDUCED_RANGE`] (7 bits): on x86 CPUs without AVX-512 VNNI,
+//!   ONNX Runtime multiplies uint8 × int8 with `vpmaddubsw`, which adds two products into a
+//!   saturating int16; with |w| ≤ 63, `2 · 255 · 63 = 32130` always fits, so the result is
+//!   the exact integer product on every CPU, as with VNNI's int32 accumulation. Full-range
+//!   weights (`L` = 127) overflow there and change the samples on those CPUs only.
 //! - [`Scheme::WeightOnly`]: int8 weights behind `DequantizeLinear` (QDQ without
 //!   activation quantization): the file shrinks, the arithmetic stays fp32.
 
@@ -28,7 +33,8 @@ use crate::proto::{
 /// uint8 activations lose too much in this small, outlier-prone network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Scheme {
-    /// int8 weights and dynamically quantized uint8 activations (`MatMulInteger`).
+    /// int8 weights in the reduced 7-bit range and dynamically quantized uint8 activations
+    /// (`MatMulInteger`): the same integers on every x86 CPU, with or without VNNI.
     Dynamic,
     /// int8 weights dequantized in the graph; fp32 arithmetic.
     #[default]
@@ -48,20 +54,32 @@ impl Scheme {
 impl fmt::Display for Scheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::Dynamic => "int8-dynamic (per-channel int8 weights, MatMulInteger)",
+            Self::Dynamic => {
+                "int8-dynamic (per-channel 7-bit weights, uint8 activations, MatMulInteger)"
+            }
             Self::WeightOnly => "int8-weight-only (per-channel QDQ weights, fp32 compute)",
         })
     }
 }
 
+/// The largest |q| of full-range int8 weights.
+pub const FULL_RANGE: i8 = 127;
+
+/// The largest |q| of [`Scheme::Dynamic`]'s weights: two uint8 × int8 products then fit
+/// int16 (`2 · 255 · 63 = 32130 ≤ 32767`), so no CPU's kernel saturates.
+pub const REDUCED_RANGE: i8 = 63;
+
 /// Per-channel symmetric int8 of `data` viewed as `[outer, inner]` rows: channel along
-/// `axis` 0 (rows, e.g. Conv `[O, I·k·k]`) or 1 (columns, e.g. MatMul `[K, N]`).
+/// `axis` 0 (rows, e.g. Conv `[O, I·k·k]`) or 1 (columns, e.g. MatMul `[K, N]`), with
+/// values in `-levels..=levels`.
 pub fn quantize_per_channel(
     data: &[f32],
     rows: usize,
     cols: usize,
     axis: usize,
+    levels: i8,
 ) -> (Vec<i8>, Vec<f32>) {
+    let l = levels as f32;
     let channels = if axis == 0 { rows } else { cols };
     let mut max = vec![0.0f32; channels];
     for r in 0..rows {
@@ -72,12 +90,12 @@ pub fn quantize_per_channel(
     }
     let scales: Vec<f32> = max
         .iter()
-        .map(|&m| if m > 0.0 { m / 127.0 } else { 1.0 })
+        .map(|&m| if m > 0.0 { m / l } else { 1.0 })
         .collect();
     let q = (0..rows * cols)
         .map(|i| {
             let ch = if axis == 0 { i / cols } else { i % cols };
-            (data[i] / scales[ch]).round().clamp(-127.0, 127.0) as i8
+            (data[i] / scales[ch]).round().clamp(-l, l) as i8
         })
         .collect();
     (q, scales)
@@ -120,7 +138,11 @@ pub fn quantize(model: &ModelProto, scheme: Scheme) -> Result<ModelProto> {
         let start = b.node_count();
         match (op, w.dims.as_slice()) {
             ("MatMul", &[k, n]) => {
-                let (q, scales) = quantize_per_channel(&data, k as usize, n as usize, 1);
+                let levels = match scheme {
+                    Scheme::Dynamic => REDUCED_RANGE,
+                    Scheme::WeightOnly => FULL_RANGE,
+                };
+                let (q, scales) = quantize_per_channel(&data, k as usize, n as usize, 1, levels);
                 let wq = b.init_i8(&format!("{wname}.int8"), &[k, n], &q);
                 let ws = b.init_f32(&format!("{wname}.scale"), &[n], &scales);
                 let x = node.input[0].as_str();
@@ -143,7 +165,8 @@ pub fn quantize(model: &ModelProto, scheme: Scheme) -> Result<ModelProto> {
             }
             ("Conv", &[o, ref rest @ ..]) => {
                 let inner: i64 = rest.iter().product();
-                let (q, scales) = quantize_per_channel(&data, o as usize, inner as usize, 0);
+                let (q, scales) =
+                    quantize_per_channel(&data, o as usize, inner as usize, 0, FULL_RANGE);
                 let wq = b.init_i8(&format!("{wname}.int8"), &w.dims, &q);
                 let ws = b.init_f32(&format!("{wname}.scale"), &[o], &scales);
                 let wd = b.op("DequantizeLinear", &[&wq, &ws], vec![attr_i("axis", 0)]);
@@ -231,14 +254,90 @@ mod tests {
         let data: Vec<f32> = (0..24)
             .map(|i| ((i * 37 % 11) as f32 - 5.0) * (1 + i % 3) as f32)
             .collect();
-        for axis in [0, 1] {
-            let (q, s) = quantize_per_channel(&data, 4, 6, axis);
-            for (i, (&v, &qi)) in data.iter().zip(&q).enumerate() {
-                let ch = if axis == 0 { i / 6 } else { i % 6 };
-                let back = qi as f32 * s[ch];
-                assert!((back - v).abs() <= s[ch] / 2.0 + 1e-6, "axis {axis} i {i}");
+        for levels in [FULL_RANGE, REDUCED_RANGE] {
+            for axis in [0, 1] {
+                let (q, s) = quantize_per_channel(&data, 4, 6, axis, levels);
+                for (i, (&v, &qi)) in data.iter().zip(&q).enumerate() {
+                    let ch = if axis == 0 { i / 6 } else { i % 6 };
+                    let back = qi as f32 * s[ch];
+                    assert!((back - v).abs() <= s[ch] / 2.0 + 1e-6, "axis {axis} i {i}");
+                }
+                assert!(q.iter().any(|&v| v.abs() == levels));
+                assert!(q.iter().all(|&v| v.abs() <= levels));
             }
-            assert!(q.iter().any(|&v| v.abs() == 127));
         }
+    }
+
+    /// What x86 CPUs without AVX-512 VNNI compute for a uint8 × int8 dot product: ONNX
+    /// Runtime's AVX2 kernel multiplies with `vpmaddubsw`, which adds neighbouring products
+    /// into an int16 with saturation, then widens to int32 (`vpmaddwd`). VNNI's `vpdpbusd`
+    /// adds them in int32, exactly.
+    fn dot_u8s8_avx2(a: &[u8], w: &[i8]) -> i32 {
+        a.chunks(2)
+            .zip(w.chunks(2))
+            .map(|(a, w)| {
+                let pair: i32 = a.iter().zip(w).map(|(&a, &w)| a as i32 * w as i32).sum();
+                pair.clamp(i16::MIN as i32, i16::MAX as i32)
+            })
+            .sum()
+    }
+
+    fn dot_exact(a: &[u8], w: &[i8]) -> i32 {
+        a.iter().zip(w).map(|(&a, &w)| a as i32 * w as i32).sum()
+    }
+
+    /// The weights of every `MatMulInteger` of a quantized test TinyDiT.
+    fn dynamic_weights() -> Vec<Vec<i8>> {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = crate::fixtures::small_dit_config(crate::config::Prediction::Velocity);
+        crate::fixtures::write_random_dit(dir.path(), &cfg, 7).unwrap();
+        let model = crate::export_dir(dir.path()).unwrap();
+        let q = quantize(&model, Scheme::Dynamic).unwrap();
+        let graph = q.graph.unwrap();
+        let weight_names: Vec<String> = graph
+            .node
+            .iter()
+            .filter(|n| n.op_type.as_deref() == Some("MatMulInteger"))
+            .map(|n| n.input[1].clone())
+            .collect();
+        assert!(!weight_names.is_empty());
+        graph
+            .initializer
+            .iter()
+            .filter(|t| {
+                weight_names
+                    .iter()
+                    .any(|w| Some(w.as_str()) == t.name.as_deref())
+            })
+            .map(|t| {
+                t.raw_data
+                    .as_ref()
+                    .unwrap()
+                    .iter()
+                    .map(|&b| b as i8)
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dynamic_weights_cannot_saturate_a_cpu_without_vnni() {
+        let weights = dynamic_weights();
+        for w in &weights {
+            assert!(
+                w.iter().all(|&q| q.abs() <= REDUCED_RANGE),
+                "a weight beyond ±63"
+            );
+            // The worst activations for this row: 255 where the weight has the sign of the
+            // pair's larger product, 0 elsewhere; and all 255.
+            let worst: Vec<u8> = w.iter().map(|&q| if q > 0 { 255 } else { 0 }).collect();
+            let neg: Vec<u8> = w.iter().map(|&q| if q < 0 { 255 } else { 0 }).collect();
+            for a in [worst, neg, vec![255; w.len()]] {
+                assert_eq!(dot_u8s8_avx2(&a, w), dot_exact(&a, w));
+            }
+        }
+        // The same arithmetic does catch full-range weights: one pair at 127 saturates.
+        let (a, w) = ([255u8, 255], [127i8, 127]);
+        assert_ne!(dot_u8s8_avx2(&a, &w), dot_exact(&a, &w));
     }
 }
