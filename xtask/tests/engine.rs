@@ -2,126 +2,12 @@
 //! message that says what to do. The fixtures' "examples" are shell scripts standing in for
 //! built binaries (`--prebuilt`), so these tests need neither cargo builds nor libtorch.
 
+mod common;
+
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 
-use xtask::verify::{self, Project, VerifyArgs, outputs, problems::Problem};
-
-const MARK: &str = "@@tinycats-step";
-
-struct Fixture {
-    dir: tempfile::TempDir,
-}
-
-impl Fixture {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        for d in ["book/src", "book/outputs", "examples", "bin"] {
-            fs::create_dir_all(dir.path().join(d)).unwrap();
-        }
-        fs::write(
-            dir.path().join("book/src/SUMMARY.md"),
-            "# Summary\n\n- [Chapter](ch.md)\n",
-        )
-        .unwrap();
-        Fixture { dir }
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// `examples/NAME.rs` (anchors) and the script that stands in for its binary.
-    fn example(&self, name: &str, anchors: &[&str], script: &str) -> &Self {
-        let mut src = "//! fixture\n// verify-docs: timeout_s = 5\nfn main() {\n".to_string();
-        for a in anchors {
-            src += &format!("    // ANCHOR: {a}\n    println!(\"{a}\");\n    // ANCHOR_END: {a}\n");
-        }
-        src += "}\n";
-        fs::write(self.root().join(format!("examples/{name}.rs")), src).unwrap();
-        let bin = self.root().join("bin").join(name);
-        fs::write(&bin, format!("#!/bin/sh\n{script}\n")).unwrap();
-        fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
-        self
-    }
-
-    fn chapter(&self, md: &str) -> &Self {
-        fs::write(self.root().join("book/src/ch.md"), md).unwrap();
-        self
-    }
-
-    /// A committed snapshot in insta's file format.
-    fn snapshot(&self, example: &str, step: &str, body: &str) -> &Self {
-        let dir = self.root().join("book/outputs").join(example);
-        fs::create_dir_all(&dir).unwrap();
-        fs::write(
-            dir.join(format!("{step}.snap")),
-            format!("---\nsource: xtask/src/verify/outputs.rs\n---\n{body}\n"),
-        )
-        .unwrap();
-        self
-    }
-
-    /// The chapter's include line for a committed snapshot.
-    fn output_include(&self, example: &str, step: &str) -> String {
-        let p = Project::self_contained(self.root().to_path_buf());
-        let snap = self
-            .root()
-            .join(format!("book/outputs/{example}/{step}.snap"));
-        format!(
-            "```text\n{{{{#include {}}}}}\n```\n",
-            outputs::include_target(&self.root().join("book/src"), &snap, &p).unwrap()
-        )
-    }
-
-    fn verify(&self) -> Vec<Problem> {
-        let args = VerifyArgs {
-            force: true,
-            jobs: Some(2),
-            no_book: true,
-            root: Some(self.root().to_path_buf()),
-            prebuilt: Some(self.root().join("bin")),
-            ..Default::default()
-        };
-        let project = Project::self_contained(self.root().canonicalize().unwrap());
-        let mut problems = Vec::new();
-        verify::verify(&project, &args, &mut problems).unwrap();
-        problems
-    }
-}
-
-/// Exactly one problem, whose text contains every needle; returns it.
-fn one_problem(problems: &[Problem], needles: &[&str]) -> Problem {
-    assert_eq!(problems.len(), 1, "expected one problem, got {problems:#?}");
-    let text = problems[0].to_string();
-    for n in needles {
-        assert!(text.contains(n), "`{n}` not in:\n{text}");
-    }
-    problems[0].clone()
-}
-
-fn include(anchor: &str) -> String {
-    format!("```rust\n{{{{#include ../../examples/ex.rs:{anchor}}}}}\n```\n")
-}
-
-/// A healthy one-step project: the baseline every fault below departs from.
-fn healthy() -> Fixture {
-    let f = Fixture::new();
-    f.example(
-        "ex",
-        &["main"],
-        &format!("echo '{MARK} main'; echo 'hello 42'"),
-    );
-    f.snapshot("ex", "main", "hello 42");
-    let md = format!(
-        "# Chapter\n\nWe greet.\n\n{}\n{}",
-        include("main"),
-        f.output_include("ex", "main")
-    );
-    f.chapter(&md);
-    f
-}
+use common::*;
+use xtask::verify::{self, Project, VerifyArgs};
 
 #[test]
 fn a_healthy_project_passes() {
@@ -227,7 +113,7 @@ fn output_the_chapter_does_not_show_is_caught() {
         &[
             "step `main` prints output that no chapter shows",
             "```text",
-            "main.snap:4:",
+            "main.snap:5:",
         ],
     );
 }
@@ -310,39 +196,6 @@ fn a_hanging_example_is_killed_at_its_timeout() {
     );
 }
 
-fn write_png(path: &Path, f: impl Fn(u32, u32) -> [u8; 3]) {
-    let img = image::RgbImage::from_fn(64, 64, |x, y| image::Rgb(f(x, y)));
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    img.save(path).unwrap();
-}
-
-/// A project whose example copies `new.png` into its output folder as `plot.png`, with a
-/// committed `plot.png` that the chapter shows.
-fn with_image(
-    committed: impl Fn(u32, u32) -> [u8; 3],
-    new: impl Fn(u32, u32) -> [u8; 3],
-) -> (Fixture, PathBuf) {
-    let f = healthy();
-    write_png(&f.root().join("new.png"), new);
-    let shown = f.root().join("book/src/images/ex/plot.png");
-    write_png(&shown, committed);
-    f.example(
-        "ex",
-        &["main"],
-        &format!(
-            "echo '{MARK} main'; echo 'hello 42'; cp {}/new.png \"$TINYCATS_OUT_DIR/plot.png\"",
-            f.root().display()
-        ),
-    );
-    let md = fs::read_to_string(f.root().join("book/src/ch.md")).unwrap();
-    f.chapter(&format!("{md}\nThe plot:\n\n![plot](images/ex/plot.png)\n"));
-    (f, shown)
-}
-
-fn gradient(x: u32, y: u32) -> [u8; 3] {
-    [(x * 4) as u8, (y * 4) as u8, 128]
-}
-
 #[test]
 fn an_image_within_tolerance_passes_and_is_not_rewritten() {
     // Float noise: a few pixels off by one.
@@ -397,11 +250,11 @@ fn a_wrong_snapshot_include_offset_is_caught() {
     let f = healthy();
     let md = fs::read_to_string(f.root().join("book/src/ch.md"))
         .unwrap()
-        .replace("main.snap:4:", "main.snap:2:");
+        .replace("main.snap:5:", "main.snap:2:");
     f.chapter(&md);
     one_problem(
         &f.verify(),
-        &["does not skip exactly the snapshot header", "main.snap:4:"],
+        &["does not skip exactly the snapshot header", "main.snap:5:"],
     );
 }
 
@@ -418,10 +271,11 @@ fn an_unchanged_example_is_skipped_until_its_inputs_change() {
         ),
     );
     let project = Project::self_contained(f.root().canonicalize().unwrap());
-    let run = |force: bool| {
+    let run_with = |force: bool, isa: Option<&str>| {
         let args = VerifyArgs {
             force,
             no_book: true,
+            isa: isa.map(str::to_owned),
             root: Some(f.root().to_path_buf()),
             prebuilt: Some(f.root().join("bin")),
             ..Default::default()
@@ -431,6 +285,7 @@ fn an_unchanged_example_is_skipped_until_its_inputs_change() {
         assert!(problems.is_empty(), "{problems:#?}");
         fs::read_to_string(&count).unwrap().lines().count()
     };
+    let run = |force: bool| run_with(force, None);
     assert_eq!(run(false), 1);
     assert_eq!(run(false), 1, "unchanged: skipped");
     let src = f.root().join("examples/ex.rs");
@@ -438,4 +293,14 @@ fn an_unchanged_example_is_skipped_until_its_inputs_change() {
     assert_eq!(run(false), 2, "its source changed: rerun");
     assert_eq!(run(false), 2);
     assert_eq!(run(true), 3, "--force reruns");
+    let ch = f.root().join("book/src/ch.md");
+    fs::write(
+        &ch,
+        fs::read_to_string(&ch).unwrap() + "\nA closing word.\n",
+    )
+    .unwrap();
+    assert_eq!(run(false), 4, "a chapter changed: rerun");
+    assert_eq!(run_with(false, Some("avx2")), 5, "other CPU kernels: rerun");
+    assert_eq!(run_with(false, Some("avx2")), 5);
+    assert_eq!(run(false), 6, "back to this CPU's kernels: rerun");
 }

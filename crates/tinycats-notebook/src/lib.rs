@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 /// The prefix of the marker line that [`step`] prints. The xtask splits on it.
 pub const STEP_MARKER: &str = "@@tinycats-step ";
 
+/// The prefix of the marker line that [`tolerance`] prints. The xtask reads and removes it.
+pub const TOLERANCE_MARKER: &str = "@@tinycats-tolerance ";
+
 /// The environment variable through which the xtask chooses an example's output folder.
 pub const OUT_DIR_ENV: &str = "TINYCATS_OUT_DIR";
 
@@ -38,6 +41,53 @@ pub fn step(name: &str) {
     // Flush what the previous step printed so it cannot land after the marker.
     let _ = out.flush();
     let _ = writeln!(out, "{STEP_MARKER}{name}");
+    let _ = out.flush();
+}
+
+/// How far the numbers that a step prints may move between runs on different machines
+/// before `cargo xtask verify-docs` calls the step's snapshot stale.
+///
+/// A number passes when `|new − committed| ≤ abs + rel · max(|new|, |committed|)`, plus one
+/// unit of its last printed digit for decimals (two runs whose values lie within the
+/// tolerance can round to neighbouring digits). Without a declared tolerance a step is held to
+/// [`Tolerance::STRICT`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tolerance {
+    /// Relative part, e.g. `0.01` for 1 %.
+    pub rel: f64,
+    /// Absolute part, in the printed unit (e.g. `0.5` percentage points).
+    pub abs: f64,
+}
+
+impl Tolerance {
+    /// The default: 0.1 % of the value.
+    pub const STRICT: Tolerance = Tolerance {
+        rel: 1e-3,
+        abs: 0.0,
+    };
+
+    /// A tolerance of `rel` times the value.
+    pub const fn relative(rel: f64) -> Tolerance {
+        Tolerance { rel, abs: 0.0 }
+    }
+
+    /// A tolerance of `abs` in the printed unit.
+    pub const fn absolute(abs: f64) -> Tolerance {
+        Tolerance { rel: 0.0, abs }
+    }
+}
+
+/// Declares how far the numbers of the current step (the last [`step`]) may move between
+/// machines; call it right after [`step`], next to the code that prints them, with a comment
+/// that says why they vary.
+pub fn tolerance(t: Tolerance) {
+    assert!(
+        t.rel.is_finite() && t.abs.is_finite() && t.rel >= 0.0 && t.abs >= 0.0,
+        "tolerance {t:?}: use finite, non-negative values"
+    );
+    let mut out = std::io::stdout().lock();
+    let _ = out.flush();
+    let _ = writeln!(out, "{TOLERANCE_MARKER}rel={:e} abs={:e}", t.rel, t.abs);
     let _ = out.flush();
 }
 

@@ -1,8 +1,10 @@
 //! Skips an example whose inputs are unchanged since its last passing run.
 //!
 //! Inputs: the example's source, every file of the project's crates, the workspace
-//! manifests and `Cargo.lock`, `.cargo/config.toml`, `assets/`, and the committed outputs the
-//! run is compared with (its snapshots and images).
+//! manifests and `Cargo.lock`, `.cargo/config.toml`, `assets/`, the chapters and `book.toml`,
+//! the xtask itself, the cargo features and extra environment of the run (e.g. forced AVX2),
+//! the native libraries the examples load (libtorch's version, ONNX Runtime's file), the Rust
+//! compiler, and the committed outputs the run is compared with (its snapshots and images).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -54,16 +56,70 @@ impl Cache {
 }
 
 /// Digest of the inputs every example shares.
-pub fn shared_digest(project: &Project) -> Result<String> {
+pub fn shared_digest(
+    project: &Project,
+    features: Option<&str>,
+    env: &[(String, String)],
+) -> Result<String> {
     let root = project.root();
     let mut h = Sha256::new();
-    for f in ["Cargo.toml", "Cargo.lock", "build.rs", ".cargo/config.toml"] {
+    for f in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "build.rs",
+        ".cargo/config.toml",
+        "book.toml",
+    ] {
         hash_path(&mut h, root, &root.join(f))?;
     }
-    for dir in ["crates", "assets"] {
+    for dir in ["crates", "assets", "xtask/src", "book/theme"] {
         hash_tree(&mut h, root, &root.join(dir))?;
     }
+    // The chapters; their images are each example's own input (see `example_digest`).
+    let mut chapters: Vec<PathBuf> = walkdir::WalkDir::new(project.book_src())
+        .into_iter()
+        .filter_entry(|e| e.path() != project.images_dir())
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect();
+    chapters.sort();
+    for f in chapters {
+        hash_path(&mut h, root, &f)?;
+    }
+    hash_path(&mut h, root, &root.join("xtask/Cargo.toml"))?;
+    h.update(format!("features={features:?}\n").as_bytes());
+    for (k, v) in env {
+        h.update(format!("env {k}={v}\n").as_bytes());
+    }
+    h.update(native_identity(root).as_bytes());
     Ok(hex(h.finalize().as_slice()))
+}
+
+/// What identifies the native libraries and compiler the examples are built and run with.
+fn native_identity(root: &Path) -> String {
+    let libtorch = std::env::var_os("LIBTORCH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::paths::libtorch(root));
+    let torch = crate::setup::torch_version(&libtorch).unwrap_or_else(|e| e.to_string());
+    let ort = std::env::var_os("ORT_DYLIB_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::paths::onnxruntime_dylib(root));
+    let ort_file = fs::metadata(&ort)
+        .map(|m| format!("{} bytes, modified {:?}", m.len(), m.modified().ok()))
+        .unwrap_or_else(|e| e.to_string());
+    let rustc =
+        std::process::Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+            .arg("-vV")
+            .current_dir(root)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+    format!(
+        "libtorch {} {torch}\nonnxruntime {} {ort_file}\n{rustc}",
+        libtorch.display(),
+        ort.display()
+    )
 }
 
 /// Digest of one example's inputs on top of the shared digest.

@@ -5,12 +5,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use anyhow::{Context, Result};
-use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{Event, Parser, Tag};
 use regex::Regex;
 
 use super::Project;
+use super::markdown::{Block, BlockKind, INCLUDE, Parsed, is_rust, normalize, parse_blocks};
 use super::problems::Problem;
 
 /// One example source file and its anchors.
@@ -39,20 +41,6 @@ pub struct BookIndex {
     pub outputs_shown: BTreeMap<(String, String), String>,
     /// images (absolute paths) shown by some chapter
     pub images_shown: BTreeSet<PathBuf>,
-}
-
-#[derive(Debug, PartialEq)]
-enum BlockKind {
-    Prose,
-    Heading,
-    Code { lang: String, content: String },
-    Other,
-}
-
-#[derive(Debug)]
-struct Block {
-    kind: BlockKind,
-    line: usize,
 }
 
 pub fn read_examples(project: &Project) -> Result<Vec<ExampleSource>> {
@@ -84,7 +72,32 @@ pub fn read_examples(project: &Project) -> Result<Vec<ExampleSource>> {
     Ok(out)
 }
 
-/// Checks every chapter under `book/src` and returns what they show.
+/// The chapters `book/src/SUMMARY.md` publishes, in its order.
+pub fn published(project: &Project) -> Result<Vec<PathBuf>> {
+    let src = project.book_src();
+    let summary = src.join("SUMMARY.md");
+    let text = fs::read_to_string(&summary)
+        .with_context(|| format!("cannot read {}", summary.display()))?;
+    let mut out = Vec::new();
+    for event in Parser::new(&text) {
+        if let Event::Start(Tag::Link { dest_url, .. }) = event {
+            let url = dest_url.split('#').next().unwrap_or("");
+            // `[Draft]()` is a draft chapter: listed, not built.
+            if url.is_empty() || url.contains("://") {
+                continue;
+            }
+            let path = normalize(&src.join(url));
+            if !out.contains(&path) {
+                out.push(path);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Checks every chapter that `SUMMARY.md` publishes and returns what they show. A Markdown
+/// file under `book/src` that it does not list is never published, so what it shows does not
+/// count.
 pub fn check(
     project: &Project,
     examples: &[ExampleSource],
@@ -92,14 +105,36 @@ pub fn check(
 ) -> Result<BookIndex> {
     let mut index = BookIndex::default();
     let src = project.book_src();
-    let mut chapters: Vec<PathBuf> = walkdir::WalkDir::new(&src)
+    let chapters = published(project)?;
+    let mut on_disk: Vec<PathBuf> = walkdir::WalkDir::new(&src)
         .into_iter()
         .filter_map(|e| e.ok())
         .map(|e| e.into_path())
         .filter(|p| p.extension().is_some_and(|e| e == "md"))
         .collect();
-    chapters.sort();
+    on_disk.sort();
+    for file in &on_disk {
+        if file.file_name().is_some_and(|n| n == "SUMMARY.md") || chapters.contains(file) {
+            continue;
+        }
+        problems.push(Problem::new(
+            format!("{}:1", project.rel(file)),
+            "a chapter that book/src/SUMMARY.md does not list, so it is never published (what it shows does not count)",
+            format!(
+                "list it in book/src/SUMMARY.md (`- [Title]({})`), or move it out of book/src",
+                project.rel(file).trim_start_matches("book/src/")
+            ),
+        ));
+    }
     for chapter in &chapters {
+        if !chapter.exists() {
+            problems.push(Problem::new(
+                "book/src/SUMMARY.md",
+                format!("lists {}, which does not exist", project.rel(chapter)),
+                "fix the link in SUMMARY.md or add the chapter",
+            ));
+            continue;
+        }
         check_chapter(project, chapter, examples, &mut index, problems)?;
     }
 
@@ -142,7 +177,42 @@ fn check_chapter(
         .with_context(|| format!("cannot read {}", chapter.display()))?;
     let rel_chapter = project.rel(chapter);
     let dir = chapter.parent().unwrap();
-    let (blocks, images) = parse_blocks(&text);
+    let Parsed {
+        blocks,
+        images,
+        nested_code,
+        html,
+    } = parse_blocks(&text);
+    check_html(&rel_chapter, &html, problems);
+    let mut rust_include_lines = BTreeSet::new();
+    for block in blocks.iter().chain(&nested_code) {
+        if let BlockKind::Code { lang, content } = &block.kind
+            && is_rust(lang)
+            && INCLUDE.is_match(content.trim())
+        {
+            rust_include_lines.insert(block.line + 1);
+        }
+    }
+    check_directives(&rel_chapter, &text, &rust_include_lines, problems);
+    for block in &nested_code {
+        let BlockKind::Code { lang, content } = &block.kind else {
+            continue;
+        };
+        let loc = format!("{rel_chapter}:{}", block.line);
+        if lang.trim().is_empty() {
+            problems.push(no_language(&loc));
+        } else if is_rust(lang) {
+            match rust_include(dir, content, examples, project) {
+                Ok(inc) => index.includes.push(CodeInclude {
+                    chapter: chapter.to_path_buf(),
+                    line: block.line,
+                    example: inc.0,
+                    anchor: inc.1,
+                }),
+                Err(p) => problems.push(Problem::new(&loc, p.0, p.1)),
+            }
+        }
+    }
 
     for (line, url) in images {
         if url.contains("://") || url.starts_with("data:") {
@@ -159,15 +229,15 @@ fn check_chapter(
         index.images_shown.insert(path);
     }
 
-    let include_re = Regex::new(r"^\{\{#(?:include|rustdoc_include)\s+([^}\s]+)\}\}$").unwrap();
     let mut previous: Option<&Block> = None;
     let mut last_code: Option<CodeInclude> = None;
     for block in &blocks {
         let loc = format!("{rel_chapter}:{}", block.line);
         if let BlockKind::Code { lang, content } = &block.kind {
-            let content = content.trim();
-            let include = include_re.captures(content).map(|c| c[1].to_owned());
-            if is_rust(lang) {
+            let include = INCLUDE.captures(content.trim()).map(|c| c[1].to_owned());
+            if lang.trim().is_empty() {
+                problems.push(no_language(&loc));
+            } else if is_rust(lang) {
                 let follows_prose = matches!(previous.map(|b| &b.kind), Some(BlockKind::Prose));
                 if !follows_prose {
                     problems.push(Problem::new(
@@ -176,15 +246,15 @@ fn check_chapter(
                         "write a sentence or two before it saying what the step does and why (the teaching guide: prose before every code block)",
                     ));
                 }
-                match include.as_deref().map(|t| resolve_include(dir, t, examples, project)) {
-                    None => problems.push(Problem::new(
-                        &loc,
-                        "pasted Rust code: every Rust block must come from an example that runs",
-                        "move the code into an `examples/*.rs` file between `// ANCHOR: name` and `// ANCHOR_END: name`, and write `{{#include ../../examples/FILE.rs:name}}` in the block",
-                    )),
-                    Some(Err(p)) => problems.push(Problem::new(&loc, p.0, p.1)),
-                    Some(Ok((example, anchor))) => {
-                        let inc = CodeInclude { chapter: chapter.to_path_buf(), line: block.line, example, anchor };
+                match rust_include(dir, content, examples, project) {
+                    Err(p) => problems.push(Problem::new(&loc, p.0, p.1)),
+                    Ok((example, anchor)) => {
+                        let inc = CodeInclude {
+                            chapter: chapter.to_path_buf(),
+                            line: block.line,
+                            example,
+                            anchor,
+                        };
                         index.includes.push(inc.clone());
                         last_code = Some(inc);
                         previous = Some(block);
@@ -227,9 +297,114 @@ fn check_chapter(
     Ok(())
 }
 
-fn is_rust(lang: &str) -> bool {
-    let first = lang.split([',', ' ']).next().unwrap_or("");
-    first == "rust" || first == "rs"
+fn no_language(loc: &str) -> Problem {
+    Problem::new(
+        loc,
+        "a code block without a language: the page may colour it as Rust, and verify-docs cannot tell whether it is code that must come from an example",
+        "name its language (```text for output, ```console for commands, ```toml …); Rust code goes in an example and is included with ```rust {{#include ../../examples/FILE.rs:name}}",
+    )
+}
+
+/// The example and anchor a Rust block's content includes, or why it does not.
+fn rust_include(
+    dir: &Path,
+    content: &str,
+    examples: &[ExampleSource],
+    project: &Project,
+) -> std::result::Result<(String, String), Failure> {
+    let content = content.trim();
+    let Some(c) = INCLUDE.captures(content) else {
+        return Err((
+            "pasted Rust code: every Rust block must come from an example that runs".into(),
+            "move the code into an `examples/*.rs` file between `// ANCHOR: name` and `// ANCHOR_END: name`, and write `{{#include ../../examples/FILE.rs:name}}` in the block".into(),
+        ));
+    };
+    if !content.starts_with("{{#include ") {
+        return Err(directive_refused(content));
+    }
+    resolve_include(dir, &c[1], examples, project)
+}
+
+fn directive_refused(directive: &str) -> Failure {
+    let name = directive
+        .trim_start_matches("{{#")
+        .split_whitespace()
+        .next()
+        .unwrap_or("");
+    (
+        format!("`{{{{#{name} …}}}}` shows Rust code that verify-docs does not check (a whole file, with or without hidden lines)"),
+        "show code only with ```rust {{#include ../../examples/FILE.rs:anchor}} of an anchored step".into(),
+    )
+}
+
+/// Raw HTML that carries code: `<pre>` blocks, or any element with a Rust language class.
+fn check_html(rel_chapter: &str, html: &[(usize, String)], problems: &mut Vec<Problem>) {
+    static CODE_HTML: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)<pre\b|class\s*=\s*["']?[^"'>]*\b(?:language|lang)-(?:rust|rs)\b"#)
+            .unwrap()
+    });
+    for (line, text) in html {
+        if CODE_HTML.is_match(text) {
+            problems.push(Problem::new(
+                format!("{rel_chapter}:{line}"),
+                "code written as raw HTML (`<pre>` or a `language-rust` class), which verify-docs does not check",
+                "write it as a Markdown code block: ```rust {{#include ../../examples/FILE.rs:anchor}} for Rust, ```text for output",
+            ));
+        }
+    }
+}
+
+/// mdBook directives anywhere in a chapter (prose, lists, any code block): `playground` and
+/// `rustdoc_include` are refused; an `include` of a Rust file must be the whole of a Rust
+/// block (which the block check resolves); an `include` of Markdown brings in text that
+/// verify-docs never reads.
+fn check_directives(
+    rel_chapter: &str,
+    text: &str,
+    rust_include_lines: &BTreeSet<usize>,
+    problems: &mut Vec<Problem>,
+) {
+    static DIRECTIVE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\\?\{\{#\s*([A-Za-z_]+)\s*([^}]*)\}\}").unwrap());
+    for m in DIRECTIVE.captures_iter(text) {
+        let whole = m.get(0).unwrap();
+        if whole.as_str().starts_with('\\') {
+            continue; // escaped: mdBook prints it as text
+        }
+        let line = text[..whole.start()]
+            .bytes()
+            .filter(|&b| b == b'\n')
+            .count()
+            + 1;
+        if rust_include_lines.contains(&line) {
+            continue; // the whole of a Rust block: the block check resolves it
+        }
+        let loc = format!("{rel_chapter}:{line}");
+        let name = &m[1];
+        let file = m[2].split(':').next().unwrap_or("").trim();
+        match name {
+            "playground" | "rustdoc_include" => {
+                let (what, fix) = directive_refused(whole.as_str());
+                problems.push(Problem::new(loc, what, fix));
+            }
+            "include" if file.ends_with(".rs") => {
+                problems.push(Problem::new(
+                    loc,
+                    format!("`{}` brings Rust code in outside a ```rust block of its own, where verify-docs does not check it", whole.as_str()),
+                    "make it the only line of a ```rust block, at the top level of the chapter, after a paragraph",
+                ));
+            }
+            "include" if file.ends_with(".md") => problems.push(Problem::new(
+                loc,
+                format!(
+                    "`{}` brings in Markdown that verify-docs does not check",
+                    whole.as_str()
+                ),
+                "write the text into this chapter (or make it a chapter of its own in SUMMARY.md)",
+            )),
+            _ => {}
+        }
+    }
 }
 
 type Failure = (String, String);
@@ -333,85 +508,4 @@ fn parse_output_include(
         return Ok((example.clone(), step, Some(problem)));
     }
     Ok((example.clone(), step, None))
-}
-
-/// Top-level blocks with their kinds and first lines, and every image with its line.
-fn parse_blocks(text: &str) -> (Vec<Block>, Vec<(usize, String)>) {
-    let line_of = |offset: usize| text[..offset].bytes().filter(|&b| b == b'\n').count() + 1;
-    let mut blocks = Vec::new();
-    let mut images = Vec::new();
-    let mut depth = 0usize;
-    let mut code: Option<(String, usize, String)> = None;
-    let opts = Options::ENABLE_TABLES | Options::ENABLE_FOOTNOTES | Options::ENABLE_STRIKETHROUGH;
-    for (event, range) in Parser::new_ext(text, opts).into_offset_iter() {
-        match event {
-            Event::Start(tag) => {
-                if let Tag::Image { dest_url, .. } = &tag {
-                    images.push((line_of(range.start), dest_url.to_string()));
-                }
-                if depth == 0 {
-                    let line = line_of(range.start);
-                    let kind = match &tag {
-                        Tag::Paragraph | Tag::List(_) | Tag::BlockQuote(_) | Tag::Table(_) => {
-                            Some(BlockKind::Prose)
-                        }
-                        Tag::Heading { .. } => Some(BlockKind::Heading),
-                        Tag::CodeBlock(kind) => {
-                            let lang = match kind {
-                                CodeBlockKind::Fenced(info) => info.to_string(),
-                                CodeBlockKind::Indented => String::new(),
-                            };
-                            code = Some((lang, line, String::new()));
-                            None
-                        }
-                        _ => Some(BlockKind::Other),
-                    };
-                    if let Some(kind) = kind {
-                        blocks.push(Block { kind, line });
-                    }
-                }
-                depth += 1;
-            }
-            Event::End(end) => {
-                depth -= 1;
-                if depth == 0
-                    && matches!(end, TagEnd::CodeBlock)
-                    && let Some((lang, line, content)) = code.take()
-                {
-                    blocks.push(Block {
-                        kind: BlockKind::Code { lang, content },
-                        line,
-                    });
-                }
-            }
-            Event::Text(t) if depth == 1 => {
-                if let Some((_, _, content)) = code.as_mut() {
-                    content.push_str(&t);
-                }
-            }
-            Event::Html(_) | Event::Rule if depth == 0 => {
-                blocks.push(Block {
-                    kind: BlockKind::Other,
-                    line: line_of(range.start),
-                });
-            }
-            _ => {}
-        }
-    }
-    (blocks, images)
-}
-
-/// Lexically resolves `..` and `.` (the files may not exist yet).
-pub fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            c => out.push(c),
-        }
-    }
-    out
 }

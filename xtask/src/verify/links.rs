@@ -15,6 +15,8 @@ static ATTR: LazyLock<Regex> =
 static ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"\bid\s*=\s*"([^"]*)""#).unwrap());
 
 pub fn check(site: &Path, problems: &mut Vec<Problem>) -> Result<usize> {
+    let site = super::markdown::normalize(&std::path::absolute(site)?);
+    let site = site.as_path();
     let pages: Vec<PathBuf> = walkdir::WalkDir::new(site)
         .into_iter()
         .filter_map(|e| e.ok())
@@ -50,6 +52,7 @@ pub fn check(site: &Path, problems: &mut Vec<Problem>) -> Result<usize> {
             } else {
                 page.parent().unwrap().join(file)
             };
+            let target = super::markdown::normalize(&target);
             let target = if target.is_dir() {
                 target.join("index.html")
             } else {
@@ -60,6 +63,17 @@ pub fn check(site: &Path, problems: &mut Vec<Problem>) -> Result<usize> {
                 .unwrap_or(page)
                 .display()
                 .to_string();
+            if !target.starts_with(site) {
+                problems.push(Problem::new(
+                    format!("book/build/{rel_page}"),
+                    format!(
+                        "link `{url}` points outside the built book (to {}), so it works here but 404s on the hosted book",
+                        target.display()
+                    ),
+                    "link to files of the repository with a full https:// URL, or copy what the page needs into book/src",
+                ));
+                continue;
+            }
             if !target.exists() {
                 problems.push(Problem::new(
                     format!("book/build/{rel_page}"),

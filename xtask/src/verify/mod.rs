@@ -1,25 +1,32 @@
 //! `cargo xtask verify-docs`: the book can be trusted because it runs.
 //!
-//! 1. Provenance ([`chapters`]): every Rust block is an include of an example's anchor, with
+//! 1. Provenance ([`chapters`]): every Rust block of a published chapter (at any depth, in any
+//!    spelling, as HTML or as an mdBook directive) is an include of an example's anchor, with
 //!    prose before it; every anchor and example is shown; images exist.
-//! 2. Execution ([`run`]): all examples built once (release) and run with a timeout.
+//! 2. Execution ([`run`]): all examples built once (release) and run with a timeout, in their
+//!    own process group (nothing they start may outlive them); `--isa avx2` limits libtorch,
+//!    MKL and oneDNN to AVX2 kernels, as on a CPU without AVX-512.
 //! 3. Outputs ([`outputs`]): each step's normalised stdout against its insta snapshot, shown
-//!    under its code block; a mismatch is rerun once to tell a stale snapshot from
-//!    nondeterministic output.
-//! 4. Images ([`images`]): compared with the committed copies with a perceptual tolerance.
+//!    under its code block: the text exactly, the numbers within the step's tolerance. A
+//!    difference is rerun once to tell a stale snapshot from nondeterministic output, and
+//!    `--update` writes nothing that a second run does not reproduce.
+//! 4. Images ([`images`]): compared with the committed copies by structure and by colour.
 //! 5. The book built with mdbook + mdbook-katex, and every internal link checked ([`links`]).
 //!
 //! Examples whose inputs are unchanged since their last passing run are skipped ([`cache`]).
+//! `INSTA_*` variables cannot turn a check off: verify-docs compares by itself.
 
 pub mod cache;
 pub mod chapters;
+mod check;
 pub mod images;
 pub mod links;
+pub mod markdown;
 pub mod outputs;
 pub mod problems;
 pub mod run;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -50,6 +57,10 @@ pub struct VerifyArgs {
     /// Skip building the book with mdbook and checking its links.
     #[arg(long)]
     pub no_book: bool,
+    /// Run the examples as on a CPU without AVX-512: libtorch, MKL and oneDNN limited to
+    /// AVX2 kernels (what `cargo xtask ci` checks besides this CPU's own run).
+    #[arg(long, value_name = "ISA", value_parser = ["avx2"])]
+    pub isa: Option<String>,
     /// Check another project tree (the engine's fixture tests use this).
     #[arg(long, hide = true)]
     pub root: Option<PathBuf>,
@@ -149,8 +160,31 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     Ok(())
 }
 
+/// The environment that limits libtorch, MKL and oneDNN to `isa`'s kernels.
+pub fn isa_env(isa: Option<&str>) -> Vec<(String, String)> {
+    match isa {
+        Some("avx2") => [
+            ("ATEN_CPU_CAPABILITY", "avx2"),
+            ("MKL_ENABLE_INSTRUCTIONS", "AVX2"),
+            ("ONEDNN_MAX_CPU_ISA", "AVX2"),
+            ("DNNL_MAX_CPU_ISA", "AVX2"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Everything but the mdbook build: provenance, runs, outputs, images.
 pub fn verify(project: &Project, args: &VerifyArgs, problems: &mut Vec<Problem>) -> Result<()> {
+    let insta_env = outputs::insta_environment();
+    if !insta_env.is_empty() {
+        eprintln!(
+            "verify-docs: ignoring {} from the environment: verify-docs compares the outputs itself (accept new ones with `--update`)",
+            insta_env.join(", ")
+        );
+    }
     if args.update {
         outputs::accept_new_snapshots();
     }
@@ -191,7 +225,8 @@ fn run_examples(
         .collect();
 
     let mut cache = cache::Cache::load(project);
-    let shared = cache::shared_digest(project)?;
+    let env = isa_env(args.isa.as_deref());
+    let shared = cache::shared_digest(project, args.features.as_deref(), &env)?;
     let mut jobs = Vec::new();
     let mut digests = BTreeMap::new();
     let mut skipped = Vec::new();
@@ -224,6 +259,7 @@ fn run_examples(
             exe,
             out_dir,
             limits,
+            env: env.clone(),
         });
     }
     if !skipped.is_empty() {
@@ -233,6 +269,7 @@ fn run_examples(
         );
     }
     if jobs.is_empty() {
+        check_images_shown(project, index, problems);
         return Ok(());
     }
     if args.prebuilt.is_none()
@@ -260,7 +297,7 @@ fn run_examples(
     for (job, run) in jobs.iter().zip(&runs) {
         let before = problems.len();
         let source = examples.iter().find(|e| e.name == job.example).unwrap();
-        check_run(project, args, source, job, run, index, problems)?;
+        check::check_run(project, args, source, job, run, index, problems)?;
         if problems.len() == before {
             cache.record(
                 &job.example,
@@ -271,8 +308,13 @@ fn run_examples(
         }
     }
     cache.save(project)?;
+    check_images_shown(project, index, problems);
+    print_timings(&jobs, &runs);
+    Ok(())
+}
 
-    // Every committed image is shown by some chapter.
+/// Every committed image is shown by some published chapter.
+fn check_images_shown(project: &Project, index: &chapters::BookIndex, problems: &mut Vec<Problem>) {
     for committed in walkdir::WalkDir::new(project.images_dir())
         .into_iter()
         .filter_map(|e| e.ok())
@@ -289,178 +331,6 @@ fn run_examples(
             ));
         }
     }
-    print_timings(&jobs, &runs);
-    Ok(())
-}
-
-fn check_run(
-    project: &Project,
-    args: &VerifyArgs,
-    source: &chapters::ExampleSource,
-    job: &run::Job,
-    first: &run::Run,
-    index: &chapters::BookIndex,
-    problems: &mut Vec<Problem>,
-) -> Result<()> {
-    let ex = &job.example;
-    let failure = match &first.status {
-        run::Status::Passed => None,
-        run::Status::Failed(status) => Some(format!("exited with {status}")),
-        run::Status::TimedOut => Some(format!(
-            "did not finish within its {} s timeout and was killed",
-            job.limits.timeout.as_secs()
-        )),
-        run::Status::CouldNotStart(e) => Some(format!("could not start: {e}")),
-    };
-    if let Some(failure) = failure {
-        let step = outputs::split_steps(&first.stdout)
-            .last()
-            .map(|(s, _)| s.clone())
-            .unwrap_or_default();
-        let fix = match first.status {
-            run::Status::TimedOut => format!(
-                "make it faster, or raise its limit with `// verify-docs: timeout_s = N` in examples/{ex}.rs; rerun alone with `cargo run --release --example {ex}`"
-            ),
-            _ => format!("rerun it with `cargo run --release --example {ex}` and fix the error"),
-        };
-        let step = if step.is_empty() {
-            "before its first step".to_owned()
-        } else {
-            format!("in step `{step}`")
-        };
-        problems.push(Problem::new(
-            format!("examples/{ex}.rs"),
-            format!(
-                "{failure} ({step}); last lines of stderr:\n{}",
-                run::tail(&first.stderr, 15)
-            ),
-            fix,
-        ));
-        return Ok(());
-    }
-
-    let ctx = outputs::PathContext {
-        out_dir: job.out_dir.display().to_string(),
-        root: project.root().display().to_string(),
-        home: std::env::var("HOME").ok(),
-    };
-    let steps: Vec<(String, String)> = outputs::split_steps(&first.stdout)
-        .into_iter()
-        .map(|(name, text)| (name, outputs::normalise(&text, &ctx)))
-        .collect();
-    let mut seen = BTreeSet::new();
-    let mut differing = Vec::new();
-    for (step, text) in &steps {
-        if step.is_empty() {
-            problems.push(Problem::new(
-                format!("examples/{ex}.rs"),
-                "prints before its first step, so the book cannot show that output",
-                "call `tinycats_notebook::step(\"name\")` before printing",
-            ));
-            continue;
-        }
-        if !seen.insert(step.clone()) {
-            problems.push(Problem::new(
-                format!("examples/{ex}.rs"),
-                format!("step `{step}` is started twice"),
-                "give each step its own name",
-            ));
-            continue;
-        }
-        if !source.anchors.contains_key(step) {
-            problems.push(Problem::new(
-                format!("examples/{ex}.rs"),
-                format!("step `{step}` has no `// ANCHOR: {step}` in the source, so its output has no code to sit under"),
-                format!("wrap the step's code in `// ANCHOR: {step}` … `// ANCHOR_END: {step}`"),
-            ));
-        }
-        if text.is_empty() {
-            continue;
-        }
-        if outputs::snapshot(project, ex, step, text) == outputs::SnapshotOutcome::Differs {
-            differing.push(step.clone());
-        }
-        if !index
-            .outputs_shown
-            .contains_key(&(ex.clone(), step.clone()))
-        {
-            let snap = project.outputs_dir().join(ex).join(format!("{step}.snap"));
-            let chapter_dir = index
-                .includes
-                .iter()
-                .find(|i| &i.example == ex && &i.anchor == step)
-                .and_then(|i| i.chapter.parent().map(Path::to_path_buf))
-                .unwrap_or_else(|| project.book_src());
-            let target = outputs::include_target(&chapter_dir, &snap, project)
-                .unwrap_or_else(|_| format!("{}:4:", outputs::pathdiff(&snap, &chapter_dir)));
-            problems.push(Problem::new(
-                format!("examples/{ex}.rs"),
-                format!("step `{step}` prints output that no chapter shows"),
-                format!("right below the code block of `{step}`, add\n        ```text\n        {{{{#include {target}}}}}\n        ```"),
-            ));
-        }
-    }
-
-    // Snapshots of steps that print nothing now.
-    let committed = outputs::committed(project)?;
-    for (step, path) in committed.get(ex).into_iter().flatten() {
-        let printed = steps.iter().any(|(s, t)| s == step && !t.is_empty());
-        if printed {
-            continue;
-        }
-        if args.update {
-            std::fs::remove_file(path)?;
-            eprintln!("  removed {}", project.rel(path));
-        } else {
-            problems.push(Problem::new(
-                project.rel(path),
-                format!("orphan snapshot: `{ex}` step `{step}` no longer prints anything"),
-                "run `cargo xtask verify-docs --update` to delete it, and drop its block from the chapter",
-            ));
-        }
-    }
-
-    if !differing.is_empty() {
-        // Run again: if the two runs disagree, the output is nondeterministic, not stale.
-        eprintln!(
-            "  {ex}: output differs from the snapshot; running it again to tell stale from nondeterministic"
-        );
-        let again = run::run_one(
-            &run::Job {
-                out_dir: job.out_dir.with_extension("rerun"),
-                ..job.clone()
-            },
-            project.root(),
-        );
-        let ctx2 = outputs::PathContext {
-            out_dir: job.out_dir.with_extension("rerun").display().to_string(),
-            ..ctx
-        };
-        let second: BTreeMap<String, String> = outputs::split_steps(&again.stdout)
-            .into_iter()
-            .map(|(n, t)| (n, outputs::normalise(&t, &ctx2)))
-            .collect();
-        for step in differing {
-            let first_text = &steps.iter().find(|(s, _)| *s == step).unwrap().1;
-            let loc = format!("book/outputs/{ex}/{step}.snap");
-            if second.get(&step) != Some(first_text) {
-                problems.push(Problem::new(
-                    loc,
-                    format!("nondeterministic output: step `{step}` printed different text in two runs (insta's diff is above)"),
-                    "seed every random generator (tinycats uses fixed seeds), and print timings, thread counts and paths in the forms the normaliser redacts (see xtask/src/verify/outputs.rs)",
-                ));
-            } else {
-                problems.push(Problem::new(
-                    loc,
-                    format!("stale snapshot: step `{step}` now prints something else (insta's diff is above)"),
-                    "if the change is intended, run `cargo xtask verify-docs --update` (or `cargo insta review`) and commit the snapshot",
-                ));
-            }
-        }
-    }
-
-    images::check_example(project, ex, &job.out_dir, args.update, problems)?;
-    Ok(())
 }
 
 fn print_timings(jobs: &[run::Job], runs: &[run::Run]) {

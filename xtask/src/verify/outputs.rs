@@ -22,26 +22,102 @@ use anyhow::{Context, Result};
 use regex::Regex;
 
 use super::Project;
-use tinycats_marker::STEP_MARKER;
+use tinycats_marker::{STEP_MARKER, TOLERANCE_MARKER};
 
-/// The step marker the examples print (see `tinycats_notebook::step`). Kept in sync by a
-/// test, because the xtask must not depend on the project's crates.
+/// The marker lines the examples print (see `tinycats_notebook::step` and `::tolerance`).
+/// Kept in sync by a test, because the xtask must not depend on the project's crates.
 mod tinycats_marker {
     pub const STEP_MARKER: &str = "@@tinycats-step ";
+    pub const TOLERANCE_MARKER: &str = "@@tinycats-tolerance ";
 }
 
-/// Splits raw stdout into `(step, text)` in order. Text before the first marker goes under
-/// the empty step name.
-pub fn split_steps(stdout: &str) -> Vec<(String, String)> {
-    let mut steps: Vec<(String, String)> = vec![(String::new(), String::new())];
-    for line in stdout.split_inclusive('\n') {
-        if let Some(name) = line.strip_prefix(STEP_MARKER) {
-            steps.push((name.trim().to_owned(), String::new()));
-        } else {
-            steps.last_mut().unwrap().1.push_str(line);
+/// How far a step's printed numbers may move between machines (see [`compare`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tolerance {
+    pub rel: f64,
+    pub abs: f64,
+}
+
+impl Tolerance {
+    /// What a step that declares nothing is held to: 0.1 % of each value (plus one unit of
+    /// its last printed digit, see [`compare`]).
+    pub const STRICT: Tolerance = Tolerance {
+        rel: 1e-3,
+        abs: 0.0,
+    };
+
+    pub const fn relative(rel: f64) -> Tolerance {
+        Tolerance { rel, abs: 0.0 }
+    }
+
+    fn parse(spec: &str) -> std::result::Result<Tolerance, String> {
+        let mut t = Tolerance { rel: 0.0, abs: 0.0 };
+        for pair in spec.split_whitespace() {
+            let (key, value) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("`{pair}`: expected key=value"))?;
+            let v: f64 = value
+                .parse()
+                .map_err(|_| format!("`{value}` is not a number"))?;
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!("`{value}` must be finite and not negative"));
+            }
+            match key {
+                "rel" => t.rel = v,
+                "abs" => t.abs = v,
+                other => return Err(format!("unknown key `{other}` (known: rel, abs)")),
+            }
+        }
+        Ok(t)
+    }
+}
+
+impl std::fmt::Display for Tolerance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.rel > 0.0, self.abs > 0.0) {
+            (true, true) => write!(f, "relative {:e} + absolute {}", self.rel, self.abs),
+            (true, false) => write!(f, "relative {:e}", self.rel),
+            (false, true) => write!(f, "absolute {}", self.abs),
+            (false, false) => write!(f, "exact"),
         }
     }
-    if steps[0].1.trim().is_empty() {
+}
+
+/// One step's raw output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepOutput {
+    pub name: String,
+    pub text: String,
+    /// What the step declared with `tinycats_notebook::tolerance`, if anything.
+    pub tolerance: Option<Tolerance>,
+    /// A tolerance marker that could not be read.
+    pub bad_tolerance: Option<String>,
+}
+
+/// Splits raw stdout into steps in order, taking the tolerance markers out of the text.
+/// Text before the first marker goes under the empty step name.
+pub fn split_steps(stdout: &str) -> Vec<StepOutput> {
+    let new_step = |name: String| StepOutput {
+        name,
+        text: String::new(),
+        tolerance: None,
+        bad_tolerance: None,
+    };
+    let mut steps = vec![new_step(String::new())];
+    for line in stdout.split_inclusive('\n') {
+        let current = steps.last_mut().unwrap();
+        if let Some(name) = line.strip_prefix(STEP_MARKER) {
+            steps.push(new_step(name.trim().to_owned()));
+        } else if let Some(spec) = line.strip_prefix(TOLERANCE_MARKER) {
+            match Tolerance::parse(spec.trim()) {
+                Ok(t) => current.tolerance = Some(t),
+                Err(e) => current.bad_tolerance = Some(format!("`{}`: {e}", line.trim())),
+            }
+        } else {
+            current.text.push_str(line);
+        }
+    }
+    if steps[0].text.trim().is_empty() && steps[0].bad_tolerance.is_none() {
         steps.remove(0);
     }
     steps
@@ -117,19 +193,181 @@ pub fn normalise(text: &str, paths: &PathContext) -> String {
     lines.join("\n")
 }
 
-/// How an insta snapshot comparison came out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SnapshotOutcome {
-    Matches,
-    /// Differs from (or has no) committed snapshot; insta printed the diff.
-    Differs,
+/// How a step's new output compares with its committed snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Comparison {
+    Equal,
+    /// The same text; every number within tolerance, some not identical. The committed
+    /// snapshot is kept (so float noise never churns git); `worst` says which number moved most.
+    WithinTolerance {
+        worst: String,
+    },
+    /// Different text, or a number beyond tolerance; `why` names the first difference.
+    Differs {
+        why: String,
+    },
 }
 
-/// Compares `text` with `book/outputs/<example>/<step>.snap` through insta.
-///
-/// With `INSTA_UPDATE=always` (set by `--update`) insta rewrites the file in place; without
-/// it insta leaves a `.snap.new` beside it for `cargo insta review` (not in CI).
-pub fn snapshot(project: &Project, example: &str, step: &str, text: &str) -> SnapshotOutcome {
+/// A number in printed output.
+#[derive(Debug, Clone, PartialEq)]
+struct Number {
+    text: String,
+    value: f64,
+    /// One unit of the last printed digit (0 for integers, which are compared as counts).
+    quantum: f64,
+}
+
+/// Numbers in `text` and the text with each of them replaced by `#`. A digit run that
+/// continues a word (`fp32`, `step_300`, `v1.2`) is text, not a number; a leading `-` is a
+/// sign only where it does not join two words (`2026-11`).
+fn numbers(text: &str) -> (String, Vec<Number>) {
+    static NUM: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?").unwrap());
+    let mut masked = String::with_capacity(text.len());
+    let mut found = Vec::new();
+    let mut last = 0;
+    for m in NUM.find_iter(text) {
+        let before = text[..m.start()].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+            continue;
+        }
+        let mut start = m.start();
+        if before == Some('-') {
+            let before_sign = text[..start - 1].chars().next_back();
+            if !before_sign.is_some_and(|c| c.is_alphanumeric()) {
+                start -= 1;
+            }
+        }
+        let t = &text[start..m.end()];
+        let Ok(value) = t.parse::<f64>() else {
+            continue;
+        };
+        let mantissa = t.split(['e', 'E']).next().unwrap_or(t);
+        let exponent: i32 = t
+            .split_once(['e', 'E'])
+            .and_then(|(_, e)| e.parse().ok())
+            .unwrap_or(0);
+        let decimals = mantissa.split_once('.').map_or(0, |(_, f)| f.len()) as i32;
+        let quantum = if decimals == 0 && exponent == 0 {
+            0.0
+        } else {
+            10f64.powi(exponent - decimals)
+        };
+        masked.push_str(&text[last..start]);
+        masked.push('#');
+        last = m.end();
+        found.push(Number {
+            text: t.to_owned(),
+            value,
+            quantum,
+        });
+    }
+    masked.push_str(&text[last..]);
+    (masked, found)
+}
+
+/// Compares two normalised outputs: the text with every number masked must be equal, and each
+/// number within `tol`, that is `|a − b| ≤ abs + rel · max(|a|, |b|)` plus one unit of the
+/// last printed digit for decimals (values within the tolerance can round to neighbouring
+/// digits). Integers get no such unit: counts are compared as counts.
+pub fn compare(committed: &str, new: &str, tol: Tolerance) -> Comparison {
+    if committed == new {
+        return Comparison::Equal;
+    }
+    let (mask_a, nums_a) = numbers(committed);
+    let (mask_b, nums_b) = numbers(new);
+    if mask_a != mask_b || nums_a.len() != nums_b.len() {
+        let line = committed
+            .lines()
+            .zip(new.lines())
+            .position(|(a, b)| numbers(a).0 != numbers(b).0)
+            .unwrap_or_else(|| committed.lines().count().min(new.lines().count()));
+        return Comparison::Differs {
+            why: format!("the text changed (line {})", line + 1),
+        };
+    }
+    let line_of = |text: &str, k: usize| -> usize {
+        // The line of the k-th number: count numbers line by line.
+        let mut seen = 0;
+        for (i, l) in text.lines().enumerate() {
+            seen += numbers(l).1.len();
+            if seen > k {
+                return i + 1;
+            }
+        }
+        0
+    };
+    let mut worst: Option<(f64, usize)> = None;
+    for (k, (a, b)) in nums_a.iter().zip(&nums_b).enumerate() {
+        if a.text == b.text {
+            continue;
+        }
+        let diff = (a.value - b.value).abs();
+        let allowed =
+            tol.abs + tol.rel * a.value.abs().max(b.value.abs()) + a.quantum.max(b.quantum);
+        // A tiny margin for the decimal → binary conversion of the printed digits.
+        if diff > allowed * (1.0 + 1e-9) + 1e-300 {
+            return Comparison::Differs {
+                why: format!(
+                    "line {}: `{}` became `{}`, beyond the step's tolerance ({tol}{})",
+                    line_of(new, k),
+                    a.text,
+                    b.text,
+                    if a.quantum.max(b.quantum) > 0.0 {
+                        " plus one unit of the last printed digit"
+                    } else {
+                        ""
+                    }
+                ),
+            };
+        }
+        let share = if allowed > 0.0 { diff / allowed } else { 0.0 };
+        if worst.is_none_or(|(w, _)| share > w) {
+            worst = Some((share, k));
+        }
+    }
+    match worst {
+        Some((_, k)) => Comparison::WithinTolerance {
+            worst: format!(
+                "line {}: `{}` → `{}`",
+                line_of(new, k),
+                nums_a[k].text,
+                nums_b[k].text
+            ),
+        },
+        // Only number spellings that parse equal differ (`1.0` vs `1.00`).
+        None => Comparison::Differs {
+            why: "numbers are spelt differently".into(),
+        },
+    }
+}
+
+/// The body of a committed snapshot (insta's file format), or `None` if there is no file.
+pub fn committed_text(path: &Path) -> Result<Option<String>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let snap = insta::Snapshot::from_file(path)
+        .map_err(|e| anyhow::anyhow!("cannot read the snapshot {}: {e}", path.display()))?;
+    let text = snap
+        .as_text()
+        .with_context(|| format!("{} is a binary snapshot, not text", path.display()))?;
+    Ok(Some(text.to_string()))
+}
+
+/// A line diff of two outputs, `-` committed and `+` new, for the report.
+pub fn diff(committed: &str, new: &str) -> String {
+    let (a, b) = (format!("{committed}\n"), format!("{new}\n"));
+    similar::TextDiff::from_lines(&a, &b)
+        .unified_diff()
+        .context_radius(2)
+        .header("committed", "this run")
+        .to_string()
+}
+
+/// Writes `text` as `book/outputs/<example>/<step>.snap` through insta (`--update` only:
+/// [`accept_new_snapshots`] must have run).
+pub fn write_snapshot(project: &Project, example: &str, step: &str, text: &str) {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(project.outputs_dir().join(example));
     settings.set_prepend_module_to_snapshot(false);
@@ -137,24 +375,32 @@ pub fn snapshot(project: &Project, example: &str, step: &str, text: &str) -> Sna
     settings.set_description(format!(
         "stdout of step `{step}` of examples/{example}.rs, shown in the book; regenerate with `cargo xtask verify-docs --update`"
     ));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    // insta panics after writing when the old file differed; the write is what we want.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         settings.bind(|| insta::assert_snapshot!(step.to_owned(), text));
     }));
-    match result {
-        Ok(()) => SnapshotOutcome::Matches,
-        Err(_) => SnapshotOutcome::Differs,
-    }
 }
 
 /// Makes insta rewrite differing snapshots in place (`--update`). insta reads its mode from
-/// `INSTA_UPDATE` once per process, so call this before the first comparison.
+/// `INSTA_UPDATE` once per process, so call this before the first write. In a check,
+/// verify-docs never calls insta's assertions: it compares by itself ([`compare`]), so
+/// `INSTA_FORCE_PASS` or `INSTA_UPDATE` in the environment cannot pass or rewrite anything.
 pub fn accept_new_snapshots() {
-    // SAFETY: called before any example runs or snapshot is compared, while this is the only
+    // SAFETY: called before any example runs or snapshot is written, while this is the only
     // thread of the xtask that touches the environment.
     #[allow(unsafe_code)]
     unsafe {
-        std::env::set_var("INSTA_UPDATE", "always")
+        std::env::set_var("INSTA_UPDATE", "always");
+        std::env::remove_var("INSTA_FORCE_PASS");
     };
+}
+
+/// `INSTA_*` variables set in the environment, which verify-docs does not obey.
+pub fn insta_environment() -> Vec<String> {
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("INSTA_"))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect()
 }
 
 /// The committed snapshots: example → step → file.
@@ -237,10 +483,107 @@ mod tests {
         let steps = split_steps(&out);
         let names: Vec<_> = steps
             .iter()
-            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .map(|s| (s.name.as_str(), s.text.as_str()))
             .collect();
         assert_eq!(names, [("one", "a\nb\n"), ("two", ""), ("three", "c\n")]);
-        assert_eq!(split_steps("stray\n")[0].0, "");
+        assert_eq!(split_steps("stray\n")[0].name, "");
+    }
+
+    #[test]
+    fn tolerance_markers_are_read_and_taken_out_of_the_text() {
+        let out = format!(
+            "{STEP_MARKER}one\n{TOLERANCE_MARKER}rel=1e-2 abs=5e-1\na\n{STEP_MARKER}two\n{TOLERANCE_MARKER}rel=x\nb\n"
+        );
+        let steps = split_steps(&out);
+        assert_eq!(steps[0].text, "a\n");
+        assert_eq!(
+            steps[0].tolerance,
+            Some(Tolerance {
+                rel: 0.01,
+                abs: 0.5
+            })
+        );
+        assert_eq!(steps[1].tolerance, None);
+        assert!(
+            steps[1]
+                .bad_tolerance
+                .as_deref()
+                .unwrap()
+                .contains("`x` is not a number"),
+            "{:?}",
+            steps[1]
+        );
+    }
+
+    #[test]
+    fn the_tolerance_marker_matches_the_notebook_crate() {
+        let src = include_str!("../../../crates/tinycats-notebook/src/lib.rs");
+        assert!(src.contains(&format!(
+            "pub const TOLERANCE_MARKER: &str = {TOLERANCE_MARKER:?};"
+        )));
+    }
+
+    fn differs(a: &str, b: &str, t: Tolerance) -> bool {
+        matches!(compare(a, b, t), Comparison::Differs { .. })
+    }
+
+    #[test]
+    fn numbers_are_compared_within_tolerance_and_text_exactly() {
+        let s = Tolerance::STRICT;
+        assert_eq!(compare("a 1.5", "a 1.5", s), Comparison::Equal);
+        // One unit of the last printed digit: 30.25 and 30.24 print as 30.3 and 30.2.
+        assert!(!differs("coat 30.3%", "coat 30.2%", s));
+        assert!(!differs("rmse 0.0054", "rmse 0.0055", s));
+        assert!(differs("coat 22.0%", "coat 30.2%", s));
+        assert!(differs("rmse 0.0721", "rmse 0.0108", s));
+        // Counts are counts.
+        assert!(differs("kept 519 of 523", "kept 520 of 523", s));
+        assert!(!differs(
+            "kept 519 of 523",
+            "kept 520 of 523",
+            Tolerance { rel: 0.0, abs: 1.0 }
+        ));
+        // 9.5e-6 vs 1.1e-5: printed noise is not within a strict tolerance.
+        assert!(differs("max 9.5e-6", "max 1.1e-5", s));
+        assert!(!differs(
+            "max 9.5e-6",
+            "max 1.1e-5",
+            Tolerance {
+                rel: 0.0,
+                abs: 1e-5
+            }
+        ));
+        assert!(!differs(
+            "loss 0.7645",
+            "loss 0.7700",
+            Tolerance::relative(0.01)
+        ));
+        // The text around the numbers is compared exactly.
+        assert!(differs("coat 30.3%", "coat 30.3 %", s));
+        assert!(differs("a 1\nb 2", "a 1\nb 2\nc 3", s));
+        // Numbers inside words are text: fp32 vs fp16 is a text change.
+        assert!(differs("fp32 1.0", "fp16 1.0", Tolerance::relative(1.0)));
+        // A minus sign joining two words is text.
+        let values: Vec<f64> = numbers("2026-11 and -3.5, x-1")
+            .1
+            .iter()
+            .map(|n| n.value)
+            .collect();
+        assert_eq!(values, [2026.0, 11.0, -3.5, 1.0]);
+        assert_eq!(numbers("-3.5").1[0].value, -3.5);
+    }
+
+    #[test]
+    fn a_difference_names_its_line_and_values() {
+        let Comparison::Differs { why } =
+            compare("a\nx 1.5 y 2.0", "a\nx 1.5 y 2.5", Tolerance::STRICT)
+        else {
+            panic!("should differ")
+        };
+        assert!(
+            why.contains("line 2") && why.contains("`2.0` became `2.5`"),
+            "{why}"
+        );
     }
 
     #[test]

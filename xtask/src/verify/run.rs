@@ -72,6 +72,8 @@ pub struct Run {
     pub stdout: String,
     pub stderr: String,
     pub out_dir: PathBuf,
+    /// Set when processes the example started outlived it (they were killed).
+    pub lingering: Option<String>,
 }
 
 /// One example to run.
@@ -81,6 +83,8 @@ pub struct Job {
     pub exe: PathBuf,
     pub out_dir: PathBuf,
     pub limits: Limits,
+    /// Extra environment for the run (e.g. the forced-AVX2 variables).
+    pub env: Vec<(String, String)>,
 }
 
 /// `cargo build --release --examples` in `root`.
@@ -140,15 +144,20 @@ fn status_word(status: &Status) -> &'static str {
     }
 }
 
+/// How long the output pipes may stay open after the example has exited and its process
+/// group has been killed (only a process that left the group can hold them longer).
+const PIPE_GRACE: Duration = Duration::from_secs(2);
+
 pub fn run_one(job: &Job, root: &Path) -> Run {
     let started = Instant::now();
-    let done = |status, stdout, stderr| Run {
+    let done = |status, stdout, stderr, lingering| Run {
         example: job.example.clone(),
         status,
         wall: started.elapsed(),
         stdout,
         stderr,
         out_dir: job.out_dir.clone(),
+        lingering,
     };
     if let Err(e) = std::fs::remove_dir_all(&job.out_dir).or_else(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -161,62 +170,122 @@ pub fn run_one(job: &Job, root: &Path) -> Run {
             Status::CouldNotStart(format!("cannot clear {}: {e}", job.out_dir.display())),
             String::new(),
             String::new(),
+            None,
         );
     }
     let _ = std::fs::create_dir_all(&job.out_dir);
-    // Its own process group, so a timeout kills whatever the example started too (a child
-    // left alive would hold the output pipes open).
-    let child = Command::new(&job.exe)
-        .process_group(0)
+    // Its own process group, so that whatever the example started can be found and killed
+    // with it (a child left alive would hold the output pipes open).
+    let mut cmd = Command::new(&job.exe);
+    cmd.process_group(0)
         .current_dir(root)
         .env("TINYCATS_OUT_DIR", &job.out_dir)
         .env("RUST_BACKTRACE", "1")
         .env("TINYCATS_VERIFY_DOCS", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
+        .stderr(Stdio::piped());
+    for (k, v) in &job.env {
+        cmd.env(k, v);
+    }
+    let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
             return done(
                 Status::CouldNotStart(format!("{}: {e}", job.exe.display())),
                 String::new(),
                 String::new(),
+                None,
             );
         }
     };
-    let mut out_pipe = child.stdout.take().unwrap();
-    let mut err_pipe = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out_pipe.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err_pipe.read_to_end(&mut buf);
-        buf
-    });
+    let pgid = child.id() as libc::pid_t;
+    let out = Pipe::read(child.stdout.take().unwrap());
+    let err = Pipe::read(child.stderr.take().unwrap());
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) if status.success() => break Status::Passed,
             Ok(Some(status)) => break Status::Failed(status),
             Ok(None) if started.elapsed() > job.limits.timeout => {
-                let _ = Command::new("kill")
-                    .args(["-KILL", "--", &format!("-{}", child.id())])
-                    .status();
+                kill_group(pgid);
                 let _ = child.kill();
                 let _ = child.wait();
                 break Status::TimedOut;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => break Status::CouldNotStart(e.to_string()),
+            Err(e) => {
+                kill_group(pgid);
+                break Status::CouldNotStart(e.to_string());
+            }
         }
     };
-    let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
-    let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
-    done(status, stdout, stderr)
+    let mut lingering = None;
+    if group_alive(pgid) {
+        if matches!(status, Status::Passed | Status::Failed(_)) {
+            lingering = Some("processes in its process group".to_owned());
+        }
+        kill_group(pgid);
+    }
+    let deadline = Instant::now() + PIPE_GRACE;
+    let (stdout, out_open) = out.finish(deadline);
+    let (stderr, err_open) = err.finish(deadline);
+    if (out_open || err_open) && lingering.is_none() {
+        lingering = Some(
+            "a process that left its process group holds its stdout or stderr open".to_owned(),
+        );
+    }
+    done(status, stdout, stderr, lingering)
+}
+
+/// A pipe drained by a thread into a shared buffer, so that what was read is kept even if
+/// the pipe never closes.
+struct Pipe {
+    buf: std::sync::Arc<Mutex<Vec<u8>>>,
+    closed: std::sync::mpsc::Receiver<()>,
+}
+
+impl Pipe {
+    fn read(mut pipe: impl Read + Send + 'static) -> Pipe {
+        let buf = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let (tx, closed) = std::sync::mpsc::channel();
+        let shared = buf.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            loop {
+                match pipe.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => shared.lock().unwrap().extend_from_slice(&chunk[..n]),
+                }
+            }
+            let _ = tx.send(());
+        });
+        Pipe { buf, closed }
+    }
+
+    /// What was read, and whether the pipe was still open at `deadline`.
+    fn finish(self, deadline: Instant) -> (String, bool) {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        let still_open = self.closed.recv_timeout(wait).is_err();
+        let bytes = self.buf.lock().unwrap().clone();
+        (String::from_utf8_lossy(&bytes).into_owned(), still_open)
+    }
+}
+
+/// SIGKILL to every process of the group `pgid`.
+fn kill_group(pgid: libc::pid_t) {
+    // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+}
+
+/// Whether any process of the group `pgid` is still alive.
+fn group_alive(pgid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only checks that the group exists and may be signalled.
+    #[allow(unsafe_code)]
+    let r = unsafe { libc::kill(-pgid, 0) };
+    r == 0
 }
 
 /// The last `n` lines of `text`, indented for a report.
