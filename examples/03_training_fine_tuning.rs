@@ -21,7 +21,7 @@ use tinycats_models::runconfig::{self, FineTuneRun, GeneratorRun};
 use tinycats_models::tasks::{GeneratorTask, sample_breeds};
 use tinycats_models::trainer::{Trainer, TrainerConfig, read_metrics};
 use tinycats_models::{DitConfig, Provenance, TinyDit, images};
-use tinycats_notebook::{display_path, out_dir, step, workspace_root};
+use tinycats_notebook::{Tolerance, display_path, out_dir, step, tolerance, workspace_root};
 use tinycats_onnx::Scheme;
 use tinycats_plot::{ImageGrid, LineChart, save_png};
 use tinycats_runtime::generator::gaussian_noise;
@@ -703,17 +703,22 @@ fn finetune_and_ship(root: &Path, work: &Path, device: Device) -> Result<()> {
     let v_tch = Vec::<f32>::try_from(v_tch.to_device(Device::Cpu).flatten(0, -1))?;
     let v_tch = tinycats_runtime::ndarray::Array4::from_shape_vec(v_ort.raw_dim(), v_tch)?;
     let parity = rmse_and_max_abs(v_tch.view(), v_ort.view()).1;
-    println!(
-        "ONNX Runtime vs libtorch on 3 inputs (new class, Bombay, null class): max |Δvelocity| {parity:.1e}"
-    );
     ensure!(
         parity < 1e-4,
         "the exported graph disagrees with libtorch by {parity}"
+    );
+    // The exact gap is float rounding that changes with the CPU; the bound is what it proves.
+    println!(
+        "ONNX Runtime vs libtorch on 3 inputs (new class, Bombay, null class): max |Δvelocity| < 1e-4"
     );
     // ANCHOR_END: export
 
     // ANCHOR: quantize
     step("quantize");
+    // The RMSE of int8 against fp32 is a small difference between two runs of a model that
+    // was itself trained with this CPU's float rounding: it moves 7.5 % between AVX-512 and
+    // AVX2 kernels (0.0107 vs 0.0115), so the book accepts 15 % here.
+    tolerance(Tolerance::relative(0.15));
     let fp32 = tinycats_onnx::read_model(&onnx)?;
     let mut rows = Vec::new();
     let mut reference: Option<tinycats_runtime::ndarray::Array4<f32>> = None;

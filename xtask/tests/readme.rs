@@ -1,0 +1,44 @@
+//! The README's table of declared tolerances lists exactly the steps that declare one.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// `(example, step)` of every step whose code calls `tolerance(..)` before the next `step(..)`.
+fn declared(root: &Path) -> BTreeSet<String> {
+    let step = regex::Regex::new(r#"\bstep\("([a-z0-9_-]+)"\)"#).unwrap();
+    let mut out = BTreeSet::new();
+    for entry in std::fs::read_dir(root.join("examples")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let example = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let source = std::fs::read_to_string(&path).unwrap();
+        let mut current = None;
+        for line in source.lines() {
+            if let Some(c) = step.captures(line) {
+                current = Some(c[1].to_owned());
+            } else if line.contains("tolerance(Tolerance") {
+                let name = current.clone().expect("tolerance before any step");
+                out.insert(format!("{example}/{name}"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_readme_lists_every_declared_tolerance() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let row = regex::Regex::new(r"(?m)^\| `([0-9]{2}_[a-z_]+/[a-z0-9_-]+)` \|").unwrap();
+    let listed: BTreeSet<String> = row
+        .captures_iter(&readme)
+        .map(|c| c[1].to_owned())
+        .collect();
+    assert_eq!(
+        listed,
+        declared(root),
+        "README.md's table of declared tolerances (left) and the examples (right) disagree"
+    );
+}
