@@ -18,7 +18,8 @@ pub const IMAGE_EXTENSIONS: [&str; 4] = ["jpg", "jpeg", "png", "webp"];
 pub struct DecodeLimits {
     /// Largest accepted width or height in pixels (the header is checked before decoding).
     pub max_side: u32,
-    /// Largest allocation a decoder may make, in bytes.
+    /// Memory budget of one decode, in bytes: the decoded pixels and every copy made while
+    /// normalising them ([`decode_peak_bytes`]), checked from the header before allocation.
     pub max_alloc: u64,
 }
 
@@ -113,18 +114,16 @@ pub fn decode_bytes(bytes: &[u8], path: &Path, limits: &DecodeLimits) -> Result<
         ));
     }
     let sniff = sniff(&bytes[..bytes.len().min(64 * 1024)]);
-    // A JPEG ends with the EOI marker (some cameras pad after it); decoders fill a
-    // truncated scan with grey instead of failing, so check for it here.
-    if bytes.starts_with(&[0xFF, 0xD8]) {
-        let tail = &bytes[bytes.len().saturating_sub(4096)..];
-        if !tail.windows(2).any(|w| w == [0xFF, 0xD9]) {
-            return Err(image_error(
-                path,
-                ProblemKind::Truncated,
-                "JPEG is truncated (no end-of-image marker)",
-                "re-download or delete it",
-            ));
-        }
+    // Decoders fill a truncated scan with grey instead of failing, so check that the primary
+    // image reaches its end-of-image marker (trailers such as Motion Photo video or MPF
+    // images may follow it).
+    if bytes.starts_with(&[0xFF, 0xD8]) && !jpeg_reaches_eoi(bytes) {
+        return Err(image_error(
+            path,
+            ProblemKind::Truncated,
+            "JPEG is truncated (no end-of-image marker)",
+            "re-download or delete it",
+        ));
     }
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
@@ -148,6 +147,22 @@ pub fn decode_bytes(bytes: &[u8], path: &Path, limits: &DecodeLimits) -> Result<
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let (width, height) = decoder.dimensions();
     let color = decoder.color_type();
+    // The image crate enforces `max_alloc` on some decode paths only, so the whole decode's
+    // peak is checked here, from the header, before any pixel buffer is allocated.
+    let peak = decode_peak_bytes(width, height, color);
+    if peak > limits.max_alloc {
+        return Err(image_error(
+            path,
+            ProblemKind::TooLarge,
+            format!(
+                "refused by the decompression-bomb guard: {width}×{height} px of {color:?} \
+                 needs {} MB to decode, over the {} MB budget",
+                peak.div_ceil(1 << 20),
+                limits.max_alloc >> 20
+            ),
+            "downscale it, or raise DecodeLimits::max_alloc",
+        ));
+    }
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(path, e, limits))?;
     img.apply_orientation(orientation);
     let source = SourceTraits {
@@ -170,6 +185,16 @@ pub fn decode_bytes(bytes: &[u8], path: &Path, limits: &DecodeLimits) -> Result<
         image: to_rgb8_over_white(img),
         source,
     })
+}
+
+/// An upper bound of the bytes alive at the peak of [`decode_bytes`] for an image of this
+/// size and colour type: the decoded buffer twice (a decoder's own buffer and the copy it
+/// hands over, or the copy an EXIF rotation makes), an RGBA8 copy when alpha is flattened, and
+/// the RGB8 result.
+pub fn decode_peak_bytes(width: u32, height: u32, color: image::ColorType) -> u64 {
+    let pixels = width as u64 * height as u64;
+    let decoded = pixels * color.bytes_per_pixel() as u64;
+    2 * decoded + pixels * 4 + pixels * 3
 }
 
 fn decode_error(path: &Path, e: image::ImageError, limits: &DecodeLimits) -> DataError {
@@ -216,6 +241,63 @@ pub fn to_rgb8_over_white(img: DynamicImage) -> RgbImage {
         }
     }
     out
+}
+
+/// Whether the JPEG in `bytes` (starting with SOI) reaches the EOI marker of its primary
+/// image: segments are skipped by their lengths, entropy-coded data up to the next marker, so
+/// an EOI inside an embedded thumbnail does not count and a trailer after the EOI is allowed.
+pub fn jpeg_reaches_eoi(bytes: &[u8]) -> bool {
+    let mut i = 2;
+    loop {
+        // A marker: 0xFF, optional 0xFF fill bytes, then its code. Stray bytes before it
+        // are skipped, as libjpeg does ("extraneous bytes before marker").
+        match bytes
+            .get(i..)
+            .and_then(|r| r.iter().position(|&b| b == 0xFF))
+        {
+            Some(off) => i += off,
+            None => return false,
+        }
+        while bytes.get(i) == Some(&0xFF) {
+            i += 1;
+        }
+        let Some(&marker) = bytes.get(i) else {
+            return false;
+        };
+        i += 1;
+        match marker {
+            0xD9 => return true,
+            0x01 | 0xD0..=0xD7 => continue,
+            _ => {}
+        }
+        let Some(len) = bytes
+            .get(i..i + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]) as usize)
+        else {
+            return false;
+        };
+        if len < 2 {
+            return false;
+        }
+        i += len;
+        if marker == 0xDA {
+            // Entropy-coded data: 0xFF 0x00 is a stuffed byte, 0xFF 0xD0..0xD7 a restart.
+            loop {
+                let Some(off) = bytes
+                    .get(i..)
+                    .and_then(|r| r.iter().position(|&b| b == 0xFF))
+                else {
+                    return false;
+                };
+                i += off;
+                match bytes.get(i + 1) {
+                    None => return false,
+                    Some(0x00 | 0xD0..=0xD7) => i += 2,
+                    Some(_) => break,
+                }
+            }
+        }
+    }
 }
 
 /// Header facts that the decoded `DynamicImage` no longer shows.

@@ -92,6 +92,37 @@ fn each_bad_file_gets_its_own_reason() -> anyhow::Result<()> {
     Ok(())
 }
 
+#[test]
+fn a_jpeg_with_a_trailer_after_its_end_marker_is_valid() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let lim = DecodeLimits::default();
+    let jpeg = jpeg_bytes()?;
+    // A Motion Photo or MPF file: the photo, then kilobytes of something else.
+    let mut motion = jpeg.clone();
+    motion.extend(std::iter::repeat_n(0x5Au8, 64 * 1024));
+    std::fs::write(dir.path().join("motion.jpg"), &motion)?;
+    assert_eq!(
+        decode_file(&dir.path().join("motion.jpg"), &lim)?
+            .image
+            .dimensions(),
+        (64, 64)
+    );
+    // A second JPEG in the trailer does not make a cut photo whole, nor does an end marker
+    // inside a metadata segment (an embedded thumbnail).
+    let cut = &jpeg[..jpeg.len() / 2];
+    let mut with_thumb = vec![0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x06, 0xFF, 0xD9, 0xFF, 0xD9];
+    with_thumb.extend_from_slice(&cut[2..]);
+    for (name, bytes) in [("cut.jpg", cut.to_vec()), ("thumb.jpg", with_thumb)] {
+        std::fs::write(dir.path().join(name), &bytes)?;
+        assert_eq!(
+            kind_of(decode_file(&dir.path().join(name), &lim).unwrap_err()),
+            ProblemKind::Truncated,
+            "{name}"
+        );
+    }
+    Ok(())
+}
+
 #[cfg(unix)]
 #[test]
 fn scanning_reports_symlink_loops_and_non_utf8_names_and_keeps_going() -> anyhow::Result<()> {

@@ -1,27 +1,31 @@
 //! Image → normalised `(C, S, S)` tensor, with the size and mean/std read from the model's
 //! metadata: resize the shorter side to `S`, centre-crop `S×S`, `(pixel/255 − mean) / std`.
-//! [`open_image`] reads a file upright (EXIF orientation applied).
+//! [`open_image`] reads a file as training does (upright, alpha over white, memory-bounded).
 
 use std::path::Path;
 
-use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage, imageops::FilterType};
+use image::{DynamicImage, RgbImage, imageops::FilterType};
 use ndarray::{Array3, Array4, ArrayView3, Axis};
+use tinycats_data::decode::{DecodeLimits, decode_file};
 
-/// Opens an image file and turns it upright according to its EXIF orientation.
+/// Opens an image file the way training reads its data: upright (EXIF orientation applied),
+/// alpha composited onto white, 8-bit RGB, and refused before decoding when its header
+/// promises more pixels than the decode budget allows
+/// ([`tinycats_data::decode::DecodeLimits`], 512 MB by default).
 pub fn open_image(path: &Path) -> crate::Result<DynamicImage> {
-    let err = |e: &dyn std::fmt::Display| crate::RuntimeError::Image {
+    open_image_with(path, &DecodeLimits::default())
+}
+
+/// [`open_image`] under explicit limits.
+pub fn open_image_with(path: &Path, limits: &DecodeLimits) -> crate::Result<DynamicImage> {
+    let decoded = decode_file(path, limits).map_err(|e| crate::RuntimeError::Image {
         path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let reader = ImageReader::open(path)
-        .map_err(|e| err(&e))?
-        .with_guessed_format()
-        .map_err(|e| err(&e))?;
-    let mut decoder = reader.into_decoder().map_err(|e| err(&e))?;
-    let orientation = decoder.orientation().map_err(|e| err(&e))?;
-    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| err(&e))?;
-    image.apply_orientation(orientation);
-    Ok(image)
+        message: match e {
+            tinycats_data::DataError::Image { reason, fix, .. } => format!("{reason} (fix: {fix})"),
+            other => other.to_string(),
+        },
+    })?;
+    Ok(DynamicImage::ImageRgb8(decoded.image))
 }
 
 /// The classifier's (and the generator's inverse) pixel transform.
@@ -94,5 +98,38 @@ mod tests {
         assert!((x[[1, 3, 3]] + 1.0).abs() < 1e-6);
         let back = pre.to_image(x.view());
         assert_eq!(back.get_pixel(2, 2).0, [255, 0, 128]);
+    }
+
+    /// Inference reads a transparent image as training does: alpha over white, not dropped.
+    #[test]
+    fn transparency_is_composited_over_white_as_in_training() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cutout.png");
+        let mut rgba = image::RgbaImage::from_pixel(4, 4, image::Rgba([200, 40, 40, 255]));
+        rgba.put_pixel(0, 0, image::Rgba([0, 0, 0, 0])); // fully transparent black
+        rgba.put_pixel(1, 0, image::Rgba([0, 0, 0, 128])); // half-transparent black
+        rgba.save(&path).unwrap();
+        let inference = open_image(&path).unwrap().to_rgb8();
+        let training = decode_file(&path, &DecodeLimits::default()).unwrap().image;
+        assert_eq!(inference, training);
+        assert_eq!(inference.get_pixel(0, 0).0, [255, 255, 255]);
+        assert_eq!(inference.get_pixel(1, 0).0, [127, 127, 127]);
+        assert_eq!(inference.get_pixel(2, 2).0, [200, 40, 40]);
+    }
+
+    #[test]
+    fn a_bomb_is_refused_with_its_size_and_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.png");
+        image::RgbImage::new(1000, 1000).save(&path).unwrap();
+        let small = DecodeLimits {
+            max_side: 12_000,
+            max_alloc: 4 << 20,
+        };
+        let msg = open_image_with(&path, &small).unwrap_err().to_string();
+        assert!(
+            msg.contains("big.png") && msg.contains("1000×1000") && msg.contains("4 MB budget"),
+            "{msg}"
+        );
     }
 }
