@@ -158,9 +158,10 @@ pub fn run_generator(args: GeneratorArgs) -> anyhow::Result<()> {
     let cfg = tasks::with_provenance(&cfg, &started, summary.steps);
     tasks::save_model_folder(&run_dir, &cfg, &task.vs, ema.as_ref())?;
     println!(
-        "done after {} steps ({}); EMA weights in {}",
+        "done after {} steps ({}{}); EMA weights in {}",
         summary.steps,
         best_val_loss(summary.best_val_loss),
+        skipped(summary.skipped_steps),
         run_dir.join("model.safetensors").display()
     );
     Ok(())
@@ -209,9 +210,10 @@ pub fn run_classifier(args: ClassifierArgs) -> anyhow::Result<()> {
     };
     tasks::save_model_folder(&run_dir, &cfg, &task.vs, ema.as_ref())?;
     println!(
-        "done after {} steps ({})",
+        "done after {} steps ({}{})",
         summary.steps,
-        best_val_loss(summary.best_val_loss)
+        best_val_loss(summary.best_val_loss),
+        skipped(summary.skipped_steps)
     );
     Ok(())
 }
@@ -297,6 +299,15 @@ fn normalize(mean: &[f64], std: &[f64]) -> anyhow::Result<Normalize> {
 }
 
 /// The run's best validation loss as a reader wants it, or why there is none.
+/// `; N updates skipped for NaN or infinite gradients`, or nothing.
+fn skipped(n: u64) -> String {
+    match n {
+        0 => String::new(),
+        1 => "; 1 update skipped for a NaN or infinite gradient".into(),
+        n => format!("; {n} updates skipped for NaN or infinite gradients"),
+    }
+}
+
 fn best_val_loss(best: Option<f64>) -> String {
     match best {
         Some(loss) => format!("best val_loss {loss:.4}"),

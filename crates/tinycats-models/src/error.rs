@@ -70,6 +70,25 @@ pub enum ModelError {
         value: f64,
         checkpoint: String,
     },
+    /// Gradients were NaN or infinite for several steps in a row; the run stopped.
+    #[error(
+        "the gradients were NaN or infinite for {in_a_row} steps in a row (up to step {step}); \
+         their updates were skipped and the run stopped. The last good checkpoint is \
+         {checkpoint}. Lower the learning rate, raise the warm-up or set `grad_clip`, then \
+         resume with `--resume`"
+    )]
+    NonFiniteGradient {
+        step: u64,
+        in_a_row: u32,
+        checkpoint: String,
+    },
+    /// The weights became NaN or infinite; no checkpoint was written from them.
+    #[error(
+        "the weights became NaN or infinite by step {step}, so no checkpoint was written from \
+         them. The last good checkpoint is {checkpoint}. Lower the learning rate, then resume \
+         with `--resume`"
+    )]
+    NonFiniteWeights { step: u64, checkpoint: String },
     /// `--resume` found nothing to resume from.
     #[error("{}: no complete checkpoint to resume from; start the run without `--resume`", path.display())]
     NoCheckpoint { path: PathBuf },

@@ -248,3 +248,121 @@ fn a_non_finite_loss_stops_the_run_and_names_the_last_good_checkpoint() {
         .all(|t| t.isfinite().all().int64_value(&[]) == 1);
     assert!(finite);
 }
+
+/// Wraps a task and gives the loss of the calls in `at` a NaN gradient while the loss itself
+/// stays finite: `sqrt(|w − w|)` is 0, and its derivative at 0 is `inf · 0`.
+struct NanGradAt {
+    inner: ClassifierTask,
+    calls: usize,
+    at: Vec<usize>,
+}
+
+impl TrainTask for NanGradAt {
+    fn var_store(&self) -> &tch::nn::VarStore {
+        &self.inner.vs
+    }
+
+    fn loss(&mut self, batch: &tinycats_models::trainer::Batch, train: bool) -> Tensor {
+        let loss = self.inner.loss(batch, train);
+        if train {
+            self.calls += 1;
+            if self.at.contains(&self.calls) {
+                let w = self.inner.vs.trainable_variables()[0].shallow_clone();
+                return loss + (&w - w.detach()).abs().sqrt().sum(Kind::Float);
+            }
+        }
+        loss
+    }
+}
+
+fn nan_grad_run(at: Vec<usize>) -> (NanGradAt, tempfile::TempDir, tinycats_models::Result<u64>) {
+    let cfg = ClassifierConfig {
+        image_size: 16,
+        widths: vec![8],
+        blocks_per_stage: vec![1],
+        ..ClassifierConfig::tiny()
+    };
+    let inner = ClassifierTask::new(&cfg, 0.0, Device::Cpu).unwrap();
+    let mut task = NanGradAt {
+        inner,
+        calls: 0,
+        at,
+    };
+    let (mut data, mut val) = (dataset(8, 16, 5, 4), dataset(4, 16, 6, 4));
+    let run = tempfile::tempdir().unwrap();
+    let tc = quiet(TrainerConfig {
+        max_steps: 8,
+        warmup_steps: 0,
+        checkpoint_every: 2,
+        eval_every: 8,
+        ..Default::default()
+    });
+    let result = Trainer::new(tc, run.path(), Device::Cpu)
+        .unwrap()
+        .fit(&mut task, &mut data, &mut val, false)
+        .map(|(summary, ema)| {
+            let ema = ema.expect("the default config keeps an EMA");
+            assert!(
+                ema.tensors()
+                    .values()
+                    .all(|t| t.isfinite().all().int64_value(&[]) == 1)
+            );
+            summary.skipped_steps
+        });
+    (task, run, result)
+}
+
+fn weights_finite(task: &NanGradAt) -> bool {
+    task.var_store()
+        .variables()
+        .values()
+        .all(|t| t.isfinite().all().int64_value(&[]) == 1)
+}
+
+#[test]
+fn a_non_finite_gradient_skips_its_step_and_the_run_goes_on() {
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let (task, run, result) = nan_grad_run(vec![3]);
+    assert_eq!(result.unwrap(), 1, "one update skipped");
+    assert!(weights_finite(&task));
+    assert!(
+        run.path()
+            .join("checkpoints/step-00000008/model.safetensors")
+            .exists()
+    );
+}
+
+#[test]
+fn non_finite_gradients_in_a_row_stop_the_run_at_the_last_good_checkpoint() {
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let (task, run, result) = nan_grad_run(vec![3, 4, 5]);
+    let err = result.unwrap_err().to_string();
+    // Steps 3 and 4 were skipped, so the checkpoint of step 4 holds step 2's weights.
+    assert!(
+        err.contains("for 3 steps in a row (up to step 5)") && err.contains("step-00000004"),
+        "{err}"
+    );
+    assert!(
+        weights_finite(&task),
+        "no update was made from a NaN gradient"
+    );
+    let load = |step: &str| {
+        io::load_tensors(
+            &run.path()
+                .join(format!("checkpoints/{step}/model.safetensors")),
+        )
+        .unwrap()
+    };
+    let (two, four) = (load("step-00000002"), load("step-00000004"));
+    // (BatchNorm's running statistics move in every forward pass; they are not updates.)
+    for (name, t) in two
+        .iter()
+        .filter(|(n, _)| !n.contains("running_") && !n.contains("num_batches"))
+    {
+        assert!(
+            t.equal(&four[name]),
+            "`{name}` changed during skipped steps"
+        );
+    }
+    assert!(!run.path().join("checkpoints/step-00000006").exists());
+}

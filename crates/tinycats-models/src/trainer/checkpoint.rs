@@ -27,6 +27,9 @@ pub struct TrainState {
     /// EMA updates applied (`None` when the run keeps no EMA).
     pub ema_updates: Option<u64>,
     pub early_stopping: EarlyStopping,
+    /// Steps whose update was skipped because a gradient was NaN or infinite.
+    #[serde(default)]
+    pub skipped_steps: u64,
 }
 
 /// Everything in one checkpoint.
@@ -147,6 +150,7 @@ mod tests {
                 best: Some(0.123456789),
                 bad_evals: 2,
             },
+            skipped_steps: 1,
         };
         for step in [10, 20, 30] {
             state.step = step;

@@ -29,6 +29,11 @@ impl EarlyStopping {
 
     /// Records a monitored value; returns `true` when the run should stop.
     pub fn observe(&mut self, value: f64) -> bool {
+        // NaN compares false with everything, so it would otherwise become the "best".
+        if !value.is_finite() {
+            self.bad_evals += 1;
+            return self.patience > 0 && self.bad_evals >= self.patience;
+        }
         match self.best {
             Some(best) if value >= best - self.min_delta => self.bad_evals += 1,
             _ => {
@@ -43,6 +48,21 @@ impl EarlyStopping {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_non_finite_value_is_never_the_best() {
+        let mut es = EarlyStopping::new(2, 0.0);
+        assert!(!es.observe(f64::NAN));
+        assert_eq!(es.best, None);
+        assert!(!es.observe(0.5));
+        assert_eq!(es.best, Some(0.5));
+        assert!(!es.observe(f64::NAN));
+        assert!(
+            es.observe(f64::INFINITY),
+            "two bad evaluations in a row stop the run"
+        );
+        assert_eq!(es.best, Some(0.5));
+    }
 
     #[test]
     fn stops_after_patience_evaluations_without_improvement() {

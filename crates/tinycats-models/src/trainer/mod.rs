@@ -32,6 +32,17 @@ pub use schedule::WarmupCosine;
 
 use crate::error::{ModelError, Result};
 
+/// Updates skipped in a row for NaN or infinite gradients before the run stops.
+pub const MAX_SKIPPED_IN_A_ROW: u32 = 3;
+
+/// Whether every value of every tensor is finite.
+fn all_finite<'a>(tensors: impl IntoIterator<Item = &'a Tensor>) -> bool {
+    let _guard = tch::no_grad_guard();
+    tensors
+        .into_iter()
+        .all(|t| t.isfinite().all().int64_value(&[]) == 1)
+}
+
 /// Settings of a training run (the `[trainer]` table of a run's TOML config).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -219,6 +230,8 @@ pub struct FitSummary {
     pub stopped_early: bool,
     /// The last checkpoint written.
     pub checkpoint: Option<PathBuf>,
+    /// Steps whose update was skipped because a gradient was NaN or infinite.
+    pub skipped_steps: u64,
 }
 
 /// Runs training for a task, writing into a run folder.
@@ -285,6 +298,7 @@ impl Trainer {
             seed: cfg.seed,
             ema_updates: ema.as_ref().map(|_| 0),
             early_stopping: EarlyStopping::new(cfg.patience, cfg.min_delta),
+            skipped_steps: 0,
         };
         let mut last_checkpoint = None;
         if resume {
@@ -326,6 +340,13 @@ impl Trainer {
             .map_or(cfg.max_steps, |s| s.min(cfg.max_steps));
         let progress = Progress::new(cfg.max_steps, state.step, cfg.log_every);
         let mut stopped_early = false;
+        let mut skipped_in_a_row = 0u32;
+        let last_good = |c: &Option<PathBuf>| {
+            c.as_ref().map_or_else(
+                || "none (no checkpoint was written yet)".to_string(),
+                |p| p.display().to_string(),
+            )
+        };
 
         while state.step < end {
             let started = Instant::now();
@@ -349,24 +370,42 @@ impl Trainer {
                     return Err(ModelError::NonFiniteLoss {
                         step: state.step + 1,
                         value,
-                        checkpoint: last_checkpoint.as_ref().map_or_else(
-                            || "none (no checkpoint was written yet)".to_string(),
-                            |p| p.display().to_string(),
-                        ),
+                        checkpoint: last_good(&last_checkpoint),
                     });
                 }
                 (loss / f64::from(cfg.accumulate)).backward();
                 loss_sum += value;
                 images += batch.len();
             }
-            if let Some(max) = cfg.grad_clip {
-                opt.clip_grad_norm(max);
-            }
+            let norm = match cfg.grad_clip {
+                Some(max) => opt.clip_grad_norm(max),
+                None => opt.grad_norm(),
+            };
             let lr = schedule.lr_at(state.step);
-            opt.step(lr);
-            if let Some(ema) = ema.as_mut() {
-                ema.update(task.var_store());
-                state.ema_updates = Some(ema.updates());
+            if norm.is_finite() {
+                skipped_in_a_row = 0;
+                opt.step(lr);
+                if let Some(ema) = ema.as_mut() {
+                    ema.update(task.var_store());
+                    state.ema_updates = Some(ema.updates());
+                }
+            } else {
+                // A finite loss can still have a NaN or infinite gradient; stepping on it
+                // would poison the weights, the moments and the EMA.
+                skipped_in_a_row += 1;
+                state.skipped_steps += 1;
+                if skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW {
+                    progress.finish();
+                    return Err(ModelError::NonFiniteGradient {
+                        step: state.step + 1,
+                        in_a_row: skipped_in_a_row,
+                        checkpoint: last_good(&last_checkpoint),
+                    });
+                }
+                progress.println(&format!(
+                    "step {}: the gradient norm is {norm}; this update is skipped ({skipped_in_a_row} in a row; {MAX_SKIPPED_IN_A_ROW} stop the run)",
+                    state.step + 1
+                ));
             }
             state.step += 1;
             let mut row = Row {
@@ -401,6 +440,13 @@ impl Trainer {
             if state.step.is_multiple_of(cfg.checkpoint_every) || pause || stopped_early {
                 let model: BTreeMap<String, Tensor> =
                     task.var_store().variables().into_iter().collect();
+                if !all_finite(model.values()) {
+                    progress.finish();
+                    return Err(ModelError::NonFiniteWeights {
+                        step: state.step,
+                        checkpoint: last_good(&last_checkpoint),
+                    });
+                }
                 last_checkpoint = Some(checkpoint::save(
                     &self.checkpoint_dir(),
                     &state,
@@ -426,6 +472,7 @@ impl Trainer {
             best_val_loss: state.early_stopping.best,
             stopped_early,
             checkpoint: last_checkpoint,
+            skipped_steps: state.skipped_steps,
         };
         Ok((summary, ema))
     }

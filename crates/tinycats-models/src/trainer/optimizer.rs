@@ -86,24 +86,41 @@ impl AdamW {
         }
     }
 
-    /// Scales the gradients so that their global L2 norm is at most `max_norm`; returns the
-    /// norm before clipping.
-    pub fn clip_grad_norm(&mut self, max_norm: f64) -> f64 {
+    /// The global L2 norm of the gradients (NaN or infinite when any gradient is).
+    pub fn grad_norm(&self) -> f64 {
         let _guard = tch::no_grad_guard();
-        let grads: Vec<Tensor> = self
-            .params
+        self.global_norm(&self.grads())
+    }
+
+    fn grads(&self) -> Vec<Tensor> {
+        self.params
             .iter()
             .map(|p| p.value.grad())
             .filter(|g| g.defined())
-            .collect();
+            .collect()
+    }
+
+    fn global_norm(&self, grads: &[Tensor]) -> f64 {
         if grads.is_empty() {
             return 0.0;
         }
         let sq: Vec<Tensor> = grads.iter().map(|g| g.square().sum(Kind::Float)).collect();
-        let norm = Tensor::stack(&sq, 0)
+        Tensor::stack(&sq, 0)
             .sum(Kind::Float)
             .sqrt()
-            .double_value(&[]);
+            .double_value(&[])
+    }
+
+    /// Scales the gradients so that their global L2 norm is at most `max_norm`; returns the
+    /// norm before clipping. A non-finite norm is returned as it is, with nothing scaled: the
+    /// caller must not step on such gradients.
+    pub fn clip_grad_norm(&mut self, max_norm: f64) -> f64 {
+        let _guard = tch::no_grad_guard();
+        let grads = self.grads();
+        let norm = self.global_norm(&grads);
+        if !norm.is_finite() {
+            return norm;
+        }
         let coef = max_norm / (norm + 1e-6);
         if coef < 1.0 {
             for mut g in grads {
