@@ -277,3 +277,64 @@ fn folder_names_match_breeds_loosely_and_new_classes_get_new_ids() -> anyhow::Re
     );
     Ok(())
 }
+
+#[test]
+fn clean_gives_colliding_names_their_own_files() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let src = dir.path().join("raw");
+    let synth = SynthCats::new(SynthConfig {
+        size: 48,
+        seed: 11,
+        ..SynthConfig::default()
+    })?;
+    // `x.jpg` beside `x.jpeg` (both once became `x.png`), and two folders with a `1.png`.
+    for (i, rel) in [
+        "Maine Coon/1.png",
+        "maine_coon/1.png",
+        "Bengal/x.jpg",
+        "Bengal/x.jpeg",
+        "Bengal/y.png",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let path = src.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap())?;
+        let img = synth.render(if rel.starts_with("Bengal") { 1 } else { 7 }, i as u64)?;
+        img.save_with_format(
+            &path,
+            if rel.ends_with(".png") {
+                image::ImageFormat::Png
+            } else {
+                image::ImageFormat::Jpeg
+            },
+        )?;
+    }
+    let out = dir.path().join("clean");
+    let report = clean(&src, &out, &CheckOptions::default())?;
+    assert_eq!(report.usable.len(), 5, "{}", report);
+    let mut written: Vec<String> = Vec::new();
+    for class in std::fs::read_dir(&out)? {
+        let class = class?;
+        for f in std::fs::read_dir(class.path())? {
+            written.push(format!(
+                "{}/{}",
+                class.file_name().to_string_lossy(),
+                f?.file_name().to_string_lossy()
+            ));
+        }
+    }
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "Bengal/Bengal_x_jpeg.png",
+            "Bengal/Bengal_x_jpg.png",
+            "Bengal/y.png",
+            "Maine Coon/1.png",
+            "maine_coon/1.png",
+        ],
+        "every usable image has its own file"
+    );
+    Ok(())
+}

@@ -253,12 +253,31 @@ pub fn check(root: &Path, opts: &CheckOptions) -> Result<CheckReport> {
             by_bytes.entry((r.len, r.bytes_hash)).or_default().push(i);
         }
     }
-    let mut exact_groups: Vec<Vec<usize>> =
-        by_bytes.into_values().filter(|g| g.len() > 1).collect();
+    // A 64-bit hash can collide: a group is split by the files' actual bytes.
+    let mut exact_groups: Vec<Vec<usize>> = Vec::new();
+    for group in by_bytes.into_values().filter(|g| g.len() > 1) {
+        let mut same_bytes: Vec<(Vec<u8>, Vec<usize>)> = Vec::new();
+        for i in group {
+            let bytes = std::fs::read(&records[i].sample.path)
+                .map_err(|e| DataError::io(&records[i].sample.path, e))?;
+            match same_bytes.iter_mut().find(|(b, _)| *b == bytes) {
+                Some((_, members)) => members.push(i),
+                None => same_bytes.push((bytes, vec![i])),
+            }
+        }
+        exact_groups.extend(
+            same_bytes
+                .into_iter()
+                .map(|(_, m)| m)
+                .filter(|m| m.len() > 1),
+        );
+    }
     exact_groups.sort();
+    let mut exact_dup = vec![false; records.len()];
     for g in exact_groups {
         for &i in &g[1..] {
             dup_of[i] = Some(g[0]);
+            exact_dup[i] = true;
         }
         duplicates.push(DuplicateGroup {
             exact: true,
@@ -324,7 +343,7 @@ pub fn check(root: &Path, opts: &CheckOptions) -> Result<CheckReport> {
             problems.push(p.clone());
         } else if let Some(first) = dup_of[i] {
             row.duplicates += 1;
-            let exact = records[first].len == r.len && records[first].bytes_hash == r.bytes_hash;
+            let exact = exact_dup[i];
             problems.push(FileProblem {
                 path: r.sample.path.clone(),
                 kind: if exact {
@@ -378,30 +397,67 @@ pub fn clean(root: &Path, out: &Path, opts: &CheckOptions) -> Result<CheckReport
         let d = dir.path().join(&report.class_names[label]);
         std::fs::create_dir_all(&d).map_err(|e| DataError::io(&d, e))?;
     }
-    report.usable.par_iter().try_for_each(|s| -> Result<()> {
-        let decoded = crate::decode::decode_file(&s.path, &opts.limits)?;
-        let stem = s
-            .path
-            .file_stem()
-            .and_then(|x| x.to_str())
-            .unwrap_or("image");
-        let ext = s.path.extension().and_then(|x| x.to_str()).unwrap_or("");
-        let class_dir = dir.path().join(&report.class_names[s.label]);
-        // `cat.jpg` and `cat.png` in one folder must not overwrite each other.
-        let mut dest = class_dir.join(format!("{stem}.png"));
-        if ext != "png" && s.path.with_extension("png").exists() {
-            dest = class_dir.join(format!("{stem}_{ext}.png"));
-        }
-        decoded.image.save(&dest).map_err(|e| {
-            DataError::layout(
-                &dest,
-                format!("cannot write PNG: {e}"),
-                "check free disk space",
-            )
-        })
-    })?;
+    let names = output_names(root, &report.usable);
+    report
+        .usable
+        .par_iter()
+        .zip(&names)
+        .try_for_each(|(s, name)| -> Result<()> {
+            let decoded = crate::decode::decode_file(&s.path, &opts.limits)?;
+            let dest = dir.path().join(&report.class_names[s.label]).join(name);
+            decoded.image.save(&dest).map_err(|e| {
+                DataError::layout(
+                    &dest,
+                    format!("cannot write PNG: {e}"),
+                    "check free disk space",
+                )
+            })
+        })?;
     dir.finish()?;
     Ok(report)
+}
+
+/// The output file name of each sample within its class folder: `<stem>.png`, unless two
+/// samples of a class would share it (`a/1.jpg` and `b/1.jpg`, `x.jpg` and `x.jpeg`); then
+/// each of those is named after its whole path below the root (`a_1_jpg.png`), with a
+/// counter if even that repeats. Deterministic, and no two samples of a class share a name.
+pub fn output_names(root: &Path, samples: &[crate::loaders::Sample]) -> Vec<String> {
+    let stem = |s: &crate::loaders::Sample| {
+        s.path
+            .file_stem()
+            .and_then(|x| x.to_str())
+            .unwrap_or("image")
+            .to_owned()
+    };
+    let mut count: HashMap<(usize, String), usize> = HashMap::new();
+    for s in samples {
+        *count.entry((s.label, stem(s))).or_default() += 1;
+    }
+    let mut taken: HashMap<(usize, String), usize> = HashMap::new();
+    samples
+        .iter()
+        .map(|s| {
+            let base = if count[&(s.label, stem(s))] == 1 {
+                stem(s)
+            } else {
+                // The path below the root, extension included: two source folders can map
+                // to one class (`Maine Coon/` and `maine_coon/`).
+                let rel = s.path.strip_prefix(root).unwrap_or(&s.path);
+                let parts: Vec<String> = rel
+                    .iter()
+                    .map(|c| c.to_string_lossy().replace(['.', ' '], "_"))
+                    .collect();
+                parts.join("_")
+            };
+            let n = taken.entry((s.label, base.clone())).or_default();
+            *n += 1;
+            if *n == 1 {
+                format!("{base}.png")
+            } else {
+                format!("{base}-{n}.png")
+            }
+        })
+        .collect()
 }
 
 impl fmt::Display for CheckReport {
