@@ -28,9 +28,9 @@ pub struct CommonArgs {
     /// With `--data synth`: training images per breed (validation gets a tenth).
     #[arg(long, default_value_t = 200)]
     pub synth_per_class: u64,
-    /// Named preset.
-    #[arg(long, default_value = "tiny")]
-    pub preset: String,
+    /// Named preset (overrides the config's `preset`; `tiny` when neither names one).
+    #[arg(long)]
+    pub preset: Option<String>,
     /// TOML run config; its values override the preset, flags override both.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -66,7 +66,10 @@ pub struct CommonArgs {
 }
 
 impl CommonArgs {
-    fn apply(&self, trainer: &mut TrainerConfig, batch_size: &mut usize) {
+    fn apply(&self, preset: &mut String, trainer: &mut TrainerConfig, batch_size: &mut usize) {
+        if let Some(p) = &self.preset {
+            preset.clone_from(p);
+        }
         if let Some(s) = self.steps {
             trainer.max_steps = s;
             trainer.warmup_steps = trainer.warmup_steps.min(s);
@@ -120,12 +123,9 @@ pub fn run_generator(args: GeneratorArgs) -> anyhow::Result<()> {
     let a = &args.common;
     let mut run: GeneratorRun = match &a.config {
         Some(path) => runconfig::read_toml(path)?,
-        None => GeneratorRun {
-            preset: a.preset.clone(),
-            ..Default::default()
-        },
+        None => GeneratorRun::default(),
     };
-    a.apply(&mut run.trainer, &mut run.batch_size);
+    a.apply(&mut run.preset, &mut run.trainer, &mut run.batch_size);
     run.validate()?;
     let cfg = run.dit_config()?;
     let device = parse_device(&a.device)?;
@@ -171,12 +171,9 @@ pub fn run_classifier(args: ClassifierArgs) -> anyhow::Result<()> {
     let a = &args.common;
     let mut run: ClassifierRun = match &a.config {
         Some(path) => runconfig::read_toml(path)?,
-        None => ClassifierRun {
-            preset: a.preset.clone(),
-            ..Default::default()
-        },
+        None => ClassifierRun::default(),
     };
-    a.apply(&mut run.trainer, &mut run.batch_size);
+    a.apply(&mut run.preset, &mut run.trainer, &mut run.batch_size);
     run.validate()?;
     let cfg = run.classifier_config()?;
     let device = parse_device(&a.device)?;
@@ -312,5 +309,53 @@ fn best_val_loss(best: Option<f64>) -> String {
     match best {
         Some(loss) => format!("best val_loss {loss:.4}"),
         None => "no validation ran".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        common: CommonArgs,
+    }
+
+    fn applied(args: &[&str], config: &str) -> GeneratorRun {
+        let cli = Cli::try_parse_from(["train"].iter().chain(args)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.toml");
+        std::fs::write(&path, config).unwrap();
+        let mut run: GeneratorRun = runconfig::read_toml(&path).unwrap();
+        let c = &cli.common;
+        c.apply(&mut run.preset, &mut run.trainer, &mut run.batch_size);
+        run
+    }
+
+    /// The help says flags win over the config, and the config over the preset.
+    #[test]
+    fn flags_override_the_config_which_overrides_the_defaults() {
+        let config = "preset = \"small\"\nbatch_size = 16\n[trainer]\nlr = 0.001\n";
+        let run = applied(&["--data", "synth"], config);
+        assert_eq!((run.preset.as_str(), run.batch_size), ("small", 16));
+        assert_eq!(run.trainer.lr, 0.001);
+        let run = applied(
+            &[
+                "--data",
+                "synth",
+                "--preset",
+                "tiny",
+                "--batch-size",
+                "8",
+                "--lr",
+                "0.0005",
+            ],
+            config,
+        );
+        assert_eq!((run.preset.as_str(), run.batch_size), ("tiny", 8));
+        assert_eq!(run.trainer.lr, 0.0005);
+        assert_eq!(applied(&["--data", "synth"], "").preset, "tiny");
     }
 }
