@@ -7,6 +7,7 @@ mod classify;
 mod data;
 mod eval;
 mod export;
+mod runfolder;
 mod sample;
 mod train;
 

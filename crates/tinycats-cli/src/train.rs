@@ -18,6 +18,8 @@ use tinycats_models::tasks::{self, ClassifierTask, GeneratorTask};
 use tinycats_models::trainer::{Trainer, TrainerConfig};
 use tinycats_models::{ClassifierConfig, Provenance};
 
+use crate::runfolder;
+
 /// Flags shared by both training commands.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
@@ -55,9 +57,18 @@ pub struct CommonArgs {
     /// auto, cpu or cuda.
     #[arg(long, default_value = "auto")]
     pub device: String,
-    /// Continue from the newest checkpoint of the run folder.
+    /// Continue from the newest checkpoint of the run folder (with the settings it was
+    /// started with: `run.json` in the folder records them).
     #[arg(long)]
     pub resume: bool,
+    /// With `--resume`: continue although settings differ from the recorded ones (the
+    /// differences are listed).
+    #[arg(long, requires = "resume")]
+    pub force_resume: bool,
+    /// Start a new run in a folder that holds one, deleting its checkpoints, metrics and
+    /// samples.
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
     /// Start from the weights of this model folder (`config.json` + `model.safetensors`,
     /// e.g. `assets/generator`) instead of a fresh initialisation, to train a model further
     /// in a new run. The run's model config must have the same shapes.
@@ -105,6 +116,28 @@ impl CommonArgs {
     fn run_dir(&self) -> PathBuf {
         self.runs_dir.join(&self.name)
     }
+
+    /// Checks the run folder against this run and records it ([`runfolder::prepare`]).
+    fn prepare_run_dir(
+        &self,
+        kind: &str,
+        run: &impl serde::Serialize,
+        model: &impl serde::Serialize,
+    ) -> anyhow::Result<()> {
+        let record = serde_json::json!({
+            "kind": kind,
+            "run": serde_json::to_value(run)?,
+            "model": serde_json::to_value(model)?,
+            "data": runfolder::data_identity(&self.data, self.synth_per_class)?,
+            "init_from": self.init_from.as_ref().map(|p| p.display().to_string()),
+        });
+        let intent = runfolder::Intent {
+            resume: self.resume,
+            overwrite: self.overwrite,
+            force_resume: self.force_resume,
+        };
+        runfolder::prepare(&self.run_dir(), &record, intent)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +163,7 @@ pub fn run_generator(args: GeneratorArgs) -> anyhow::Result<()> {
     let cfg = run.dit_config()?;
     let device = parse_device(&a.device)?;
     let run_dir = a.run_dir();
+    a.prepare_run_dir("generator", &run, &cfg)?;
     let spec = DataSpec {
         image_size: cfg.input_size,
         normalize: normalize(&cfg.mean, &cfg.std)?,
@@ -178,6 +212,7 @@ pub fn run_classifier(args: ClassifierArgs) -> anyhow::Result<()> {
     let cfg = run.classifier_config()?;
     let device = parse_device(&a.device)?;
     let run_dir = a.run_dir();
+    a.prepare_run_dir("classifier", &run, &cfg)?;
     let spec = DataSpec {
         image_size: cfg.image_size,
         normalize: normalize(&cfg.mean, &cfg.std)?,

@@ -366,3 +366,37 @@ fn non_finite_gradients_in_a_row_stop_the_run_at_the_last_good_checkpoint() {
     }
     assert!(!run.path().join("checkpoints/step-00000006").exists());
 }
+
+#[test]
+fn a_resume_with_another_seed_is_refused() {
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let cfg = ClassifierConfig {
+        image_size: 16,
+        widths: vec![8],
+        blocks_per_stage: vec![1],
+        ..ClassifierConfig::tiny()
+    };
+    let run = tempfile::tempdir().unwrap();
+    let fit = |seed: u64, resume: bool| {
+        let mut task = ClassifierTask::new(&cfg, 0.0, Device::Cpu).unwrap();
+        let (mut data, mut val) = (dataset(8, 16, 5, 4), dataset(4, 16, 6, 4));
+        let tc = quiet(TrainerConfig {
+            max_steps: 4,
+            stop_at_step: Some(2),
+            warmup_steps: 0,
+            eval_every: 4,
+            seed,
+            ..Default::default()
+        });
+        Trainer::new(tc, run.path(), Device::Cpu)
+            .unwrap()
+            .fit(&mut task, &mut data, &mut val, resume)
+            .map(|(s, _)| s.steps)
+    };
+    assert_eq!(fit(7, false).unwrap(), 2);
+    let err = fit(8, true).unwrap_err().to_string();
+    assert!(
+        err.contains("`seed` = 8") && err.contains("7, the seed of the run being resumed"),
+        "{err}"
+    );
+}

@@ -314,10 +314,21 @@ impl Trainer {
                 check_same_names(&vs_vars, tensors, &ck.dir.join("ema.safetensors"))?;
                 ema.restore(tensors, ck.state.ema_updates.unwrap_or(ck.state.step));
             }
-            state = TrainState {
-                seed: cfg.seed,
-                ..ck.state
-            };
+            // The seed decides the data order and every random draw of the run: a resume with
+            // another one would silently continue a different run.
+            if ck.state.seed != cfg.seed {
+                return Err(ModelError::invalid(
+                    "seed",
+                    cfg.seed,
+                    &format!(
+                        "{}, the seed of the run being resumed ({}); resume with that seed, \
+                         or start a new run",
+                        ck.state.seed,
+                        ck.dir.display()
+                    ),
+                ));
+            }
+            state = ck.state;
             // Patience and min_delta may change on resume; the best value carries over.
             state.early_stopping.patience = cfg.patience;
             state.early_stopping.min_delta = cfg.min_delta;
