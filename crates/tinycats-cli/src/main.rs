@@ -45,8 +45,24 @@ enum Command {
     Export(export::ExportCommand),
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+/// Exit codes: 0 done, 1 an error (printed), 2 a usage error (clap), 130 a training run
+/// stopped by Ctrl-C after writing a checkpoint.
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            let interrupted = matches!(
+                e.downcast_ref::<tinycats_models::ModelError>(),
+                Some(tinycats_models::ModelError::Interrupted { .. })
+            );
+            std::process::ExitCode::from(if interrupted { 130 } else { 1 })
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
         Command::Data(cmd) => data::run(cmd),
         Command::TrainGenerator(args) => train::run_generator(args),
         Command::TrainClassifier(args) => train::run_classifier(args),

@@ -188,6 +188,7 @@ pub fn run_generator(args: GeneratorArgs) -> anyhow::Result<()> {
         run_dir.display()
     );
     let started = Provenance::capture(0);
+    stop_on_ctrl_c();
     let (summary, ema) = trainer.fit(&mut task, &mut train, &mut val, a.resume)?;
     let cfg = tasks::with_provenance(&cfg, &started, summary.steps);
     tasks::save_model_folder(&run_dir, &cfg, &task.vs, ema.as_ref())?;
@@ -235,6 +236,7 @@ pub fn run_classifier(args: ClassifierArgs) -> anyhow::Result<()> {
         run_dir.display()
     );
     let started = Provenance::capture(0);
+    stop_on_ctrl_c();
     let (summary, ema) = trainer.fit(&mut task, &mut train, &mut val, a.resume)?;
     let cfg = ClassifierConfig {
         provenance: Some(started.finished(summary.steps)),
@@ -248,6 +250,24 @@ pub fn run_classifier(args: ClassifierArgs) -> anyhow::Result<()> {
         skipped(summary.skipped_steps)
     );
     Ok(())
+}
+
+/// The first Ctrl-C asks the run to stop after its current step, with a checkpoint; a second
+/// one quits at once.
+fn stop_on_ctrl_c() {
+    use std::sync::atomic::Ordering;
+    use tinycats_models::trainer::STOP_REQUESTED;
+    let installed = ctrlc::set_handler(|| {
+        if STOP_REQUESTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\nstopping after this step with a checkpoint (Ctrl-C again to quit without one)"
+        );
+    });
+    if let Err(e) = installed {
+        eprintln!("note: Ctrl-C will end the run without a checkpoint ({e})");
+    }
 }
 
 fn count(vs: &tinycats_models::tch::nn::VarStore) -> i64 {

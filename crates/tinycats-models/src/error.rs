@@ -89,6 +89,12 @@ pub enum ModelError {
          with `--resume`"
     )]
     NonFiniteWeights { step: u64, checkpoint: String },
+    /// The run was asked to stop (Ctrl-C) and did, after a step, with a checkpoint.
+    #[error(
+        "stopped at step {step} as asked, with a checkpoint in {checkpoint}; continue the run \
+         with the same command and `--resume`"
+    )]
+    Interrupted { step: u64, checkpoint: String },
     /// `--resume` found nothing to resume from.
     #[error("{}: no complete checkpoint to resume from; start the run without `--resume`", path.display())]
     NoCheckpoint { path: PathBuf },

@@ -400,3 +400,68 @@ fn a_resume_with_another_seed_is_refused() {
         "{err}"
     );
 }
+
+/// Wraps a task and asks the run to stop (as Ctrl-C does) during training call `stop_at`.
+struct StopAt {
+    inner: ClassifierTask,
+    calls: usize,
+    stop_at: usize,
+}
+
+impl TrainTask for StopAt {
+    fn var_store(&self) -> &tch::nn::VarStore {
+        &self.inner.vs
+    }
+
+    fn loss(&mut self, batch: &tinycats_models::trainer::Batch, train: bool) -> Tensor {
+        if train {
+            self.calls += 1;
+            if self.calls == self.stop_at {
+                tinycats_models::trainer::STOP_REQUESTED
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        self.inner.loss(batch, train)
+    }
+}
+
+#[test]
+fn a_stop_request_ends_the_step_with_a_checkpoint_and_resume_continues_the_same_run() {
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let cfg = ClassifierConfig {
+        image_size: 16,
+        widths: vec![8],
+        blocks_per_stage: vec![1],
+        ..ClassifierConfig::tiny()
+    };
+    let tc = quiet(TrainerConfig {
+        max_steps: 6,
+        warmup_steps: 0,
+        eval_every: 3,
+        checkpoint_every: 100,
+        ..Default::default()
+    });
+    let fit = |run: &Path, stop_at: usize, resume: bool| {
+        tch::manual_seed(0);
+        let inner = ClassifierTask::new(&cfg, 0.0, Device::Cpu).unwrap();
+        let mut task = StopAt {
+            inner,
+            calls: 0,
+            stop_at,
+        };
+        let (mut data, mut val) = (dataset(8, 16, 5, 4), dataset(4, 16, 6, 4));
+        Trainer::new(tc.clone(), run, Device::Cpu)
+            .unwrap()
+            .fit(&mut task, &mut data, &mut val, resume)
+            .map(|(s, _)| s.steps)
+    };
+    let (whole, split) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    assert_eq!(fit(whole.path(), usize::MAX, false).unwrap(), 6);
+    let err = fit(split.path(), 2, false).unwrap_err().to_string();
+    assert!(
+        err.contains("stopped at step 2 as asked") && err.contains("step-00000002"),
+        "{err}"
+    );
+    assert_eq!(fit(split.path(), usize::MAX, true).unwrap(), 6);
+    assert_eq!(train_losses(whole.path()), train_losses(split.path()));
+}

@@ -32,6 +32,11 @@ pub use schedule::WarmupCosine;
 
 use crate::error::{ModelError, Result};
 
+/// Set (e.g. by a Ctrl-C handler) to stop a run after its current step, with a checkpoint.
+/// [`Trainer::fit`] clears it when it starts.
+pub static STOP_REQUESTED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// Updates skipped in a row for NaN or infinite gradients before the run stops.
 pub const MAX_SKIPPED_IN_A_ROW: u32 = 3;
 
@@ -352,6 +357,7 @@ impl Trainer {
         let progress = Progress::new(cfg.max_steps, state.step, cfg.log_every);
         let mut stopped_early = false;
         let mut skipped_in_a_row = 0u32;
+        STOP_REQUESTED.store(false, std::sync::atomic::Ordering::SeqCst);
         let last_good = |c: &Option<PathBuf>| {
             c.as_ref().map_or_else(
                 || "none (no checkpoint was written yet)".to_string(),
@@ -430,7 +436,8 @@ impl Trainer {
             // The true end validates and previews; a pause (`stop_at_step`) only checkpoints,
             // so that a paused-and-resumed run logs exactly what an uninterrupted one does.
             let last = state.step == cfg.max_steps;
-            let pause = state.step == end;
+            let interrupted = STOP_REQUESTED.load(std::sync::atomic::Ordering::SeqCst);
+            let pause = state.step == end || interrupted;
             if state.step.is_multiple_of(cfg.eval_every) || last {
                 tch::manual_seed(derive_seed(state.seed, VAL_SEED_STREAM, 0) as i64);
                 let eval = task.evaluate(&val_batches)?;
@@ -466,6 +473,13 @@ impl Trainer {
                     &opt.state(),
                     cfg.keep_checkpoints,
                 )?);
+            }
+            if interrupted && !last && !stopped_early {
+                progress.finish();
+                return Err(ModelError::Interrupted {
+                    step: state.step,
+                    checkpoint: last_good(&last_checkpoint),
+                });
             }
             if stopped_early {
                 progress.println(&format!(
