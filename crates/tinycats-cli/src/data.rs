@@ -10,14 +10,28 @@ use tinycats_data::{SynthCats, SynthConfig};
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
     /// Write the SynthCats dataset (ImageFolder layout + manifest.csv) and/or a contact sheet.
+    #[command(
+        after_help = "Examples:\n  tinycats data synth --out synthcats --per-class 100\n  tinycats data synth --contact-sheet sheet.png"
+    )]
     Synth(SynthArgs),
-    /// Decode every image of an ImageFolder and print a per-class table of problems.
+    /// Decode every image of an ImageFolder and print a per-class table of problems. Exits
+    /// with 3 when it finds problems or duplicates, 0 when the folder is clean.
+    #[command(
+        after_help = "Examples:\n  tinycats data check my_cats\n  tinycats data check my_cats --json > report.json"
+    )]
     Check(CheckArgs),
     /// Copy the usable, de-duplicated images of an ImageFolder as upright RGB8 PNGs.
+    #[command(after_help = "Examples:\n  tinycats data clean my_cats --out my_cats_clean")]
     Clean(CleanArgs),
     /// Copy an ImageFolder into a seeded, stratified train/val/test split.
+    #[command(
+        after_help = "Examples:\n  tinycats data split my_cats_clean --out my_split\n  tinycats data split my_cats_clean --out my_split --val 0.1 --test 0.1 --seed 1"
+    )]
     Split(SplitArgs),
     /// Copy Oxford-IIIT Pet (official layout) into train/val/test folders of the 13 classes.
+    #[command(
+        after_help = "Examples:\n  tinycats data oxford oxford-iiit-pet --out pets_split\n  tinycats data oxford oxford-iiit-pet --out pets_split --no-dogs"
+    )]
     Oxford(OxfordArgs),
 }
 
@@ -72,10 +86,23 @@ pub struct CheckArgs {
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// Exit with an error if any file has a problem.
-    #[arg(long)]
-    strict: bool,
 }
+
+/// `tinycats data check` found problems: the process exits with [`ProblemsFound::EXIT_CODE`].
+#[derive(Debug)]
+pub struct ProblemsFound(pub String);
+
+impl ProblemsFound {
+    pub const EXIT_CODE: u8 = 3;
+}
+
+impl std::fmt::Display for ProblemsFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ProblemsFound {}
 
 #[derive(Debug, Args)]
 pub struct CleanArgs {
@@ -136,14 +163,15 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
             } else {
                 print!("{report}");
             }
-            if a.strict && !report.is_clean() {
-                bail!(
+            if !report.is_clean() {
+                return Err(ProblemsFound(format!(
                     "{} problem(s) and {} duplicate group(s) in {}; run `tinycats data clean {} --out CLEAN_DIR`",
                     report.problems.len(),
                     report.duplicates.len(),
                     a.dir.display(),
                     a.dir.display()
-                );
+                ))
+                .into());
             }
             Ok(())
         }

@@ -22,11 +22,18 @@ use tinycats_runtime::{Classifier, ModelRepo};
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
     /// Top-1 of an ONNX classifier on the held-out SynthCats test split.
+    #[command(after_help = "Examples:\n  tinycats eval classifier --model assets --per-breed 200")]
     Classifier(ClassifierArgs),
     /// Breed fidelity of a generator, judged by an ONNX classifier.
+    #[command(
+        after_help = "Examples:\n  tinycats eval generator --model assets/generator --per-breed 50\n  tinycats eval generator --model runs/gen --per-breed 10 --cfg-scale 2"
+    )]
     Generator(GeneratorArgs),
     /// fp32 against int8 (both schemes): sizes, speed, classifier top-1, breed agreement
     /// and pixel RMSE of the generator.
+    #[command(
+        after_help = "Examples:\n  tinycats eval quantization --repo assets --test-per-breed 100 --samples-per-breed 8 --reps 10"
+    )]
     Quantization(QuantizationArgs),
 }
 

@@ -7,6 +7,9 @@ use tinycats_onnx::Scheme;
 #[derive(Debug, Subcommand)]
 pub enum ExportCommand {
     /// Export a model folder (config.json + model.safetensors) to ONNX, with no Python.
+    #[command(
+        after_help = "Examples:\n  tinycats export onnx --model runs/gen --out gen.onnx\n  tinycats export onnx --model assets/generator --out gen-int8.onnx --quantize int8-dynamic"
+    )]
     Onnx(OnnxArgs),
 }
 
