@@ -20,7 +20,9 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "tinycats",
     version,
-    about = "Classify, generate, train and export tiny cat models"
+    about = "Classify, generate, train and export tiny cat models",
+    after_help = "Exit codes: 0 done, 1 an error, 2 a usage error, 3 problems found by \
+                  `data check`, 130 a training run stopped by Ctrl-C (with a checkpoint)."
 )]
 struct Cli {
     #[command(subcommand)]
