@@ -58,20 +58,29 @@ impl ModelRepo {
                 base.display()
             )));
         }
-        let is_hash = revision.len() == 40 && revision.chars().all(|c| c.is_ascii_hexdigit());
-        let commit = if is_hash {
+        check_revision(revision)?;
+        let commit = if is_commit_hash(revision) {
             revision.to_string()
         } else {
             let r = base.join("refs").join(revision);
-            std::fs::read_to_string(&r)
-                .map_err(|_| {
-                    RuntimeError::Repo(format!(
-                        "{repo_id}: revision {revision:?} is not in the cache ({} missing)",
-                        r.display()
-                    ))
-                })?
-                .trim()
-                .to_string()
+            let content = std::fs::read_to_string(&r).map_err(|_| {
+                RuntimeError::Repo(format!(
+                    "{repo_id}: revision {revision:?} is not in the cache ({} missing)",
+                    r.display()
+                ))
+            })?;
+            let commit = content.trim();
+            // The ref names the snapshot folder: anything but a commit hash could point
+            // outside the cache.
+            if !is_commit_hash(commit) {
+                return Err(RuntimeError::Repo(format!(
+                    "{}: a ref file must hold a 40-digit commit hash, not {:?}; delete it and \
+                     download {repo_id} again",
+                    r.display(),
+                    commit.chars().take(60).collect::<String>()
+                )));
+            }
+            commit.to_string()
         };
         let snapshot = base.join("snapshots").join(&commit);
         if !snapshot.is_dir() {
@@ -97,6 +106,7 @@ impl ModelRepo {
         }
         let (repo_id, revision) = spec.split_once('@').unwrap_or((spec, "main"));
         split_repo_id(repo_id)?;
+        check_revision(revision)?;
         let cached = match hf_cache_dir() {
             Some(cache) => Self::from_hf_cache(&cache, repo_id, revision),
             None => Err(RuntimeError::Repo(
@@ -134,6 +144,15 @@ impl ModelRepo {
 
     /// The local path of the repository file `rel` (e.g. [`CLASSIFIER_ONNX`]).
     pub fn file(&self, rel: &str) -> Result<PathBuf> {
+        let inside = !rel.is_empty()
+            && Path::new(rel)
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !inside {
+            return Err(RuntimeError::Repo(format!(
+                "{rel:?} is not a file path inside a repository (no `..`, no leading `/`)"
+            )));
+        }
         let path = match &self.origin {
             Origin::Local(root) => root.join(rel),
             Origin::HfCache { snapshot, .. } => snapshot.join(rel),
@@ -172,12 +191,51 @@ fn download(repo_id: &str, _revision: &str, _rel: &str) -> Result<PathBuf> {
     )))
 }
 
+/// `OWNER/NAME`, each part as the Hub allows it: ASCII letters, digits, `-`, `_` and `.`,
+/// starting and ending with a letter or digit, no `--` or `..`, at most 96 characters.
 fn split_repo_id(repo_id: &str) -> Result<(&str, &str)> {
+    let part_ok = |p: &str| {
+        let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+        !p.is_empty()
+            && p.len() <= 96
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && edge(p.chars().next())
+            && edge(p.chars().next_back())
+            && !p.contains("--")
+            && !p.contains("..")
+    };
     match repo_id.split_once('/') {
-        Some((o, n)) if !o.is_empty() && !n.is_empty() && !n.contains('/') => Ok((o, n)),
+        Some((o, n)) if part_ok(o) && part_ok(n) => Ok((o, n)),
         _ => Err(RuntimeError::Repo(format!(
-            "{repo_id:?} is neither an existing folder nor a Hugging Face repo id OWNER/NAME"
+            "{repo_id:?} is neither an existing folder nor a Hugging Face repo id OWNER/NAME \
+             (letters, digits, `-`, `_`, `.`)"
         ))),
+    }
+}
+
+fn is_commit_hash(s: &str) -> bool {
+    s.len() == 40 && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// A branch, tag or commit: what git allows in a ref name that stays inside `refs/`.
+fn check_revision(revision: &str) -> Result<()> {
+    let ok = !revision.is_empty()
+        && revision.len() <= 255
+        && revision
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        && !revision.starts_with(['/', '-', '.'])
+        && !revision.ends_with('/')
+        && !revision.contains("..")
+        && !revision.contains("//");
+    if ok {
+        Ok(())
+    } else {
+        Err(RuntimeError::Repo(format!(
+            "revision {revision:?} is not a branch, tag or commit name (letters, digits, `-`, \
+             `_`, `.`, `/`; no `..`)"
+        )))
     }
 }
 
@@ -277,6 +335,51 @@ mod tests {
             hf_cache_dir_from(None, None, None, p("/home")),
             p("/home/.cache/huggingface/hub")
         );
+    }
+
+    #[test]
+    fn names_that_could_leave_the_cache_are_refused() {
+        let cache = tempfile::tempdir().unwrap();
+        let base = cache.path().join("models--tinycats--cats");
+        let hash = "0123456789abcdef0123456789abcdef01234567";
+        touch(&base.join("snapshots").join(hash).join(GENERATOR_ONNX));
+        std::fs::create_dir_all(base.join("refs")).unwrap();
+        for (id, rev) in [
+            ("../etc/x", "main"),
+            ("tinycats/..", "main"),
+            ("tinycats/cats--x", "main"),
+            ("tinycats/-cats", "main"),
+            ("tinycats/cats", "../../../etc"),
+            ("tinycats/cats", "/etc/passwd"),
+            ("tinycats/cats", ""),
+        ] {
+            let err = ModelRepo::from_hf_cache(cache.path(), id, rev)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("repo id") || err.contains("revision"),
+                "{id}@{rev}: {err}"
+            );
+        }
+        // A ref file is read as a commit hash, never as a path.
+        std::fs::write(base.join("refs/evil"), "../../../../tmp\n").unwrap();
+        let err = ModelRepo::from_hf_cache(cache.path(), "tinycats/cats", "evil")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must hold a 40-digit commit hash"), "{err}");
+        // Files are looked up inside the snapshot only.
+        let repo = ModelRepo::from_hf_cache(cache.path(), "tinycats/cats", hash).unwrap();
+        assert!(repo.file(GENERATOR_ONNX).is_ok());
+        for rel in ["../../../x", "/etc/passwd", ""] {
+            let err = repo.file(rel).unwrap_err().to_string();
+            assert!(
+                err.contains("not a file path inside a repository"),
+                "{rel}: {err}"
+            );
+        }
+        // Hub names that are fine.
+        assert!(split_repo_id("my-org/tiny.cats_v2").is_ok());
+        assert!(check_revision("refs/pr/1").is_ok());
     }
 
     #[test]
