@@ -1,6 +1,7 @@
 //! `cargo xtask ci`: exactly what CI runs.
 //!
-//! set-up, `cargo fmt --check`, clippy, the tests, the workflows linted with actionlint, then
+//! set-up, `cargo fmt --check`, clippy (also on the runtime's `download` feature), the tests,
+//! the workflows linted with actionlint, then
 //! verify-docs twice: on this CPU (building the book), and again with libtorch, MKL and oneDNN
 //! limited to AVX2 kernels, as on a CPU without AVX-512. Both runs hold the same committed
 //! snapshots and images, so the book passes on every x86-64 CPU, not only the one that wrote it.
@@ -46,6 +47,21 @@ pub fn run(args: &CiArgs) -> Result<()> {
         crate::run_cmd(cargo().args([
             "clippy",
             "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    // The Hub download path is behind a feature that `--workspace` does not turn on.
+    stage("clippy, download feature", &mut || {
+        crate::run_cmd(cargo().args([
+            "clippy",
+            "-p",
+            "tinycats-runtime",
+            "--features",
+            "download",
             "--all-targets",
             "--locked",
             "--",
