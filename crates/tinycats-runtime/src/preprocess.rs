@@ -20,8 +20,17 @@ pub fn open_image(path: &Path) -> crate::Result<DynamicImage> {
 pub fn open_image_with(path: &Path, limits: &DecodeLimits) -> crate::Result<DynamicImage> {
     let decoded = decode_file(path, limits).map_err(|e| crate::RuntimeError::Image {
         path: path.to_path_buf(),
+        // The path is already in RuntimeError's message; the dataset-side fixes ("remove it
+        // from the dataset") do not fit a single image.
         message: match e {
-            tinycats_data::DataError::Image { reason, fix, .. } => format!("{reason} (fix: {fix})"),
+            tinycats_data::DataError::Io { cause, .. } => cause.to_string(),
+            tinycats_data::DataError::Image {
+                kind: tinycats_data::loaders::ProblemKind::TooLarge,
+                reason,
+                fix,
+                ..
+            } => format!("{reason} (fix: {fix})"),
+            tinycats_data::DataError::Image { reason, .. } => reason,
             other => other.to_string(),
         },
     })?;
