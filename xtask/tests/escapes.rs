@@ -326,18 +326,11 @@ fn a_grandchild_that_leaves_the_group_does_not_hang() {
 
 /// `--update` on the fixture.
 fn update(f: &Fixture) -> Vec<Problem> {
-    let args = VerifyArgs {
+    f.verify_with(VerifyArgs {
         update: true,
         jobs: Some(1),
-        no_book: true,
-        root: Some(f.root().to_path_buf()),
-        prebuilt: Some(f.root().join("bin")),
         ..Default::default()
-    };
-    let project = Project::self_contained(f.root().canonicalize().unwrap());
-    let mut problems = Vec::new();
-    verify::verify(&project, &args, &mut problems).unwrap();
-    problems
+    })
 }
 
 #[test]

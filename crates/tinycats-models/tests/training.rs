@@ -43,6 +43,16 @@ fn column(run: &Path, i: usize) -> Vec<f64> {
         .collect()
 }
 
+/// A one-stage, 8-channel classifier on 16 px images: the smallest model that trains.
+fn tiny_classifier() -> ClassifierConfig {
+    ClassifierConfig {
+        image_size: 16,
+        widths: vec![8],
+        blocks_per_stage: vec![1],
+        ..ClassifierConfig::tiny()
+    }
+}
+
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
@@ -205,12 +215,7 @@ impl TrainTask for NanAt {
 #[test]
 fn a_non_finite_loss_stops_the_run_and_names_the_last_good_checkpoint() {
     let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
-    let cfg = ClassifierConfig {
-        image_size: 16,
-        widths: vec![8],
-        blocks_per_stage: vec![1],
-        ..ClassifierConfig::tiny()
-    };
+    let cfg = tiny_classifier();
     let inner = ClassifierTask::new(&cfg, 0.0, Device::Cpu).unwrap();
     let mut task = NanAt {
         inner,
@@ -276,12 +281,7 @@ impl TrainTask for NanGradAt {
 }
 
 fn nan_grad_run(at: Vec<usize>) -> (NanGradAt, tempfile::TempDir, tinycats_models::Result<u64>) {
-    let cfg = ClassifierConfig {
-        image_size: 16,
-        widths: vec![8],
-        blocks_per_stage: vec![1],
-        ..ClassifierConfig::tiny()
-    };
+    let cfg = tiny_classifier();
     let inner = ClassifierTask::new(&cfg, 0.0, Device::Cpu).unwrap();
     let mut task = NanGradAt {
         inner,
@@ -370,12 +370,7 @@ fn non_finite_gradients_in_a_row_stop_the_run_at_the_last_good_checkpoint() {
 #[test]
 fn a_resume_with_another_seed_is_refused() {
     let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
-    let cfg = ClassifierConfig {
-        image_size: 16,
-        widths: vec![8],
-        blocks_per_stage: vec![1],
-        ..ClassifierConfig::tiny()
-    };
+    let cfg = tiny_classifier();
     let run = tempfile::tempdir().unwrap();
     let fit = |seed: u64, resume: bool| {
         let mut task = ClassifierTask::new(&cfg, 0.0, Device::Cpu).unwrap();
@@ -428,12 +423,7 @@ impl TrainTask for StopAt {
 #[test]
 fn a_stop_request_ends_the_step_with_a_checkpoint_and_resume_continues_the_same_run() {
     let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
-    let cfg = ClassifierConfig {
-        image_size: 16,
-        widths: vec![8],
-        blocks_per_stage: vec![1],
-        ..ClassifierConfig::tiny()
-    };
+    let cfg = tiny_classifier();
     let tc = quiet(TrainerConfig {
         max_steps: 6,
         warmup_steps: 0,

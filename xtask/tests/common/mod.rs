@@ -76,13 +76,20 @@ impl Fixture {
     }
 
     pub fn verify(&self) -> Vec<Problem> {
-        let args = VerifyArgs {
+        self.verify_with(VerifyArgs {
             force: true,
             jobs: Some(2),
+            ..Default::default()
+        })
+    }
+
+    /// verify-docs with `args` on this fixture (its root, its scripts, no book build).
+    pub fn verify_with(&self, args: VerifyArgs) -> Vec<Problem> {
+        let args = VerifyArgs {
             no_book: true,
             root: Some(self.root().to_path_buf()),
             prebuilt: Some(self.root().join("bin")),
-            ..Default::default()
+            ..args
         };
         let project = Project::self_contained(self.root().canonicalize().unwrap());
         let mut problems = Vec::new();
