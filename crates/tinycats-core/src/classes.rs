@@ -1,4 +1,5 @@
-//! The 13 classes and the matching of folder names to them.
+//! Class tables: the 13 canonical classes, the matching of folder names to them, and the
+//! lookup of a breed in a model's own `class_names` (with the generator's null class).
 
 /// Class names, index = class id. The 12 Oxford-IIIT Pet cat breeds in the dataset's
 /// own (alphabetical) order, then `Other` (Oxford's dogs, or anything that is not one of
@@ -90,9 +91,94 @@ pub fn breed_id(name: &str) -> Option<usize> {
     }
 }
 
+/// Which class a request means: a label, a name, or the generator's null class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Breed {
+    /// A label; `class_names.len()` is the null class.
+    Index(usize),
+    /// A class name, matched ignoring case, spaces, `_` and `-` (`"maine coon"`,
+    /// `"Maine_Coon"`).
+    Name(String),
+    /// The null class: unconditional samples, no guidance.
+    Unconditional,
+}
+
+impl std::str::FromStr for Breed {
+    type Err = std::convert::Infallible;
+    /// A number is a label, `unconditional` the null class, anything else a name.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.trim() {
+            t if t.eq_ignore_ascii_case("unconditional") => Breed::Unconditional,
+            t => t
+                .parse()
+                .map(Breed::Index)
+                .unwrap_or_else(|_| Breed::Name(t.to_string())),
+        })
+    }
+}
+
+/// A breed that a model does not know, with the labels it does know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown breed `{given}`: this model knows {known}")]
+pub struct UnknownBreed {
+    pub given: String,
+    /// `0 Abyssinian, 1 Bengal, …`, and the null class when there is one.
+    pub known: String,
+}
+
+/// The label of `breed` in a model's `class_names`. With `null_class`, the generator's
+/// extra label `class_names.len()` (unconditional) is allowed too.
+pub fn class_index(
+    class_names: &[String],
+    breed: &Breed,
+    null_class: bool,
+) -> Result<usize, UnknownBreed> {
+    let n = class_names.len();
+    let unknown = |given: String| {
+        let mut known = class_names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| format!("{i} {name}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if null_class {
+            known.push_str(&format!(" ({n} = unconditional)"));
+        }
+        UnknownBreed { given, known }
+    };
+    match breed {
+        Breed::Unconditional if null_class => Ok(n),
+        Breed::Unconditional => Err(unknown("unconditional".into())),
+        Breed::Index(i) if *i < n || (null_class && *i == n) => Ok(*i),
+        Breed::Index(i) => Err(unknown(i.to_string())),
+        Breed::Name(name) => {
+            let want = normalize_class_name(name);
+            class_names
+                .iter()
+                .position(|c| normalize_class_name(c) == want)
+                .ok_or_else(|| unknown(name.clone()))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn model_class_lookup_matches_names_labels_and_the_null_class() {
+        let names: Vec<String> = BREEDS.iter().map(|s| s.to_string()).collect();
+        let find = |b: &str, null| class_index(&names, &b.parse().unwrap(), null);
+        assert_eq!(find("maine coon", false), Ok(6));
+        assert_eq!(find("Russian-Blue", false), Ok(9));
+        assert_eq!(find("12", false), Ok(12));
+        assert_eq!(find("13", true), Ok(13));
+        assert_eq!(find("unconditional", true), Ok(13));
+        let err = find("13", false).unwrap_err().to_string();
+        assert!(err.contains("`13`") && err.contains("0 Abyssinian"), "{err}");
+        let err = find("Scottish Fold", true).unwrap_err().to_string();
+        assert!(err.contains("13 = unconditional"), "{err}");
+    }
 
     #[test]
     fn names_match_case_and_separator_insensitively() {

@@ -1,0 +1,626 @@
+//! The model folder's `config.json`, once for every back-end: [`DitConfig`] (TinyDiT),
+//! [`ClassifierConfig`], their [`Provenance`] and the generator's [`Prediction`] type.
+//!
+//! The trainer writes these files beside `model.safetensors`; libtorch rebuilds the model from
+//! them, the ONNX exporter builds its graph from them and copies them into the graph's
+//! metadata. Unknown fields are ignored, so a newer trainer may add more.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::classes::BREEDS;
+use crate::error::{Invalid, Result};
+use crate::pixels::Normalize;
+
+/// What the generator's network outputs. The exported ONNX graph outputs the velocity
+/// either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prediction {
+    /// The network predicts the velocity `x₁ − x₀` directly.
+    V,
+    /// The network predicts the clean image `x̂₁`; the velocity is
+    /// `(x̂₁ − x_t) / max(1 − t, t_eps)` (JiT: Li & He, 2025, "Back to Basics: Let Denoising
+    /// Generative Models Denoise"), which suits large patches in pixel space.
+    X,
+}
+
+impl Prediction {
+    /// `"v"` or `"x"`, as in `config.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Prediction::V => "v",
+            Prediction::X => "x",
+        }
+    }
+}
+
+/// Where a trained model came from: enough to repeat the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Optimiser steps taken.
+    pub steps: u64,
+    /// `git rev-parse HEAD` of the code that trained it, with `-dirty` appended when the
+    /// working tree had uncommitted changes (`unknown` outside a checkout).
+    pub git_revision: String,
+    /// UTC date of the end of training, `YYYY-MM-DD`.
+    pub date: String,
+    /// The command line that trained it.
+    #[serde(default)]
+    pub command: String,
+}
+
+impl Provenance {
+    /// Captures the git revision (call it when training starts: the checkout may move on
+    /// while a long run trains), today's date and this process's command line.
+    pub fn capture(steps: u64) -> Self {
+        let git = |args: &[&str]| {
+            std::process::Command::new("git")
+                .args(args)
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .and_then(|o| String::from_utf8(o.stdout).ok())
+        };
+        let git_revision = match git(&["rev-parse", "HEAD"]) {
+            Some(rev) => {
+                let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                    .is_some_and(|s| !s.trim().is_empty());
+                format!("{}{}", rev.trim(), if dirty { "-dirty" } else { "" })
+            }
+            None => "unknown".to_string(),
+        };
+        let command = std::env::args().collect::<Vec<_>>().join(" ");
+        Provenance {
+            steps,
+            git_revision,
+            date: utc_date_today(),
+            command,
+        }
+    }
+
+    /// The same provenance after `steps` optimiser steps, dated today.
+    pub fn finished(&self, steps: u64) -> Self {
+        Provenance {
+            steps,
+            date: utc_date_today(),
+            ..self.clone()
+        }
+    }
+}
+
+/// Today's UTC date as `YYYY-MM-DD` (civil-from-days, H. Hinnant's algorithm).
+fn utc_date_today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// The breed names in label order ([`BREEDS`]), as a config stores them.
+pub fn breed_names() -> Vec<String> {
+    BREEDS.iter().map(|s| s.to_string()).collect()
+}
+
+/// A TinyDiT's architecture and the conventions of its inputs and outputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DitConfig {
+    /// Always `"tinydit"`.
+    pub model_type: String,
+    /// The preset this config started from.
+    pub preset: String,
+    /// Image side in pixels (square images).
+    pub input_size: i64,
+    /// Patch side in pixels; `input_size` must be a multiple of it.
+    pub patch_size: i64,
+    /// Image channels (3 for RGB).
+    pub in_channels: i64,
+    /// Token width D.
+    pub hidden_size: i64,
+    /// Number of transformer blocks.
+    pub depth: i64,
+    /// Attention heads; `hidden_size` must be a multiple of it.
+    pub num_heads: i64,
+    /// MLP width as a multiple of `hidden_size` (see [`DitConfig::mlp_hidden`]).
+    pub mlp_ratio: f64,
+    /// Number of breeds; the label table has one more row, the null class for guidance.
+    pub num_classes: i64,
+    /// Probability of replacing a label with the null class in training.
+    #[serde(default)]
+    pub class_dropout_prob: f64,
+    /// What the network predicts.
+    pub prediction: Prediction,
+    /// Multiplier from t ∈ [0, 1] to the timestep embedder's argument.
+    pub t_scale: f64,
+    /// Lower clip of `1 − t` when converting an `x` prediction to a velocity.
+    pub t_eps: f64,
+    /// Breed names in label order.
+    pub class_names: Vec<String>,
+    /// Per-channel mean used to normalise images into the model's space.
+    pub mean: Vec<f64>,
+    /// Per-channel standard deviation used to normalise images.
+    pub std: Vec<f64>,
+    /// Where the trained weights came from (`null` for an untrained model).
+    #[serde(default)]
+    pub provenance: Option<Provenance>,
+}
+
+impl DitConfig {
+    fn preset(
+        name: &str,
+        input_size: i64,
+        patch_size: i64,
+        hidden: i64,
+        depth: i64,
+        heads: i64,
+    ) -> Self {
+        let class_names = breed_names();
+        DitConfig {
+            model_type: "tinydit".to_string(),
+            preset: name.to_string(),
+            input_size,
+            patch_size,
+            in_channels: 3,
+            hidden_size: hidden,
+            depth,
+            num_heads: heads,
+            mlp_ratio: 4.0,
+            num_classes: class_names.len() as i64,
+            class_dropout_prob: 0.1,
+            prediction: Prediction::X,
+            t_scale: 1000.0,
+            t_eps: 0.05,
+            class_names,
+            mean: vec![0.5; 3],
+            std: vec![0.5; 3],
+            provenance: None,
+        }
+    }
+
+    /// The book's CPU model: 64 px, patch 8 (64 tokens), width 256, depth 6, 4 heads.
+    /// Source: measured CPU cost (`bench/README.md`, `cargo bench -p tinycats-models --bench
+    /// train_step`) on the project's 2-core machine: 0.56 s per 32-image training step,
+    /// against 0.80 s for depth 8 and 3.4 s for patch 4. `x` prediction follows JiT (Li & He,
+    /// 2025), which helps large patches in pixel space.
+    pub fn tiny() -> Self {
+        Self::preset("tiny", 64, 8, 256, 6, 4)
+    }
+
+    /// DiT-S widths (Peebles & Xie, 2023, Table 1: width 384, depth 12, 6 heads) at 64 px
+    /// with patch 4 (256 tokens, as DiT-S/2 has on a 32×32 latent).
+    pub fn small() -> Self {
+        Self::preset("small", 64, 4, 384, 12, 6)
+    }
+
+    /// The predecessor project's `tinydit_128` (128 px, width 384, depth 12) for GPUs. Its
+    /// patch size is not recorded in the documents we have; patch 8 gives 256 tokens, the
+    /// token count of DiT-S/2 at 256 px.
+    pub fn tinydit_128() -> Self {
+        Self::preset("tinydit_128", 128, 8, 384, 12, 6)
+    }
+
+    /// A TinyDiT small enough for unit, parity and smoke tests: 16 px, patch 4 (16 tokens),
+    /// width 32, depth 2, 2 heads; otherwise as [`DitConfig::tiny`]. Not a preset to train.
+    pub fn micro() -> Self {
+        Self::preset("micro", 16, 4, 32, 2, 2)
+    }
+
+    /// The preset called `name` (`tiny`, `small` or `tinydit_128`).
+    pub fn from_preset(name: &str) -> Result<Self> {
+        match name {
+            "tiny" => Ok(Self::tiny()),
+            "small" => Ok(Self::small()),
+            "tinydit_128" => Ok(Self::tinydit_128()),
+            other => Err(Invalid::new(
+                "preset",
+                other,
+                "one of tiny, small, tinydit_128",
+            )),
+        }
+    }
+
+    /// Tokens per image, `(input_size / patch_size)²`.
+    pub fn num_patches(&self) -> i64 {
+        let side = self.input_size / self.patch_size;
+        side * side
+    }
+
+    /// The width of each block's MLP: `hidden_size · mlp_ratio`, truncated as the reference
+    /// DiT code does (`int(hidden_size * mlp_ratio)`).
+    pub fn mlp_hidden(&self) -> i64 {
+        (self.hidden_size as f64 * self.mlp_ratio) as i64
+    }
+
+    /// The label that means "no breed" (unconditional): one past the last breed.
+    pub fn null_class(&self) -> i64 {
+        self.num_classes
+    }
+
+    /// The pixel convention of the model's space (an error names a bad `mean` or `std`).
+    pub fn normalize(&self) -> Result<Normalize> {
+        Normalize::from_config(&self.mean, &self.std)
+    }
+
+    /// Checks every field, naming the first one out of range.
+    pub fn validate(&self) -> Result<()> {
+        if self.model_type != "tinydit" {
+            return Err(Invalid::new(
+                "model_type",
+                &self.model_type,
+                "\"tinydit\"",
+            ));
+        }
+        for (field, value) in [
+            ("input_size", self.input_size),
+            ("patch_size", self.patch_size),
+            ("in_channels", self.in_channels),
+            ("hidden_size", self.hidden_size),
+            ("depth", self.depth),
+            ("num_heads", self.num_heads),
+            ("num_classes", self.num_classes),
+        ] {
+            if value < 1 {
+                return Err(Invalid::new(field, value, "at least 1"));
+            }
+        }
+        if self.input_size % self.patch_size != 0 {
+            return Err(Invalid::new(
+                "patch_size",
+                self.patch_size,
+                &format!("a divisor of input_size = {}", self.input_size),
+            ));
+        }
+        if self.hidden_size % self.num_heads != 0 {
+            return Err(Invalid::new(
+                "num_heads",
+                self.num_heads,
+                &format!("a divisor of hidden_size = {}", self.hidden_size),
+            ));
+        }
+        if self.hidden_size % 4 != 0 {
+            return Err(Invalid::new(
+                "hidden_size",
+                self.hidden_size,
+                "a multiple of 4 (the 2-D sin-cos position embedding needs it)",
+            ));
+        }
+        if !(self.mlp_ratio.is_finite() && self.mlp_hidden() >= 1) {
+            return Err(Invalid::new(
+                "mlp_ratio",
+                self.mlp_ratio,
+                "a finite number with hidden_size · mlp_ratio ≥ 1",
+            ));
+        }
+        if !(0.0..1.0).contains(&self.class_dropout_prob) {
+            return Err(Invalid::new(
+                "class_dropout_prob",
+                self.class_dropout_prob,
+                "in [0, 1)",
+            ));
+        }
+        if !(self.t_scale > 0.0 && self.t_scale.is_finite()) {
+            return Err(Invalid::new(
+                "t_scale",
+                self.t_scale,
+                "greater than 0",
+            ));
+        }
+        if !(self.t_eps > 0.0 && self.t_eps < 1.0) {
+            return Err(Invalid::new("t_eps", self.t_eps, "in (0, 1)"));
+        }
+        check_names(&self.class_names, self.num_classes)?;
+        check_norm(&self.mean, &self.std, self.in_channels)
+    }
+}
+
+/// The breed classifier's architecture and input conventions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierConfig {
+    /// Always `"classifier"`.
+    pub model_type: String,
+    /// The preset this config started from.
+    pub preset: String,
+    /// Input side in pixels (square images).
+    pub image_size: i64,
+    /// Input channels.
+    pub in_channels: i64,
+    /// Number of breeds (logits).
+    pub num_classes: i64,
+    /// Channels of each stage.
+    pub widths: Vec<i64>,
+    /// Residual blocks in each stage.
+    pub blocks_per_stage: Vec<i64>,
+    /// Breed names in label order.
+    pub class_names: Vec<String>,
+    /// Per-channel normalisation mean.
+    pub mean: Vec<f64>,
+    /// Per-channel normalisation standard deviation.
+    pub std: Vec<f64>,
+    /// Where the trained weights came from.
+    #[serde(default)]
+    pub provenance: Option<Provenance>,
+}
+
+impl ClassifierConfig {
+    /// The bundled model: 64 px, four stages of one block (32, 64, 128, 256 channels),
+    /// ResNet-10-like; ~1.2 M parameters, ImageNet normalisation (torchvision's constants).
+    pub fn tiny() -> Self {
+        let class_names = breed_names();
+        ClassifierConfig {
+            model_type: "classifier".to_string(),
+            preset: "tiny".to_string(),
+            image_size: 64,
+            in_channels: 3,
+            num_classes: class_names.len() as i64,
+            widths: vec![32, 64, 128, 256],
+            blocks_per_stage: vec![1, 1, 1, 1],
+            class_names,
+            // torchvision's ImageNet constants ([`Normalize::IMAGENET`]), exact in JSON.
+            mean: vec![0.485, 0.456, 0.406],
+            std: vec![0.229, 0.224, 0.225],
+            provenance: None,
+        }
+    }
+
+    /// ResNet-18's stage layout (He et al., 2016, Table 1: widths 64–512, two blocks per
+    /// stage) with a 3×3 stride-1 stem for small images.
+    pub fn resnet18() -> Self {
+        ClassifierConfig {
+            preset: "resnet18".to_string(),
+            widths: vec![64, 128, 256, 512],
+            blocks_per_stage: vec![2, 2, 2, 2],
+            ..Self::tiny()
+        }
+    }
+
+    /// The preset called `name` (`tiny` or `resnet18`).
+    pub fn from_preset(name: &str) -> Result<Self> {
+        match name {
+            "tiny" => Ok(Self::tiny()),
+            "resnet18" => Ok(Self::resnet18()),
+            other => Err(Invalid::new("preset", other, "one of tiny, resnet18")),
+        }
+    }
+
+    /// The pixel convention of the model's input (an error names a bad `mean` or `std`).
+    pub fn normalize(&self) -> Result<Normalize> {
+        Normalize::from_config(&self.mean, &self.std)
+    }
+
+    /// Checks every field, naming the first one out of range.
+    pub fn validate(&self) -> Result<()> {
+        if self.model_type != "classifier" {
+            return Err(Invalid::new(
+                "model_type",
+                &self.model_type,
+                "\"classifier\"",
+            ));
+        }
+        for (field, value) in [
+            ("image_size", self.image_size),
+            ("in_channels", self.in_channels),
+            ("num_classes", self.num_classes),
+        ] {
+            if value < 1 {
+                return Err(Invalid::new(field, value, "at least 1"));
+            }
+        }
+        if self.widths.is_empty() || self.widths.iter().any(|w| *w < 1) {
+            return Err(Invalid::new(
+                "widths",
+                format!("{:?}", self.widths),
+                "one or more positive channel counts",
+            ));
+        }
+        if self.blocks_per_stage.len() != self.widths.len()
+            || self.blocks_per_stage.iter().any(|b| *b < 1)
+        {
+            return Err(Invalid::new(
+                "blocks_per_stage",
+                format!("{:?}", self.blocks_per_stage),
+                &format!(
+                    "{} positive counts, one per entry of widths",
+                    self.widths.len()
+                ),
+            ));
+        }
+        check_names(&self.class_names, self.num_classes)?;
+        check_norm(&self.mean, &self.std, self.in_channels)
+    }
+}
+
+/// Either model's `config.json`, told apart by its `model_type` field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelConfig {
+    TinyDit(DitConfig),
+    Classifier(ClassifierConfig),
+}
+
+/// Why a `config.json` could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{} is not a tinycats config.json (model_type \"tinydit\" or \"classifier\"): {message}; \
+         compare it with the `config.json` a fresh run writes",
+        path.display()
+    )]
+    Parse {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error("{}: {source}", path.display())]
+    Invalid {
+        path: std::path::PathBuf,
+        source: Invalid,
+    },
+}
+
+impl ModelConfig {
+    /// Parses and validates a `config.json` text (`path` names it in errors).
+    pub fn from_json(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let parse = |message: String| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| parse(e.to_string()))?;
+        let cfg = match value.get("model_type").and_then(|t| t.as_str()) {
+            Some("tinydit") => ModelConfig::TinyDit(
+                serde_json::from_value(value).map_err(|e| parse(e.to_string()))?,
+            ),
+            Some("classifier") => ModelConfig::Classifier(
+                serde_json::from_value(value).map_err(|e| parse(e.to_string()))?,
+            ),
+            Some(other) => return Err(parse(format!("unknown model_type \"{other}\""))),
+            None => return Err(parse("no model_type field".into())),
+        };
+        cfg.validate().map_err(|source| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(cfg)
+    }
+
+    /// Reads and validates `dir/config.json`; also returns its text.
+    pub fn read(dir: &Path) -> Result<(Self, String), ConfigError> {
+        let path = dir.join("config.json");
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Ok((Self::from_json(&text, &path)?, text))
+    }
+
+    /// Checks every field of either model.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            ModelConfig::TinyDit(c) => c.validate(),
+            ModelConfig::Classifier(c) => c.validate(),
+        }
+    }
+
+    /// `"tinydit"` or `"classifier"`.
+    pub fn model_type(&self) -> &str {
+        match self {
+            ModelConfig::TinyDit(c) => &c.model_type,
+            ModelConfig::Classifier(c) => &c.model_type,
+        }
+    }
+}
+
+fn check_names(names: &[String], n: i64) -> Result<()> {
+    if names.len() as i64 != n {
+        return Err(Invalid::new(
+            "class_names",
+            format!("{} names", names.len()),
+            &format!("exactly num_classes = {n} names"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that `mean` and `std` have one entry per channel and that `std` is positive.
+pub fn check_norm(mean: &[f64], std: &[f64], channels: i64) -> Result<()> {
+    if channels != 3 {
+        return Err(Invalid::new("in_channels", channels, "3 (RGB images)"));
+    }
+    if mean.len() as i64 != channels || mean.iter().any(|m| !m.is_finite()) {
+        return Err(Invalid::new(
+            "mean",
+            format!("{mean:?}"),
+            &format!("{channels} finite values"),
+        ));
+    }
+    if std.len() as i64 != channels || std.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+        return Err(Invalid::new(
+            "std",
+            format!("{std:?}"),
+            &format!("{channels} values, each greater than 0"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_are_valid_and_round_trip_through_json() {
+        for cfg in [
+            DitConfig::tiny(),
+            DitConfig::small(),
+            DitConfig::tinydit_128(),
+            DitConfig::micro(),
+        ] {
+            cfg.validate().unwrap();
+            let json = serde_json::to_string(&cfg).unwrap();
+            assert!(json.contains("\"prediction\":\"x\""), "{json}");
+            let back = ModelConfig::from_json(&json, Path::new("config.json")).unwrap();
+            assert_eq!(back, ModelConfig::TinyDit(cfg));
+        }
+        for cfg in [ClassifierConfig::tiny(), ClassifierConfig::resnet18()] {
+            let json = serde_json::to_string(&cfg).unwrap();
+            let back = ModelConfig::from_json(&json, Path::new("config.json")).unwrap();
+            assert_eq!(back, ModelConfig::Classifier(cfg));
+        }
+    }
+
+    #[test]
+    fn invalid_values_name_the_field() {
+        let mut cfg = DitConfig::tiny();
+        cfg.patch_size = 7;
+        let msg = cfg.validate().unwrap_err().to_string();
+        assert!(
+            msg.contains("`patch_size` = 7") && msg.contains("input_size = 64"),
+            "{msg}"
+        );
+        let mut cfg = ClassifierConfig::tiny();
+        cfg.std[1] = 0.0;
+        let msg = cfg.validate().unwrap_err().to_string();
+        assert!(msg.contains("`std`"), "{msg}");
+    }
+
+    #[test]
+    fn config_files_name_the_file_and_the_problem() {
+        let path = Path::new("runs/x/config.json");
+        let err = ModelConfig::from_json(r#"{"model_type": "vae"}"#, path).unwrap_err();
+        assert!(err.to_string().contains("runs/x/config.json") && err.to_string().contains("vae"), "{err}");
+        let mut cfg = DitConfig::tiny();
+        cfg.num_heads = 3;
+        let err = ModelConfig::from_json(&serde_json::to_string(&cfg).unwrap(), path).unwrap_err();
+        assert!(err.to_string().contains("`num_heads` = 3"), "{err}");
+    }
+
+    #[test]
+    fn mlp_width_truncates_like_the_reference_code() {
+        let mut cfg = DitConfig::micro();
+        cfg.mlp_ratio = 2.99;
+        assert_eq!(cfg.mlp_hidden(), 95); // 32 · 2.99 = 95.68
+        cfg.mlp_ratio = 0.01;
+        assert!(cfg.validate().is_err());
+    }
+
+    #[test]
+    fn utc_date_has_iso_shape() {
+        let d = utc_date_today();
+        assert_eq!(d.len(), 10);
+        assert!(d.starts_with("20"), "{d}");
+    }
+}

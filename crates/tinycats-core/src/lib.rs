@@ -1,0 +1,31 @@
+//! # tinycats-core
+//!
+//! Everything that crosses the libtorch / ONNX Runtime seam, defined once, with neither
+//! library as a dependency (so a browser page can follow it too):
+//!
+//! - [`config`]: the model folder's `config.json` ([`DitConfig`], [`ClassifierConfig`],
+//!   [`Provenance`], [`Prediction`]), its presets and its one `validate`;
+//! - [`classes`]: the 13 canonical classes, folder-name matching, and a breed's label in a
+//!   model's own class table (with the generator's null class);
+//! - [`pixels`]: the pixel convention, `(pixel/255 − mean) / std` from the model folder;
+//! - [`sampling`]: [`SampleOptions`], the time grid, guidance and the sampling loop;
+//! - [`noise`]: portable seeded Gaussian noise (Philox4x32-10 + Box–Muller with portable
+//!   `ln`, `cos`, `sin`): the same seed, the same noise, on every back-end and CPU.
+
+pub mod classes;
+pub mod config;
+mod error;
+pub mod noise;
+pub mod pixels;
+pub mod sampling;
+
+pub use classes::{
+    BREEDS, Breed, BreedMatch, NUM_CLASSES, OTHER, UnknownBreed, breed_id, class_index,
+    match_breed, normalize_class_name,
+};
+pub use config::{
+    ClassifierConfig, ConfigError, DitConfig, ModelConfig, Prediction, Provenance, breed_names,
+};
+pub use error::{Invalid, Result};
+pub use pixels::Normalize;
+pub use sampling::{SampleOptions, Solver, State, Step, guide, integrate, timesteps};
