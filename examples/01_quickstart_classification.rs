@@ -11,14 +11,16 @@ use std::time::Instant;
 
 use anyhow::{Result, ensure};
 use image::DynamicImage;
+use tinycats_core::{Breed, class_index};
 use tinycats_data::{SynthCats, SynthConfig, SynthSplit};
 use tinycats_notebook::{display_path, out_dir, step, workspace_root};
+use tinycats_pipelines::eval::test_split;
 use tinycats_plot::{BarChart, ImageGrid, save_png, side_by_side, upscale_nearest};
 use tinycats_runtime::ndarray::Axis;
 use tinycats_runtime::preprocess::open_image;
 use tinycats_runtime::quality::PerBreedAccuracy;
 use tinycats_runtime::repo::CLASSIFIER_ONNX;
-use tinycats_runtime::{Classifier, Generator, ModelRepo, Prediction};
+use tinycats_runtime::{BreedScore, Classifier, Generator, ModelRepo};
 
 // ANCHOR: config
 /// Everything this example can be tuned with.
@@ -61,7 +63,7 @@ const CONFIG: Config = Config {
 // ANCHOR_END: config
 
 /// `top` as aligned lines `name  probability%`.
-fn print_ranking(top: &[Prediction]) {
+fn print_ranking(top: &[BreedScore]) {
     for (rank, p) in top.iter().enumerate() {
         println!(
             "  {}. {:<18} {:>5.1}%",
@@ -75,7 +77,7 @@ fn print_ranking(top: &[Prediction]) {
 /// The image (scaled to 256 px high) beside a bar chart of its top breeds.
 fn prediction_figure(
     image: &DynamicImage,
-    top: &[Prediction],
+    top: &[BreedScore],
     title: &str,
 ) -> Result<image::RgbImage> {
     let rgb = image.to_rgb8();
@@ -119,8 +121,8 @@ fn main() -> Result<()> {
     step("contract");
     let prep = classifier.preprocess().clone();
     println!("image size   {} x {} pixels", prep.size, prep.size);
-    println!("mean         {:?}", prep.mean);
-    println!("std          {:?}", prep.std);
+    println!("mean         {:?}", prep.norm.mean);
+    println!("std          {:?}", prep.norm.std);
     println!("breeds       {}", classifier.class_names().len());
     for (i, name) in classifier.class_names().iter().enumerate() {
         println!("  {i:>2} {name}");
@@ -138,11 +140,11 @@ fn main() -> Result<()> {
 
     // ANCHOR: test_image
     step("test_image");
-    let breed = classifier
-        .class_names()
-        .iter()
-        .position(|n| n == CONFIG.breed)
-        .ok_or_else(|| anyhow::anyhow!("no breed named {:?} in the model", CONFIG.breed))?;
+    let breed = class_index(
+        classifier.class_names(),
+        &Breed::Name(CONFIG.breed.into()),
+        false,
+    )?;
     let synth = SynthCats::new(SynthConfig {
         size: CONFIG.render_size,
         seed: CONFIG.synth_seed,
@@ -228,19 +230,8 @@ fn main() -> Result<()> {
 
     // ANCHOR: test_split
     step("test_split");
-    let test_synth = SynthCats::new(SynthConfig {
-        size: prep.size,
-        seed: CONFIG.synth_seed,
-        ..SynthConfig::default()
-    })?;
-    let (mut images, mut labels) = (Vec::new(), Vec::new());
-    for b in 0..test_synth.presets().len() {
-        for i in 0..CONFIG.test_per_breed {
-            let render = test_synth.render(b, first_test_index + i)?;
-            images.push(DynamicImage::ImageRgb8(render));
-            labels.push(b);
-        }
-    }
+    // `test_per_breed` renders of every breed from indices no training command draws.
+    let (images, labels) = test_split(prep.size, CONFIG.synth_seed, CONFIG.test_per_breed)?;
     let started = Instant::now();
     let report = PerBreedAccuracy::measure(&mut classifier, &images, &labels, 64)?;
     let took = started.elapsed().as_secs_f64();

@@ -8,19 +8,19 @@
 //! (`--features cuda` after `cargo xtask setup --cuda` to sample on a GPU).
 // verify-docs: timeout_s = 180, budget_s = 120
 
-use std::cell::RefCell;
 use std::time::Instant;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Result, ensure};
 use image::{DynamicImage, RgbImage};
 use tch::{Device, Kind, Tensor};
+use tinycats_core::{Breed, SampleOptions, Solver, class_index, timesteps};
 use tinycats_data::{SynthCats, SynthConfig, SynthSplit};
-use tinycats_models::flow::{self, SampleOptions, Solver};
-use tinycats_models::tasks::{sample_breeds, seeded_noise};
+use tinycats_models::flow::{self, seeded_noise};
+use tinycats_models::tasks::sample_breeds;
 use tinycats_models::{TinyDit, images};
 use tinycats_notebook::{display_path, out_dir, step, workspace_root};
+use tinycats_pipelines::eval::breed_fidelity;
 use tinycats_plot::{BarChart, ImageGrid, save_png};
-use tinycats_runtime::quality::PerBreedAccuracy;
 use tinycats_runtime::repo::CLASSIFIER_ONNX;
 use tinycats_runtime::{Classifier, ModelRepo};
 
@@ -49,7 +49,7 @@ struct Config {
     /// Samples per breed for the breed-fidelity measurement. The model card's figure uses 50
     /// (`tinycats eval generator --per-breed 50`, about 2½ minutes on 2 cores); the book's
     /// run uses fewer to stay within its time budget.
-    fidelity_per_breed: i64,
+    fidelity_per_breed: usize,
     /// Fidelity below which this example fails: the bundled model's promise.
     min_fidelity: f64,
     /// Tiles are drawn this many times larger than the model's 64 px.
@@ -111,12 +111,9 @@ fn main() -> Result<()> {
     if let Some(p) = &cfg.provenance {
         println!("trained      {} steps, {}", p.steps, p.date);
     }
-    let breed = cfg
-        .class_names
-        .iter()
-        .position(|n| n == CONFIG.breed)
-        .with_context(|| format!("no breed named {:?} in {}", CONFIG.breed, CONFIG.generator))?
-        as i64;
+    let breed = class_index(&cfg.class_names, &Breed::Name(CONFIG.breed.into()), false)? as i64;
+    // Images go into the model's space with its own mean and std, and back out of it.
+    let norm = cfg.normalize()?;
     // ANCHOR_END: load
 
     // ANCHOR: path
@@ -126,26 +123,14 @@ fn main() -> Result<()> {
         ..SynthConfig::default()
     })?;
     let cat = synth.render(breed as usize, SynthSplit::Test.index_offset())?;
-    let normalise = |x: Tensor| {
-        let m = Tensor::from_slice(&cfg.mean)
-            .to_kind(Kind::Float)
-            .view([3, 1, 1]);
-        let s = Tensor::from_slice(&cfg.std)
-            .to_kind(Kind::Float)
-            .view([3, 1, 1]);
-        (x - m) / s
-    };
-    let x1 = normalise(images::from_rgb8(&cat)).unsqueeze(0); // (1, 3, H, W)
-    let x0 = seeded_noise(
-        CONFIG.seed,
-        [1, 3, cfg.input_size, cfg.input_size],
-        Device::Cpu,
-    );
+    let x1 = flow::from_unit_range(&images::from_rgb8(&cat).unsqueeze(0), &norm); // (1, 3, H, W)
+    let chw = [cfg.in_channels, cfg.input_size, cfg.input_size];
+    let x0 = seeded_noise(CONFIG.seed, 1, chw, Device::Cpu); // the portable noise of the seed
     let ts = [0.0, 0.25, 0.5, 0.75, 1.0];
     let mut tiles = Vec::new();
     for &t in &ts {
         let x_t = flow::interpolate(&x0, &x1, &Tensor::from_slice(&[t as f32])); // (1, 3, H, W)
-        let rgb = flow::to_unit_range(&x_t, &cfg.mean, &cfg.std);
+        let rgb = flow::to_unit_range(&x_t, &norm);
         tiles.push(images::to_rgb8(&rgb.get(0))?);
     }
     let target = &x1 - &x0; // the velocity the model learns: the same at every t
@@ -293,11 +278,7 @@ fn main() -> Result<()> {
                 .mean(Kind::Float)
                 .sqrt()
                 .double_value(&[]);
-            let evals = if solver == Solver::Heun {
-                2 * steps
-            } else {
-                steps
-            };
+            let evals = o.velocity_evaluations(); // Heun's last step is an Euler step
             println!("{solver:<6}  {steps:>5}  {evals:>11}  {rmse:>15.4}  {ms:.1} ms");
             tiles.push(images::to_rgb8(&x.get(0))?);
         }
@@ -320,23 +301,21 @@ fn main() -> Result<()> {
 
     // ANCHOR: trajectory
     step("trajectory");
-    // Euler by hand, keeping x_t and the model's guess of the final image,
-    // x̂₁ = x_t + (1 − t)·v̂, at every step.
-    let noise = seeded_noise(CONFIG.seed, [1, 3, cfg.input_size, cfg.input_size], device);
+    // Euler by hand — the loop that `flow::sample` runs, written out on purpose —
+    // keeping x_t and the model's guess of the final image, x̂₁ = x_t + (1 − t)·v̂.
+    let noise = seeded_noise(CONFIG.seed, 1, chw, device);
     let y = Tensor::from_slice(&[breed]).to_device(device);
-    let seen = RefCell::new(Vec::new());
-    let velocity = |x: &Tensor, t: f64| {
+    let mut seen = Vec::new(); // (t, x_t, x̂₁)
+    let mut x = noise;
+    for w in timesteps(CONFIG.trajectory_steps, opts.shift).windows(2) {
+        let (t, dt) = (w[0], w[1] - w[0]);
         let tt = Tensor::full([1], t, (Kind::Float, device));
-        let v = model.forward_with_cfg(x, &tt, &y, opts.cfg_scale);
-        seen.borrow_mut()
-            .push((t, x.shallow_clone(), x + &v * (1.0 - t)));
-        v
-    };
-    let times = flow::timesteps(CONFIG.trajectory_steps, opts.shift);
-    let end = flow::integrate(velocity, &noise, &times, Solver::Euler);
-    let mut seen = seen.into_inner();
-    seen.push((1.0, end.shallow_clone(), end)); // the sample itself, at t = 1
-    let to_tile = |x: &Tensor| images::to_rgb8(&flow::to_unit_range(x, &cfg.mean, &cfg.std).get(0));
+        let v = tch::no_grad(|| model.forward_with_cfg(&x, &tt, &y, opts.cfg_scale));
+        seen.push((t, x.shallow_clone(), &x + &v * (1.0 - t)));
+        x = &x + &v * dt;
+    }
+    seen.push((1.0, x.shallow_clone(), x)); // the sample itself, at t = 1
+    let to_tile = |x: &Tensor| images::to_rgb8(&flow::to_unit_range(x, &norm).get(0));
     let mut tiles = Vec::new();
     for row in 0..2 {
         for (_, x_t, x1_hat) in &seen {
@@ -396,41 +375,22 @@ fn main() -> Result<()> {
     // ANCHOR: fidelity
     step("fidelity");
     let started = Instant::now();
-    let (mut samples, mut labels) = (Vec::new(), Vec::new());
-    for &b in &all {
-        let x = sample_breeds(
-            &model,
-            &[b],
-            CONFIG.fidelity_per_breed,
-            &opts,
-            CONFIG.seed + 100 + b as u64,
-        )?;
-        for img in images::to_rgb8_all(&x)? {
-            samples.push(DynamicImage::ImageRgb8(img));
-            labels.push(b as usize);
-        }
-    }
-    let report = PerBreedAccuracy::measure(&mut judge, &samples, &labels, 64)?;
+    // Every breed from its own seed (`seed + 100 + breed`), judged by the classifier.
+    let mut generator = model; // `breed_fidelity` takes either back-end's generator
+    let fidelity = breed_fidelity(
+        &mut generator,
+        &mut judge,
+        CONFIG.fidelity_per_breed,
+        &opts,
+        CONFIG.seed + 100,
+    )?;
+    let report = &fidelity.report;
     println!(
         "{} samples in {:.1} s",
-        samples.len(),
+        fidelity.samples.len(),
         started.elapsed().as_secs_f64()
     );
-    for (i, name) in report.class_names.iter().enumerate() {
-        let other = report
-            .most_confused_with(i)
-            .map(|(j, c)| format!("  else {} ×{c}", report.class_names[j]))
-            .unwrap_or_default();
-        println!(
-            "  {name:<18} {:>5.1}%{other}",
-            100.0 * report.of(i).unwrap_or(0.0)
-        );
-    }
-    println!(
-        "breed fidelity {:.1}% (mean over {} breeds)",
-        100.0 * report.mean_per_breed(),
-        all.len()
-    );
+    println!("{}", report.table("breed fidelity"));
     let chart = BarChart::new(
         "breed fidelity: the classifier agrees with the requested breed",
         report.class_names.clone(),
@@ -456,7 +416,7 @@ fn main() -> Result<()> {
     for (i, name) in cfg.class_names.iter().enumerate() {
         let file = folder.join(format!("{}.png", name.to_lowercase().replace(' ', "_")));
         save_png(
-            &tiles_of(&samples, i, CONFIG.fidelity_per_breed as usize),
+            &tiles_of(&fidelity.samples, i, CONFIG.fidelity_per_breed),
             &file,
         )?;
     }
@@ -498,10 +458,6 @@ fn short(name: &str) -> String {
 }
 
 /// The first four samples of breed `b` (breed-major, `per_breed` each) side by side.
-fn tiles_of(samples: &[DynamicImage], b: usize, per_breed: usize) -> RgbImage {
-    let tiles: Vec<RgbImage> = samples[b * per_breed..][..4.min(per_breed)]
-        .iter()
-        .map(DynamicImage::to_rgb8)
-        .collect();
-    tinycats_plot::side_by_side(&tiles, 2)
+fn tiles_of(samples: &[RgbImage], b: usize, per_breed: usize) -> RgbImage {
+    tinycats_plot::side_by_side(&samples[b * per_breed..][..4.min(per_breed)], 2)
 }

@@ -3,19 +3,24 @@
 //! adaLN-Zero initialisation, so that every path of the graph is exercised).
 //!
 //! - one denoiser evaluation / one classifier forward at batch 1, 3 and 8: max-abs ≤ 1e-4;
-//! - a full 10-step Euler sampling run with guidance 2 from the same noise: max-abs ≤ 1e-4
-//!   (measured ~1e-6 on 2 cores; per-step differences compound through the ODE, and the
-//!   bound leaves room for thread-count-dependent summation order).
+//! - a full 10-step sampling run (Euler and Heun) with guidance 2 from the same seed, each
+//!   back-end drawing its own noise: max-abs ≤ 1e-4 (measured ~1e-6 on 2 cores; per-step
+//!   differences compound through the ODE, and the bound leaves room for
+//!   thread-count-dependent summation order);
+//! - the bundled generator, the book's defaults (20 Euler steps, guidance 4) and Heun, same
+//!   seed and breed through `tinycats_models` and `tinycats_runtime`: the same image within
+//!   1e-4 in pixel units (max-abs on [0, 1]).
 
 use std::path::Path;
 
 use anyhow::Result;
+use tinycats_core::{SampleOptions, Solver};
 use tinycats_models::dit::{DitConfig, Prediction};
-use tinycats_models::flow::{self, SampleOptions, Solver};
+use tinycats_models::flow;
 use tinycats_models::tch::{Device, Kind, Tensor, nn, nn::ModuleT};
 use tinycats_models::{Classifier as TchClassifier, ClassifierConfig, TinyDit, io};
 use tinycats_runtime::ndarray::Array4;
-use tinycats_runtime::{Classifier, Generator, Sampler};
+use tinycats_runtime::{Classifier, Generator};
 
 const BATCHES: [i64; 3] = [1, 3, 8];
 
@@ -84,27 +89,69 @@ fn generator_graph_matches_tch_per_call_and_over_a_sampling_run() -> Result<()> 
             assert!(d <= 1e-4, "{prediction:?} batch {n}: max-abs {d}");
         }
 
-        let noise = Tensor::randn([4, 3, s, s], (Kind::Float, Device::Cpu));
         let breed = 6;
-        let opts = SampleOptions {
-            steps: 10,
-            shift: 1.0,
-            solver: Solver::Euler,
-            cfg_scale: 2.0,
-        };
-        let y = Tensor::full([4], breed, (Kind::Int64, Device::Cpu));
-        let want = to_array(&flow::sample(&model, &noise, &y, &opts)?);
-        let got = ort.sample(
-            to_array(&noise),
-            breed as usize,
-            10,
-            2.0,
-            Sampler::Euler,
-            |_| {},
-        )?;
-        let d = max_abs(got.as_slice().unwrap(), want.as_slice().unwrap());
-        println!("{prediction:?} 10-step Euler, guidance 2: sample max-abs {d:.2e}");
-        assert!(d <= 1e-4, "{prediction:?} sampling run: max-abs {d}");
+        for solver in [Solver::Euler, Solver::Heun] {
+            let opts = SampleOptions {
+                steps: 10,
+                shift: 1.0,
+                solver,
+                cfg_scale: 2.0,
+            };
+            // The same seed, drawn by each back-end's own entry point.
+            let noise = flow::seeded_noise(11, 4, [3, s, s], Device::Cpu);
+            let ort_noise = ort.noise(11, 4);
+            assert_eq!(to_array(&noise), ort_noise, "same seed, same noise");
+            let y = Tensor::full([4], breed, (Kind::Int64, Device::Cpu));
+            let want = to_array(&flow::sample(&model, &noise, &y, &opts)?);
+            let got = ort.sample(ort_noise, breed as usize, &opts, |_| {})?;
+            let d = max_abs(got.as_slice().unwrap(), want.as_slice().unwrap());
+            println!("{prediction:?} 10-step {solver}, guidance 2: sample max-abs {d:.2e}");
+            assert!(
+                d <= 1e-4,
+                "{prediction:?} {solver} sampling run: max-abs {d}"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The bundled generator, sampled through libtorch and through ONNX Runtime from the same
+/// seed: the same image, within 1e-4 on the [0, 1] pixel scale.
+#[test]
+fn same_seed_same_cat_on_libtorch_and_onnx_runtime() -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/generator");
+    let (_vs, model) = TinyDit::load(&root, Device::Cpu)?;
+    let mut ort = Generator::load(root.join("model.onnx"))?;
+    let norm = model.config().normalize()?;
+    let (seed, n, breed) = (3, 2, 5);
+    for opts in [
+        SampleOptions::DEFAULT,
+        SampleOptions {
+            solver: Solver::Heun,
+            steps: 8,
+            ..SampleOptions::DEFAULT
+        },
+    ] {
+        let y = Tensor::full([n], breed, (Kind::Int64, Device::Cpu));
+        let want = to_array(&tinycats_models::tasks::sample_labels(
+            &model, &y, &opts, seed,
+        )?);
+        let got = ort.sample(ort.noise(seed, n as usize), breed as usize, &opts, |_| {})?;
+        let (mut d, mut spread) = (0.0f32, 0.0f32);
+        for ((idx, &g), &w) in got.indexed_iter().zip(want.iter()) {
+            let pixel = norm.denormalize(idx.1, g).clamp(0.0, 1.0);
+            d = d.max((pixel - w).abs());
+            spread = spread.max((w - 0.5).abs());
+        }
+        println!(
+            "{} {} steps, guidance {}: max |Δpixel| {d:.2e}",
+            opts.solver, opts.steps, opts.cfg_scale
+        );
+        assert!(spread > 0.3, "the samples are images, not a flat field");
+        assert!(
+            d <= 1e-4,
+            "{opts:?}: libtorch and ONNX Runtime differ by {d}"
+        );
     }
     Ok(())
 }

@@ -6,18 +6,18 @@
 //! - generator: **breed fidelity**, the classifier's top-1 on generated samples compared
 //!   with the breed they were drawn for, averaged over the breeds.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
-use image::DynamicImage;
-use tinycats_data::{SynthCats, SynthConfig, SynthSplit};
+use tinycats_core::{SampleOptions, Solver};
+use tinycats_models::TinyDit;
 use tinycats_models::device::parse_device;
-use tinycats_models::flow::{SampleOptions, Solver};
-use tinycats_models::{TinyDit, images, tasks};
+use tinycats_pipelines::eval::{breed_fidelity, test_accuracy, test_split};
+use tinycats_pipelines::quantization::{pixel_rmse, time_ms, write_variants};
 use tinycats_runtime::quality::PerBreedAccuracy;
-use tinycats_runtime::repo::CLASSIFIER_ONNX;
-use tinycats_runtime::{Classifier, ModelRepo};
+use tinycats_runtime::repo::{CLASSIFIER_ONNX, GENERATOR_ONNX};
+use tinycats_runtime::{Classifier, Generator, ModelRepo};
 
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
@@ -60,15 +60,26 @@ pub struct GeneratorArgs {
     classifier: String,
     /// Samples per breed.
     #[arg(long, default_value_t = 50)]
-    per_breed: i64,
+    per_breed: usize,
     #[command(flatten)]
     sampler: SamplerArgs,
     /// Seed of the starting noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// auto, cpu or cuda.
+    /// tch (the safetensors weights on libtorch) or ort (the folder's `model.onnx` on ONNX
+    /// Runtime); the same seed starts both from the same noise.
+    #[arg(long, value_enum, default_value_t = Backend::Tch)]
+    backend: Backend,
+    /// auto, cpu or cuda (libtorch only).
     #[arg(long, default_value = "auto")]
     device: String,
+}
+
+/// Which back-end runs the generator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    Tch,
+    Ort,
 }
 
 /// Sampler flags; their defaults are [`SampleOptions::default`].
@@ -113,44 +124,20 @@ fn load_classifier(spec: &str) -> anyhow::Result<Classifier> {
     Ok(Classifier::load(crate::classify::model_path(spec, false)?)?)
 }
 
-/// The held-out SynthCats test split at `size` px: `per_breed` renders of every breed, with
-/// their labels.
-fn test_split(
-    size: u32,
-    seed: u64,
-    per_breed: u64,
-) -> anyhow::Result<(Vec<DynamicImage>, Vec<usize>)> {
-    let synth = SynthCats::new(SynthConfig {
-        size,
-        seed,
-        ..SynthConfig::default()
-    })?;
-    let (mut images, mut labels) = (Vec::new(), Vec::new());
-    for breed in 0..synth.presets().len() {
-        for i in 0..per_breed {
-            let render = synth.render(breed, SynthSplit::Test.index_offset() + i)?;
-            images.push(DynamicImage::ImageRgb8(render));
-            labels.push(breed);
-        }
-    }
-    Ok((images, labels))
-}
-
 fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
     if args.per_breed == 0 {
         anyhow::bail!("`--per-breed` = 0: expected at least 1");
     }
     let mut judge = load_classifier(&args.model)?;
-    let size = judge.preprocess().size;
     let started = Instant::now();
-    let (images, labels) = test_split(size, args.seed, args.per_breed)?;
-    let report = PerBreedAccuracy::measure(&mut judge, &images, &labels, 64)?;
-    print_report(&report, "test top-1");
+    let report = test_accuracy(&mut judge, args.seed, args.per_breed)?;
+    println!("{}", report.table("test top-1"));
     println!(
-        "{} SynthCats test images ({} per breed, seed {}, {size} px) in {:.1} s",
-        images.len(),
+        "{} SynthCats test images ({} per breed, seed {}, {} px) in {:.1} s",
+        report.counts.iter().map(|c| c.1).sum::<usize>(),
         args.per_breed,
         args.seed,
+        judge.preprocess().size,
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -158,55 +145,57 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
 
 fn generator(args: GeneratorArgs) -> anyhow::Result<()> {
     let opts = args.sampler.options()?;
-    let device = parse_device(&args.device)?;
-    let (_vs, model) = TinyDit::load(&args.model, device)?;
-    let mut judge = load_classifier(&args.classifier)?;
-    let breeds: Vec<i64> = (0..model.config().num_classes).collect();
-    let started = Instant::now();
-    let (mut images, mut labels) = (Vec::new(), Vec::new());
-    // One breed at a time keeps the batch (and memory) small.
-    for &breed in &breeds {
-        let seed = args.seed + breed as u64;
-        let x = tasks::sample_breeds(&model, &[breed], args.per_breed, &opts, seed)?;
-        for img in images::to_rgb8_all(&x)? {
-            images.push(DynamicImage::ImageRgb8(img));
-            labels.push(breed as usize);
-        }
+    if !(1..=10_000).contains(&args.per_breed) {
+        anyhow::bail!("`--per-breed` = {}: expected 1..=10000", args.per_breed);
     }
-    let sampled = started.elapsed();
-    let report = PerBreedAccuracy::measure(&mut judge, &images, &labels, 64)?;
-    print_report(&report, "breed fidelity");
+    let mut judge = load_classifier(&args.classifier)?;
+    let started = Instant::now();
+    let (fidelity, on) = match args.backend {
+        Backend::Tch => {
+            let device = parse_device(&args.device)?;
+            let (_vs, mut model) = TinyDit::load(&args.model, device)?;
+            let run = breed_fidelity(&mut model, &mut judge, args.per_breed, &opts, args.seed)?;
+            (run, format!("{device:?} (libtorch)"))
+        }
+        Backend::Ort => {
+            let mut generator = Generator::load(generator_graph(&args.model)?)?;
+            let run = breed_fidelity(&mut generator, &mut judge, args.per_breed, &opts, args.seed)?;
+            (run, "CPU (ONNX Runtime)".to_string())
+        }
+    };
+    println!("{}", fidelity.report.table("breed fidelity"));
     println!(
-        "{} samples ({} per breed, {} steps {:?}, guidance {}, shift {}, seed {}) in {:.1} s on {device:?}",
-        images.len(),
+        "{} samples ({} per breed, {} steps {}, guidance {}, shift {}, seed {}) in {:.1} s on {on}",
+        fidelity.samples.len(),
         args.per_breed,
         opts.steps,
         opts.solver,
         opts.cfg_scale,
         opts.shift,
         args.seed,
-        sampled.as_secs_f64()
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }
 
-fn print_report(report: &PerBreedAccuracy, what: &str) {
-    for (i, name) in report.class_names.iter().enumerate() {
-        let (hit, total) = report.counts[i];
-        let confused = report
-            .most_confused_with(i)
-            .map(|(j, c)| format!("  (else mostly {} ×{c})", report.class_names[j]))
-            .unwrap_or_default();
-        println!(
-            "{name:<18} {:>6.1}%  {hit:>4}/{total:<4}{confused}",
-            100.0 * report.of(i).unwrap_or(0.0)
-        );
+/// The ONNX graph of a generator: `model.onnx` in a model folder, the repository's
+/// `generator/model.onnx`, or the file itself.
+fn generator_graph(model: &std::path::Path) -> anyhow::Result<PathBuf> {
+    if model.extension().is_some_and(|e| e == "onnx") {
+        return Ok(model.to_path_buf());
     }
-    println!(
-        "{what}: {:.2}% (mean over breeds), {:.2}% overall",
-        100.0 * report.mean_per_breed(),
-        100.0 * report.overall()
-    );
+    for candidate in [model.join("model.onnx"), model.join(GENERATOR_ONNX)] {
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    anyhow::bail!(
+        "{}: no model.onnx (or {GENERATOR_ONNX}) for `--backend ort`; export it with \
+         `tinycats export --model {} --out {}/model.onnx`, or use `--backend tch`",
+        model.display(),
+        model.display(),
+        model.display()
+    )
 }
 
 /// `tinycats eval quantization`: fp32 against both int8 schemes, on one repository.
@@ -224,12 +213,8 @@ pub struct QuantizationArgs {
     /// Generated samples per breed for breed agreement and pixel RMSE.
     #[arg(long, default_value_t = 10)]
     samples_per_breed: usize,
-    /// Euler steps of the generator runs.
-    #[arg(long, default_value_t = SampleOptions::default().steps)]
-    steps: usize,
-    /// Guidance scale of the generator runs.
-    #[arg(long, default_value_t = SampleOptions::default().cfg_scale as f32)]
-    guidance: f32,
+    #[command(flatten)]
+    sampler: SamplerArgs,
     /// Timed repetitions per measurement (after one warm-up call).
     #[arg(long, default_value_t = 5)]
     reps: usize,
@@ -238,134 +223,67 @@ pub struct QuantizationArgs {
     seed: u64,
 }
 
-struct Variant {
-    name: &'static str,
-    scheme: Option<tinycats_onnx::Scheme>,
-}
-
 fn quantization(args: QuantizationArgs) -> anyhow::Result<()> {
-    use tinycats_runtime::generator::gaussian_noise;
-    use tinycats_runtime::ndarray::{Array4, Axis};
-    use tinycats_runtime::repo::GENERATOR_ONNX;
-    use tinycats_runtime::{Generator, Sampler};
-
     let repo = ModelRepo::local(&args.repo)?;
-    let fp32 = [repo.file(CLASSIFIER_ONNX)?, repo.file(GENERATOR_ONNX)?];
-    std::fs::create_dir_all(&args.out_dir)?;
-    let variants = [
-        Variant {
-            name: "fp32",
-            scheme: None,
-        },
-        Variant {
-            name: "int8 weight-only",
-            scheme: Some(tinycats_onnx::Scheme::WeightOnly),
-        },
-        Variant {
-            name: "int8 dynamic",
-            scheme: Some(tinycats_onnx::Scheme::Dynamic),
-        },
-    ];
-    let mut judge = Classifier::load(&fp32[0])?;
-    let size = judge.preprocess().size;
-    let (test, labels) = test_split(size, args.seed, args.test_per_breed)?;
-    let time_ms = |reps: usize, f: &mut dyn FnMut() -> anyhow::Result<()>| -> anyhow::Result<f64> {
-        f()?; // warm-up
-        let started = Instant::now();
-        for _ in 0..reps.max(1) {
-            f()?;
-        }
-        Ok(started.elapsed().as_secs_f64() * 1000.0 / reps.max(1) as f64)
-    };
-    let mut reference: Option<Vec<Array4<f32>>> = None;
+    let opts = args.sampler.options()?;
+    let classifiers = write_variants(&repo.file(CLASSIFIER_ONNX)?, &args.out_dir, "classifier")?;
+    let generators = write_variants(&repo.file(GENERATOR_ONNX)?, &args.out_dir, "generator")?;
+    let mut judge = Classifier::load(&classifiers[0].path)?;
+    let (test, labels) = test_split(judge.preprocess().size, args.seed, args.test_per_breed)?;
+    let mut reference: Option<Vec<tinycats_runtime::ndarray::Array4<f32>>> = None;
     println!(
         "| graph | classifier MB | generator MB | classifier ms / 64 images | generator ms / call, batch 1 | batch 26 | test top-1 | breed agreement | pixel RMSE vs fp32 |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    for v in &variants {
-        let paths = match v.scheme {
-            None => fp32.clone(),
-            Some(scheme) => {
-                let slug = v.name.replace([' ', '-'], "_");
-                let mut out = [PathBuf::new(), PathBuf::new()];
-                for (i, (src, kind)) in fp32.iter().zip(["classifier", "generator"]).enumerate() {
-                    let q = tinycats_onnx::quantize(&tinycats_onnx::read_model(src)?, scheme)?;
-                    out[i] = args.out_dir.join(format!("{kind}-{slug}.onnx"));
-                    tinycats_onnx::write_model(&q, &out[i])?;
-                }
-                out
-            }
-        };
-        let mb = |p: &Path| -> anyhow::Result<f64> { Ok(std::fs::metadata(p)?.len() as f64 / 1e6) };
-        let mut classifier = Classifier::load(&paths[0])?;
+    for (c, g) in classifiers.iter().zip(&generators) {
+        let mut classifier = Classifier::load(&c.path)?;
         let batch = classifier.preprocess().batch(&test[..64.min(test.len())]);
-        let cls_ms = time_ms(args.reps, &mut || {
-            classifier.logits(batch.view())?;
-            Ok(())
-        })?;
+        let cls_ms = time_ms(args.reps, || classifier.logits(batch.view()).map(drop))?;
         let top1 = PerBreedAccuracy::measure(&mut classifier, &test, &labels, 64)?.overall();
 
-        let mut generator = Generator::load(&paths[1])?;
-        let s = generator.image_size();
+        let mut generator = Generator::load(&g.path)?;
         let mut call_ms = [0.0; 2];
         for (slot, b) in [1usize, 26].into_iter().enumerate() {
-            let x = gaussian_noise(args.seed, (b, 3, s, s));
+            let x = generator.noise(args.seed, b);
             let t = vec![0.5f32; b];
             let y: Vec<i64> = (0..b as i64).map(|i| i % 14).collect();
-            call_ms[slot] = time_ms(args.reps, &mut || {
-                generator.velocity(x.view(), &t, &y)?;
-                Ok(())
-            })?;
+            call_ms[slot] = time_ms(args.reps, || generator.velocity(x.view(), &t, &y).map(drop))?;
         }
-        let breeds = generator.class_names().len();
-        let mut samples = Vec::with_capacity(breeds);
-        let (mut images, mut requested) = (Vec::new(), Vec::new());
-        for breed in 0..breeds {
-            let noise = gaussian_noise(args.seed + breed as u64, (args.samples_per_breed, 3, s, s));
-            let x = generator.sample(
-                noise,
-                breed,
-                args.steps,
-                args.guidance,
-                Sampler::Euler,
-                |_| {},
-            )?;
-            for img in x.axis_iter(Axis(0)) {
-                images.push(DynamicImage::ImageRgb8(
-                    generator.preprocess().to_image(img),
-                ));
-                requested.push(breed);
-            }
+        let (mut samples, mut images, mut requested) = (Vec::new(), Vec::new(), Vec::new());
+        for breed in 0..generator.class_names().len() {
+            let noise = generator.noise(args.seed + breed as u64, args.samples_per_breed);
+            let x = generator.sample(noise, breed, &opts, |_| {})?;
+            images.extend(
+                x.outer_iter()
+                    .map(|img| generator.preprocess().to_image(img)),
+            );
+            requested.extend(std::iter::repeat_n(breed, args.samples_per_breed));
             samples.push(x);
         }
-        let agreement =
-            PerBreedAccuracy::measure(&mut judge, &images, &requested, 64)?.mean_per_breed();
+        let agreement = tinycats_pipelines::eval::judge_samples(&mut judge, &images, &requested)?
+            .mean_per_breed();
         let rmse = match &reference {
             None => "–".to_string(),
             Some(fp) => {
-                let pre = generator.preprocess().clone();
-                let (mut sq, mut n) = (0.0f64, 0usize);
-                for (a, b) in fp.iter().zip(&samples) {
-                    for (ia, ib) in a.axis_iter(Axis(0)).zip(b.axis_iter(Axis(0))) {
-                        let (pa, pb) = (pre.to_image(ia), pre.to_image(ib));
-                        for (x, y) in pa.as_raw().iter().zip(pb.as_raw()) {
-                            let d = (f64::from(*x) - f64::from(*y)) / 255.0;
-                            sq += d * d;
-                            n += 1;
-                        }
-                    }
-                }
-                format!("{:.4}", (sq / n.max(1) as f64).sqrt())
+                let pixels = generator.preprocess();
+                let sq: f64 = fp
+                    .iter()
+                    .zip(&samples)
+                    .map(|(a, b)| pixel_rmse(a.view(), b.view(), pixels).powi(2))
+                    .sum();
+                format!("{:.4}", (sq / fp.len().max(1) as f64).sqrt())
             }
         };
-        if reference.is_none() {
-            reference = Some(samples);
-        }
+        reference.get_or_insert(samples);
+        let name = match g.scheme {
+            None => "fp32",
+            Some(tinycats_onnx::Scheme::WeightOnly) => "int8 weight-only",
+            Some(tinycats_onnx::Scheme::Dynamic) => "int8 dynamic",
+        };
         println!(
-            "| {} | {:.2} | {:.2} | {cls_ms:.1} | {:.2} | {:.1} | {:.1}% | {:.1}% | {rmse} |",
-            v.name,
-            mb(&paths[0])?,
-            mb(&paths[1])?,
+            "| {name} | {:.2} | {:.2} | {cls_ms:.1} | {:.2} | {:.1} | {:.1}% | {:.1}% | {rmse} |",
+            c.megabytes,
+            g.megabytes,
             call_ms[0],
             call_ms[1],
             100.0 * top1,
@@ -373,14 +291,15 @@ fn quantization(args: QuantizationArgs) -> anyhow::Result<()> {
         );
     }
     println!(
-        "\n{} test images ({} per breed); {} samples per breed, Euler {} steps, guidance {}, seed {}; \
+        "\n{} test images ({} per breed); {} samples per breed, {} {} steps, guidance {}, seed {}; \
          breed agreement judged by the fp32 classifier; RMSE on 8-bit pixels scaled to [0, 1]; \
          times are the mean of {} calls after one warm-up",
         test.len(),
         args.test_per_breed,
         args.samples_per_breed,
-        args.steps,
-        args.guidance,
+        opts.solver,
+        opts.steps,
+        opts.cfg_scale,
         args.seed,
         args.reps
     );

@@ -4,11 +4,10 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use tinycats_data::normalize_class_name;
+use tinycats_core::{Breed, class_index};
 use tinycats_models::device::parse_device;
-use tinycats_models::flow;
-use tinycats_models::tasks::seeded_noise;
-use tinycats_models::tch::{Kind, Tensor};
+use tinycats_models::tasks::sample_labels;
+use tinycats_models::tch::Tensor;
 use tinycats_models::{TinyDit, images};
 
 #[derive(Debug, Args)]
@@ -50,16 +49,8 @@ pub fn run(args: SampleArgs) -> anyhow::Result<()> {
         args.breed
             .iter()
             .map(|b| {
-                cfg.class_names
-                    .iter()
-                    .position(|n| normalize_class_name(n) == normalize_class_name(b))
-                    .map(|i| i as i64)
-                    .ok_or_else(|| {
-                        anyhow::anyhow!(
-                            "unknown breed `{b}`: this model knows {}",
-                            cfg.class_names.join(", ")
-                        )
-                    })
+                let breed = Breed::Name(b.clone());
+                Ok(class_index(&cfg.class_names, &breed, false)? as i64)
             })
             .collect::<anyhow::Result<_>>()?
     };
@@ -68,20 +59,9 @@ pub fn run(args: SampleArgs) -> anyhow::Result<()> {
     let y = Tensor::from_slice(&labels)
         .repeat([args.per_breed])
         .to_device(device); // (per_breed·B,)
-    let noise = seeded_noise(
-        args.seed,
-        [
-            args.per_breed * breeds,
-            cfg.in_channels,
-            cfg.input_size,
-            cfg.input_size,
-        ],
-        device,
-    );
     let started = std::time::Instant::now();
-    let x = flow::sample(&model, &noise, &y, &opts)?;
+    let images01 = sample_labels(&model, &y, &opts, args.seed)?; // image i from noise stream i
     let elapsed = started.elapsed();
-    let images01 = flow::to_unit_range(&x.to_kind(Kind::Float), &cfg.mean, &cfg.std);
     images::save_grid(&images01, breeds, &args.out)?;
     println!(
         "{} images in {:.2} s ({:.1} ms/image) -> {}",

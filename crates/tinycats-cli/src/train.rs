@@ -166,7 +166,7 @@ pub fn run_generator(args: GeneratorArgs) -> anyhow::Result<()> {
     a.prepare_run_dir("generator", &run, &cfg)?;
     let spec = DataSpec {
         image_size: cfg.input_size,
-        normalize: normalize(&cfg.mean, &cfg.std)?,
+        normalize: cfg.normalize()?,
         augment: Augment::generator_train(),
         batch_size: run.batch_size,
         seed: run.trainer.seed,
@@ -216,7 +216,7 @@ pub fn run_classifier(args: ClassifierArgs) -> anyhow::Result<()> {
     a.prepare_run_dir("classifier", &run, &cfg)?;
     let spec = DataSpec {
         image_size: cfg.image_size,
-        normalize: normalize(&cfg.mean, &cfg.std)?,
+        normalize: cfg.normalize()?,
         augment: Augment::classifier_train(),
         batch_size: run.batch_size,
         seed: run.trainer.seed,
@@ -335,19 +335,6 @@ struct DataSpec {
     augment: Augment,
     batch_size: usize,
     seed: u64,
-}
-
-fn normalize(mean: &[f64], std: &[f64]) -> anyhow::Result<Normalize> {
-    let three = |v: &[f64], field: &str| -> anyhow::Result<[f32; 3]> {
-        match v {
-            [a, b, c] => Ok([*a as f32, *b as f32, *c as f32]),
-            _ => anyhow::bail!("`{field}` = {v:?}: the data loader expects 3 channels"),
-        }
-    };
-    Ok(Normalize {
-        mean: three(mean, "mean")?,
-        std: three(std, "std")?,
-    })
 }
 
 /// The run's best validation loss as a reader wants it, or why there is none.

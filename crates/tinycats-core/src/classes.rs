@@ -175,7 +175,10 @@ mod tests {
         assert_eq!(find("13", true), Ok(13));
         assert_eq!(find("unconditional", true), Ok(13));
         let err = find("13", false).unwrap_err().to_string();
-        assert!(err.contains("`13`") && err.contains("0 Abyssinian"), "{err}");
+        assert!(
+            err.contains("`13`") && err.contains("0 Abyssinian"),
+            "{err}"
+        );
         let err = find("Scottish Fold", true).unwrap_err().to_string();
         assert!(err.contains("13 = unconditional"), "{err}");
     }

@@ -255,11 +255,7 @@ impl DitConfig {
     /// Checks every field, naming the first one out of range.
     pub fn validate(&self) -> Result<()> {
         if self.model_type != "tinydit" {
-            return Err(Invalid::new(
-                "model_type",
-                &self.model_type,
-                "\"tinydit\"",
-            ));
+            return Err(Invalid::new("model_type", &self.model_type, "\"tinydit\""));
         }
         for (field, value) in [
             ("input_size", self.input_size),
@@ -310,11 +306,7 @@ impl DitConfig {
             ));
         }
         if !(self.t_scale > 0.0 && self.t_scale.is_finite()) {
-            return Err(Invalid::new(
-                "t_scale",
-                self.t_scale,
-                "greater than 0",
-            ));
+            return Err(Invalid::new("t_scale", self.t_scale, "greater than 0"));
         }
         if !(self.t_eps > 0.0 && self.t_eps < 1.0) {
             return Err(Invalid::new("t_eps", self.t_eps, "in (0, 1)"));
@@ -440,8 +432,10 @@ impl ClassifierConfig {
     }
 }
 
-/// Either model's `config.json`, told apart by its `model_type` field.
-#[derive(Debug, Clone, PartialEq)]
+/// Either model's `config.json`, told apart by its `model_type` field (read it with
+/// [`ModelConfig::from_json`]; each struct serialises its own `model_type`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
 pub enum ModelConfig {
     TinyDit(DitConfig),
     Classifier(ClassifierConfig),
@@ -601,7 +595,10 @@ mod tests {
     fn config_files_name_the_file_and_the_problem() {
         let path = Path::new("runs/x/config.json");
         let err = ModelConfig::from_json(r#"{"model_type": "vae"}"#, path).unwrap_err();
-        assert!(err.to_string().contains("runs/x/config.json") && err.to_string().contains("vae"), "{err}");
+        assert!(
+            err.to_string().contains("runs/x/config.json") && err.to_string().contains("vae"),
+            "{err}"
+        );
         let mut cfg = DitConfig::tiny();
         cfg.num_heads = 3;
         let err = ModelConfig::from_json(&serde_json::to_string(&cfg).unwrap(), path).unwrap_err();

@@ -101,7 +101,7 @@ fn factorial(n: u32) -> f64 {
 
 /// `(−1)ᵏ / n!`.
 fn taylor(k: u32, n: u32) -> f64 {
-    let sign = if k % 2 == 0 { 1.0 } else { -1.0 };
+    let sign = if k.is_multiple_of(2) { 1.0 } else { -1.0 };
     sign / factorial(n)
 }
 
@@ -215,18 +215,34 @@ mod tests {
         let x = images(7, 4, 250_000);
         let n = x.len() as f64;
         let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-        let var = x.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+        let var = x
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / n;
         let within_one = x.iter().filter(|v| v.abs() < 1.0).count() as f64 / n;
-        let kurtosis = x.iter().map(|&v| (f64::from(v) - mean).powi(4)).sum::<f64>() / n / (var * var);
+        let kurtosis = x
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(4))
+            .sum::<f64>()
+            / n
+            / (var * var);
         // Standard errors at n = 10⁶: mean 0.001, variance 0.0014, P(|z| < 1) 0.0005,
         // kurtosis ~0.005. Tolerances: five standard errors.
         assert!(mean.abs() < 0.005, "mean {mean}");
         assert!((var - 1.0).abs() < 0.007, "variance {var}");
-        assert!((within_one - 0.682_689).abs() < 0.0025, "P(|z| < 1) = {within_one}");
+        assert!(
+            (within_one - 0.682_689).abs() < 0.0025,
+            "P(|z| < 1) = {within_one}"
+        );
         assert!((kurtosis - 3.0).abs() < 0.03, "kurtosis {kurtosis}");
         // Neighbouring elements (a cos/sin pair) and neighbouring streams are uncorrelated.
         let corr = |a: &[f32], b: &[f32]| {
-            a.iter().zip(b).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum::<f64>() / a.len() as f64
+            a.iter()
+                .zip(b)
+                .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                .sum::<f64>()
+                / a.len() as f64
         };
         let evens: Vec<f32> = x.iter().step_by(2).copied().collect();
         let odds: Vec<f32> = x.iter().skip(1).step_by(2).copied().collect();

@@ -50,6 +50,15 @@ impl Normalize {
         (v - self.mean[c]) / self.std[c]
     }
 
+    /// [`Normalize::normalize`] of an 8-bit value `u` as one multiply-add, for hot loops:
+    /// `x = u·scale[c] − shift[c]` with `scale = 1 / (255·std)` and `shift = mean / std`.
+    pub fn u8_affine(&self) -> ([f32; 3], [f32; 3]) {
+        (
+            self.std.map(|s| 1.0 / (255.0 * s)),
+            [0, 1, 2].map(|c| self.mean[c] / self.std[c]),
+        )
+    }
+
     /// Channel `c` in the model's space → a pixel value (1 = white), unclamped.
     pub fn denormalize(&self, c: usize, x: f32) -> f32 {
         x * self.std[c] + self.mean[c]
@@ -81,7 +90,11 @@ mod tests {
 
     #[test]
     fn normalise_and_back_round_trips_every_8_bit_value() {
-        for norm in [Normalize::MINUS_ONE_ONE, Normalize::IMAGENET, Normalize::UNIT] {
+        for norm in [
+            Normalize::MINUS_ONE_ONE,
+            Normalize::IMAGENET,
+            Normalize::UNIT,
+        ] {
             for c in 0..3 {
                 for v in 0..=255u8 {
                     let x = norm.normalize(c, f32::from(v) / 255.0);
@@ -90,6 +103,14 @@ mod tests {
             }
         }
         assert_eq!(Normalize::MINUS_ONE_ONE.normalize(0, 0.0), -1.0);
+        let (scale, shift) = Normalize::IMAGENET.u8_affine();
+        for c in 0..3 {
+            for u in [0u8, 77, 255] {
+                let fast = f32::from(u) * scale[c] - shift[c];
+                let exact = Normalize::IMAGENET.normalize(c, f32::from(u) / 255.0);
+                assert!((fast - exact).abs() < 1e-5, "channel {c}, value {u}");
+            }
+        }
         assert_eq!(Normalize::MINUS_ONE_ONE.to_u8(0, 7.0), 255);
     }
 

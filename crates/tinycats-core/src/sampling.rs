@@ -95,13 +95,13 @@ impl SampleOptions {
         self.cfg_scale != 1.0
     }
 
-    /// Network evaluations per image (rows through the network, guidance included).
-    pub fn evaluations(&self) -> usize {
-        let per_step = match self.solver {
+    /// Velocity evaluations per sample: one per Euler step, two per Heun step but the last
+    /// (guidance evaluates the conditional and unconditional rows in the same call).
+    pub fn velocity_evaluations(&self) -> usize {
+        match self.solver {
             Solver::Euler => self.steps,
             Solver::Heun => 2 * self.steps - 1,
-        };
-        per_step * if self.guided() { 2 } else { 1 }
+        }
     }
 }
 
@@ -247,7 +247,10 @@ mod tests {
         // The last step is first-order (Euler) and dominates Heun's error here.
         assert!(e_heun < e_euler / 4.0, "euler {e_euler}, heun {e_heun}");
         let e_heun_16 = max_error(Solver::Heun, 16, 1.5, 0.4);
-        assert!(e_heun_16 < e_heun / 1.8, "heun 8 steps {e_heun}, 16 steps {e_heun_16}");
+        assert!(
+            e_heun_16 < e_heun / 1.8,
+            "heun 8 steps {e_heun}, 16 steps {e_heun_16}"
+        );
     }
 
     /// Concentrated data (σ = 0.005): the field is stiff near t = 1. A Heun step that ends
@@ -275,8 +278,12 @@ mod tests {
         );
         assert!(e_heun <= e_euler, "euler {e_euler}, heun {e_heun}");
         assert_eq!(
-            SampleOptions { solver: Solver::Heun, ..SampleOptions::DEFAULT }.evaluations(),
-            2 * 39
+            SampleOptions {
+                solver: Solver::Heun,
+                ..SampleOptions::DEFAULT
+            }
+            .velocity_evaluations(),
+            39
         );
     }
 
@@ -302,8 +309,21 @@ mod tests {
     #[test]
     fn the_default_solver_is_the_default_options_solver() {
         assert_eq!(Solver::default(), SampleOptions::DEFAULT.solver);
-        assert!(SampleOptions { steps: 0, ..SampleOptions::DEFAULT }.validate().is_err());
-        assert!("rk4".parse::<Solver>().unwrap_err().to_string().contains("euler or heun"));
+        assert!(
+            SampleOptions {
+                steps: 0,
+                ..SampleOptions::DEFAULT
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            "rk4"
+                .parse::<Solver>()
+                .unwrap_err()
+                .to_string()
+                .contains("euler or heun")
+        );
     }
 
     #[test]

@@ -7,8 +7,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Distribution};
 use serde::{Deserialize, Serialize};
 
-use crate::batch::Normalize;
 use crate::error::{DataError, Result};
+use tinycats_core::Normalize;
 
 /// Random-resized-crop: area fraction and aspect-ratio ranges (torchvision's defaults
 /// are (0.08, 1.0) and (3/4, 4/3); small images do better with a milder 0.35).
@@ -274,8 +274,7 @@ pub fn augment_into(
 pub fn write_chw(img: &RgbImage, norm: &Normalize, out: &mut [f32]) {
     let plane = (img.width() * img.height()) as usize;
     debug_assert_eq!(out.len(), 3 * plane);
-    let scale = norm.std.map(|s| 1.0 / (255.0 * s));
-    let shift = [0, 1, 2].map(|c| norm.mean[c] / norm.std[c]);
+    let (scale, shift) = norm.u8_affine();
     for (i, p) in img.pixels().enumerate() {
         for c in 0..3 {
             out[c * plane + i] = p[c] as f32 * scale[c] - shift[c];

@@ -1,35 +1,6 @@
 //! Batches: contiguous `f32` NCHW images, hard labels and optional mixed targets.
-use serde::{Deserialize, Serialize};
 
-/// Per-channel normalisation `(x / 255 - mean) / std`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Normalize {
-    pub mean: [f32; 3],
-    pub std: [f32; 3],
-}
-
-impl Normalize {
-    /// Maps pixels to [-1, 1] (mean 0.5, std 0.5): the generator's convention.
-    pub const MINUS_ONE_ONE: Self = Self {
-        mean: [0.5; 3],
-        std: [0.5; 3],
-    };
-    /// ImageNet statistics, for classifiers initialised from ImageNet weights.
-    pub const IMAGENET: Self = Self {
-        mean: [0.485, 0.456, 0.406],
-        std: [0.229, 0.224, 0.225],
-    };
-    /// Pixels in [0, 1].
-    pub const UNIT: Self = Self {
-        mean: [0.0; 3],
-        std: [1.0; 3],
-    };
-
-    /// Inverse of the normalisation of channel `c`, back to [0, 255].
-    pub fn denormalize(&self, c: usize, v: f32) -> f32 {
-        (v * self.std[c] + self.mean[c]) * 255.0
-    }
-}
+use tinycats_core::Normalize;
 
 /// A batch of images ready for a model.
 ///
@@ -73,27 +44,7 @@ impl Batch {
         let img = self.image(i);
         image::RgbImage::from_fn(w as u32, h as u32, |x, y| {
             let p = y as usize * w + x as usize;
-            image::Rgb([0, 1, 2].map(|c| {
-                norm.denormalize(c, img[c * h * w + p])
-                    .round()
-                    .clamp(0.0, 255.0) as u8
-            }))
+            image::Rgb([0, 1, 2].map(|c| norm.to_u8(c, img[c * h * w + p])))
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalize_round_trips_within_half_a_level() {
-        let n = Normalize::IMAGENET;
-        for v in [0u8, 17, 128, 255] {
-            for c in 0..3 {
-                let x = (v as f32 / 255.0 - n.mean[c]) / n.std[c];
-                assert!((n.denormalize(c, x) - v as f32).abs() < 0.5);
-            }
-        }
     }
 }

@@ -12,7 +12,6 @@
 //! This crate needs neither libtorch nor ONNX Runtime.
 pub mod augment;
 pub mod batch;
-mod breeds;
 
 pub mod curate;
 pub mod decode;
@@ -21,11 +20,12 @@ pub mod loader;
 pub mod loaders;
 pub mod synth;
 
-pub use batch::{Batch, Normalize};
-pub use breeds::{
-    BREEDS, BreedMatch, NUM_CLASSES, OTHER, breed_id, match_breed, normalize_class_name,
-};
+pub use batch::Batch;
 pub use error::{DataError, Result};
 pub use loader::{Loader, LoaderConfig, LoaderState, Source, SynthSplit};
 pub use loaders::{Dataset, FileProblem, ProblemKind, Sample};
 pub use synth::{BreedSpec, SynthCats, SynthConfig};
+pub use tinycats_core::Normalize;
+pub use tinycats_core::classes::{
+    BREEDS, BreedMatch, NUM_CLASSES, OTHER, breed_id, match_breed, normalize_class_name,
+};

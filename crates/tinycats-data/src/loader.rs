@@ -42,12 +42,13 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::augment::{Augment, augment_into, mix_batch};
-use crate::batch::{Batch, Normalize};
-use crate::breeds::NUM_CLASSES;
+use crate::batch::Batch;
 use crate::decode::{DecodeLimits, decode_file};
 use crate::error::{DataError, Result};
 use crate::loaders::Dataset;
 use crate::synth::{BreedSpec, SynthCats, mix64};
+use tinycats_core::Normalize;
+use tinycats_core::classes::NUM_CLASSES;
 
 /// Where the images come from.
 #[derive(Debug, Clone)]

@@ -10,8 +10,9 @@
 use std::time::Instant;
 
 use tch::{Device, Kind, Tensor, nn};
+use tinycats_core::{SampleOptions, Solver};
 use tinycats_models::dit::{DitConfig, TinyDit};
-use tinycats_models::flow::{self, SampleOptions, Solver, TimeSampling};
+use tinycats_models::flow::{self, TimeSampling};
 use tinycats_models::trainer::{AdamW, AdamWConfig};
 
 /// The shapes measured: (label, patch, width, depth, heads).

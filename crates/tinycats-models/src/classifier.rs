@@ -10,132 +10,13 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
 
-use crate::dit::{Provenance, breed_names, check_norm};
-use crate::error::{ModelError, Result};
+use crate::error::Result;
 use crate::io;
 
-/// The classifier's architecture and input conventions, saved as `config.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClassifierConfig {
-    /// Always `"classifier"`.
-    pub model_type: String,
-    /// The preset this config started from.
-    pub preset: String,
-    /// Input side in pixels (square images).
-    pub image_size: i64,
-    /// Input channels.
-    pub in_channels: i64,
-    /// Number of breeds (logits).
-    pub num_classes: i64,
-    /// Channels of each stage.
-    pub widths: Vec<i64>,
-    /// Residual blocks in each stage.
-    pub blocks_per_stage: Vec<i64>,
-    /// Breed names in label order.
-    pub class_names: Vec<String>,
-    /// Per-channel normalisation mean.
-    pub mean: Vec<f64>,
-    /// Per-channel normalisation standard deviation.
-    pub std: Vec<f64>,
-    /// Where the trained weights came from.
-    pub provenance: Option<Provenance>,
-}
-
-impl ClassifierConfig {
-    /// The bundled model: 64 px, four stages of one block (32, 64, 128, 256 channels),
-    /// ResNet-10-like; ~1.2 M parameters, ImageNet normalisation (torchvision's constants).
-    pub fn tiny() -> Self {
-        let class_names = breed_names();
-        ClassifierConfig {
-            model_type: "classifier".to_string(),
-            preset: "tiny".to_string(),
-            image_size: 64,
-            in_channels: 3,
-            num_classes: class_names.len() as i64,
-            widths: vec![32, 64, 128, 256],
-            blocks_per_stage: vec![1, 1, 1, 1],
-            class_names,
-            mean: vec![0.485, 0.456, 0.406],
-            std: vec![0.229, 0.224, 0.225],
-            provenance: None,
-        }
-    }
-
-    /// ResNet-18's stage layout (He et al., 2016, Table 1: widths 64–512, two blocks per
-    /// stage) with a 3×3 stride-1 stem for small images.
-    pub fn resnet18() -> Self {
-        ClassifierConfig {
-            preset: "resnet18".to_string(),
-            widths: vec![64, 128, 256, 512],
-            blocks_per_stage: vec![2, 2, 2, 2],
-            ..Self::tiny()
-        }
-    }
-
-    /// The preset called `name` (`tiny` or `resnet18`).
-    pub fn from_preset(name: &str) -> Result<Self> {
-        match name {
-            "tiny" => Ok(Self::tiny()),
-            "resnet18" => Ok(Self::resnet18()),
-            other => Err(ModelError::invalid(
-                "preset",
-                other,
-                "one of tiny, resnet18",
-            )),
-        }
-    }
-
-    /// Checks every field, naming the first one out of range.
-    pub fn validate(&self) -> Result<()> {
-        if self.model_type != "classifier" {
-            return Err(ModelError::invalid(
-                "model_type",
-                &self.model_type,
-                "\"classifier\"",
-            ));
-        }
-        for (field, value) in [
-            ("image_size", self.image_size),
-            ("in_channels", self.in_channels),
-            ("num_classes", self.num_classes),
-        ] {
-            if value < 1 {
-                return Err(ModelError::invalid(field, value, "at least 1"));
-            }
-        }
-        if self.widths.is_empty() || self.widths.iter().any(|w| *w < 1) {
-            return Err(ModelError::invalid(
-                "widths",
-                format!("{:?}", self.widths),
-                "one or more positive channel counts",
-            ));
-        }
-        if self.blocks_per_stage.len() != self.widths.len()
-            || self.blocks_per_stage.iter().any(|b| *b < 1)
-        {
-            return Err(ModelError::invalid(
-                "blocks_per_stage",
-                format!("{:?}", self.blocks_per_stage),
-                &format!(
-                    "{} positive counts, one per entry of widths",
-                    self.widths.len()
-                ),
-            ));
-        }
-        if self.class_names.len() as i64 != self.num_classes {
-            return Err(ModelError::invalid(
-                "class_names",
-                format!("{} names", self.class_names.len()),
-                &format!("exactly num_classes = {} names", self.num_classes),
-            ));
-        }
-        check_norm(&self.mean, &self.std, self.in_channels)
-    }
-}
+pub use tinycats_core::ClassifierConfig;
 
 fn conv(vs: nn::Path, c_in: i64, c_out: i64, k: i64, stride: i64) -> nn::Conv2D {
     // torchvision: kaiming_normal_(mode="fan_out", nonlinearity="relu").

@@ -124,3 +124,13 @@ impl ModelError {
         move |source| ModelError::Io { path, source }
     }
 }
+
+impl From<tinycats_core::Invalid> for ModelError {
+    fn from(e: tinycats_core::Invalid) -> Self {
+        ModelError::InvalidConfig {
+            field: e.field,
+            value: e.value,
+            expected: e.expected,
+        }
+    }
+}

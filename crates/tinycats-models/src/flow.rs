@@ -8,9 +8,10 @@
 
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
+use tinycats_core::{Normalize, SampleOptions, State, timesteps};
 
 use crate::dit::TinyDit;
-use crate::error::{ModelError, Result};
+use crate::error::Result;
 
 /// How training draws t.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -74,132 +75,14 @@ pub fn flow_matching_loss(
     (v - target).square().mean(Kind::Float)
 }
 
-/// The ODE solver.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Solver {
-    /// One velocity evaluation per step.
-    Euler,
-    /// Heun's second-order method: two evaluations per step.
-    #[default]
-    Heun,
-}
+/// A libtorch tensor as a sampler state of the shared sampling loop
+/// ([`tinycats_core::integrate`]).
+#[derive(Debug)]
+pub struct Tch(pub Tensor);
 
-impl std::fmt::Display for Solver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Solver::Euler => "euler",
-            Solver::Heun => "heun",
-        })
-    }
-}
-
-impl std::str::FromStr for Solver {
-    type Err = ModelError;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "euler" => Ok(Solver::Euler),
-            "heun" => Ok(Solver::Heun),
-            other => Err(ModelError::invalid("solver", other, "euler or heun")),
-        }
-    }
-}
-
-/// The time grid `0 = t₀ < … < t_n = 1`, uniform in `s = 1 − t` after the SD3 shift
-/// `s' = shift·s / (1 + (shift − 1)·s)`; `shift > 1` spends more steps near the noise.
-pub fn timesteps(steps: usize, shift: f64) -> Vec<f64> {
-    (0..=steps)
-        .map(|i| {
-            let s = 1.0 - i as f64 / steps as f64;
-            let s = shift * s / (1.0 + (shift - 1.0) * s);
-            1.0 - s
-        })
-        .collect()
-}
-
-/// Integrates `dx/dt = velocity(x, t)` over `times` from `x` (at `times[0]`).
-/// `velocity` receives t as a scalar for the whole batch.
-///
-/// # Shapes
-/// `x`: any → same
-pub fn integrate(
-    velocity: impl Fn(&Tensor, f64) -> Tensor,
-    x: &Tensor,
-    times: &[f64],
-    solver: Solver,
-) -> Tensor {
-    let _guard = tch::no_grad_guard();
-    let mut x = x.shallow_clone();
-    for w in times.windows(2) {
-        let (t, t_next) = (w[0], w[1]);
-        let dt = t_next - t;
-        let v = velocity(&x, t);
-        x = match solver {
-            Solver::Euler => &x + &v * dt,
-            Solver::Heun => {
-                let x_euler = &x + &v * dt;
-                let v_next = velocity(&x_euler, t_next);
-                &x + (v + v_next) * (dt / 2.0)
-            }
-        };
-    }
-    x
-}
-
-/// Sampling settings.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SampleOptions {
-    /// Integration steps.
-    pub steps: usize,
-    /// Time-grid shift (1 = uniform).
-    pub shift: f64,
-    /// ODE solver.
-    pub solver: Solver,
-    /// Classifier-free guidance scale (1 = no guidance, no extra forward pass).
-    pub cfg_scale: f64,
-}
-
-impl SampleOptions {
-    /// The book's default, and the settings the bundled model's quality figures were
-    /// measured with: Euler, 20 uniform steps, guidance 4. The guidance sweep in
-    /// `assets/README.md` chose 4: the bundled generator's breed fidelity rises steeply
-    /// from 2 to 4; the conditional-generation chapter shows both sweeps.
-    pub const DEFAULT: SampleOptions = SampleOptions {
-        steps: 20,
-        shift: 1.0,
-        solver: Solver::Euler,
-        cfg_scale: 4.0,
-    };
-}
-
-impl Default for SampleOptions {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
-impl SampleOptions {
-    /// Checks every field, naming the first one out of range.
-    pub fn validate(&self) -> Result<()> {
-        if !(1..=10_000).contains(&self.steps) {
-            return Err(ModelError::invalid("steps", self.steps, "in 1..=10000"));
-        }
-        if !(self.shift > 0.0 && self.shift.is_finite()) {
-            return Err(ModelError::invalid(
-                "shift",
-                self.shift,
-                "a finite number greater than 0",
-            ));
-        }
-        if !(self.cfg_scale >= 0.0 && self.cfg_scale.is_finite()) {
-            return Err(ModelError::invalid(
-                "cfg_scale",
-                self.cfg_scale,
-                "a finite number ≥ 0",
-            ));
-        }
-        Ok(())
+impl State for Tch {
+    fn add_scaled(&self, v: &Self, a: f64) -> Self {
+        Tch(&self.0 + &v.0 * a)
     }
 }
 
@@ -209,116 +92,88 @@ impl SampleOptions {
 /// # Shapes
 /// `noise`: `(N, C, H, W)`, `y`: `(N,)` int64 → `(N, C, H, W)`
 pub fn sample(model: &TinyDit, noise: &Tensor, y: &Tensor, opts: &SampleOptions) -> Result<Tensor> {
-    opts.validate()?;
-    let n = noise.size()[0];
-    let times = timesteps(opts.steps, opts.shift);
-    let velocity = |x: &Tensor, t: f64| {
-        let t = Tensor::full([n], t, (Kind::Float, x.device())); // (N,)
-        if opts.cfg_scale == 1.0 {
-            model.forward(x, &t, y)
-        } else {
-            model.forward_with_cfg(x, &t, y, opts.cfg_scale)
-        }
-    };
-    Ok(integrate(velocity, noise, &times, opts.solver))
+    sample_with(model, noise, y, opts, |_| {})
 }
 
-/// Maps normalised images back to [0, 1]: `x·std + mean`, clamped.
+/// [`sample`], calling `on_step` after every step (for trajectories and previews).
+pub fn sample_with(
+    model: &TinyDit,
+    noise: &Tensor,
+    y: &Tensor,
+    opts: &SampleOptions,
+    on_step: impl FnMut(&tinycats_core::Step<'_, Tch>),
+) -> Result<Tensor> {
+    opts.validate()?;
+    let _guard = tch::no_grad_guard();
+    let n = noise.size()[0];
+    let velocity = |x: &Tch, t: f64| {
+        let t = Tensor::full([n], t, (Kind::Float, x.0.device())); // (N,)
+        Ok::<_, crate::ModelError>(Tch(if opts.guided() {
+            model.forward_with_cfg(&x.0, &t, y, opts.cfg_scale)
+        } else {
+            model.forward(&x.0, &t, y)
+        }))
+    };
+    let times = timesteps(opts.steps, opts.shift);
+    let x = tinycats_core::integrate(
+        Tch(noise.shallow_clone()),
+        &times,
+        opts.solver,
+        velocity,
+        on_step,
+    )?;
+    Ok(x.0)
+}
+
+/// Standard normal noise for `n` images of `shape` from the portable generator
+/// ([`tinycats_core::noise`]): image `i` draws stream `i` of `seed`, so the same seed gives
+/// the same noise here, on ONNX Runtime and in the browser.
+///
+/// # Shapes
+/// → `(n, C, H, W)`
+pub fn seeded_noise(seed: u64, n: i64, chw: [i64; 3], device: tch::Device) -> Tensor {
+    let per_image = (chw[0] * chw[1] * chw[2]) as usize;
+    let values = tinycats_core::noise::images(seed, n as usize, per_image);
+    Tensor::from_slice(&values)
+        .reshape([n, chw[0], chw[1], chw[2]])
+        .to_device(device)
+}
+
+/// Maps images in [0, 1] into the model's space ([`Normalize::normalize`] on tensors).
 ///
 /// # Shapes
 /// `x`: `(N, C, H, W)` → `(N, C, H, W)`
-pub fn to_unit_range(x: &Tensor, mean: &[f64], std: &[f64]) -> Tensor {
+pub fn from_unit_range(x: &Tensor, norm: &Normalize) -> Tensor {
     let dev = x.device();
-    let m = Tensor::from_slice(mean)
-        .to_kind(Kind::Float)
+    let m = Tensor::from_slice(&norm.mean)
         .to_device(dev)
         .reshape([1, -1, 1, 1]);
-    let s = Tensor::from_slice(std)
-        .to_kind(Kind::Float)
+    let s = Tensor::from_slice(&norm.std)
         .to_device(dev)
         .reshape([1, -1, 1, 1]);
-    (x * s + m).clamp(0.0, 1.0)
+    (x.to_kind(Kind::Float) - m) / s
+}
+
+/// Maps images in the model's space back to [0, 1] ([`Normalize::denormalize`] on
+/// tensors), clamped.
+///
+/// # Shapes
+/// `x`: `(N, C, H, W)` → `(N, C, H, W)`
+pub fn to_unit_range(x: &Tensor, norm: &Normalize) -> Tensor {
+    let dev = x.device();
+    let m = Tensor::from_slice(&norm.mean)
+        .to_device(dev)
+        .reshape([1, -1, 1, 1]);
+    let s = Tensor::from_slice(&norm.std)
+        .to_device(dev)
+        .reshape([1, -1, 1, 1]);
+    (x.to_kind(Kind::Float) * s + m).clamp(0.0, 1.0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use tch::Device;
-
-    /// The exact velocity field for data x₁ ~ N(μ, σ²) per coordinate and x₀ ~ N(0, 1):
-    /// `E[x₁ − x₀ | x_t] = μ + (tσ² − (1 − t)) / (t²σ² + (1 − t)²) · (x_t − tμ)`.
-    fn gaussian_velocity(mu: f64, sigma: f64) -> impl Fn(&Tensor, f64) -> Tensor {
-        move |x, t| {
-            let var = t * t * sigma * sigma + (1.0 - t) * (1.0 - t);
-            (x - t * mu) * ((t * sigma * sigma - (1.0 - t)) / var) + mu
-        }
-    }
-
-    #[test]
-    fn samplers_transport_noise_to_the_gaussian_target() {
-        // 20 000 samples give a standard error of ~0.7 % of σ on the mean and ~0.5 % on the
-        // std; the 40-step solvers add a small discretisation error on top. Tolerance: 2 %.
-        tch::manual_seed(0);
-        let (mu, sigma) = (1.5, 0.4);
-        let noise = Tensor::randn([20_000, 1], (Kind::Double, Device::Cpu));
-        for (solver, shift) in [
-            (Solver::Euler, 1.0),
-            (Solver::Heun, 1.0),
-            (Solver::Heun, 3.0),
-        ] {
-            let x = integrate(
-                gaussian_velocity(mu, sigma),
-                &noise,
-                &timesteps(40, shift),
-                solver,
-            );
-            let (m, s) = (
-                x.mean(Kind::Double).double_value(&[]),
-                x.std(true).double_value(&[]),
-            );
-            assert!(
-                (m - mu).abs() < 0.02 * sigma.max(1.0),
-                "{solver:?} shift {shift}: mean {m}"
-            );
-            assert!(
-                (s - sigma).abs() < 0.02,
-                "{solver:?} shift {shift}: std {s}"
-            );
-        }
-    }
-
-    #[test]
-    fn heun_is_more_accurate_than_euler() {
-        // Same noise, few steps: the second-order solver lands closer to the exact map,
-        // which for this linear field is x₁ = μ + σ·x₀.
-        let (mu, sigma) = (1.5, 0.4);
-        let noise = Tensor::linspace(-3.0, 3.0, 101, (Kind::Double, Device::Cpu));
-        let exact = &noise * sigma + mu;
-        let err = |solver| {
-            let x = integrate(
-                gaussian_velocity(mu, sigma),
-                &noise,
-                &timesteps(8, 1.0),
-                solver,
-            );
-            (x - &exact).abs().max().double_value(&[])
-        };
-        let (e_euler, e_heun) = (err(Solver::Euler), err(Solver::Heun));
-        assert!(e_heun < e_euler / 4.0, "euler {e_euler}, heun {e_heun}");
-        assert!(e_heun < 0.01, "heun {e_heun}");
-    }
-
-    #[test]
-    fn time_grid_runs_from_noise_to_data() {
-        for shift in [1.0, 3.0] {
-            let ts = timesteps(10, shift);
-            assert_eq!(ts.len(), 11);
-            assert!(ts[0].abs() < 1e-12 && (ts[10] - 1.0).abs() < 1e-12);
-            assert!(ts.windows(2).all(|w| w[1] > w[0]));
-        }
-        // shift 3 keeps the first step smaller than the uniform grid's.
-        assert!(timesteps(10, 3.0)[1] < 0.1);
-    }
 
     #[test]
     fn interpolation_endpoints() {

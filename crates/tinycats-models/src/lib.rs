@@ -22,6 +22,7 @@ pub mod lora;
 pub mod metrics;
 pub mod runconfig;
 pub mod tasks;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod trainer;
 

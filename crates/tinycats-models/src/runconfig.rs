@@ -19,9 +19,10 @@ use serde::{Deserialize, Serialize};
 use crate::classifier::ClassifierConfig;
 use crate::dit::DitConfig;
 use crate::error::{ModelError, Result};
-use crate::flow::{SampleOptions, TimeSampling};
+use crate::flow::TimeSampling;
 use crate::lora::LoraConfig;
 use crate::trainer::TrainerConfig;
+use tinycats_core::SampleOptions;
 
 /// A generator training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

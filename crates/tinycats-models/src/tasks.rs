@@ -9,10 +9,11 @@ use tch::{Device, Kind, Tensor};
 use crate::classifier::{Classifier, ClassifierConfig, classification_loss};
 use crate::dit::{DitConfig, Provenance, TinyDit};
 use crate::error::{ModelError, Result};
-use crate::flow::{self, SampleOptions, TimeSampling};
+use crate::flow::{self, TimeSampling};
 use crate::metrics::ClassificationReport;
 use crate::trainer::{Batch, Ema, Evaluation, TrainTask};
 use crate::{images, io};
+use tinycats_core::SampleOptions;
 
 /// TinyDiT trained with rectified flow.
 #[derive(Debug)]
@@ -48,18 +49,13 @@ impl GeneratorTask {
         let cfg = self.model.config();
         let k = cfg.num_classes;
         let y = Tensor::arange(k, (Kind::Int64, self.vs.device())).repeat([2]); // (2K,)
-        let noise = seeded_noise(
-            seed,
-            [2 * k, cfg.in_channels, cfg.input_size, cfg.input_size],
-            self.vs.device(),
-        );
-        let x = flow::sample(&self.model, &noise, &y, opts)?;
-        Ok(flow::to_unit_range(&x, &cfg.mean, &cfg.std))
+        sample_labels(&self.model, &y, opts, seed)
     }
 }
 
 /// `per_breed` samples of each breed in `breeds`, breed-major (all of `breeds[0]` first),
-/// from noise seeded with `seed`, as images in [0, 1].
+/// from noise seeded with `seed` (image `i` of the batch draws stream `i`), as images in
+/// [0, 1].
 ///
 /// # Shapes
 /// → `(breeds.len() · per_breed, C, H, W)`
@@ -85,25 +81,29 @@ pub fn sample_breeds(
     let y = Tensor::from_slice(breeds)
         .repeat_interleave_self_int(per_breed, 0, None)
         .to_device(device); // (B·per_breed,)
-    let n = y.size()[0];
-    let noise = seeded_noise(
-        seed,
-        [n, cfg.in_channels, cfg.input_size, cfg.input_size],
-        device,
-    );
-    let x = flow::sample(model, &noise, &y, opts)?;
-    Ok(flow::to_unit_range(
-        &x.to_kind(Kind::Float),
-        &cfg.mean,
-        &cfg.std,
-    ))
+    sample_labels(model, &y, opts, seed)
 }
 
-/// Standard normal noise from a seed, without disturbing the global RNG's sequence for
-/// the caller (it is reseeded per step by the trainer anyway).
-pub fn seeded_noise(seed: u64, shape: [i64; 4], device: Device) -> Tensor {
-    tch::manual_seed(seed as i64);
-    Tensor::randn(shape, (Kind::Float, Device::Cpu)).to_device(device)
+/// One sample per label in `y`, from the portable noise of `seed` (image `i` draws stream
+/// `i`), as images in [0, 1].
+///
+/// # Shapes
+/// `y`: `(N,)` int64 → `(N, C, H, W)`
+pub fn sample_labels(
+    model: &TinyDit,
+    y: &Tensor,
+    opts: &SampleOptions,
+    seed: u64,
+) -> Result<Tensor> {
+    let cfg = model.config();
+    let noise = flow::seeded_noise(
+        seed,
+        y.size()[0],
+        [cfg.in_channels, cfg.input_size, cfg.input_size],
+        y.device(),
+    );
+    let x = flow::sample(model, &noise, y, opts)?;
+    Ok(flow::to_unit_range(&x, &cfg.normalize()?))
 }
 
 impl TrainTask for GeneratorTask {

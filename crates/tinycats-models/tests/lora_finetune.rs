@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use tch::{Device, Kind, Tensor, nn};
+use tinycats_core::SampleOptions;
 use tinycats_models::dit::{DitConfig, TinyDit};
-use tinycats_models::flow::{self, SampleOptions};
 use tinycats_models::lora::{FineTune, LoraConfig};
 use tinycats_models::tasks::GeneratorTask;
 use tinycats_models::trainer::{Batch, TensorDataset, TrainTask, Trainer, TrainerConfig};
@@ -101,15 +101,12 @@ fn train_base(dir: &Path) {
 
 /// Mean absolute distance in [0, 1] of `n` samples of `label` from `colour`.
 fn distance_from(model: &TinyDit, label: i64, colour: [f64; 3], n: i64) -> f64 {
-    let cfg = model.config();
-    let noise = tasks::seeded_noise(7, [n, 3, cfg.input_size, cfg.input_size], Device::Cpu);
     let y = Tensor::full([n], label, (Kind::Int64, Device::Cpu));
     let opts = SampleOptions {
         steps: 20,
         ..Default::default()
     };
-    let x = flow::sample(model, &noise, &y, &opts).unwrap();
-    let images = flow::to_unit_range(&x, &cfg.mean, &cfg.std); // (n, 3, S, S)
+    let images = tasks::sample_labels(model, &y, &opts, 7).unwrap(); // (n, 3, S, S)
     let target = Tensor::from_slice(&colour)
         .to_kind(Kind::Float)
         .reshape([1, 3, 1, 1]);

@@ -4,18 +4,18 @@
 //! BatchNorm (inference statistics, eps 1e-5) is folded into the preceding convolution:
 //! `W' = W·γ/√(σ²+ε)`, `b' = β − μ·γ/√(σ²+ε)`; the parity test against tch bounds the error.
 
-use crate::config::ClassifierConfig;
 use crate::error::Result;
 use crate::graph::{Dim, GraphBuilder, attr_i, attr_ints};
 use crate::layers::linear;
 use crate::metadata;
 use crate::proto::{ModelProto, tensor_proto::DataType};
 use crate::weights::Weights;
+use tinycats_core::config::ClassifierConfig;
 
 const BN_EPS: f32 = 1e-5;
 
 pub fn build(cfg: &ClassifierConfig, w: &Weights, config_json: &str) -> Result<ModelProto> {
-    let (c, s) = (cfg.in_channels as i64, cfg.image_size as i64);
+    let (c, s) = (cfg.in_channels, cfg.image_size);
     let mut b = GraphBuilder::new("classifier");
     let batch = Dim::Named("batch");
     let input = b.input(
@@ -25,14 +25,18 @@ pub fn build(cfg: &ClassifierConfig, w: &Weights, config_json: &str) -> Result<M
     ); // (B, C, S, S)
 
     b.set_scope("stem");
-    let w0 = cfg.widths[0];
+    // The config is validated (sizes ≥ 1); the graph builder counts in `usize`.
+    let widths: Vec<usize> = cfg.widths.iter().map(|&w| w as usize).collect();
+    let blocks: Vec<usize> = cfg.blocks_per_stage.iter().map(|&n| n as usize).collect();
+    let num_classes = cfg.num_classes as usize;
+    let w0 = widths[0];
     let x = conv_bn(
         &mut b,
         w,
         "stem.0",
         "stem.1",
         &input,
-        cfg.in_channels,
+        cfg.in_channels as usize,
         w0,
         3,
         1,
@@ -40,7 +44,7 @@ pub fn build(cfg: &ClassifierConfig, w: &Weights, config_json: &str) -> Result<M
     let mut x = b.op("Relu", &[&x], vec![]); // (B, w0, S, S)
 
     let mut in_ch = w0;
-    for (i, (&width, &n)) in cfg.widths.iter().zip(&cfg.blocks_per_stage).enumerate() {
+    for (i, (&width, &n)) in widths.iter().zip(&blocks).enumerate() {
         for j in 0..n {
             let stride = if i > 0 && j == 0 { 2 } else { 1 };
             let p = format!("layers.{i}.{j}");
@@ -93,12 +97,12 @@ pub fn build(cfg: &ClassifierConfig, w: &Weights, config_json: &str) -> Result<M
     b.set_scope("head");
     let pooled = b.op("GlobalAveragePool", &[&x], vec![]); // (B, w, 1, 1)
     let pooled = b.op("Flatten", &[&pooled], vec![attr_i("axis", 1)]); // (B, w)
-    linear(&mut b, w, "fc", &pooled, in_ch, cfg.num_classes)?; // (B, classes)
+    linear(&mut b, w, "fc", &pooled, in_ch, num_classes)?; // (B, classes)
     b.rename_last_output("output");
     b.output(
         "output",
         DataType::Float,
-        &[batch, Dim::Fixed(cfg.num_classes as i64)],
+        &[batch, Dim::Fixed(cfg.num_classes)],
     );
     let doc = format!(
         "tinycats breed classifier ({} preset): input [B,{c},{s},{s}] normalised -> output [B,{}] logits",

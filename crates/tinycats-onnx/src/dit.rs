@@ -6,13 +6,13 @@
 //! Classifier-free guidance is deliberately NOT in the graph: the caller batches the
 //! conditional and unconditional rows (breed = `num_classes`) and mixes the velocities.
 
-use crate::config::{DitConfig, Prediction};
 use crate::error::Result;
 use crate::graph::{Dim, GraphBuilder, attr_i, attr_ints};
 use crate::layers::{gelu_tanh, layer_norm, linear, silu};
 use crate::metadata;
 use crate::proto::{ModelProto, tensor_proto::DataType};
 use crate::weights::Weights;
+use tinycats_core::config::{DitConfig, Prediction};
 
 /// Size of the sinusoidal timestep embedding (DiT's `frequency_embedding_size`).
 const FREQ_DIM: usize = 256;
@@ -20,13 +20,15 @@ const LN_EPS: f32 = 1e-6;
 
 /// Builds the generator graph from a checked config and its weights.
 pub fn build(cfg: &DitConfig, w: &Weights, config_json: &str) -> Result<ModelProto> {
+    // The config is validated (sizes ≥ 1); the graph builder counts in `usize`.
     let (c, s, p, d) = (
-        cfg.in_channels,
-        cfg.input_size,
-        cfg.patch_size,
-        cfg.hidden_size,
+        cfg.in_channels as usize,
+        cfg.input_size as usize,
+        cfg.patch_size as usize,
+        cfg.hidden_size as usize,
     );
-    let (g, t_len) = (s / p, cfg.num_tokens());
+    let num_classes = cfg.num_classes as usize;
+    let (g, t_len) = (s / p, cfg.num_patches() as usize);
     let (ci, si, pi, di) = (c as i64, s as i64, p as i64, d as i64);
     let batch = Dim::Named("batch");
     let image = [batch, Dim::Fixed(ci), Dim::Fixed(si), Dim::Fixed(si)];
@@ -78,13 +80,10 @@ pub fn build(cfg: &DitConfig, w: &Weights, config_json: &str) -> Result<ModelPro
 
     // Label embedding; the last row is the null class used for guidance.
     b.set_scope("y_embedder");
-    let table = w.get(
-        "y_embedder.embedding_table.weight",
-        &[cfg.num_classes + 1, d],
-    )?;
+    let table = w.get("y_embedder.embedding_table.weight", &[num_classes + 1, d])?;
     let table = b.init_f32(
         "y_embedder.embedding_table.weight",
-        &[cfg.num_classes as i64 + 1, di],
+        &[cfg.num_classes + 1, di],
         &table.data,
     );
     let y_emb = b.op("Gather", &[&table, &breed], vec![attr_i("axis", 0)]); // (B, D)
@@ -122,7 +121,7 @@ pub fn build(cfg: &DitConfig, w: &Weights, config_json: &str) -> Result<ModelPro
     let shape = b.ints(&[0, ci, si, si]);
     let out = b.op("Reshape", &[&out, &shape], vec![]); // (B, C, S, S)
 
-    if cfg.prediction == Prediction::Data {
+    if cfg.prediction == Prediction::X {
         // velocity = (x̂₁ − x_t) / max(1 − t, t_eps)
         b.set_scope("velocity");
         let shape = b.ints(&[-1, 1, 1, 1]);
@@ -171,8 +170,8 @@ fn block(
     x: &str,
     cond: &str,
 ) -> Result<String> {
-    let d = cfg.hidden_size;
-    let (heads, hd, t_len) = (cfg.num_heads, d / cfg.num_heads, cfg.num_tokens() as i64);
+    let (d, heads) = (cfg.hidden_size as usize, cfg.num_heads as usize);
+    let (hd, t_len) = (d / heads, cfg.num_patches());
     b.set_scope(&format!("{prefix}.adaLN_modulation"));
     let m = linear(
         b,
@@ -212,7 +211,7 @@ fn block(
     let x = b.op("Add", &[x, &o], vec![]); // (B, T, D)
 
     b.set_scope(&format!("{prefix}.mlp"));
-    let hidden = cfg.mlp_hidden();
+    let hidden = cfg.mlp_hidden() as usize;
     let xn = layer_norm(b, &x, norm.ones, norm.zeros, LN_EPS);
     let xm = modulate(b, &xn, &ch[3], &ch[4], norm.one);
     let h = linear(b, w, &format!("{prefix}.mlp.fc1"), &xm, d, hidden)?; // (B, T, 4D)

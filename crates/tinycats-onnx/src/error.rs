@@ -13,15 +13,8 @@ pub enum ExportError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error(
-        "{path} is not a tinycats config.json (model_type \"tinydit\" or \"classifier\"): {source}"
-    )]
-    Config {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
-    #[error("{path}: invalid config: {message}")]
-    InvalidConfig { path: PathBuf, message: String },
+    #[error(transparent)]
+    Config(#[from] tinycats_core::ConfigError),
     #[error("{path} is not a safetensors file: {message}")]
     Safetensors { path: PathBuf, message: String },
     #[error(

@@ -7,7 +7,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use safetensors::{Dtype, tensor::TensorView};
 
-use crate::config::{ClassifierConfig, DitConfig, ModelConfig, Prediction};
+use tinycats_core::config::{ClassifierConfig, DitConfig, ModelConfig, Prediction};
+
 use crate::error::{ExportError, Result};
 
 /// Thirteen placeholder names (the real list comes from the data crate's config).
@@ -15,67 +16,37 @@ pub fn class_names(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("breed_{i}")).collect()
 }
 
-/// A small TinyDiT: 16 px, patch 4, width 32, depth 2, 2 heads.
+/// A small TinyDiT: the `micro` preset (16 px, patch 4, width 32, depth 2, 2 heads) with
+/// placeholder class names.
 pub fn small_dit_config(prediction: Prediction) -> DitConfig {
     DitConfig {
         preset: "test".into(),
-        input_size: 16,
-        patch_size: 4,
-        in_channels: 3,
-        hidden_size: 32,
-        depth: 2,
-        num_heads: 2,
-        mlp_ratio: 4.0,
-        num_classes: 13,
-        class_dropout_prob: 0.1,
         prediction,
-        t_scale: 1000.0,
-        t_eps: 0.05,
         class_names: class_names(13),
-        mean: vec![0.5; 3],
-        std: vec![0.5; 3],
-        provenance: None,
+        ..DitConfig::micro()
     }
 }
 
-/// The `tiny` preset of the contract: 64 px, patch 8, width 256, depth 8, 4 heads.
+/// The `tiny` preset, as the trainer writes it.
 pub fn tiny_dit_config() -> DitConfig {
-    DitConfig {
-        preset: "tiny".into(),
-        input_size: 64,
-        patch_size: 8,
-        hidden_size: 256,
-        depth: 8,
-        num_heads: 4,
-        ..small_dit_config(Prediction::Velocity)
-    }
+    DitConfig::tiny()
 }
 
-/// A small classifier: 16 px, widths [8, 16].
+/// A small classifier: 16 px, widths [8, 16], placeholder class names.
 pub fn small_classifier_config() -> ClassifierConfig {
     ClassifierConfig {
         preset: "test".into(),
         image_size: 16,
-        in_channels: 3,
-        num_classes: 13,
         widths: vec![8, 16],
         blocks_per_stage: vec![1, 1],
         class_names: class_names(13),
-        mean: vec![0.485, 0.456, 0.406],
-        std: vec![0.229, 0.224, 0.225],
-        provenance: None,
+        ..ClassifierConfig::tiny()
     }
 }
 
-/// The `tiny` classifier preset: 64 px, widths [32, 64, 128, 256].
+/// The `tiny` classifier preset, as the trainer writes it.
 pub fn tiny_classifier_config() -> ClassifierConfig {
-    ClassifierConfig {
-        preset: "tiny".into(),
-        image_size: 64,
-        widths: vec![32, 64, 128, 256],
-        blocks_per_stage: vec![1, 1, 1, 1],
-        ..small_classifier_config()
-    }
+    ClassifierConfig::tiny()
 }
 
 struct Writer {
@@ -152,11 +123,12 @@ pub fn write_random_dit(dir: &Path, cfg: &DitConfig, seed: u64) -> Result<()> {
         tensors: Vec::new(),
     };
     let (c, p, d, t) = (
-        cfg.in_channels,
-        cfg.patch_size,
-        cfg.hidden_size,
-        cfg.num_tokens(),
+        cfg.in_channels as usize,
+        cfg.patch_size as usize,
+        cfg.hidden_size as usize,
+        cfg.num_patches() as usize,
     );
+    let (classes, mlp) = (cfg.num_classes as usize, cfg.mlp_hidden() as usize);
     w.uniform("x_embedder.proj.weight".into(), &[d, c, p, p], c * p * p);
     w.uniform("x_embedder.proj.bias".into(), &[d], c * p * p);
     w.push("pos_embed".into(), &[1, t, d], |r| {
@@ -166,14 +138,14 @@ pub fn write_random_dit(dir: &Path, cfg: &DitConfig, seed: u64) -> Result<()> {
     w.linear("t_embedder.mlp.2", d, d);
     w.push(
         "y_embedder.embedding_table.weight".into(),
-        &[cfg.num_classes + 1, d],
+        &[classes + 1, d],
         |r| r.random_range(-0.5..0.5),
     );
     for i in 0..cfg.depth {
         w.linear(&format!("blocks.{i}.attn.qkv"), d, 3 * d);
         w.linear(&format!("blocks.{i}.attn.proj"), d, d);
-        w.linear(&format!("blocks.{i}.mlp.fc1"), d, cfg.mlp_hidden());
-        w.linear(&format!("blocks.{i}.mlp.fc2"), cfg.mlp_hidden(), d);
+        w.linear(&format!("blocks.{i}.mlp.fc1"), d, mlp);
+        w.linear(&format!("blocks.{i}.mlp.fc2"), mlp, d);
         w.linear(&format!("blocks.{i}.adaLN_modulation.1"), d, 6 * d);
     }
     w.linear("final_layer.adaLN_modulation.1", d, 2 * d);
@@ -188,15 +160,14 @@ pub fn write_random_classifier(dir: &Path, cfg: &ClassifierConfig, seed: u64) ->
         rng: ChaCha8Rng::seed_from_u64(seed),
         tensors: Vec::new(),
     };
-    let w0 = cfg.widths[0];
-    w.uniform(
-        "stem.0.weight".into(),
-        &[w0, cfg.in_channels, 3, 3],
-        cfg.in_channels * 9,
-    );
+    let widths: Vec<usize> = cfg.widths.iter().map(|&w| w as usize).collect();
+    let blocks: Vec<usize> = cfg.blocks_per_stage.iter().map(|&n| n as usize).collect();
+    let c = cfg.in_channels as usize;
+    let w0 = widths[0];
+    w.uniform("stem.0.weight".into(), &[w0, c, 3, 3], c * 9);
     w.batch_norm("stem.1", w0);
     let mut in_ch = w0;
-    for (i, (&width, &n)) in cfg.widths.iter().zip(&cfg.blocks_per_stage).enumerate() {
+    for (i, (&width, &n)) in widths.iter().zip(&blocks).enumerate() {
         for j in 0..n {
             let p = format!("layers.{i}.{j}");
             let stride = if i > 0 && j == 0 { 2 } else { 1 };
@@ -223,6 +194,6 @@ pub fn write_random_classifier(dir: &Path, cfg: &ClassifierConfig, seed: u64) ->
             in_ch = width;
         }
     }
-    w.linear("fc", in_ch, cfg.num_classes);
+    w.linear("fc", in_ch, cfg.num_classes as usize);
     w.save(dir, &ModelConfig::Classifier(cfg.clone()))
 }

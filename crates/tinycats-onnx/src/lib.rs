@@ -20,9 +20,9 @@
 //! ```
 
 pub mod classifier;
-pub mod config;
 pub mod dit;
 mod error;
+#[cfg(any(test, feature = "testing"))]
 pub mod fixtures;
 pub mod graph;
 mod layers;
@@ -36,32 +36,17 @@ use std::path::Path;
 
 use prost::Message;
 
-pub use config::{ClassifierConfig, DitConfig, ModelConfig, Prediction, Provenance};
 pub use error::{ExportError, Result};
 pub use proto::ModelProto;
 pub use quantize::{Scheme, quantize};
+pub use tinycats_core::{ClassifierConfig, DitConfig, ModelConfig, Prediction, Provenance};
 use weights::Weights;
 
 /// Reads `config.json` from a model folder.
 pub fn read_config(dir: &Path) -> Result<(ModelConfig, String)> {
-    let path = dir.join("config.json");
-    let text = std::fs::read_to_string(&path).map_err(|source| ExportError::Read {
-        path: path.clone(),
-        source,
-    })?;
-    let cfg: ModelConfig = serde_json::from_str(&text).map_err(|source| ExportError::Config {
-        path: path.clone(),
-        source,
-    })?;
-    let checked = match &cfg {
-        ModelConfig::TinyDit(c) => c.validate(),
-        ModelConfig::Classifier(c) => c.validate(),
-    };
-    checked.map_err(|message| ExportError::InvalidConfig { path, message })?;
-    Ok((cfg, text))
+    Ok(ModelConfig::read(dir)?)
 }
 
-/// Builds the fp32 ONNX graph of the model in `dir` (`config.json` + `model.safetensors`).
 pub fn export_dir(dir: &Path) -> Result<ModelProto> {
     let (cfg, text) = read_config(dir)?;
     let weights = Weights::load(&dir.join("model.safetensors"))?;

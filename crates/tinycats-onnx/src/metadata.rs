@@ -1,7 +1,7 @@
 //! The `metadata_props` keys of the exported graphs: everything an inference caller needs,
 //! so nothing (image size, normalisation, class names, time convention) is hard-coded there.
 
-use crate::config::{ClassifierConfig, DitConfig, Provenance};
+use tinycats_core::config::{ClassifierConfig, DitConfig, Provenance};
 
 /// `"tinydit"` or `"classifier"`.
 pub const MODEL_TYPE: &str = "model_type";
@@ -73,10 +73,10 @@ pub(crate) fn classifier(cfg: &ClassifierConfig, config_json: &str) -> Props {
 fn common(
     model_type: &str,
     class_names: &[String],
-    image_size: usize,
-    in_channels: usize,
-    mean: &[f32],
-    std: &[f32],
+    image_size: i64,
+    in_channels: i64,
+    mean: &[f64],
+    std: &[f64],
     preset: &str,
     provenance: Option<&Provenance>,
     config_json: &str,

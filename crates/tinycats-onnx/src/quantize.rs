@@ -289,7 +289,7 @@ mod tests {
     /// The weights of every `MatMulInteger` of a quantized test TinyDiT.
     fn dynamic_weights() -> Vec<Vec<i8>> {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = crate::fixtures::small_dit_config(crate::config::Prediction::Velocity);
+        let cfg = crate::fixtures::small_dit_config(tinycats_core::Prediction::V);
         crate::fixtures::write_random_dit(dir.path(), &cfg, 7).unwrap();
         let model = crate::export_dir(dir.path()).unwrap();
         let q = quantize(&model, Scheme::Dynamic).unwrap();

@@ -19,9 +19,16 @@ use tinycats_models::{Classifier as TchClassifier, ClassifierConfig, DitConfig, 
 use tinycats_onnx::Scheme;
 use tinycats_onnx::graph::{Dim, GraphBuilder};
 use tinycats_onnx::proto::tensor_proto::DataType;
-use tinycats_runtime::generator::gaussian_noise;
 use tinycats_runtime::quality::rmse_and_max_abs;
-use tinycats_runtime::{Classifier, Generator, Sampler};
+use tinycats_runtime::{Classifier, Generator, SampleOptions};
+
+/// Portable seeded noise ([`tinycats_core::noise`]) of any shape.
+fn gaussian_noise(seed: u64, shape: (usize, usize, usize, usize)) -> Array4<f32> {
+    let n = shape.0 * shape.1 * shape.2 * shape.3;
+    let mut v = vec![0.0f32; n];
+    tinycats_core::noise::fill(seed, 0, &mut v);
+    Array4::from_shape_vec(shape, v).expect("length matches")
+}
 
 /// Median seconds per call of `f`, after two warm-up calls, over at least 5 calls or ~2 s.
 fn time(mut f: impl FnMut()) -> f64 {
@@ -206,9 +213,12 @@ fn main() -> Result<()> {
     let (fp32, rest) = gens.split_first_mut().expect("three variants");
     let v32 = fp32.2.velocity(x.view(), &t, &y)?;
     let noise = gaussian_noise(4, (4, 3, s, s));
-    let s32 = fp32
-        .2
-        .sample(noise.clone(), 3, 10, 2.0, Sampler::Euler, |_| {})?;
+    let ten_steps = SampleOptions {
+        steps: 10,
+        cfg_scale: 2.0,
+        ..SampleOptions::DEFAULT
+    };
+    let s32 = fp32.2.sample(noise.clone(), 3, &ten_steps, |_| {})?;
     println!(
         "\n| int8 vs fp32 (random weights) | velocity RMSE | velocity max-abs | 10-step sample RMSE | sample max-abs |"
     );
@@ -216,7 +226,7 @@ fn main() -> Result<()> {
     for (name, _, g) in rest {
         let v8 = g.velocity(x.view(), &t, &y)?;
         let (vr, vm) = rmse_and_max_abs(v8.view(), v32.view());
-        let s8 = g.sample(noise.clone(), 3, 10, 2.0, Sampler::Euler, |_| {})?;
+        let s8 = g.sample(noise.clone(), 3, &ten_steps, |_| {})?;
         let (sr, sm) = rmse_and_max_abs(s8.view(), s32.view());
         println!("| {name} | {vr:.4} | {vm:.4} | {sr:.4} | {sm:.4} |");
     }

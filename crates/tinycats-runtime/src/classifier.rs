@@ -29,7 +29,7 @@ const CONTRACT: Contract = Contract {
 
 /// One ranked breed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Prediction {
+pub struct BreedScore {
     pub index: usize,
     pub name: String,
     pub probability: f32,
@@ -95,7 +95,7 @@ impl Classifier {
     }
 
     /// The `top_k` most probable breeds of one image.
-    pub fn classify(&mut self, image: &DynamicImage, top_k: usize) -> Result<Vec<Prediction>> {
+    pub fn classify(&mut self, image: &DynamicImage, top_k: usize) -> Result<Vec<BreedScore>> {
         Ok(self
             .classify_batch(std::slice::from_ref(image), top_k)?
             .remove(0))
@@ -106,7 +106,7 @@ impl Classifier {
         &mut self,
         images: &[DynamicImage],
         top_k: usize,
-    ) -> Result<Vec<Vec<Prediction>>> {
+    ) -> Result<Vec<Vec<BreedScore>>> {
         if images.is_empty() {
             return Ok(Vec::new());
         }
@@ -119,14 +119,14 @@ impl Classifier {
             .collect())
     }
 
-    fn rank(&self, logits: &[f32], top_k: usize) -> Vec<Prediction> {
+    fn rank(&self, logits: &[f32], top_k: usize) -> Vec<BreedScore> {
         let probs = softmax(logits);
         let mut order: Vec<usize> = (0..probs.len()).collect();
         order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
         order
             .into_iter()
             .take(top_k.max(1))
-            .map(|index| Prediction {
+            .map(|index| BreedScore {
                 index,
                 name: self
                     .class_names
@@ -177,16 +177,15 @@ pub(crate) fn read_preprocess(meta: &Metadata) -> Result<Preprocess> {
     let size: u32 = meta.parse(keys::IMAGE_SIZE)?;
     let mean: Vec<f32> = meta.parse(keys::MEAN)?;
     let std: Vec<f32> = meta.parse(keys::STD)?;
-    let three = |v: Vec<f32>, key: &'static str| -> Result<[f32; 3]> {
-        v.try_into().map_err(|v: Vec<f32>| RuntimeError::Metadata {
+    let norm =
+        tinycats_core::Normalize::from_f32(&mean, &std).map_err(|e| RuntimeError::Metadata {
             path: meta.path().to_path_buf(),
-            key,
-            problem: format!("has {} entries, expected 3 (RGB)", v.len()),
-        })
-    };
-    Ok(Preprocess {
-        size,
-        mean: three(mean, keys::MEAN)?,
-        std: three(std, keys::STD)?,
-    })
+            key: if e.field == "std" {
+                keys::STD
+            } else {
+                keys::MEAN
+            },
+            problem: format!("{} (expected {})", e.value, e.expected),
+        })?;
+    Ok(Preprocess { size, norm })
 }

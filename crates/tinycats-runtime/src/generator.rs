@@ -5,11 +5,10 @@
 use std::path::Path;
 
 use image::RgbImage;
-use ndarray::{Array1, Array4, ArrayView4, Axis, Ix4, concatenate, s};
+use ndarray::{Array4, ArrayView4, Axis, Ix4, concatenate, s};
 use ort::session::Session;
 use ort::value::TensorRef;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use tinycats_core::{Breed, SampleOptions, State, class_index, guide, timesteps};
 use tinycats_onnx::metadata as keys;
 use tinycats_onnx::proto::tensor_proto::DataType;
 
@@ -44,34 +43,14 @@ const CONTRACT: Contract = Contract {
     }],
 };
 
-/// The ODE solver.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Sampler {
-    /// One velocity evaluation per step.
-    #[default]
-    Euler,
-    /// Euler predictor + trapezoidal corrector: two evaluations per step.
-    Heun,
-}
-
-/// Which breed to draw.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Breed {
-    Index(usize),
-    /// A class name, matched case-insensitively (`"maine coon"`, `"Maine_Coon"`).
-    Name(String),
-    /// The null class: unconditional samples, no guidance.
-    Unconditional,
-}
-
 /// What [`Generator::generate`] draws.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenerateOptions {
     pub breed: Breed,
-    pub steps: usize,
-    /// Classifier-free guidance scale `s`: `v = v_u + s·(v_c − v_u)`; 1 = no guidance.
-    pub guidance: f32,
-    pub sampler: Sampler,
+    /// Steps, solver, time-grid shift and guidance: the same options, and the same
+    /// defaults, as the libtorch sampler's.
+    pub sampling: SampleOptions,
+    /// Seed of the portable noise ([`tinycats_core::noise`]): image `i` draws stream `i`.
     pub seed: u64,
     pub batch: usize,
 }
@@ -80,30 +59,27 @@ impl Default for GenerateOptions {
     fn default() -> Self {
         Self {
             breed: Breed::Index(0),
-            // The same defaults as `tinycats_models::flow::SampleOptions::DEFAULT`
-            // (this crate has no libtorch dependency to read them from).
-            steps: 20,
-            guidance: 4.0,
-            sampler: Sampler::Euler,
+            sampling: SampleOptions::DEFAULT,
             seed: 0,
             batch: 1,
         }
     }
 }
 
-/// Passed to the per-step callback after each step.
-#[derive(Debug)]
-pub struct Step<'a> {
-    /// 1-based step number and the total.
-    pub index: usize,
-    pub total: usize,
-    /// The time reached by this step.
-    pub t: f32,
-    /// The current state `x_t`, `(B, C, H, W)`, normalised.
-    pub x: ArrayView4<'a, f32>,
-    /// The model's current guess of the clean image, `x_t + (1 − t)·v`.
-    pub preview: ArrayView4<'a, f32>,
+/// An ndarray batch `(B, C, H, W)` as a state of the shared sampling loop
+/// ([`tinycats_core::integrate`]).
+#[derive(Debug, Clone)]
+pub struct Images(pub Array4<f32>);
+
+impl State for Images {
+    fn add_scaled(&self, v: &Self, a: f64) -> Self {
+        Images(&self.0 + &(&v.0 * a as f32))
+    }
 }
+
+/// What the per-step callback sees: the state and velocity after each step
+/// (`step.preview()` is the model's current guess of the clean image).
+pub type Step<'a> = tinycats_core::Step<'a, Images>;
 
 /// A loaded generator graph.
 #[derive(Debug)]
@@ -158,32 +134,23 @@ impl Generator {
         &self.preprocess
     }
 
+    /// The label of `breed`: an index, a name, or the null class.
     pub fn breed_index(&self, breed: &Breed) -> Result<usize> {
-        let norm = |s: &str| s.to_lowercase().replace(['_', '-'], " ");
-        match breed {
-            Breed::Unconditional => Ok(self.null_class),
-            Breed::Index(i) if *i <= self.null_class => Ok(*i),
-            Breed::Index(i) => Err(self.unknown(i.to_string())),
-            Breed::Name(name) => self
-                .class_names
-                .iter()
-                .position(|c| norm(c) == norm(name))
-                .ok_or_else(|| self.unknown(name.clone())),
-        }
+        class_index(&self.class_names, breed, true).map_err(|e| RuntimeError::UnknownBreed {
+            given: e.given,
+            known: e.known,
+        })
     }
 
-    fn unknown(&self, given: String) -> RuntimeError {
-        let known = self
-            .class_names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| format!("{i} {n}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        RuntimeError::UnknownBreed {
-            given,
-            known: format!("{known} ({} = unconditional)", self.null_class),
-        }
+    /// Portable seeded noise ([`tinycats_core::noise`]) for `n` images of this model:
+    /// the same seed gives the same noise as `tinycats_models::flow::seeded_noise`.
+    ///
+    /// # Shapes
+    /// → `(n, 3, S, S)`
+    pub fn noise(&self, seed: u64, n: usize) -> Array4<f32> {
+        let s = self.image_size();
+        let values = tinycats_core::noise::images(seed, n, 3 * s * s);
+        Array4::from_shape_vec((n, 3, s, s), values).expect("length matches")
     }
 
     /// One denoiser evaluation (the ONNX graph itself).
@@ -216,13 +183,14 @@ impl Generator {
     }
 
     /// The guided velocity at time `t` for all rows of `x`, all of breed `breed`:
-    /// conditional and unconditional rows stacked into one `(2B, …)` call.
+    /// conditional and unconditional rows stacked into one `(2B, …)` call, combined by
+    /// [`tinycats_core::guide`].
     pub fn guided_velocity(
         &mut self,
         x: ArrayView4<f32>,
         t: f32,
         breed: usize,
-        guidance: f32,
+        guidance: f64,
     ) -> Result<Array4<f32>> {
         let b = x.shape()[0];
         if breed == self.null_class || guidance == 1.0 {
@@ -233,47 +201,28 @@ impl Generator {
         y.extend(std::iter::repeat_n(self.null_class as i64, b));
         let v = self.velocity(xx.view(), &vec![t; 2 * b], &y)?; // (2B, C, H, W)
         let (vc, vu) = (v.slice(s![..b, .., .., ..]), v.slice(s![b.., .., .., ..]));
-        Ok(&vu + &((&vc - &vu) * guidance))
+        Ok(guide(&Images(vc.to_owned()), &Images(vu.to_owned()), guidance).0)
     }
 
-    /// Integrates from `noise` at t = 0 to t = 1 with `steps` uniform steps.
+    /// Integrates from `noise` at t = 0 to t = 1 with the shared sampling loop
+    /// ([`tinycats_core::integrate`]).
     pub fn sample(
         &mut self,
         noise: Array4<f32>,
         breed: usize,
-        steps: usize,
-        guidance: f32,
-        sampler: Sampler,
-        mut on_step: impl FnMut(&Step<'_>),
+        options: &SampleOptions,
+        on_step: impl FnMut(&Step<'_>),
     ) -> Result<Array4<f32>> {
-        if steps == 0 {
-            return Err(RuntimeError::Invalid("steps must be at least 1".into()));
-        }
-        let ts = timesteps(steps);
-        let mut x = noise;
-        for (i, w) in ts.windows(2).enumerate() {
-            let (t0, t1) = (w[0], w[1]);
-            let dt = t1 - t0;
-            let v0 = self.guided_velocity(x.view(), t0, breed, guidance)?;
-            let v = match sampler {
-                Sampler::Euler => v0,
-                Sampler::Heun => {
-                    let x1 = &x + &(&v0 * dt);
-                    let v1 = self.guided_velocity(x1.view(), t1, breed, guidance)?;
-                    (v0 + v1) * 0.5
-                }
-            };
-            x.scaled_add(dt, &v);
-            let preview = &x + &(&v * (1.0 - t1));
-            on_step(&Step {
-                index: i + 1,
-                total: steps,
-                t: t1,
-                x: x.view(),
-                preview: preview.view(),
-            });
-        }
-        Ok(x)
+        options
+            .validate()
+            .map_err(|e| RuntimeError::Invalid(e.to_string()))?;
+        let times = timesteps(options.steps, options.shift);
+        let velocity = |x: &Images, t: f64| {
+            self.guided_velocity(x.0.view(), t as f32, breed, options.cfg_scale)
+                .map(Images)
+        };
+        let x = tinycats_core::integrate(Images(noise), &times, options.solver, velocity, on_step)?;
+        Ok(x.0)
     }
 
     /// Draws `options.batch` images of one breed from seeded Gaussian noise.
@@ -286,43 +235,11 @@ impl Generator {
             return Err(RuntimeError::Invalid("batch must be at least 1".into()));
         }
         let breed = self.breed_index(&options.breed)?;
-        let s = self.image_size();
-        let x0 = gaussian_noise(options.seed, (options.batch, 3, s, s));
-        let x1 = self.sample(
-            x0,
-            breed,
-            options.steps,
-            options.guidance,
-            options.sampler,
-            on_step,
-        )?;
+        let x0 = self.noise(options.seed, options.batch);
+        let x1 = self.sample(x0, breed, &options.sampling, on_step)?;
         Ok(x1
             .axis_iter(Axis(0))
             .map(|img| self.preprocess.to_image(img))
             .collect())
     }
-}
-
-/// `steps + 1` uniform times from 0 to 1.
-pub fn timesteps(steps: usize) -> Vec<f32> {
-    (0..=steps).map(|i| i as f32 / steps as f32).collect()
-}
-
-/// Standard-normal noise from a seed (ChaCha8, Box–Muller), the same on every platform.
-pub fn gaussian_noise(seed: u64, shape: (usize, usize, usize, usize)) -> Array4<f32> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let n = shape.0 * shape.1 * shape.2 * shape.3;
-    let mut v = Vec::with_capacity(n + 1);
-    while v.len() < n {
-        let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
-        let u2: f64 = rng.random();
-        let r = (-2.0 * u1.ln()).sqrt();
-        let a = std::f64::consts::TAU * u2;
-        v.push((r * a.cos()) as f32);
-        v.push((r * a.sin()) as f32);
-    }
-    v.truncate(n);
-    Array1::from(v)
-        .into_shape_with_order(shape)
-        .expect("length matches")
 }

@@ -25,11 +25,12 @@ pub mod quality;
 pub mod repo;
 pub mod session;
 
-pub use classifier::{Classifier, Prediction};
+pub use classifier::{BreedScore, Classifier};
 pub use error::{Result, RuntimeError};
-pub use generator::{Breed, GenerateOptions, Generator, Sampler, Step};
+pub use generator::{GenerateOptions, Generator, Images, Step};
 /// The array crate of this API (`ArrayView4` inputs, `Array4` outputs).
 pub use ndarray;
 pub use preprocess::Preprocess;
 pub use repo::ModelRepo;
 pub use session::{Metadata, OptLevel, SessionOptions};
+pub use tinycats_core::{Breed, SampleOptions, Solver};

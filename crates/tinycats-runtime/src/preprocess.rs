@@ -6,6 +6,7 @@ use std::path::Path;
 
 use image::{DynamicImage, RgbImage, imageops::FilterType};
 use ndarray::{Array3, Array4, ArrayView3, Axis};
+use tinycats_core::Normalize;
 use tinycats_data::decode::{DecodeLimits, decode_file};
 
 /// Opens an image file the way training reads its data: upright (EXIF orientation applied),
@@ -37,12 +38,12 @@ pub fn open_image_with(path: &Path, limits: &DecodeLimits) -> crate::Result<Dyna
     Ok(DynamicImage::ImageRgb8(decoded.image))
 }
 
-/// The classifier's (and the generator's inverse) pixel transform.
+/// The classifier's (and the generator's inverse) pixel transform: resize and centre-crop
+/// to `size`, then the model's own [`Normalize`] (read from the graph's metadata).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Preprocess {
     pub size: u32,
-    pub mean: [f32; 3],
-    pub std: [f32; 3],
+    pub norm: Normalize,
 }
 
 impl Preprocess {
@@ -64,7 +65,7 @@ impl Preprocess {
         };
         Array3::from_shape_fn((3, s as usize, s as usize), |(c, y, x)| {
             let v = rgb.get_pixel(x as u32, y as u32)[c] as f32 / 255.0;
-            (v - self.mean[c]) / self.std[c]
+            self.norm.normalize(c, v)
         })
     }
 
@@ -79,10 +80,7 @@ impl Preprocess {
     pub fn to_image(&self, x: ArrayView3<f32>) -> RgbImage {
         let (h, w) = (x.shape()[1], x.shape()[2]);
         RgbImage::from_fn(w as u32, h as u32, |px, py| {
-            let p = |c: usize| {
-                let v = x[[c, py as usize, px as usize]] * self.std[c] + self.mean[c];
-                (v.clamp(0.0, 1.0) * 255.0).round() as u8
-            };
+            let p = |c: usize| self.norm.to_u8(c, x[[c, py as usize, px as usize]]);
             image::Rgb([p(0), p(1), p(2)])
         })
     }
@@ -96,8 +94,7 @@ mod tests {
     fn resize_crop_and_normalise_round_trip() {
         let pre = Preprocess {
             size: 8,
-            mean: [0.5; 3],
-            std: [0.5; 3],
+            norm: Normalize::MINUS_ONE_ONE,
         };
         // A 16×12 image: shorter side 12 → 8, then an 8×8 centre crop.
         let img = DynamicImage::ImageRgb8(RgbImage::from_pixel(16, 12, image::Rgb([255, 0, 128])));

@@ -5,7 +5,6 @@ use ndarray::ArrayView4;
 
 use crate::classifier::Classifier;
 use crate::error::Result;
-use crate::generator::{Generator, Sampler, gaussian_noise};
 
 /// Root-mean-square and max-abs difference of two equally shaped arrays.
 pub fn rmse_and_max_abs(a: ArrayView4<f32>, b: ArrayView4<f32>) -> (f32, f32) {
@@ -17,32 +16,6 @@ pub fn rmse_and_max_abs(a: ArrayView4<f32>, b: ArrayView4<f32>) -> (f32, f32) {
         max = max.max(d.abs());
     }
     (((sq / a.len().max(1) as f64).sqrt()) as f32, max)
-}
-
-/// Breed agreement: for every breed, draw `per_breed` samples (seeded) and count how often
-/// `judge` names the breed they were drawn for.
-pub fn breed_agreement(
-    generator: &mut Generator,
-    judge: &mut Classifier,
-    per_breed: usize,
-    steps: usize,
-    guidance: f32,
-    seed: u64,
-) -> Result<f32> {
-    let (mut hits, mut total) = (0usize, 0usize);
-    let size = generator.image_size();
-    for breed in 0..generator.class_names().len() {
-        let noise = gaussian_noise(seed + breed as u64, (per_breed, 3, size, size));
-        let x = generator.sample(noise, breed, steps, guidance, Sampler::Euler, |_| {})?;
-        let images: Vec<image::DynamicImage> = x
-            .axis_iter(ndarray::Axis(0))
-            .map(|img| image::DynamicImage::ImageRgb8(generator.preprocess().to_image(img)))
-            .collect();
-        let preds = judge.classify_batch(&images, 1)?;
-        hits += preds.iter().filter(|p| p[0].index == breed).count();
-        total += per_breed;
-    }
-    Ok(hits as f32 / total.max(1) as f32)
 }
 
 /// How often a classifier named the breed each image belongs to (or was drawn for), per
@@ -115,6 +88,30 @@ impl PerBreedAccuracy {
         accs.iter().sum::<f64>() / accs.len().max(1) as f64
     }
 
+    /// One line per breed — accuracy, hits of total, and the breed it is most often taken
+    /// for — then `what: mean over breeds, overall`: the report of `tinycats eval` and the
+    /// book alike.
+    pub fn table(&self, what: &str) -> String {
+        let mut out = String::new();
+        for (i, name) in self.class_names.iter().enumerate() {
+            let (hit, total) = self.counts[i];
+            let confused = self
+                .most_confused_with(i)
+                .map(|(j, c)| format!("  (else mostly {} ×{c})", self.class_names[j]))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "{name:<18} {:>6.1}%  {hit:>4}/{total:<4}{confused}\n",
+                100.0 * self.of(i).unwrap_or(0.0)
+            ));
+        }
+        out.push_str(&format!(
+            "{what}: {:.2}% (mean over breeds), {:.2}% overall",
+            100.0 * self.mean_per_breed(),
+            100.0 * self.overall()
+        ));
+        out
+    }
+
     /// The breed this breed is most often mistaken for, with the count.
     pub fn most_confused_with(&self, i: usize) -> Option<(usize, usize)> {
         self.confusion
@@ -158,5 +155,11 @@ mod tests {
         );
         assert_eq!(r.most_confused_with(0), Some((2, 1)));
         assert_eq!(r.most_confused_with(1), None);
+        let table = r.table("top-1");
+        assert!(
+            table.contains("(else mostly")
+                && table.ends_with("87.50% (mean over breeds), 80.00% overall"),
+            "{table}"
+        );
     }
 }

@@ -8,10 +8,18 @@ use anyhow::Result;
 use image::{DynamicImage, RgbImage};
 use ndarray::{Array4, s};
 use tinycats_onnx::{Prediction as Target, fixtures};
-use tinycats_runtime::generator::gaussian_noise;
 use tinycats_runtime::{
-    Breed, Classifier, GenerateOptions, Generator, RuntimeError, Sampler, SessionOptions,
+    Breed, Classifier, GenerateOptions, Generator, RuntimeError, SampleOptions, SessionOptions,
+    Solver,
 };
+
+/// Portable seeded noise ([`tinycats_core::noise`]) of any shape.
+fn gaussian_noise(seed: u64, shape: (usize, usize, usize, usize)) -> Array4<f32> {
+    let n = shape.0 * shape.1 * shape.2 * shape.3;
+    let mut v = vec![0.0f32; n];
+    tinycats_core::noise::fill(seed, 0, &mut v);
+    Array4::from_shape_vec(shape, v).expect("length matches")
+}
 
 fn export_dit(dir: &Path, target: Target) -> Result<PathBuf> {
     let model = dir.join("dit");
@@ -39,7 +47,7 @@ fn max_abs(a: &Array4<f32>, b: &Array4<f32>) -> f32 {
 #[test]
 fn generator_rows_are_independent_of_batching() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    for target in [Target::Velocity, Target::Data] {
+    for target in [Target::V, Target::X] {
         let mut g = Generator::load(export_dit(dir.path(), target)?)?;
         assert_eq!(g.image_size(), 16);
         assert_eq!(g.null_class(), 13);
@@ -67,8 +75,8 @@ fn generator_rows_are_independent_of_batching() -> Result<()> {
 #[test]
 fn guidance_batches_cond_and_uncond_rows_and_mixes_them() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let mut g = Generator::load(export_dit(dir.path(), Target::Velocity)?)?;
-    let x = gaussian_noise(2, (2, 3, 16, 16));
+    let mut g = Generator::load(export_dit(dir.path(), Target::V)?)?;
+    let x = g.noise(2, 2);
     let vc = g.velocity(x.view(), &[0.3; 2], &[4; 2])?;
     let vu = g.velocity(x.view(), &[0.3; 2], &[13; 2])?;
     let guided = g.guided_velocity(x.view(), 0.3, 4, 2.5)?;
@@ -83,24 +91,27 @@ fn guidance_batches_cond_and_uncond_rows_and_mixes_them() -> Result<()> {
 fn generate_is_seeded_calls_back_each_step_and_names_unknown_breeds() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let mut g = Generator::load_with(
-        export_dit(dir.path(), Target::Data)?,
+        export_dit(dir.path(), Target::X)?,
         SessionOptions {
             intra_threads: 1,
             ..Default::default()
         },
     )?;
-    for sampler in [Sampler::Euler, Sampler::Heun] {
+    for solver in [Solver::Euler, Solver::Heun] {
         let opts = GenerateOptions {
             breed: Breed::Name("BREED_3".into()),
-            steps: 4,
-            guidance: 3.0,
-            sampler,
+            sampling: SampleOptions {
+                steps: 4,
+                cfg_scale: 3.0,
+                solver,
+                ..SampleOptions::DEFAULT
+            },
             seed: 11,
             batch: 2,
         };
         let mut seen = Vec::new();
         let a = g.generate(&opts, |s| {
-            seen.push((s.index, s.total, s.t, s.preview.shape()[0]))
+            seen.push((s.index, s.total, s.t, s.preview().0.shape()[0]))
         })?;
         assert_eq!(
             seen,
@@ -135,7 +146,7 @@ fn classifier_ranks_breeds_from_metadata_sized_input() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let mut c = Classifier::load(export_classifier(dir.path())?)?;
     assert_eq!(c.preprocess().size, 16);
-    assert_eq!(c.preprocess().mean, [0.485, 0.456, 0.406]);
+    assert_eq!(c.preprocess().norm.mean, [0.485, 0.456, 0.406]);
     assert_eq!(c.class_names().len(), 13);
     // Non-square, larger than the model: resized and centre-cropped.
     let img = DynamicImage::ImageRgb8(RgbImage::from_fn(40, 30, |x, y| {
@@ -181,7 +192,7 @@ fn int8_graphs_load_run_and_stay_close_to_fp32() -> Result<()> {
     use tinycats_onnx::Scheme;
     let dir = tempfile::tempdir()?;
     let model = dir.path().join("dit");
-    fixtures::write_random_dit(&model, &fixtures::small_dit_config(Target::Velocity), 7)?;
+    fixtures::write_random_dit(&model, &fixtures::small_dit_config(Target::V), 7)?;
     let clf = dir.path().join("clf");
     fixtures::write_random_classifier(&clf, &fixtures::small_classifier_config(), 3)?;
     let fp32 = dir.path().join("fp32.onnx");

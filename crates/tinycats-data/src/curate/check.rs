@@ -8,12 +8,12 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::AtomicDir;
-use crate::breeds::{BREEDS, BreedMatch, match_breed};
 use crate::decode::{DecodeLimits, SourceTraits, decode_bytes};
 use crate::error::{DataError, Result};
 use crate::loaders::{
     ClassMapping, FileProblem, ImageFolderOptions, ProblemKind, Sample, image_folder,
 };
+use tinycats_core::classes::{BREEDS, BreedMatch, match_breed};
 
 /// Options of [`check`] and [`clean`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

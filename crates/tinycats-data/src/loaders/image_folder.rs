@@ -5,8 +5,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{Dataset, FileProblem, ProblemKind, Sample, collect_images};
-use crate::breeds::{BREEDS, BreedMatch, NUM_CLASSES, match_breed};
 use crate::error::{DataError, Result};
+use tinycats_core::classes::{BREEDS, BreedMatch, NUM_CLASSES, match_breed};
 
 /// How folder names become labels.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

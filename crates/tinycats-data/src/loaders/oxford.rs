@@ -11,8 +11,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{Dataset, FileProblem, ProblemKind, Sample};
-use crate::breeds::{BREEDS, OTHER};
 use crate::error::{DataError, Result};
+use tinycats_core::classes::{BREEDS, OTHER};
 
 /// The 25 dog breeds of Oxford-IIIT Pet (breed ids 1..=25 in this order); they map to `Other`.
 pub const OXFORD_DOG_BREEDS: [&str; 25] = [

@@ -39,8 +39,8 @@ pub use spec::{
 };
 pub use write::{MANIFEST, WriteSummary, read_manifest};
 
-use crate::breeds::{BREEDS, NUM_CLASSES};
 use crate::error::{DataError, Result};
+use tinycats_core::classes::{BREEDS, NUM_CLASSES};
 
 /// How SynthCats renders.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

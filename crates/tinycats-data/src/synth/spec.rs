@@ -4,7 +4,7 @@
 //! generator on a new class.
 use serde::{Deserialize, Serialize};
 
-use crate::breeds::NUM_CLASSES;
+use tinycats_core::classes::NUM_CLASSES;
 
 /// An sRGB colour.
 pub type Rgb = [u8; 3];

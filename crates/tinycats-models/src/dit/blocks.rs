@@ -301,8 +301,8 @@ pub struct DitBlock {
 }
 
 impl DitBlock {
-    pub fn new(vs: nn::Path, hidden: i64, num_heads: i64, mlp_ratio: f64) -> Self {
-        let mlp_hidden = (hidden as f64 * mlp_ratio) as i64;
+    /// `mlp_hidden` is [`crate::DitConfig::mlp_hidden`].
+    pub fn new(vs: nn::Path, hidden: i64, num_heads: i64, mlp_hidden: i64) -> Self {
         DitBlock {
             attn: Attention::new(&vs / "attn", hidden, num_heads),
             mlp: Mlp::new(&vs / "mlp", hidden, mlp_hidden),

@@ -11,7 +11,6 @@
 //! ```
 
 mod blocks;
-mod config;
 mod lora;
 
 use std::path::Path;
@@ -20,14 +19,14 @@ pub use blocks::{
     Attention, DitBlock, FinalLayer, LabelEmbedder, Mlp, TimestepEmbedder, modulate, patchify,
     sincos_pos_embed_2d, timestep_frequencies, unpatchify,
 };
-pub(crate) use config::check_norm;
-pub use config::{DitConfig, Prediction, Provenance, breed_names};
 pub use lora::{LoraLinear, NEW_ROWS, is_adapter_tensor};
+pub use tinycats_core::config::{DitConfig, Prediction, Provenance, breed_names};
 
 use tch::nn::{self, Init};
 use tch::{Device, Kind, Tensor};
 
 use crate::error::Result;
+use crate::flow::Tch;
 use crate::io;
 
 /// The diffusion transformer.
@@ -71,7 +70,7 @@ impl TinyDit {
         let mut pos_embed = vs.zeros_no_train("pos_embed", &[1, grid * grid, d]);
         tch::no_grad(|| pos_embed.copy_(&sincos_pos_embed_2d(d, grid, vs.device())));
         let blocks = (0..cfg.depth)
-            .map(|i| DitBlock::new(&vs / "blocks" / i, d, cfg.num_heads, cfg.mlp_ratio))
+            .map(|i| DitBlock::new(&vs / "blocks" / i, d, cfg.num_heads, cfg.mlp_hidden()))
             .collect();
         TinyDit {
             cfg: cfg.clone(),
@@ -191,7 +190,7 @@ impl TinyDit {
             &Tensor::cat(&[y, &null], 0), // (2N,)
         );
         let (v_c, v_u) = (v.narrow(0, 0, n), v.narrow(0, n, n)); // (N, C, H, W) each
-        &v_u + (v_c - &v_u) * scale
+        tinycats_core::guide(&Tch(v_c), &Tch(v_u), scale).0
     }
 }
 

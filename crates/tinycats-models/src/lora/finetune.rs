@@ -8,10 +8,11 @@ use tch::{Device, Kind, Tensor, nn};
 use super::config::LoraConfig;
 use crate::dit::{DitConfig, TinyDit};
 use crate::error::{ModelError, Result};
-use crate::flow::{self, SampleOptions, TimeSampling};
+use crate::flow::{self, TimeSampling};
 use crate::images;
-use crate::tasks::seeded_noise;
+use crate::tasks::sample_labels;
 use crate::trainer::{Batch, TrainTask};
+use tinycats_core::SampleOptions;
 
 /// Base breeds shown beside the new classes in previews, to catch forgetting early.
 const PREVIEW_BASE_CLASSES: i64 = 4;
@@ -156,22 +157,11 @@ impl FineTune {
     /// # Shapes
     /// → `(2·classes, C, H, W)`
     pub fn sample_grid(&self, opts: &SampleOptions, seed: u64) -> Result<Tensor> {
-        let cfg = self.model.config();
-        let device = self.vs.device();
         let classes = self.preview_classes();
-        let y = Tensor::from_slice(&classes).to_device(device).repeat([2]); // (2n,)
-        let n = y.size()[0];
-        let noise = seeded_noise(
-            seed,
-            [n, cfg.in_channels, cfg.input_size, cfg.input_size],
-            device,
-        );
-        let x = flow::sample(&self.model, &noise, &y, opts)?;
-        Ok(flow::to_unit_range(
-            &x.to_kind(Kind::Float),
-            &cfg.mean,
-            &cfg.std,
-        ))
+        let y = Tensor::from_slice(&classes)
+            .to_device(self.vs.device())
+            .repeat([2]); // (2n,)
+        sample_labels(&self.model, &y, opts, seed)
     }
 }
 

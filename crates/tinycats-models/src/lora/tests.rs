@@ -364,7 +364,7 @@ fn lora_fine_tune_samples_with_guidance_on_the_new_null_class() {
     let ft =
         FineTune::from_model(vs, model, &names(&["savannah"]), &LoraConfig::default()).unwrap();
     perturb(&ft);
-    let opts = crate::flow::SampleOptions {
+    let opts = tinycats_core::SampleOptions {
         steps: 3,
         ..Default::default()
     };

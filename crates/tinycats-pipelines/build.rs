@@ -1,0 +1,3 @@
+fn main() {
+    tinycats_build::link_native_libraries();
+}
