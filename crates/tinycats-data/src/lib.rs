@@ -18,6 +18,7 @@ pub mod decode;
 mod error;
 pub mod loader;
 pub mod loaders;
+mod problem;
 pub mod synth;
 
 pub use batch::Batch;

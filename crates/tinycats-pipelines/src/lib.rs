@@ -7,12 +7,14 @@
 //!   ([`eval::BreedSampler`]), and the per-breed report
 //!   ([`tinycats_runtime::quality::PerBreedAccuracy::table`]);
 //! - [`quantization`]: the int8 variants of a graph, timed and compared with fp32 on the
-//!   same inputs.
+//!   same inputs;
+//! - [`train`]: a training run from a run config, from data to the saved model folder.
 //!
 //! Where a chapter *teaches* one of these loops, the chapter writes it out instead.
 
 pub mod eval;
 pub mod quantization;
+pub mod train;
 
 use std::path::PathBuf;
 
@@ -29,6 +31,21 @@ pub enum PipelineError {
     Export(#[from] tinycats_onnx::ExportError),
     #[error(transparent)]
     Invalid(#[from] tinycats_core::Invalid),
+    #[error("reading the `{split}` split in {} (run `tinycats data split` first): {source}", dir.display())]
+    Split {
+        split: String,
+        dir: PathBuf,
+        source: Box<tinycats_data::DataError>,
+    },
+    #[error(
+        "--init-from {}: cannot start from its weights ({source}); it must be a model folder \
+         written by a run with the same preset and [model] overrides",
+        dir.display()
+    )]
+    InitFrom {
+        dir: PathBuf,
+        source: Box<tinycats_models::ModelError>,
+    },
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,

@@ -13,7 +13,7 @@ use tch::nn::{self, Init};
 use tch::{Kind, Tensor};
 
 use super::TinyDit;
-use super::blocks::linear;
+use super::linear::linear;
 use crate::lora::{LORA_TARGETS, LoraConfig};
 
 /// The name of the label rows added for fine-tuning.

@@ -11,6 +11,7 @@
 //! ```
 
 mod blocks;
+mod linear;
 mod lora;
 
 use std::path::Path;

@@ -1,0 +1,258 @@
+//! Training from a run config: the data (an ImageFolder split or SynthCats rendered on the
+//! fly), the task, optional starting weights, the trainer, and the finished model folder
+//! with its provenance. `tinycats train-generator` and `train-classifier` are this plus
+//! flags; the training chapter writes the same steps out, to teach them.
+
+use std::path::{Path, PathBuf};
+
+use tinycats_core::{ClassifierConfig, DitConfig, Normalize, Provenance};
+use tinycats_data::augment::Augment;
+use tinycats_data::loaders::{ImageFolderOptions, image_folder};
+use tinycats_data::{Loader, LoaderConfig, Source, SynthCats, SynthConfig, SynthSplit};
+use tinycats_models::runconfig::{ClassifierRun, GeneratorRun};
+use tinycats_models::tasks::{self, ClassifierTask, GeneratorTask};
+use tinycats_models::tch::{Device, nn::VarStore};
+use tinycats_models::trainer::{FitSummary, TrainTask, Trainer};
+
+use crate::{PipelineError, Result};
+
+/// Where the training and validation images come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainData {
+    /// A folder with `train/` and `val/` ImageFolder splits (`tinycats data split`).
+    Folder(PathBuf),
+    /// SynthCats rendered on the fly: `per_class` training images per class, a tenth as
+    /// many (at least 2) for validation, from disjoint render indices.
+    Synth { per_class: u64 },
+}
+
+impl TrainData {
+    /// `synth` means [`TrainData::Synth`]; anything else is a folder.
+    pub fn from_arg(data: &Path, synth_per_class: u64) -> Self {
+        if data == Path::new("synth") {
+            TrainData::Synth {
+                per_class: synth_per_class,
+            }
+        } else {
+            TrainData::Folder(data.to_path_buf())
+        }
+    }
+}
+
+/// What the loaders need to know about the model and the run.
+#[derive(Debug, Clone, Copy)]
+pub struct LoaderSpec {
+    pub image_size: u32,
+    pub normalize: Normalize,
+    pub augment: Augment,
+    pub batch_size: usize,
+    pub seed: u64,
+}
+
+/// The training loader (shuffled, augmented, whole batches) and the validation loader (in
+/// order, no augmentation, every image).
+pub fn loaders(data: &TrainData, spec: &LoaderSpec) -> Result<(Loader, Loader)> {
+    let train_cfg = LoaderConfig {
+        batch_size: spec.batch_size,
+        image_size: spec.image_size,
+        normalize: spec.normalize,
+        augment: spec.augment,
+        shuffle: true,
+        drop_last: true,
+        seed: spec.seed,
+        ..LoaderConfig::default()
+    };
+    let val_cfg = LoaderConfig {
+        augment: Augment::eval(),
+        shuffle: false,
+        drop_last: false,
+        ..train_cfg
+    };
+    let (train, val) = match data {
+        TrainData::Synth { per_class } => {
+            let synth = SynthCats::new(SynthConfig {
+                size: spec.image_size,
+                seed: spec.seed,
+                ..SynthConfig::default()
+            })?;
+            (
+                Source::synth_split(synth.clone(), SynthSplit::Train, *per_class),
+                Source::synth_split(synth, SynthSplit::Val, (per_class / 10).max(2)),
+            )
+        }
+        TrainData::Folder(dir) => {
+            let opts = ImageFolderOptions::default();
+            let load = |split: &str| {
+                image_folder(&dir.join(split), &opts).map_err(|source| PipelineError::Split {
+                    split: split.to_string(),
+                    dir: dir.clone(),
+                    source: Box::new(source),
+                })
+            };
+            (Source::Files(load("train")?), Source::Files(load("val")?))
+        }
+    };
+    Ok((Loader::new(train, train_cfg)?, Loader::new(val, val_cfg)?))
+}
+
+/// A run ready to train: its task, loaders and trainer, built from a run config.
+#[derive(Debug)]
+pub struct Training<T> {
+    pub task: T,
+    pub train: Loader,
+    pub val: Loader,
+    pub trainer: Trainer,
+    pub run_dir: PathBuf,
+    /// The model's `config.json`, as written into the run folder.
+    pub config: ModelFolderConfig,
+}
+
+/// The config that a finished run stamps with its provenance and saves.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelFolderConfig {
+    Generator(DitConfig),
+    Classifier(ClassifierConfig),
+}
+
+/// Builds a generator run: loaders, a freshly initialised (seeded) TinyDiT, or the weights
+/// of `init_from`, and the trainer writing into `run_dir` (with `config.json`).
+pub fn generator(
+    run: &GeneratorRun,
+    data: &TrainData,
+    run_dir: &Path,
+    device: Device,
+    init_from: Option<&Path>,
+) -> Result<Training<GeneratorTask>> {
+    run.validate()?;
+    let cfg = run.dit_config()?;
+    let spec = LoaderSpec {
+        image_size: cfg.input_size as u32,
+        normalize: cfg.normalize()?,
+        augment: Augment::generator_train(),
+        batch_size: run.batch_size,
+        seed: run.trainer.seed,
+    };
+    let (train, val) = loaders(data, &spec)?;
+    tinycats_models::tch::manual_seed(run.trainer.seed as i64);
+    let mut task = GeneratorTask::new(&cfg, run.time_sampling, device)?;
+    init_weights(&task.vs, init_from)?;
+    task.preview = run.preview;
+    task.preview_seed = run.trainer.seed;
+    start(
+        task,
+        train,
+        val,
+        run.trainer.clone(),
+        run_dir,
+        device,
+        ModelFolderConfig::Generator(cfg),
+    )
+}
+
+/// Builds a classifier run, as [`generator`] does.
+pub fn classifier(
+    run: &ClassifierRun,
+    data: &TrainData,
+    run_dir: &Path,
+    device: Device,
+    init_from: Option<&Path>,
+) -> Result<Training<ClassifierTask>> {
+    run.validate()?;
+    let cfg = run.classifier_config()?;
+    let spec = LoaderSpec {
+        image_size: cfg.image_size as u32,
+        normalize: cfg.normalize()?,
+        augment: Augment::classifier_train(),
+        batch_size: run.batch_size,
+        seed: run.trainer.seed,
+    };
+    let (train, val) = loaders(data, &spec)?;
+    tinycats_models::tch::manual_seed(run.trainer.seed as i64);
+    let task = ClassifierTask::new(&cfg, run.label_smoothing, device)?;
+    init_weights(&task.vs, init_from)?;
+    start(
+        task,
+        train,
+        val,
+        run.trainer.clone(),
+        run_dir,
+        device,
+        ModelFolderConfig::Classifier(cfg),
+    )
+}
+
+fn start<T>(
+    task: T,
+    train: Loader,
+    val: Loader,
+    trainer: tinycats_models::trainer::TrainerConfig,
+    run_dir: &Path,
+    device: Device,
+    config: ModelFolderConfig,
+) -> Result<Training<T>> {
+    std::fs::create_dir_all(run_dir).map_err(|source| PipelineError::Io {
+        path: run_dir.to_path_buf(),
+        source,
+    })?;
+    let path = run_dir.join("config.json");
+    match &config {
+        ModelFolderConfig::Generator(c) => tinycats_models::io::write_json(&path, c)?,
+        ModelFolderConfig::Classifier(c) => tinycats_models::io::write_json(&path, c)?,
+    }
+    Ok(Training {
+        task,
+        train,
+        val,
+        trainer: Trainer::new(trainer, run_dir, device)?,
+        run_dir: run_dir.to_path_buf(),
+        config,
+    })
+}
+
+/// Loads `init_from/model.safetensors` into `vs`, strictly: every tensor, every shape.
+fn init_weights(vs: &VarStore, init_from: Option<&Path>) -> Result<()> {
+    if let Some(dir) = init_from {
+        tinycats_models::io::load_var_store(vs, &dir.join("model.safetensors")).map_err(
+            |source| PipelineError::InitFrom {
+                dir: dir.to_path_buf(),
+                source: Box::new(source),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+impl<T: TrainTask> Training<T> {
+    /// Trainable parameters of the model.
+    pub fn parameters(&self) -> i64 {
+        self.task
+            .var_store()
+            .trainable_variables()
+            .iter()
+            .map(|t| t.numel() as i64)
+            .sum()
+    }
+
+    /// Trains (from the newest checkpoint when `resume`), then writes the model folder —
+    /// `config.json` stamped with the run's provenance and `model.safetensors` (the EMA
+    /// weights when the run keeps an average) — into the run folder.
+    pub fn fit(mut self, resume: bool) -> Result<FitSummary> {
+        let started = Provenance::capture(0);
+        let (summary, ema) =
+            self.trainer
+                .fit(&mut self.task, &mut self.train, &mut self.val, resume)?;
+        let provenance = Some(started.finished(summary.steps));
+        let vs = self.task.var_store();
+        match self.config {
+            ModelFolderConfig::Generator(c) => {
+                let c = DitConfig { provenance, ..c };
+                tasks::save_model_folder(&self.run_dir, &c, vs, ema.as_ref())?
+            }
+            ModelFolderConfig::Classifier(c) => {
+                let c = ClassifierConfig { provenance, ..c };
+                tasks::save_model_folder(&self.run_dir, &c, vs, ema.as_ref())?
+            }
+        }
+        Ok(summary)
+    }
+}
