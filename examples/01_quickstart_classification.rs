@@ -251,16 +251,8 @@ fn main() -> Result<()> {
 
     // ANCHOR: per_breed
     step("per_breed");
-    for (i, name) in report.class_names.iter().enumerate() {
-        let confused = report
-            .most_confused_with(i)
-            .map(|(j, c)| format!("  mistaken for {} ×{c}", report.class_names[j]))
-            .unwrap_or_default();
-        println!(
-            "  {name:<18} {:>5.1}%{confused}",
-            100.0 * report.of(i).unwrap_or(0.0)
-        );
-    }
+    // Accuracy per breed, and the breed each is most often taken for when it is wrong.
+    println!("{}", report.table("test top-1"));
     let chart = BarChart::new(
         "top-1 per breed, held-out SynthCats test split",
         report.class_names.clone(),

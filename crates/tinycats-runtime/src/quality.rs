@@ -99,10 +99,12 @@ impl PerBreedAccuracy {
                 .most_confused_with(i)
                 .map(|(j, c)| format!("  (else mostly {} ×{c})", self.class_names[j]))
                 .unwrap_or_default();
-            out.push_str(&format!(
-                "{name:<18} {:>6.1}%  {hit:>4}/{total:<4}{confused}\n",
+            let line = format!(
+                "{name:<18} {:>6.1}%  {hit:>4}/{total:<4}{confused}",
                 100.0 * self.of(i).unwrap_or(0.0)
-            ));
+            );
+            out.push_str(line.trim_end());
+            out.push('\n');
         }
         out.push_str(&format!(
             "{what}: {:.2}% (mean over breeds), {:.2}% overall",
