@@ -1,6 +1,7 @@
 //! `cargo xtask ci`: exactly what CI runs.
 //!
-//! set-up, `cargo fmt --check`, clippy (also on the runtime's `download` feature), the tests,
+//! set-up, `cargo fmt --check`, clippy (also on the runtime's `download` feature), the tests
+//! (and the Hub download test against a server on 127.0.0.1),
 //! the workflows linted with actionlint, then
 //! verify-docs twice: on this CPU (building the book), and again with libtorch, MKL and oneDNN
 //! limited to AVX2 kernels, as on a CPU without AVX-512. Both runs hold the same committed
@@ -71,6 +72,19 @@ pub fn run(args: &CiArgs) -> Result<()> {
     })?;
     stage("test", &mut || {
         crate::run_cmd(cargo().args(["test", "--workspace", "--locked"]))
+    })?;
+    // Downloads end to end against a Hub the test starts on 127.0.0.1 (no other network).
+    stage("test, download feature", &mut || {
+        crate::run_cmd(cargo().args([
+            "test",
+            "-p",
+            "tinycats-runtime",
+            "--features",
+            "download",
+            "--test",
+            "hub_download",
+            "--locked",
+        ]))
     })?;
     stage("workflows", &mut || lint_workflows(&root))?;
     if !args.no_docs {

@@ -227,3 +227,143 @@ fn train_a_classifier_and_refuse_a_second_run_in_its_folder() {
         "{err}"
     );
 }
+
+#[test]
+fn train_a_generator_and_judge_it_on_both_back_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("run.toml");
+    std::fs::write(
+        &config,
+        "[model]\ninput_size = 16\npatch_size = 4\nhidden_size = 32\ndepth = 1\nnum_heads = 2\n",
+    )
+    .unwrap();
+    let runs = s(dir.path());
+    let out = expect(
+        &[
+            "train-generator",
+            "--data",
+            "synth",
+            "--synth-per-class",
+            "2",
+            "--config",
+            s(&config),
+            "--steps",
+            "2",
+            "--batch-size",
+            "4",
+            "--device",
+            "cpu",
+            "--runs-dir",
+            runs,
+            "--name",
+            "g",
+        ],
+        0,
+    );
+    assert!(out.contains("done after 2 steps"), "{out}");
+    let run = dir.path().join("g");
+    let judge = ["--per-breed", "1", "--steps", "2", "--classifier", "assets"];
+    let out = expect(
+        &[&["eval", "generator", "--model", s(&run)][..], &judge].concat(),
+        0,
+    );
+    assert!(
+        out.contains("breed fidelity") && out.contains("libtorch"),
+        "{out}"
+    );
+    // The ONNX back-end needs the exported graph, and says how to make it.
+    let err = expect(
+        &[
+            &["eval", "generator", "--model", s(&run), "--backend", "ort"][..],
+            &judge,
+        ]
+        .concat(),
+        1,
+    );
+    assert!(err.contains("tinycats export"), "{err}");
+    expect(
+        &[
+            "export",
+            "onnx",
+            "--model",
+            s(&run),
+            "--out",
+            s(&run.join("model.onnx")),
+        ],
+        0,
+    );
+    let out = expect(
+        &[
+            &["eval", "generator", "--model", s(&run), "--backend", "ort"][..],
+            &judge,
+        ]
+        .concat(),
+        0,
+    );
+    assert!(out.contains("ONNX Runtime"), "{out}");
+    // A bad sampler value is refused before anything runs.
+    let err = expect(
+        &["eval", "generator", "--model", s(&run), "--steps", "0"],
+        1,
+    );
+    assert!(err.contains("`steps` = 0"), "{err}");
+}
+
+#[test]
+fn eval_quantization_writes_both_int8_graphs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = expect(
+        &[
+            "eval",
+            "quantization",
+            "--repo",
+            "assets",
+            "--out-dir",
+            s(dir.path()),
+            "--test-per-breed",
+            "1",
+            "--samples-per-breed",
+            "1",
+            "--steps",
+            "2",
+            "--reps",
+            "1",
+        ],
+        0,
+    );
+    assert!(
+        out.contains("| int8 weight-only |") && out.contains("| int8 dynamic |"),
+        "{out}"
+    );
+    assert!(dir.path().join("generator-int8-dynamic.onnx").exists());
+    let err = expect(&["eval", "quantization", "--repo", s(dir.path())], 1);
+    assert!(err.contains("classifier/model.onnx"), "{err}");
+}
+
+#[test]
+fn data_oxford_splits_the_official_layout_and_refuses_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let pets = dir.path().join("pets");
+    let fixture = root().join("crates/tinycats-data/tests/fixtures/oxford-mini/annotations");
+    std::fs::create_dir_all(pets.join("annotations")).unwrap();
+    std::fs::create_dir_all(pets.join("images")).unwrap();
+    for f in ["list.txt", "trainval.txt", "test.txt"] {
+        std::fs::copy(fixture.join(f), pets.join("annotations").join(f)).unwrap();
+    }
+    let list = std::fs::read_to_string(fixture.join("list.txt")).unwrap();
+    for (i, line) in list.lines().filter(|l| !l.starts_with('#')).enumerate() {
+        let name = line.split_whitespace().next().unwrap();
+        image::RgbImage::from_pixel(48, 40, image::Rgb([(i * 4) as u8, 90, 140]))
+            .save(pets.join("images").join(format!("{name}.jpg")))
+            .unwrap();
+    }
+    let out_dir = dir.path().join("split");
+    let out = expect(&["data", "oxford", s(&pets), "--out", s(&out_dir)], 0);
+    // Two trainval images per class here: both train, none left for val.
+    assert!(out.contains("class") && out.contains("Abyssinian"), "{out}");
+    for split in ["train", "test"] {
+        assert!(out_dir.join(split).is_dir(), "no {split}/ after:\n{out}");
+    }
+    let err = expect(&["data", "oxford", s(dir.path()), "--out", s(&out_dir)], 1);
+    assert!(err.contains("annotations"), "{err}");
+}

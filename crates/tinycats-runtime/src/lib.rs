@@ -31,6 +31,6 @@ pub use generator::{GenerateOptions, Generator, Images, Step};
 /// The array crate of this API (`ArrayView4` inputs, `Array4` outputs).
 pub use ndarray;
 pub use preprocess::Preprocess;
-pub use repo::ModelRepo;
+pub use repo::{HubOptions, ModelRepo};
 pub use session::{Metadata, OptLevel, SessionOptions};
 pub use tinycats_core::{Breed, SampleOptions, Solver};

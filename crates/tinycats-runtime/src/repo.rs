@@ -25,10 +25,36 @@ pub enum Origin {
     Hub { repo_id: String, revision: String },
 }
 
+/// Where [`ModelRepo::resolve_with`] looks for a repository and whether it may download it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubOptions {
+    /// Download what the cache lacks (needs the `download` feature).
+    pub download: bool,
+    /// The Hub's address; `None`: `HF_ENDPOINT`, else `https://huggingface.co`.
+    pub endpoint: Option<String>,
+    /// The cache folder (the `hub` folder itself); `None`: [`hf_cache_dir`].
+    pub cache_dir: Option<PathBuf>,
+    /// How often an interrupted transfer is resumed where it stopped before giving up.
+    pub retries: usize,
+}
+
+impl Default for HubOptions {
+    fn default() -> Self {
+        HubOptions {
+            download: false,
+            endpoint: None,
+            cache_dir: None,
+            retries: 3,
+        }
+    }
+}
+
 /// A resolved model repository.
 #[derive(Debug, Clone)]
 pub struct ModelRepo {
     origin: Origin,
+    /// How Hub files are fetched (used only when `origin` is [`Origin::Hub`]).
+    hub: HubOptions,
 }
 
 impl ModelRepo {
@@ -43,6 +69,7 @@ impl ModelRepo {
         }
         Ok(Self {
             origin: Origin::Local(dir.to_path_buf()),
+            hub: HubOptions::default(),
         })
     }
 
@@ -94,12 +121,24 @@ impl ModelRepo {
                 repo_id: repo_id.to_string(),
                 snapshot,
             },
+            hub: HubOptions::default(),
         })
     }
 
     /// Resolves `spec`: an existing folder, else `OWNER/NAME[@REVISION]` in the Hugging Face
     /// cache, else (only when `download` is true and the `download` feature is built) the Hub.
     pub fn resolve(spec: &str, download: bool) -> Result<Self> {
+        Self::resolve_with(
+            spec,
+            &HubOptions {
+                download,
+                ..HubOptions::default()
+            },
+        )
+    }
+
+    /// [`ModelRepo::resolve`] with an explicit endpoint, cache folder and retry count.
+    pub fn resolve_with(spec: &str, options: &HubOptions) -> Result<Self> {
         let path = Path::new(spec);
         if path.is_dir() {
             return Self::local(path);
@@ -107,7 +146,7 @@ impl ModelRepo {
         let (repo_id, revision) = spec.split_once('@').unwrap_or((spec, "main"));
         split_repo_id(repo_id)?;
         check_revision(revision)?;
-        let cached = match hf_cache_dir() {
+        let cached = match options.cache_dir.clone().or_else(hf_cache_dir) {
             Some(cache) => Self::from_hf_cache(&cache, repo_id, revision),
             None => Err(RuntimeError::Repo(
                 "no Hugging Face cache folder (HOME unset)".into(),
@@ -115,23 +154,24 @@ impl ModelRepo {
         };
         match cached {
             Ok(repo) => Ok(repo),
-            Err(_) if download => Self::hub(repo_id, revision),
+            Err(_) if options.download => Self::hub(repo_id, revision, options),
             Err(e) => Err(e),
         }
     }
 
     #[cfg(feature = "download")]
-    fn hub(repo_id: &str, revision: &str) -> Result<Self> {
+    fn hub(repo_id: &str, revision: &str, options: &HubOptions) -> Result<Self> {
         Ok(Self {
             origin: Origin::Hub {
                 repo_id: repo_id.to_string(),
                 revision: revision.to_string(),
             },
+            hub: options.clone(),
         })
     }
 
     #[cfg(not(feature = "download"))]
-    fn hub(repo_id: &str, _revision: &str) -> Result<Self> {
+    fn hub(repo_id: &str, _revision: &str, _options: &HubOptions) -> Result<Self> {
         Err(RuntimeError::Repo(format!(
             "{repo_id} is not cached and this build cannot download: rebuild with the \
              `download` feature (tinycats-runtime/download)"
@@ -156,7 +196,9 @@ impl ModelRepo {
         let path = match &self.origin {
             Origin::Local(root) => root.join(rel),
             Origin::HfCache { snapshot, .. } => snapshot.join(rel),
-            Origin::Hub { repo_id, revision } => return download(repo_id, revision, rel),
+            Origin::Hub { repo_id, revision } => {
+                return download(repo_id, revision, rel, &self.hub);
+            }
         };
         if path.is_file() {
             Ok(path)
@@ -169,26 +211,91 @@ impl ModelRepo {
     }
 }
 
+/// Fetches `rel` through `hf-hub` (resuming an interrupted transfer up to
+/// `options.retries` times), then checks the file against the checksum the Hub announced.
 #[cfg(feature = "download")]
-fn download(repo_id: &str, revision: &str, rel: &str) -> Result<PathBuf> {
+fn download(repo_id: &str, revision: &str, rel: &str, options: &HubOptions) -> Result<PathBuf> {
     use hf_hub::{Repo, RepoType, api::sync::ApiBuilder};
-    let api = ApiBuilder::from_env()
+    let mut builder = ApiBuilder::from_env()
+        .with_progress(false)
+        .with_retries(options.retries);
+    if let Some(endpoint) = &options.endpoint {
+        builder = builder.with_endpoint(endpoint.clone());
+    }
+    if let Some(cache) = options.cache_dir.clone().or_else(hf_cache_dir) {
+        builder = builder.with_cache_dir(cache);
+    }
+    let api = builder
         .build()
         .map_err(|e| RuntimeError::Repo(format!("Hugging Face Hub client: {e}")))?;
-    api.repo(Repo::with_revision(
-        repo_id.to_string(),
-        RepoType::Model,
-        revision.to_string(),
-    ))
-    .get(rel)
-    .map_err(|e| RuntimeError::Repo(format!("downloading {rel} from {repo_id}@{revision}: {e}")))
+    let path = api
+        .repo(Repo::with_revision(
+            repo_id.to_string(),
+            RepoType::Model,
+            revision.to_string(),
+        ))
+        .get(rel)
+        .map_err(|e| {
+            RuntimeError::Repo(format!(
+                "downloading {rel} from {repo_id}@{revision}: {e} (run the command again to \
+                 resume; the part already downloaded is kept in the cache)"
+            ))
+        })?;
+    verify_blob(&path).map_err(|problem| {
+        RuntimeError::Repo(format!(
+            "downloading {rel} from {repo_id}@{revision}: {problem}; the file was deleted from \
+             the cache, run the command again to download it anew"
+        ))
+    })?;
+    Ok(path)
 }
 
 #[cfg(not(feature = "download"))]
-fn download(repo_id: &str, _revision: &str, _rel: &str) -> Result<PathBuf> {
+fn download(repo_id: &str, _revision: &str, _rel: &str, _options: &HubOptions) -> Result<PathBuf> {
     Err(RuntimeError::Repo(format!(
         "{repo_id}: downloads need the `download` feature"
     )))
+}
+
+/// Checks a cached file against the name of the blob it points to, which is the checksum
+/// the Hub announced (its ETag): SHA-256 of the content for LFS files (64 hex digits), git's
+/// blob SHA-1 (`sha1("blob <len>\0" + content)`, 40 hex digits) for small ones. A mismatch — a
+/// truncated, overlong or corrupted transfer — deletes the blob and its snapshot link.
+/// Files that are not links into `blobs/` (a cache written by copying) are not checked.
+#[cfg(feature = "download")]
+fn verify_blob(pointer: &Path) -> std::result::Result<(), String> {
+    use sha1::Digest;
+    let Ok(target) = std::fs::read_link(pointer) else {
+        return Ok(());
+    };
+    let blob = pointer.parent().unwrap_or(Path::new(".")).join(target);
+    let etag = blob
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let content = std::fs::read(&blob).map_err(|e| format!("{}: {e}", blob.display()))?;
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let actual = match etag.len() {
+        64 => hex(&sha2::Sha256::digest(&content)),
+        40 => {
+            let mut h = sha1::Sha1::new();
+            h.update(format!("blob {}\0", content.len()).as_bytes());
+            h.update(&content);
+            hex(&h.finalize())
+        }
+        _ => return Ok(()),
+    };
+    if actual == etag {
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(pointer);
+    let _ = std::fs::remove_file(&blob);
+    Err(format!(
+        "the downloaded file ({} bytes) does not match the checksum the Hub announced \
+         ({etag}; got {actual})",
+        content.len()
+    ))
 }
 
 /// `OWNER/NAME`, each part as the Hub allows it: ASCII letters, digits, `-`, `_` and `.`,
