@@ -17,6 +17,8 @@ use tinycats_pipelines::eval::{breed_fidelity, test_accuracy, test_split};
 use tinycats_pipelines::quantization::{pixel_rmse, time_ms, write_variants};
 use tinycats_runtime::quality::PerBreedAccuracy;
 use tinycats_runtime::repo::{CLASSIFIER_ONNX, GENERATOR_ONNX};
+
+use crate::backend::{Backend, load_generator};
 use tinycats_runtime::{Classifier, Generator, ModelRepo};
 
 #[derive(Debug, Subcommand)]
@@ -52,7 +54,8 @@ pub struct ClassifierArgs {
 
 #[derive(Debug, Args)]
 pub struct GeneratorArgs {
-    /// Generator folder with `config.json` and `model.safetensors`.
+    /// Generator folder with `config.json` and `model.safetensors` (and `model.onnx`), or a
+    /// `.onnx` file (`--backend ort` only).
     #[arg(long, default_value = "assets/generator")]
     model: PathBuf,
     /// The judge: a `.onnx` file or a model-repository folder.
@@ -66,20 +69,13 @@ pub struct GeneratorArgs {
     /// Seed of the starting noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// tch (the safetensors weights on libtorch) or ort (the folder's `model.onnx` on ONNX
-    /// Runtime); the same seed starts both from the same noise.
-    #[arg(long, value_enum, default_value_t = Backend::Tch)]
+    /// ort (ONNX Runtime, the default) or tch (libtorch); the same seed gives the same
+    /// samples on both.
+    #[arg(long, value_enum, default_value_t = Backend::Ort)]
     backend: Backend,
     /// auto, cpu or cuda (libtorch only).
     #[arg(long, default_value = "auto")]
     device: String,
-}
-
-/// Which back-end runs the generator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Backend {
-    Tch,
-    Ort,
 }
 
 /// Sampler flags; their defaults are [`SampleOptions::default`].
@@ -158,7 +154,8 @@ fn generator(args: GeneratorArgs) -> anyhow::Result<()> {
             (run, format!("{device:?} (libtorch)"))
         }
         Backend::Ort => {
-            let mut generator = Generator::load(generator_graph(&args.model)?)?;
+            let scratch = tempfile::tempdir()?;
+            let mut generator = load_generator(&args.model, scratch.path())?;
             let run = breed_fidelity(&mut generator, &mut judge, args.per_breed, &opts, args.seed)?;
             (run, "CPU (ONNX Runtime)".to_string())
         }
@@ -176,26 +173,6 @@ fn generator(args: GeneratorArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// The ONNX graph of a generator: `model.onnx` in a model folder, the repository's
-/// `generator/model.onnx`, or the file itself.
-fn generator_graph(model: &std::path::Path) -> anyhow::Result<PathBuf> {
-    if model.extension().is_some_and(|e| e == "onnx") {
-        return Ok(model.to_path_buf());
-    }
-    for candidate in [model.join("model.onnx"), model.join(GENERATOR_ONNX)] {
-        if candidate.is_file() {
-            return Ok(candidate);
-        }
-    }
-    anyhow::bail!(
-        "{}: no model.onnx (or {GENERATOR_ONNX}) for `--backend ort`; export it with \
-         `tinycats export --model {} --out {}/model.onnx`, or use `--backend tch`",
-        model.display(),
-        model.display(),
-        model.display()
-    )
 }
 
 /// `tinycats eval quantization`: fp32 against both int8 schemes, on one repository.

@@ -6,6 +6,7 @@
 //! Exit codes: 0 done, 1 an error, 2 a usage error, 3 problems found by `data check`, 130 a
 //! training run stopped by Ctrl-C (after writing a checkpoint).
 
+mod backend;
 mod classify;
 mod data;
 mod eval;

@@ -10,6 +10,8 @@ use tinycats_models::tasks::sample_labels;
 use tinycats_models::tch::Tensor;
 use tinycats_models::{TinyDit, images};
 
+use crate::backend::{Backend, load_generator};
+
 #[derive(Debug, Args)]
 pub struct SampleArgs {
     /// Model or run folder with `config.json` and `model.safetensors`.
@@ -30,7 +32,11 @@ pub struct SampleArgs {
     /// Output PNG.
     #[arg(long, default_value = "samples.png")]
     pub out: PathBuf,
-    /// auto, cpu or cuda.
+    /// ort (ONNX Runtime, the default) or tch (libtorch); the same seed gives the same
+    /// images on both.
+    #[arg(long, value_enum, default_value_t = Backend::Ort)]
+    pub backend: Backend,
+    /// auto, cpu or cuda (libtorch only).
     #[arg(long, default_value = "auto")]
     pub device: String,
 }
@@ -40,34 +46,57 @@ pub fn run(args: SampleArgs) -> anyhow::Result<()> {
     if !(1..=64).contains(&args.per_breed) {
         anyhow::bail!("`--per-breed` = {}: expected 1..=64", args.per_breed);
     }
-    let device = parse_device(&args.device)?;
-    let (_vs, model) = TinyDit::load(&args.model, device)?;
-    let cfg = model.config();
-    let labels: Vec<i64> = if args.breed.is_empty() {
-        (0..cfg.num_classes).collect()
-    } else {
+    let labels_of = |class_names: &[String]| -> anyhow::Result<Vec<usize>> {
+        if args.breed.is_empty() {
+            return Ok((0..class_names.len()).collect());
+        }
         args.breed
             .iter()
-            .map(|b| {
-                let breed = Breed::Name(b.clone());
-                Ok(class_index(&cfg.class_names, &breed, false)? as i64)
-            })
-            .collect::<anyhow::Result<_>>()?
+            .map(|b| Ok(class_index(class_names, &Breed::Name(b.clone()), false)?))
+            .collect()
     };
-    let breeds = labels.len() as i64;
-    // One breed per column, `per_breed` rows.
-    let y = Tensor::from_slice(&labels)
-        .repeat([args.per_breed])
-        .to_device(device); // (per_breed·B,)
     let started = std::time::Instant::now();
-    let images01 = sample_labels(&model, &y, &opts, args.seed)?; // image i from noise stream i
+    // One breed per column, `per_breed` rows: image i is of breed labels[i % breeds] and
+    // starts from noise stream i of the seed, on either back-end.
+    let (images01, breeds, on) = match args.backend {
+        Backend::Tch => {
+            let device = parse_device(&args.device)?;
+            let (_vs, model) = TinyDit::load(&args.model, device)?;
+            let labels: Vec<i64> = labels_of(&model.config().class_names)?
+                .into_iter()
+                .map(|l| l as i64)
+                .collect();
+            let y = Tensor::from_slice(&labels)
+                .repeat([args.per_breed])
+                .to_device(device); // (per_breed·B,)
+            let x = sample_labels(&model, &y, &opts, args.seed)?;
+            (x, labels.len(), format!("{device:?} (libtorch)"))
+        }
+        Backend::Ort => {
+            let scratch = tempfile::tempdir()?;
+            let mut generator = load_generator(&args.model, scratch.path())?;
+            let labels = labels_of(generator.class_names())?;
+            let y: Vec<usize> = (0..args.per_breed as usize)
+                .flat_map(|_| labels.iter().copied())
+                .collect();
+            let noise = generator.noise(args.seed, y.len());
+            let x = generator.sample_labels(noise, &y, &opts, |_| {})?;
+            let norm = generator.preprocess().norm;
+            let pixels = x
+                .indexed_iter()
+                .map(|((_, c, _, _), &v)| norm.denormalize(c, v).clamp(0.0, 1.0));
+            let shape: Vec<i64> = x.shape().iter().map(|&d| d as i64).collect();
+            let x = Tensor::from_slice(&pixels.collect::<Vec<f32>>()).reshape(shape);
+            (x, labels.len(), "CPU (ONNX Runtime)".to_string())
+        }
+    };
     let elapsed = started.elapsed();
-    images::save_grid(&images01, breeds, &args.out)?;
+    let n = images01.size()[0];
+    images::save_grid(&images01, breeds as i64, &args.out)?;
     println!(
-        "{} images in {:.2} s ({:.1} ms/image) -> {}",
-        y.size()[0],
+        "{n} images in {:.2} s ({:.1} ms/image) on {on} -> {}",
         elapsed.as_secs_f64(),
-        elapsed.as_secs_f64() * 1000.0 / y.size()[0] as f64,
+        elapsed.as_secs_f64() * 1000.0 / n as f64,
         args.out.display()
     );
     Ok(())

@@ -192,20 +192,39 @@ impl Generator {
         breed: usize,
         guidance: f64,
     ) -> Result<Array4<f32>> {
+        let labels = vec![breed; x.shape()[0]];
+        self.guided_velocity_labels(x, t, &labels, guidance)
+    }
+
+    /// [`Generator::guided_velocity`] with one label per row of `x`.
+    pub fn guided_velocity_labels(
+        &mut self,
+        x: ArrayView4<f32>,
+        t: f32,
+        labels: &[usize],
+        guidance: f64,
+    ) -> Result<Array4<f32>> {
         let b = x.shape()[0];
-        if breed == self.null_class || guidance == 1.0 {
-            return self.velocity(x, &vec![t; b], &vec![breed as i64; b]);
+        if labels.len() != b {
+            return Err(RuntimeError::Invalid(format!(
+                "{} labels for a batch of {b} images",
+                labels.len()
+            )));
+        }
+        let y: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
+        if guidance == 1.0 || labels.iter().all(|&l| l == self.null_class) {
+            return self.velocity(x, &vec![t; b], &y);
         }
         let xx = concatenate(Axis(0), &[x, x]).expect("same shapes"); // (2B, C, H, W)
-        let mut y = vec![breed as i64; b];
-        y.extend(std::iter::repeat_n(self.null_class as i64, b));
-        let v = self.velocity(xx.view(), &vec![t; 2 * b], &y)?; // (2B, C, H, W)
+        let mut yy = y;
+        yy.extend(std::iter::repeat_n(self.null_class as i64, b));
+        let v = self.velocity(xx.view(), &vec![t; 2 * b], &yy)?; // (2B, C, H, W)
         let (vc, vu) = (v.slice(s![..b, .., .., ..]), v.slice(s![b.., .., .., ..]));
         Ok(guide(&Images(vc.to_owned()), &Images(vu.to_owned()), guidance).0)
     }
 
     /// Integrates from `noise` at t = 0 to t = 1 with the shared sampling loop
-    /// ([`tinycats_core::integrate`]).
+    /// ([`tinycats_core::integrate`]), every row of breed `breed`.
     pub fn sample(
         &mut self,
         noise: Array4<f32>,
@@ -213,12 +232,27 @@ impl Generator {
         options: &SampleOptions,
         on_step: impl FnMut(&Step<'_>),
     ) -> Result<Array4<f32>> {
+        let labels = vec![breed; noise.shape()[0]];
+        self.sample_labels(noise, &labels, options, on_step)
+    }
+
+    /// [`Generator::sample`] with one label per row of `noise` (the null class allowed).
+    pub fn sample_labels(
+        &mut self,
+        noise: Array4<f32>,
+        labels: &[usize],
+        options: &SampleOptions,
+        on_step: impl FnMut(&Step<'_>),
+    ) -> Result<Array4<f32>> {
         options
             .validate()
             .map_err(|e| RuntimeError::Invalid(e.to_string()))?;
+        if let Some(bad) = labels.iter().find(|&&l| l > self.null_class) {
+            return Err(self.breed_index(&Breed::Index(*bad)).unwrap_err());
+        }
         let times = timesteps(options.steps, options.shift);
         let velocity = |x: &Images, t: f64| {
-            self.guided_velocity(x.0.view(), t as f32, breed, options.cfg_scale)
+            self.guided_velocity_labels(x.0.view(), t as f32, labels, options.cfg_scale)
                 .map(Images)
         };
         let x = tinycats_core::integrate(Images(noise), &times, options.solver, velocity, on_step)?;
