@@ -91,7 +91,9 @@ impl BarChart {
                 .margin(10)
                 .x_label_area_size(if self.value_label.is_empty() { 25 } else { 40 })
                 .y_label_area_size(label_width.min(width / 2))
-                .build_cartesian_2d(lo..hi, (0..n).into_segmented())
+                // A segmented 0..k axis has k + 1 rows: 0..n-1 gives exactly n (a single
+                // bar needs 0..1, one row too many, which plotters cannot avoid).
+                .build_cartesian_2d(lo..hi, (0..n.saturating_sub(1).max(1)).into_segmented())
                 .map_err(|e| err(e.to_string()))?;
             let labels = self.labels.clone();
             let span = hi - lo;
@@ -204,6 +206,8 @@ impl LineChart {
         self
     }
 
+    /// A logarithmic y axis. Its ticks fall on powers of 10, so it suits data spanning more
+    /// than a decade; within one decade a linear axis shows more ticks.
     pub fn log_y(mut self, on: bool) -> Self {
         self.log_y = on;
         self
@@ -248,6 +252,8 @@ impl LineChart {
                         .configure_mesh()
                         .x_desc(self.x_label.as_str())
                         .y_desc(self.y_label.as_str())
+                        .x_label_formatter(&|v| tick_label(*v))
+                        .y_label_formatter(&|v| tick_label(*v))
                         .label_style(("sans-serif", 13))
                         .draw()
                         .map_err(|e| err(e.to_string()))?;
@@ -314,6 +320,17 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     }
 }
 
+/// An axis label with no more digits than it needs: `300`, `0.25`, `1.5`, `0.012`.
+fn tick_label(v: f64) -> String {
+    if v == v.round() && v.abs() < 1e9 {
+        return format!("{v:.0}");
+    }
+    let decimals = (2 - v.abs().log10().floor() as i32).clamp(0, 8) as usize;
+    let s = format!("{v:.decimals$}");
+    let s = s.trim_end_matches('0');
+    s.trim_end_matches('.').to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,6 +354,16 @@ mod tests {
         let blue = img.pixels().filter(|p| p.0 == [31, 119, 180]).count();
         assert!(blue > 1000, "{blue} bar pixels");
         assert!(non_white(&img) > blue, "labels and axes are drawn too");
+    }
+
+    #[test]
+    fn tick_labels_use_the_digits_they_need() {
+        assert_eq!(tick_label(300.0), "300");
+        assert_eq!(tick_label(50.0), "50");
+        assert_eq!(tick_label(0.25), "0.25");
+        assert_eq!(tick_label(1.5), "1.5");
+        assert_eq!(tick_label(0.0123), "0.0123");
+        assert_eq!(tick_label(0.125), "0.125");
     }
 
     #[test]
