@@ -13,6 +13,7 @@ use tinycats_models::{Classifier, ClassifierConfig, io};
 use tinycats_notebook::{display_path, out_dir, step};
 use tinycats_plot::{LineChart, save_png};
 
+// ANCHOR: config
 /// Everything this example can be tuned with.
 struct Config {
     /// Seed of libtorch's random generator, so every run prints the same numbers.
@@ -31,6 +32,7 @@ const CONFIG: Config = Config {
     image_size: 96,
     onnx_batch: 4,
 };
+// ANCHOR_END: config
 
 fn main() -> Result<()> {
     // ANCHOR: versions

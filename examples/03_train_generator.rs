@@ -309,16 +309,11 @@ fn main() -> Result<()> {
         .copied()
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .context("no validation in metrics.csv")?;
-    let mut chart = LineChart::new(
-        "training the small TinyDiT",
-        "step",
-        "flow-matching loss (log scale)",
-    )
-    .log_y(true)
-    .series("train (mean of 10 steps)", train_loss)
-    .series("validation", val_loss.clone())
-    .marker(CONFIG.interrupt_at as f64, "interrupted and resumed")
-    .marker(best_step, "best val_loss");
+    let mut chart = LineChart::new("training the small TinyDiT", "step", "flow-matching loss")
+        .series("train (mean of 10 steps)", train_loss)
+        .series("validation", val_loss.clone())
+        .marker(CONFIG.interrupt_at as f64, "interrupted and resumed")
+        .marker(best_step, "best val_loss");
     if summary.stopped_early {
         chart = chart.marker(summary.steps as f64, "early stop");
     }
