@@ -23,6 +23,9 @@
 //!    reduction by exact operations, then fixed Taylor polynomials in Horner form, with
 //!    coefficients computed as `1 / n` and `1 / n!` by division. No fused multiply-add.
 
+use std::array::from_fn;
+use std::sync::LazyLock;
+
 /// Philox4x32's multipliers and Weyl key increments (Salmon et al., 2011).
 const M0: u32 = 0xD251_1F53;
 const M1: u32 = 0xCD9E_8D57;
@@ -64,11 +67,11 @@ pub fn ln_unit(x: f64) -> f64 {
     }
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
-    let mut p = 1.0 / 25.0;
-    for n in (1..=11).rev() {
-        p = p * s2 + 1.0 / (2 * n + 1) as f64;
+    let c = &*ATANH;
+    let mut p = c[12];
+    for n in (0..12).rev() {
+        p = p * s2 + c[n];
     }
-    p = p * s2 + 1.0;
     e as f64 * std::f64::consts::LN_2 + 2.0 * s * p
 }
 
@@ -105,22 +108,28 @@ fn taylor(k: u32, n: u32) -> f64 {
     sign / factorial(n)
 }
 
+/// The polynomials' coefficients, computed once (each by the same division as written in
+/// the algorithm): `1/(2n+1)` for `ln`, `(−1)ᵏ/(2k+1)!` for `sin`, `(−1)ᵏ/(2k)!` for `cos`.
+static ATANH: LazyLock<[f64; 13]> = LazyLock::new(|| from_fn(|n| 1.0 / (2 * n + 1) as f64));
+static SIN: LazyLock<[f64; 9]> = LazyLock::new(|| from_fn(|k| taylor(k as u32, 2 * k as u32 + 1)));
+static COS: LazyLock<[f64; 10]> = LazyLock::new(|| from_fn(|k| taylor(k as u32, 2 * k as u32)));
+
 /// `sin a = Σₖ₌₀⁸ (−1)ᵏ a²ᵏ⁺¹/(2k+1)!`, Horner in `a²`.
 fn sin_poly(a: f64) -> f64 {
-    let a2 = a * a;
-    let mut p = taylor(8, 17);
+    let (c, a2) = (&*SIN, a * a);
+    let mut p = c[8];
     for k in (0..8).rev() {
-        p = taylor(k, 2 * k + 1) + a2 * p;
+        p = c[k] + a2 * p;
     }
     a * p
 }
 
 /// `cos a = Σₖ₌₀⁹ (−1)ᵏ a²ᵏ/(2k)!`, Horner in `a²`.
 fn cos_poly(a: f64) -> f64 {
-    let a2 = a * a;
-    let mut p = taylor(9, 18);
+    let (c, a2) = (&*COS, a * a);
+    let mut p = c[9];
     for k in (0..9).rev() {
-        p = taylor(k, 2 * k) + a2 * p;
+        p = c[k] + a2 * p;
     }
     p
 }
