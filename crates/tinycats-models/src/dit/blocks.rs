@@ -306,18 +306,19 @@ impl DitBlock {
 
     /// # Shapes
     /// `x`: `(N, T, D)`, `c`: `(N, D)` → `(N, T, D)`
+    ///
+    /// The sub-layers compute in the precision of `c` (bf16 under mixed precision), while the
+    /// residual stream `x` keeps its own (f32), as autocast does: each sub-layer's input is
+    /// cast down and its gated output is added to the f32 stream.
     pub fn forward(&self, x: &Tensor, c: &Tensor) -> Tensor {
+        let kind = c.kind();
         let m = linear(&self.ada_ln, &c.silu()).chunk(6, 1); // 6 × (N, D)
         let (shift_msa, scale_msa, gate_msa) = (&m[0], &m[1], &m[2]);
         let (shift_mlp, scale_mlp, gate_mlp) = (&m[3], &m[4], &m[5]);
-        let x = x + gate_msa.unsqueeze(1)
-            * self
-                .attn
-                .forward(&modulate(&layer_norm(x), shift_msa, scale_msa));
-        &x + gate_mlp.unsqueeze(1)
-            * self
-                .mlp
-                .forward(&modulate(&layer_norm(&x), shift_mlp, scale_mlp))
+        let h = modulate(&layer_norm(x), shift_msa, scale_msa).to_kind(kind);
+        let x = x + gate_msa.unsqueeze(1) * self.attn.forward(&h);
+        let h = modulate(&layer_norm(&x), shift_mlp, scale_mlp).to_kind(kind);
+        &x + gate_mlp.unsqueeze(1) * self.mlp.forward(&h)
     }
 }
 
