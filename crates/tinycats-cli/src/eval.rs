@@ -4,7 +4,10 @@
 //! - classifier: top-1 on the held-out SynthCats test split (render indices no training
 //!   command ever draws), per breed and overall;
 //! - generator: **breed fidelity**, the classifier's top-1 on generated samples compared
-//!   with the breed they were drawn for, averaged over the breeds.
+//!   with the breed they were drawn for, averaged over the breeds; then, on the same
+//!   samples, the **quality report** of [`tinycats_pipelines::quality`] in the SynthCats
+//!   feature network's space: Fréchet distance beside the real-vs-real baseline, precision
+//!   and recall, the sharpness ratio and (with `--train-images`) the memorisation check.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -13,7 +16,9 @@ use clap::{Args, Subcommand};
 use tinycats_core::{SampleOptions, Solver};
 use tinycats_models::TinyDit;
 use tinycats_models::device::parse_device;
+use tinycats_models::features::FeatureNet;
 use tinycats_pipelines::eval::{breed_fidelity, test_accuracy, test_split};
+use tinycats_pipelines::quality::{self, QualityOptions};
 use tinycats_pipelines::quantization::{pixel_rmse, time_ms, write_variants};
 use tinycats_runtime::quality::PerBreedAccuracy;
 use tinycats_runtime::repo::{CLASSIFIER_ONNX, GENERATOR_ONNX};
@@ -76,6 +81,32 @@ pub struct GeneratorArgs {
     /// auto, cpu or cuda (libtorch only).
     #[arg(long, default_value = "auto")]
     device: String,
+    /// The SynthCats feature network the quality report measures in (`none` skips the
+    /// report).
+    #[arg(long, default_value = "assets/features")]
+    features: String,
+    /// Memorisation check against the generator's training images: `SEED:N`, the SynthCats
+    /// seed and number of training renders (the bundled generator: `1:26000`).
+    #[arg(long, value_parser = parse_train_images)]
+    train_images: Option<(u64, u64)>,
+    /// Bootstrap resamples of the quality report's 95 % intervals.
+    #[arg(long, default_value_t = 200)]
+    bootstrap: usize,
+    /// Also write the quality report as JSON here.
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+fn parse_train_images(s: &str) -> Result<(u64, u64), String> {
+    let (seed, n) = s
+        .split_once(':')
+        .ok_or_else(|| format!("`{s}`: expected SEED:N, e.g. 1:26000"))?;
+    let parse = |v: &str, what: &str| {
+        v.trim().parse::<u64>().map_err(|_| {
+            format!("`{s}`: the {what} `{v}` is not a whole number (expected SEED:N, e.g. 1:26000)")
+        })
+    };
+    Ok((parse(seed, "seed")?, parse(n, "count")?))
 }
 
 /// Sampler flags; their defaults are [`SampleOptions::default`].
@@ -172,7 +203,69 @@ fn generator(args: GeneratorArgs) -> anyhow::Result<()> {
         args.seed,
         started.elapsed().as_secs_f64()
     );
+    if args.features != "none" {
+        let started = Instant::now();
+        let dir = PathBuf::from(&args.features);
+        let (_vs, net) = FeatureNet::load(&dir, tinycats_models::tch::Device::Cpu).map_err(|e| {
+            anyhow::anyhow!(
+                "loading the feature network from {}: {e} (pass --features none to skip the quality report)",
+                dir.display()
+            )
+        })?;
+        let opts = QualityOptions {
+            rounds: args.bootstrap.max(10),
+            seed: args.seed,
+            train_images: args.train_images,
+            ..QualityOptions::default()
+        };
+        let q = quality::measure(&net, &fidelity.samples, &opts)?;
+        println!("{}", quality_table(&q));
+        println!(
+            "quality report: {} generated vs {} + {} real SynthCats test images (seed {}), k = {}, {} bootstrap resamples, {:.1} s",
+            q.images,
+            q.images,
+            q.images,
+            opts.real_seed,
+            opts.k,
+            opts.rounds,
+            started.elapsed().as_secs_f64()
+        );
+        if let Some(path) = &args.report {
+            let text = serde_json::to_string_pretty(&q)?;
+            tinycats_models::io::write_atomic(path, text.as_bytes())?;
+            println!("report written to {}", path.display());
+        }
+    }
     Ok(())
+}
+
+/// The quality report as a Markdown table, each figure with its 95 % bootstrap interval.
+pub fn quality_table(q: &quality::GeneratorQuality) -> String {
+    let mut t = String::from("| metric | value [95 % interval] |\n|---|---|\n");
+    let mut row = |name: &str, v: String| t.push_str(&format!("| {name} | {v} |\n"));
+    row(
+        "Fréchet distance, generated vs real",
+        format!("{:.2}", q.fd),
+    );
+    row(
+        "Fréchet distance, real vs real (baseline)",
+        format!("{:.2}", q.fd_real_real),
+    );
+    row("ratio to the baseline", format!("{:.1}×", q.fd_ratio));
+    row("precision (k-NN)", format!("{:.3}", q.precision));
+    row("recall (k-NN)", format!("{:.3}", q.recall));
+    row("sharpness, generated / real", format!("{:.3}", q.sharpness));
+    if let Some(m) = &q.memorisation {
+        row(
+            &format!(
+                "nearest-training-image distance, generated / held-out ({} training images)",
+                m.train_images
+            ),
+            format!("{:.3}", m.ratio),
+        );
+    }
+    t.pop();
+    t
 }
 
 /// `tinycats eval quantization`: fp32 against both int8 schemes, on one repository.

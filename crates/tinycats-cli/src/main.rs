@@ -11,6 +11,7 @@ mod classify;
 mod data;
 mod eval;
 mod export;
+mod features;
 mod runfolder;
 mod sample;
 mod train;
@@ -45,6 +46,9 @@ enum Command {
         after_help = "Examples:\n  tinycats train-classifier --data synth --synth-per-class 1000 --steps 800 --name clf\n  tinycats train-classifier --data my_split --preset tiny --lr 0.001 --name clf"
     )]
     TrainClassifier(train::ClassifierArgs),
+    /// Train the SynthCats feature network that the generator's quality report measures in.
+    #[command(after_help = "Examples:\n  tinycats train-features --out assets/features")]
+    TrainFeatures(features::TrainFeaturesArgs),
     /// Generate cats of chosen breeds with a trained generator.
     #[command(
         after_help = "Examples:\n  tinycats sample --model assets/generator --breed Siamese,Bengal --per-breed 4 --out cats.png\n  tinycats sample --model runs/gen --steps 50 --solver heun --cfg-scale 2"
@@ -132,6 +136,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Data(cmd) => data::run(cmd),
         Command::TrainGenerator(args) => train::run_generator(args),
         Command::TrainClassifier(args) => train::run_classifier(args),
+        Command::TrainFeatures(args) => features::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Classify(args) => classify::run(args),
         Command::Eval(cmd) => eval::run(cmd),

@@ -29,9 +29,13 @@ pub struct SampleArgs {
     /// Seed of the starting noise.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Output PNG.
+    /// Output PNG: the grid, one breed per column.
     #[arg(long, default_value = "samples.png")]
     pub out: PathBuf,
+    /// Also write every sample as its own PNG into this folder (created), named by breed and
+    /// index: `Siamese_00.png`, `Siamese_01.png`, …
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
     /// ort (ONNX Runtime, the default) or tch (libtorch); the same seed gives the same
     /// images on both.
     #[arg(long, value_enum, default_value_t = Backend::Ort)]
@@ -58,7 +62,7 @@ pub fn run(args: SampleArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     // One breed per column, `per_breed` rows: image i is of breed labels[i % breeds] and
     // starts from noise stream i of the seed, on either back-end.
-    let (images01, breeds, on) = match args.backend {
+    let (images01, names, on) = match args.backend {
         Backend::Tch => {
             let device = parse_device(&args.device)?;
             let (_vs, model) = TinyDit::load(&args.model, device)?;
@@ -70,7 +74,11 @@ pub fn run(args: SampleArgs) -> anyhow::Result<()> {
                 .repeat([args.per_breed])
                 .to_device(device); // (per_breed·B,)
             let x = sample_labels(&model, &y, &opts, args.seed)?;
-            (x, labels.len(), format!("{device:?} (libtorch)"))
+            let names = labels
+                .iter()
+                .map(|&l| model.config().class_names[l as usize].clone())
+                .collect::<Vec<_>>();
+            (x, names, format!("{device:?} (libtorch)"))
         }
         Backend::Ort => {
             let scratch = tempfile::tempdir()?;
@@ -87,12 +95,26 @@ pub fn run(args: SampleArgs) -> anyhow::Result<()> {
                 .map(|((_, c, _, _), &v)| norm.denormalize(c, v).clamp(0.0, 1.0));
             let shape: Vec<i64> = x.shape().iter().map(|&d| d as i64).collect();
             let x = Tensor::from_slice(&pixels.collect::<Vec<f32>>()).reshape(shape);
-            (x, labels.len(), "CPU (ONNX Runtime)".to_string())
+            let names = labels
+                .iter()
+                .map(|&l| generator.class_names()[l].clone())
+                .collect::<Vec<_>>();
+            (x, names, "CPU (ONNX Runtime)".to_string())
         }
     };
     let elapsed = started.elapsed();
     let n = images01.size()[0];
-    images::save_grid(&images01, breeds as i64, &args.out)?;
+    images::save_grid(&images01, names.len() as i64, &args.out)?;
+    if let Some(dir) = &args.out_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
+        for (i, img) in images::to_rgb8_all(&images01)?.iter().enumerate() {
+            let name = format!("{}_{:02}.png", names[i % names.len()], i / names.len());
+            let path = dir.join(name);
+            images::save_png(img, &path)?;
+        }
+        println!("{n} PNGs in {}", dir.display());
+    }
     println!(
         "{n} images in {:.2} s ({:.1} ms/image) on {on} -> {}",
         elapsed.as_secs_f64(),

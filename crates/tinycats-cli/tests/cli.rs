@@ -138,10 +138,14 @@ fn sample_a_breed_and_refuse_an_unknown_one() {
             "cpu",
             "--out",
             s(&png),
+            "--out-dir",
+            s(&dir.path().join("each")),
         ],
         0,
     );
     assert!(image::open(&png).is_ok());
+    let one = image::open(dir.path().join("each/Siamese_00.png")).expect("Siamese_00.png");
+    assert_eq!((one.width(), one.height()), (64, 64));
     let err = expect(
         &[
             "sample",
@@ -290,6 +294,42 @@ fn train_a_generator_and_judge_it_on_both_back_ends() {
     };
     assert!(fidelity(&ort).is_some());
     assert_eq!(fidelity(&ort), fidelity(&tch), "{ort}\n{tch}");
+    // The quality report follows, on the same samples, in the bundled feature network.
+    for metric in [
+        "Fréchet distance, generated vs real",
+        "precision (k-NN)",
+        "sharpness",
+    ] {
+        assert!(ort.contains(metric), "no `{metric}` in:\n{ort}");
+    }
+    let report = dir.path().join("quality.json");
+    let mem = eval(&[
+        "--train-images",
+        "1:26",
+        "--bootstrap",
+        "20",
+        "--report",
+        s(&report),
+    ]);
+    assert!(mem.contains("nearest-training-image distance"), "{mem}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["images"], 13);
+    assert_eq!(json["memorisation"]["train_images"], 52);
+    let plain = eval(&["--features", "none"]);
+    assert!(!plain.contains("Fréchet"), "{plain}");
+    let err = expect(
+        &[
+            "eval",
+            "generator",
+            "--model",
+            s(&run),
+            "--train-images",
+            "1:many",
+        ],
+        2,
+    );
+    assert!(err.contains("`many`") && err.contains("SEED:N"), "{err}");
     // A graph exported into the folder from its current config is used as it is.
     expect(
         &[
@@ -369,4 +409,35 @@ fn data_oxford_splits_the_official_layout_and_refuses_another() {
     }
     let err = expect(&["data", "oxford", s(dir.path()), "--out", s(&out_dir)], 1);
     assert!(err.contains("annotations"), "{err}");
+}
+
+#[test]
+fn train_features_saves_a_loadable_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("features");
+    let text = expect(
+        &[
+            "train-features",
+            "--out",
+            s(&out),
+            "--steps",
+            "2",
+            "--batch-size",
+            "4",
+            "--device",
+            "cpu",
+        ],
+        0,
+    );
+    assert!(
+        text.contains("held out (1300 SynthCats test images)"),
+        "{text}"
+    );
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["model_type"], "synthcats-features");
+    assert_eq!(cfg["provenance"]["steps"], 2);
+    assert!(out.join("model.safetensors").is_file());
+    let err = expect(&["train-features", "--out", s(&out), "--steps", "0"], 1);
+    assert!(err.contains("`--steps` = 0"), "{err}");
 }

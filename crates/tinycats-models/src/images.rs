@@ -45,16 +45,20 @@ pub fn save_grid(images: &Tensor, ncol: i64, path: &Path) -> Result<()> {
             }
         }
     }
+    save_png(&canvas, path)
+}
+
+/// Saves an 8-bit RGB picture as PNG, atomically (a temporary file renamed into place).
+pub fn save_png(img: &image::RgbImage, path: &Path) -> Result<()> {
     let mut bytes = Vec::new();
-    canvas
-        .write_to(
-            &mut std::io::Cursor::new(&mut bytes),
-            image::ImageFormat::Png,
-        )
-        .map_err(|e| ModelError::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::other(e),
-        })?;
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .map_err(|e| ModelError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
     crate::io::write_atomic(path, &bytes)
 }
 

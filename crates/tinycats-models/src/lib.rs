@@ -15,6 +15,7 @@ pub mod classifier;
 pub mod device;
 pub mod dit;
 pub mod error;
+pub mod features;
 pub mod flow;
 pub mod images;
 pub mod io;

@@ -8,11 +8,14 @@
 //!   ([`tinycats_runtime::quality::PerBreedAccuracy::table`]);
 //! - [`quantization`]: the int8 variants of a graph, timed and compared with fp32 on the
 //!   same inputs;
+//! - [`quality`]: the generator's quality in the SynthCats feature network's space
+//!   (Fréchet distance, precision/recall, sharpness, memorisation) and that network's training;
 //! - [`train`]: a training run from a run config, from data to the saved model folder.
 //!
 //! Where a chapter *teaches* one of these loops, the chapter writes it out instead.
 
 pub mod eval;
+pub mod quality;
 pub mod quantization;
 pub mod train;
 

@@ -23,6 +23,7 @@ mod post;
 mod render;
 mod sheet;
 mod spec;
+pub mod targets;
 mod write;
 
 use image::RgbImage;
