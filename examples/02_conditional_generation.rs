@@ -15,11 +15,13 @@ use image::{DynamicImage, RgbImage};
 use tch::{Device, Kind, Tensor};
 use tinycats_core::{Breed, SampleOptions, Solver, class_index, timesteps};
 use tinycats_data::{SynthCats, SynthConfig, SynthSplit};
+use tinycats_models::features::FeatureNet;
 use tinycats_models::flow::{self, seeded_noise};
 use tinycats_models::tasks::sample_breeds;
 use tinycats_models::{TinyDit, images};
-use tinycats_notebook::{display_path, out_dir, step, workspace_root};
+use tinycats_notebook::{Tolerance, display_path, out_dir, step, tolerance, workspace_root};
 use tinycats_pipelines::eval::breed_fidelity;
+use tinycats_pipelines::quality::{self, QualityOptions};
 use tinycats_plot::{BarChart, ImageGrid, save_png};
 use tinycats_runtime::repo::CLASSIFIER_ONNX;
 use tinycats_runtime::{Classifier, ModelRepo};
@@ -52,6 +54,8 @@ struct Config {
     fidelity_per_breed: usize,
     /// Fidelity below which this example fails: the bundled model's promise.
     min_fidelity: f64,
+    /// The SynthCats feature network the quality step measures in.
+    features: &'static str,
     /// Tiles are drawn this many times larger than the model's 64 px.
     zoom: u32,
 }
@@ -68,6 +72,7 @@ const CONFIG: Config = Config {
     variations: 8,
     fidelity_per_breed: 16,
     min_fidelity: 0.80,
+    features: "assets/features",
     zoom: 2,
 };
 // ANCHOR_END: config
@@ -409,6 +414,29 @@ fn main() -> Result<()> {
         CONFIG.min_fidelity
     );
     // ANCHOR_END: fidelity
+
+    // ANCHOR: quality
+    step("quality");
+    // The same samples in the SynthCats feature network's space, against real test renders.
+    // Features are sums over thousands of pixels: on another CPU they move in the last digits.
+    tolerance(Tolerance::relative(0.02));
+    let started = Instant::now();
+    let (_fvs, features) = FeatureNet::load(&workspace_root().join(CONFIG.features), Device::Cpu)?;
+    let q = quality::measure(&features, &fidelity.samples, &QualityOptions::default())?;
+    println!(
+        "{} generated vs {} real images in {:.1} s",
+        q.images,
+        q.images,
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "Fréchet distance  {:.2}  (real vs real: {:.2}, ratio {:.1}×)",
+        q.fd, q.fd_real_real, q.fd_ratio
+    );
+    println!("precision         {:.3}", q.precision);
+    println!("recall            {:.3}", q.recall);
+    println!("sharpness         {:.3}  (generated / real)", q.sharpness);
+    // ANCHOR_END: quality
 
     // ANCHOR: save
     step("save");

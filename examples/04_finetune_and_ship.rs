@@ -80,14 +80,14 @@ alpha = 16.0
 targets = ["qkv", "proj", "fc1", "fc2"]
 
 [trainer]
-max_steps = 120
+max_steps = 200
 lr = 2e-3
 warmup_steps = 10
 ema_decay = 0.95
-eval_every = 40
+eval_every = 50
 patience = 0
-checkpoint_every = 120
-log_every = 40
+checkpoint_every = 200
+log_every = 50
 "#,
     judge_samples: 16,
     coat_radius: 40.0,
