@@ -6,7 +6,7 @@
 #
 #   OUT=/tmp/gpu bench/gpu-run.sh [seconds]          # seconds: the whole script's budget
 #
-# Build first, on a machine with the registries (see ../shared notes / book chapter 3):
+# Build first, on a machine with the registries (book chapter "Train a generator", section 4):
 #   cargo xtask setup --cuda
 #   CARGO_TARGET_DIR=target-cuda cargo build --release --features cuda -p tinycats-cli
 #   mkdir -p gpu-bin && strip -o gpu-bin/tinycats target-cuda/release/tinycats
