@@ -17,7 +17,7 @@ use super::Project;
 use super::problems::Problem;
 
 /// Hybrid (SSIM on luma, RMS on chroma) similarity that a committed image must reach.
-pub const MIN_SIMILARITY: f64 = 0.98;
+pub const MIN_SIMILARITY: f64 = 0.95;
 
 /// Side of the blocks whose mean colours are compared.
 pub const BLOCK: u32 = 8;
