@@ -120,10 +120,17 @@ impl FeatureNetConfig {
     /// # Shapes
     /// → `(N, 3, H, W)` on `device`
     pub fn input(&self, images: &[image::RgbImage], device: Device) -> Tensor {
-        let x: Vec<Tensor> = images.iter().map(crate::images::from_rgb8).collect();
-        let mean = Tensor::from_slice(&self.mean).view([1, 3, 1, 1]);
-        let std = Tensor::from_slice(&self.std).view([1, 3, 1, 1]);
-        ((Tensor::stack(&x, 0) - mean) / std).to_device(device)
+        let norm = self.normalize();
+        let x: Vec<Tensor> = images
+            .iter()
+            .map(|img| {
+                let (w, h) = img.dimensions();
+                let mut planes = vec![0f32; 3 * (w * h) as usize];
+                tinycats_data::augment::write_chw(img, &norm, &mut planes);
+                Tensor::from_slice(&planes).view([3, i64::from(h), i64::from(w)])
+            })
+            .collect();
+        Tensor::stack(&x, 0).to_device(device)
     }
 }
 

@@ -287,16 +287,61 @@ fn resamples(n: usize, rounds: usize, seed: u64) -> Vec<Vec<i64>> {
         .collect()
 }
 
+/// The mean of `values` at `idx`.
+fn mean_at(values: &[f64], idx: &[i64]) -> f64 {
+    idx.iter().map(|&i| values[i as usize]).sum::<f64>() / idx.len() as f64
+}
+
+/// The median (upper middle) of `values` at `idx`.
+fn median_at(values: &[f64], idx: &[i64]) -> f64 {
+    let mut s: Vec<f64> = idx.iter().map(|&i| values[i as usize]).collect();
+    s.sort_by(f64::total_cmp);
+    s[s.len() / 2]
+}
+
+/// `stat` of `values` with an interval from the given resamples.
+fn bootstrap_stat(values: &[f64], draws: &[Vec<i64>], stat: fn(&[f64], &[i64]) -> f64) -> Estimate {
+    let all: Vec<i64> = (0..values.len() as i64).collect();
+    let d = draws.iter().map(|r| stat(values, r)).collect();
+    interval(stat(values, &all), d)
+}
+
+/// `stat(generated) / stat(real)` with an interval, resampling both sets independently.
+fn bootstrap_ratio(
+    generated: &[f64],
+    real: &[f64],
+    draws: &Draws,
+    stat: fn(&[f64], &[i64]) -> f64,
+) -> Estimate {
+    let all: Vec<i64> = (0..generated.len() as i64).collect();
+    let d = draws
+        .generated
+        .iter()
+        .zip(&draws.real)
+        .map(|(g, r)| stat(generated, g) / stat(real, r))
+        .collect();
+    interval(stat(generated, &all) / stat(real, &all), d)
+}
+
 /// The mean of `values` with a bootstrap interval.
 pub fn bootstrap_mean(values: &[f64], rounds: usize, seed: u64) -> Estimate {
-    let mean =
-        |idx: &[i64]| idx.iter().map(|&i| values[i as usize]).sum::<f64>() / idx.len() as f64;
-    let all: Vec<i64> = (0..values.len() as i64).collect();
-    let draws = resamples(values.len(), rounds, seed)
-        .iter()
-        .map(|r| mean(r))
-        .collect();
-    interval(mean(&all), draws)
+    bootstrap_stat(values, &resamples(values.len(), rounds, seed), mean_at)
+}
+
+/// The resamples every bootstrap in [`measure`] shares, drawn once: one stream for the
+/// generated set, an independent one for the real set (both sets have the same size).
+struct Draws {
+    generated: Vec<Vec<i64>>,
+    real: Vec<Vec<i64>>,
+}
+
+impl Draws {
+    fn new(n: usize, rounds: usize, seed: u64) -> Self {
+        Draws {
+            generated: resamples(n, rounds, seed),
+            real: resamples(n, rounds, seed ^ 0x5eed),
+        }
+    }
 }
 
 /// The square root of a symmetric positive semi-definite matrix (negative eigenvalues from
@@ -464,12 +509,11 @@ pub struct GeneratorQuality {
 /// biases FD upwards (fewer distinct images), so the percentiles of the draws would not even
 /// bracket the estimate: the interval is the normal one, the estimate ± 1.96 standard
 /// deviations of the draws (Efron & Tibshirani 1993, §13.3).
-fn bootstrap_fd(a: &Tensor, b: &Tensor, rounds: usize, seed: u64) -> Estimate {
-    let ra = resamples(a.size()[0] as usize, rounds, seed);
-    let rb = resamples(b.size()[0] as usize, rounds, seed ^ 0x5eed);
-    let draws = ra
+fn bootstrap_fd(a: &Tensor, b: &Tensor, draws: &Draws) -> Estimate {
+    let draws = draws
+        .generated
         .iter()
-        .zip(&rb)
+        .zip(&draws.real)
         .map(|(ia, ib)| {
             frechet_distance(
                 &a.index_select(0, &Tensor::from_slice(ia)),
@@ -530,26 +574,16 @@ pub fn measure(
     let f_a = net.embed_rgb8(&real_a, EMBED_BATCH, device)?;
     let f_b = net.embed_rgb8(&real_b, EMBED_BATCH, device)?;
 
-    let fd = bootstrap_fd(&f_gen, &f_a, opts.rounds, opts.seed);
-    let fd_real_real = bootstrap_fd(&f_b, &f_a, opts.rounds, opts.seed);
+    let draws = Draws::new(n, opts.rounds, opts.seed);
+    let fd = bootstrap_fd(&f_gen, &f_a, &draws);
+    let fd_real_real = bootstrap_fd(&f_b, &f_a, &draws);
     let as_f64 = |v: Vec<bool>| v.into_iter().map(|b| b as u8 as f64).collect::<Vec<_>>();
     let precision = as_f64(inside_manifold(&f_gen, &f_a, &knn_radii(&f_a, opts.k)));
     let recall = as_f64(inside_manifold(&f_a, &f_gen, &knn_radii(&f_gen, opts.k)));
 
     let sharp_gen: Vec<f64> = generated.par_iter().map(laplacian_variance).collect();
     let sharp_real: Vec<f64> = real_a.par_iter().map(laplacian_variance).collect();
-    let mean =
-        |v: &[f64], idx: &[i64]| idx.iter().map(|&i| v[i as usize]).sum::<f64>() / idx.len() as f64;
-    let all: Vec<i64> = (0..n as i64).collect();
-    let sharp_draws = resamples(n, opts.rounds, opts.seed)
-        .iter()
-        .zip(resamples(n, opts.rounds, opts.seed ^ 0x5eed))
-        .map(|(g, r)| mean(&sharp_gen, g) / mean(&sharp_real, &r))
-        .collect();
-    let sharpness = interval(
-        mean(&sharp_gen, &all) / mean(&sharp_real, &all),
-        sharp_draws,
-    );
+    let sharpness = bootstrap_ratio(&sharp_gen, &sharp_real, &draws, mean_at);
 
     let memorisation = match opts.train_images {
         None => None,
@@ -573,22 +607,12 @@ pub fn measure(
                 Vec::<f64>::try_from(Tensor::cat(&parts, 0)).expect("f64 vector")
             };
             let (d_gen, d_real) = (nearest(&f_gen), nearest(&f_a));
-            let median = |v: &[f64], idx: &[i64]| {
-                let mut s: Vec<f64> = idx.iter().map(|&i| v[i as usize]).collect();
-                s.sort_by(f64::total_cmp);
-                s[s.len() / 2]
-            };
-            let draws = resamples(n, opts.rounds, opts.seed)
-                .iter()
-                .zip(resamples(n, opts.rounds, opts.seed ^ 0x5eed))
-                .map(|(g, r)| median(&d_gen, g) / median(&d_real, &r))
-                .collect();
-            let (mg, mr) = (median(&d_gen, &all), median(&d_real, &all));
+            let all: Vec<i64> = (0..n as i64).collect();
             Some(Memorisation {
                 train_images: 2 * train.len(),
-                median_generated: mg,
-                median_held_out: mr,
-                ratio: interval(mg / mr, draws),
+                median_generated: median_at(&d_gen, &all),
+                median_held_out: median_at(&d_real, &all),
+                ratio: bootstrap_ratio(&d_gen, &d_real, &draws, median_at),
             })
         }
     };
@@ -597,8 +621,8 @@ pub fn measure(
         fd_ratio: fd.value / fd_real_real.value,
         fd,
         fd_real_real,
-        precision: bootstrap_mean(&precision, opts.rounds, opts.seed),
-        recall: bootstrap_mean(&recall, opts.rounds, opts.seed),
+        precision: bootstrap_stat(&precision, &draws.generated, mean_at),
+        recall: bootstrap_stat(&recall, &draws.generated, mean_at),
         sharpness,
         memorisation,
     })
