@@ -120,17 +120,8 @@ impl FeatureNetConfig {
     /// # Shapes
     /// → `(N, 3, H, W)` on `device`
     pub fn input(&self, images: &[image::RgbImage], device: Device) -> Tensor {
-        let norm = self.normalize();
-        let x: Vec<Tensor> = images
-            .iter()
-            .map(|img| {
-                let (w, h) = img.dimensions();
-                let mut planes = vec![0f32; 3 * (w * h) as usize];
-                tinycats_data::augment::write_chw(img, &norm, &mut planes);
-                Tensor::from_slice(&planes).view([3, i64::from(h), i64::from(w)])
-            })
-            .collect();
-        Tensor::stack(&x, 0).to_device(device)
+        let x: Vec<Tensor> = images.iter().map(crate::images::from_rgb8).collect();
+        crate::flow::from_unit_range(&Tensor::stack(&x, 0), &self.normalize()).to_device(device)
     }
 }
 

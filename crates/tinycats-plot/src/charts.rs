@@ -5,7 +5,7 @@ use plotters::prelude::*;
 
 use crate::{PlotError, Result, ensure_font};
 
-const PALETTE: [RGBColor; 6] = [
+pub(crate) const PALETTE: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -14,14 +14,14 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
-fn draw_err(title: &str) -> impl Fn(String) -> PlotError + '_ {
+pub(crate) fn draw_err(title: &str) -> impl Fn(String) -> PlotError + '_ {
     move |message| PlotError::Draw {
         title: title.to_owned(),
         message,
     }
 }
 
-fn into_image(buf: Vec<u8>, width: u32, height: u32) -> RgbImage {
+pub(crate) fn into_image(buf: Vec<u8>, width: u32, height: u32) -> RgbImage {
     RgbImage::from_raw(width, height, buf).expect("plotters fills width × height × 3 bytes")
 }
 
@@ -174,6 +174,8 @@ pub struct LineChart {
     pub markers: Vec<VLine>,
     /// Plot y on a log scale (all values must be positive).
     pub log_y: bool,
+    /// Plot x on a log scale (all values must be positive), e.g. a number of steps.
+    pub log_x: bool,
 }
 
 impl LineChart {
@@ -213,6 +215,12 @@ impl LineChart {
         self
     }
 
+    /// A logarithmic x axis, for sweeps over powers of two such as step counts.
+    pub fn log_x(mut self, on: bool) -> Self {
+        self.log_x = on;
+        self
+    }
+
     pub fn render(&self, width: u32, height: u32) -> Result<RgbImage> {
         let all: Vec<(f64, f64)> = self
             .series
@@ -225,7 +233,9 @@ impl LineChart {
                 self.title
             )));
         }
-        if self.log_y && all.iter().any(|(_, y)| *y <= 0.0) {
+        if (self.log_y && all.iter().any(|(_, y)| *y <= 0.0))
+            || (self.log_x && all.iter().any(|(x, _)| *x <= 0.0))
+        {
             return Err(PlotError::Input(format!(
                 "line chart `{}`: log scale needs positive values",
                 self.title
@@ -297,10 +307,13 @@ impl LineChart {
                         .map_err(|e| err(e.to_string()))?;
                 }};
             }
-            if self.log_y {
-                draw!(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale()));
-            } else {
-                draw!(builder.build_cartesian_2d(x0..x1, y0..y1));
+            match (self.log_x, self.log_y) {
+                (false, false) => draw!(builder.build_cartesian_2d(x0..x1, y0..y1)),
+                (false, true) => draw!(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())),
+                (true, false) => draw!(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1)),
+                (true, true) => {
+                    draw!(builder.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale()))
+                }
             }
             root.present().map_err(|e| err(e.to_string()))?;
         }
@@ -321,7 +334,7 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
 }
 
 /// An axis label with no more digits than it needs: `300`, `0.25`, `1.5`, `0.012`.
-fn tick_label(v: f64) -> String {
+pub(crate) fn tick_label(v: f64) -> String {
     if v == v.round() && v.abs() < 1e9 {
         return format!("{v:.0}");
     }
@@ -385,6 +398,11 @@ mod tests {
             .log_y(true)
             .render(100, 100);
         assert!(log.is_err());
+        let log_x = LineChart::new("t", "x", "y")
+            .series("a", vec![(0.0, 1.0)])
+            .log_x(true)
+            .render(100, 100);
+        assert!(log_x.is_err());
         let ok = LineChart::new("loss", "step", "loss")
             .series("train", vec![(0.0, 1.0), (1.0, 0.5), (2.0, 0.25)])
             .marker(1.0, "best")

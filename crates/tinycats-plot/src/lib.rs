@@ -7,9 +7,11 @@
 
 mod charts;
 mod grid;
+mod plane;
 
 pub use charts::{BarChart, LineChart, Series, VLine};
 pub use grid::{ImageGrid, side_by_side, upscale_nearest};
+pub use plane::{Layer, Plane, Shape};
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
