@@ -440,15 +440,18 @@ fn main() -> Result<()> {
         "relative error against the exact field",
     )
     .log_y(true);
-    for (name, net) in [("logit-normal", &model), ("uniform", &uniform)] {
-        let m = Measured::of(net, &train)?;
+    let logit_normal = Measured::of(&model, &train)?; // the network of the `train` step
+    for (name, m) in [
+        ("logit-normal", &logit_normal),
+        ("uniform", &Measured::of(&uniform, &train)?),
+    ] {
         println!(
             "{name:<14}  {:>24.3}   {:>16.4}   {:>15.4}",
             m.mean_error(),
             m.off_shape,
             m.coverage_gap
         );
-        chart = chart.series(name, m.field_errors);
+        chart = chart.series(name, m.field_errors.clone());
     }
     let path = save_png(
         &chart.render(640, 320)?,
@@ -463,7 +466,7 @@ fn main() -> Result<()> {
     // (velocity output, logit-normal times, last weights): the moving average of its
     // weights, and a network whose last layer predicts the clean point x̂1.
     let (_vs_x, x_pred) = retrain(&train, &eval, TimeSampling::default(), Prediction::Data)?;
-    let last = Measured::of(&model, &train)?;
+    let last = logit_normal; // measured in the previous step
     let averaged = ema.with_weights(&mut vs.variables(), || Measured::of(&model, &train))?;
     let predicts_x = Measured::of(&x_pred, &train)?;
     println!(
@@ -814,12 +817,27 @@ impl EvalBatch {
 /// Relative squared error of the network's unconditional field against the exact one,
 /// over points x_t of the path distribution at time t.
 fn field_error(model: &VelocityMlp, data: &Toy, t: f64) -> f64 {
+    // The probe points and their exact field depend only on the data and t: computed once
+    // per t, and shared by every network measured.
+    thread_local! {
+        static PROBES: std::cell::RefCell<Vec<(u64, i64, [Tensor; 3])>> = Default::default();
+    }
     let n = 2048;
-    let x1 = data.points.index_select(0, &spread_indices(data.len(), n));
-    let x0 = normal(CONFIG.seed + 5, 0, n);
-    let x_t = &x1 * t + &x0 * (1.0 - t);
-    let tt = Tensor::full([n], t, FLOAT);
-    let exact = exact_velocity(&data.points, &x_t, &tt);
+    let [x_t, tt, exact] = PROBES.with_borrow_mut(|probes| {
+        let key = (t.to_bits(), data.len());
+        if let Some((_, _, p)) = probes.iter().find(|p| (p.0, p.1) == key) {
+            return p.each_ref().map(Tensor::shallow_clone);
+        }
+        let x1 = data.points.index_select(0, &spread_indices(data.len(), n));
+        let x0 = normal(CONFIG.seed + 5, 0, n);
+        let x_t = &x1 * t + &x0 * (1.0 - t);
+        let tt = Tensor::full([n], t, FLOAT);
+        let exact = exact_velocity(&data.points, &x_t, &tt);
+        let probe = [x_t, tt, exact];
+        let shared = probe.each_ref().map(Tensor::shallow_clone);
+        probes.push((key.0, key.1, probe));
+        shared
+    });
     let learned = tch::no_grad(|| model.forward(&x_t, &tt, &null(n)));
     sq_norm_mean(&(learned - &exact)) / sq_norm_mean(&exact)
 }
