@@ -22,6 +22,10 @@ pub const STEP_MARKER: &str = "@@tinycats-step ";
 /// The prefix of the marker line that [`tolerance`] prints. The xtask reads and removes it.
 pub const TOLERANCE_MARKER: &str = "@@tinycats-tolerance ";
 
+/// The prefix of the marker line that [`step`] prints under the xtask: seconds since the
+/// example's first step, read into the book's timing table and taken out of the text.
+pub const CLOCK_MARKER: &str = "@@tinycats-clock ";
+
 /// The environment variable through which the xtask chooses an example's output folder.
 pub const OUT_DIR_ENV: &str = "TINYCATS_OUT_DIR";
 
@@ -37,10 +41,18 @@ pub fn step(name: &str) {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'),
         "step name {name:?}: use lowercase ASCII letters, digits, '_' or '-' (an mdBook anchor name)"
     );
+    static FIRST_STEP: std::sync::LazyLock<std::time::Instant> =
+        std::sync::LazyLock::new(std::time::Instant::now);
+    let since_first = FIRST_STEP.elapsed().as_secs_f64();
     let mut out = std::io::stdout().lock();
     // Flush what the previous step printed so it cannot land after the marker.
     let _ = out.flush();
     let _ = writeln!(out, "{STEP_MARKER}{name}");
+    // The clock only under the xtask (which sets the output folder): a reader running the
+    // example by hand sees the timings in the book, not in every step's output.
+    if std::env::var_os(OUT_DIR_ENV).is_some() {
+        let _ = writeln!(out, "{CLOCK_MARKER}{since_first:.3}");
+    }
     let _ = out.flush();
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::problems::Problem;
-use super::{Project, VerifyArgs, chapters, images, outputs, run};
+use super::{Project, VerifyArgs, chapters, images, outputs, run, timings};
 
 pub(super) fn check_run(
     project: &Project,
@@ -104,6 +104,17 @@ pub(super) fn check_run(
             ));
         }
     }
+
+    // How long each step took: rewritten from this CPU's own run by `--update`, otherwise
+    // only checked to exist and to list the steps the example has now.
+    timings::check_or_write(
+        project,
+        ex,
+        &steps,
+        first.wall,
+        args.update && args.isa.is_none(),
+        problems,
+    )?;
 
     // Snapshots of steps that print nothing now.
     let committed = outputs::committed(project)?;

@@ -25,6 +25,7 @@ pub mod markdown;
 pub mod outputs;
 pub mod problems;
 pub mod run;
+pub mod timings;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -22,13 +22,14 @@ use anyhow::{Context, Result};
 use regex::Regex;
 
 use super::Project;
-use tinycats_marker::{STEP_MARKER, TOLERANCE_MARKER};
+use tinycats_marker::{CLOCK_MARKER, STEP_MARKER, TOLERANCE_MARKER};
 
 /// The marker lines the examples print (see `tinycats_notebook::step` and `::tolerance`).
 /// Kept in sync by a test, because the xtask must not depend on the project's crates.
 mod tinycats_marker {
     pub const STEP_MARKER: &str = "@@tinycats-step ";
     pub const TOLERANCE_MARKER: &str = "@@tinycats-tolerance ";
+    pub const CLOCK_MARKER: &str = "@@tinycats-clock ";
 }
 
 /// How far a step's printed numbers may move between machines (see [`compare`]).
@@ -92,6 +93,9 @@ pub struct StepOutput {
     pub tolerance: Option<Tolerance>,
     /// A tolerance marker that could not be read.
     pub bad_tolerance: Option<String>,
+    /// When the step started, in seconds since the example's first step (from the clock
+    /// marker that `tinycats_notebook::step` prints under the xtask).
+    pub started_s: Option<f64>,
 }
 
 /// Splits raw stdout into steps in order, taking the tolerance markers out of the text.
@@ -102,12 +106,15 @@ pub fn split_steps(stdout: &str) -> Vec<StepOutput> {
         text: String::new(),
         tolerance: None,
         bad_tolerance: None,
+        started_s: None,
     };
     let mut steps = vec![new_step(String::new())];
     for line in stdout.split_inclusive('\n') {
         let current = steps.last_mut().unwrap();
         if let Some(name) = line.strip_prefix(STEP_MARKER) {
             steps.push(new_step(name.trim().to_owned()));
+        } else if let Some(secs) = line.strip_prefix(CLOCK_MARKER) {
+            current.started_s = secs.trim().parse().ok();
         } else if let Some(spec) = line.strip_prefix(TOLERANCE_MARKER) {
             match Tolerance::parse(spec.trim()) {
                 Ok(t) => current.tolerance = Some(t),
@@ -475,6 +482,24 @@ mod tests {
     fn the_marker_matches_the_notebook_crate() {
         let src = include_str!("../../../crates/tinycats-notebook/src/lib.rs");
         assert!(src.contains(&format!("pub const STEP_MARKER: &str = {STEP_MARKER:?};")));
+        assert!(src.contains(&format!("pub const CLOCK_MARKER: &str = {CLOCK_MARKER:?};")));
+    }
+
+    #[test]
+    fn clock_markers_are_read_and_taken_out_of_the_text() {
+        let out = format!(
+            "{STEP_MARKER}load\n{CLOCK_MARKER}0.000\nloaded\n{STEP_MARKER}train\n{CLOCK_MARKER}1.250\nloss 0.5\n"
+        );
+        let steps = split_steps(&out);
+        assert_eq!(steps.len(), 2);
+        assert_eq!(
+            (steps[0].text.as_str(), steps[0].started_s),
+            ("loaded\n", Some(0.0))
+        );
+        assert_eq!(
+            (steps[1].text.as_str(), steps[1].started_s),
+            ("loss 0.5\n", Some(1.25))
+        );
     }
 
     #[test]
