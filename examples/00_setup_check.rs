@@ -4,6 +4,7 @@
 //! Run it with `cargo run --release --example 00_setup_check` after `cargo xtask setup`.
 // verify-docs: timeout_s = 120, budget_s = 60
 
+// ANCHOR: uses
 use anyhow::Result;
 use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
@@ -12,6 +13,7 @@ use tinycats_models::images::to_rgb8;
 use tinycats_models::{Classifier, ClassifierConfig, io};
 use tinycats_notebook::{display_path, out_dir, step};
 use tinycats_plot::{LineChart, save_png};
+// ANCHOR_END: uses
 
 // ANCHOR: config
 /// Everything this example can be tuned with.

@@ -7,6 +7,7 @@
 //! Run it with `cargo run --release --example 01_quickstart_classification`.
 // verify-docs: timeout_s = 120, budget_s = 60
 
+// ANCHOR: uses
 use std::time::Instant;
 
 use anyhow::{Result, ensure};
@@ -21,6 +22,7 @@ use tinycats_runtime::preprocess::open_image;
 use tinycats_runtime::quality::PerBreedAccuracy;
 use tinycats_runtime::repo::CLASSIFIER_ONNX;
 use tinycats_runtime::{BreedScore, Classifier, Generator, ModelRepo};
+// ANCHOR_END: uses
 
 // ANCHOR: config
 /// Everything this example can be tuned with.

@@ -8,6 +8,7 @@
 //! (`--features cuda` after `cargo xtask setup --cuda` to sample on a GPU).
 // verify-docs: timeout_s = 180, budget_s = 120
 
+// ANCHOR: uses
 use std::time::Instant;
 
 use anyhow::{Result, ensure};
@@ -25,6 +26,7 @@ use tinycats_pipelines::quality::{self, QualityOptions};
 use tinycats_plot::{BarChart, ImageGrid, save_png};
 use tinycats_runtime::repo::CLASSIFIER_ONNX;
 use tinycats_runtime::{Classifier, ModelRepo};
+// ANCHOR_END: uses
 
 // ANCHOR: config
 /// Everything this example can be tuned with.

@@ -4,6 +4,7 @@
 //! Run it with `cargo run --release --example 03_train_generator`.
 // verify-docs: timeout_s = 420, budget_s = 300
 
+// ANCHOR: uses
 use std::path::Path;
 use std::time::Instant;
 
@@ -20,6 +21,7 @@ use tinycats_models::trainer::{Trainer, TrainerConfig, read_metrics};
 use tinycats_models::{TinyDit, images};
 use tinycats_notebook::{display_path, out_dir, step};
 use tinycats_plot::{ImageGrid, LineChart, save_png};
+// ANCHOR_END: uses
 
 // ANCHOR: config
 /// Everything this example can be tuned with.

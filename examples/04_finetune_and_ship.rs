@@ -4,6 +4,7 @@
 //! Run it with `cargo run --release --example 04_finetune_and_ship`.
 // verify-docs: timeout_s = 420, budget_s = 300
 
+// ANCHOR: uses
 use std::path::Path;
 use std::time::Instant;
 
@@ -27,6 +28,7 @@ use tinycats_plot::{ImageGrid, save_png};
 use tinycats_runtime::quality::rmse_and_max_abs;
 use tinycats_runtime::repo::{CLASSIFIER_ONNX, GENERATOR_ONNX};
 use tinycats_runtime::{Classifier, Generator, ModelRepo};
+// ANCHOR_END: uses
 
 // ANCHOR: config
 /// Everything this example can be tuned with.

@@ -10,6 +10,7 @@
 //! Run it with `cargo run --release --example 05_flow_matching_from_scratch`.
 // verify-docs: timeout_s = 300, budget_s = 120
 
+// ANCHOR: uses
 use std::f64::consts::PI;
 use std::time::Instant;
 
@@ -22,6 +23,7 @@ use tinycats_models::flow::{Tch, TimeSampling};
 use tinycats_models::trainer::Ema;
 use tinycats_notebook::{display_path, out_dir, step};
 use tinycats_plot::{LineChart, Plane, save_png, side_by_side};
+// ANCHOR_END: uses
 
 // ANCHOR: config
 /// Everything this example can be tuned with.
