@@ -3,6 +3,7 @@
 //! Everything is a library so the engine's fixture tests can drive it on small projects
 //! made in a temporary folder.
 
+pub mod bench;
 pub mod book;
 pub mod ci;
 pub mod paths;

@@ -20,6 +20,9 @@ enum Task {
     Book(xtask::book::BookArgs),
     /// What CI runs: setup, fmt, clippy, tests, verify-docs.
     Ci(xtask::ci::CiArgs),
+    /// Run the speed benchmarks (and PyTorch's reference when it can be imported) and
+    /// write the book's "How fast is it?" chapter from them.
+    Bench(xtask::bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -28,5 +31,6 @@ fn main() -> anyhow::Result<()> {
         Task::VerifyDocs(args) => xtask::verify::run(&args),
         Task::Book(args) => xtask::book::run(&args),
         Task::Ci(args) => xtask::ci::run(&args),
+        Task::Bench(args) => xtask::bench::run(&args),
     }
 }

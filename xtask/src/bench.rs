@@ -1,0 +1,341 @@
+//! `cargo xtask bench`: runs the project's speed benchmarks, and PyTorch's eager reference
+//! beside them when PyTorch can be imported, and writes the results into the book's
+//! "How fast is it?" chapter (`book/src/how-fast.md`), labelled with the machine.
+//!
+//! The chapter is generated, never compared: speed depends on the machine. Rerun this
+//! command on the book's reference machine to refresh it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use crate::verify::timings::machine;
+
+#[derive(Debug, Args, Default)]
+pub struct BenchArgs {
+    /// Timed training steps per shape (the median is reported).
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Skip PyTorch's reference even when it can be imported.
+    #[arg(long)]
+    pub no_pytorch: bool,
+    /// Write the chapter here instead of `book/src/how-fast.md`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// One benchmark's captured report.
+struct Report {
+    command: String,
+    stdout: String,
+    seconds: f64,
+}
+
+pub fn run(args: &BenchArgs) -> Result<()> {
+    let native = crate::setup::run(&crate::setup::SetupArgs {
+        no_book_tools: true,
+        ..Default::default()
+    })?;
+    let root = crate::paths::project_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let steps = args.steps.max(1).to_string();
+
+    let mut train = Command::new(&cargo);
+    train
+        .current_dir(&root)
+        .args([
+            "bench",
+            "-p",
+            "tinycats-models",
+            "--bench",
+            "train_step",
+            "--",
+            "tiny",
+        ])
+        .env("TINYCATS_BENCH_STEPS", &steps);
+    let train = capture(&mut train, &format!("TINYCATS_BENCH_STEPS={steps} "))?;
+
+    // PyTorch from the same PyPI wheel that `setup` unpacked libtorch from.
+    let site = native
+        .libtorch
+        .parent()
+        .context("libtorch lives in a site-packages folder")?
+        .to_path_buf();
+    let pytorch = if args.no_pytorch {
+        None
+    } else if python_has_torch(&site) {
+        let mut py = Command::new("python3");
+        py.current_dir(&root)
+            .args(["bench/dit_reference.py", "tiny"])
+            .env("PYTHONPATH", &site)
+            .env("TINYCATS_BENCH_STEPS", &steps);
+        Some(capture(
+            &mut py,
+            &format!("PYTHONPATH=.tinycats/torch TINYCATS_BENCH_STEPS={steps} "),
+        )?)
+    } else {
+        eprintln!(
+            "bench: python3 cannot import torch from {}; the chapter will say so",
+            site.display()
+        );
+        None
+    };
+
+    let mut inference = Command::new(&cargo);
+    inference
+        .current_dir(&root)
+        .args([
+            "bench",
+            "-p",
+            "tinycats-runtime",
+            "--bench",
+            "cpu_inference",
+        ])
+        .env("ORT_DYLIB_PATH", &native.onnxruntime_dylib);
+    let inference = capture(&mut inference, "")?;
+
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| root.join("book/src/how-fast.md"));
+    let page = chapter(&machine(), &train, pytorch.as_ref(), &inference);
+    write_atomic(&out, &page)?;
+    eprintln!("bench: wrote {}", out.display());
+    Ok(())
+}
+
+fn python_has_torch(site: &Path) -> bool {
+    Command::new("python3")
+        .args(["-c", "import torch"])
+        .env("PYTHONPATH", site)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Runs `cmd`, echoing its stderr, and keeps its stdout (the benchmark's report).
+fn capture(cmd: &mut Command, env_shown: &str) -> Result<Report> {
+    // As a reader types it: `cargo`, not the toolchain's full path.
+    let program = Path::new(cmd.get_program())
+        .file_name()
+        .map_or_else(|| cmd.get_program().to_owned(), |n| n.to_owned());
+    let args: Vec<String> = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let command = format!(
+        "{env_shown}{} {}",
+        program.to_string_lossy(),
+        args.join(" ")
+    );
+    eprintln!("$ {command}");
+    let started = Instant::now();
+    let output = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot start `{command}`"))?;
+    anyhow::ensure!(
+        output.status.success(),
+        "`{command}` failed ({})",
+        output.status
+    );
+    Ok(Report {
+        command,
+        stdout: String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The report's lines from its first Markdown table on (its header lines above it are kept
+/// as a paragraph).
+fn as_markdown(report: &Report) -> String {
+    let mut out = String::new();
+    let mut in_table = false;
+    for line in report.stdout.lines() {
+        let is_row = line.trim_start().starts_with('|');
+        if is_row && !in_table && !out.is_empty() && !out.ends_with("\n\n") {
+            out.push('\n');
+        }
+        if !is_row && in_table {
+            out.push('\n');
+        }
+        in_table = is_row;
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// `(train s/step, sample ms/img/NFE)` of the `tiny` row of a training report (both
+/// programs print the same columns).
+fn tiny_row(report: &Report) -> Option<(f64, f64)> {
+    let row = report.stdout.lines().find(|l| l.starts_with("| tiny"))?;
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    Some((cells.get(3)?.parse().ok()?, cells.get(6)?.parse().ok()?))
+}
+
+/// The sentence that divides the two programs' times, when both have the `tiny` row.
+fn ratios(train: &Report, pytorch: &Report) -> Option<String> {
+    let ((ours_step, ours_nfe), (ref_step, ref_nfe)) = (tiny_row(train)?, tiny_row(pytorch)?);
+    Some(format!(
+        "In this run tinycats trained at **{:.2}×** PyTorch's speed ({ours_step:.3} s against \
+         {ref_step:.3} s per step) and sampled at **{:.2}×** ({ours_nfe:.2} ms against {ref_nfe:.2} ms per \
+         image per evaluation); above 1 is faster. Both programs call the same libtorch \
+         kernels, and on a shared machine the same command varies by about ten per cent from \
+         run to run, so differences of that size are noise.{}\n",
+        ref_step / ours_step,
+        ref_nfe / ours_nfe,
+        if ref_step / ours_step < 0.9 {
+            " A training step well below PyTorch's speed is tinycats' AdamW, written out over \
+             tensors so that its moments are checkpointed and a resumed run is bit-identical: \
+             it issues a few more small kernels per parameter."
+        } else {
+            ""
+        }
+    ))
+}
+
+/// The generated chapter.
+fn chapter(machine: &str, train: &Report, pytorch: Option<&Report>, inference: &Report) -> String {
+    let reference = match pytorch {
+        Some(r) => format!(
+            "The same architecture written in PyTorch eager (`bench/dit_reference.py`: DiT's \
+             `models.py` structure, `torch.optim.AdamW`, `F.scaled_dot_product_attention`), run \
+             right after it on the same machine with the same libtorch:\n\n```console\n{}\n```\n\n{}\n{}",
+            r.command,
+            as_markdown(r),
+            ratios(train, r).unwrap_or_default()
+        ),
+        None => "PyTorch could not be imported on the machine that wrote this page, so the \
+                 reference run is missing; `cargo xtask bench` adds it wherever `python3` can \
+                 import the `torch` that `cargo xtask setup` installs.\n"
+            .to_owned(),
+    };
+    format!(
+        r#"# How fast is it?
+
+How long training and sampling take on a CPU, measured with the project's benchmarks,
+and beside the same model written in PyTorch. The chapters' "How long it takes" tables
+time each example's steps; this page times the pieces underneath them.
+
+Everything on this page was measured on **{machine}** by
+
+```console
+cargo xtask bench
+```
+
+which writes this page. Speed depends on the machine, so verify-docs never compares it;
+run the command on yours to see your own numbers. (The GPU figures of the training chapter
+come from a separate run on a rented H100: `bench/results/`.)
+
+## Training steps: tinycats against PyTorch
+
+The library's own `TinyDit`, flow-matching loss and AdamW with gradient clipping, for the
+`tiny` preset (patch 8, width 256, depth 6) at batch 32, and its sampler: the median of
+the timed steps after a warm-up step, and the time per image per network evaluation of a
+10-step sampler. `% peak` divides the model's matmul and attention FLOPs by the fp32
+matmul throughput that each program measures first.
+
+```console
+{train_cmd}
+```
+
+{train_md}
+{reference}
+## Inference: libtorch against ONNX Runtime
+
+One TinyDiT denoiser call at batch 1 and at batch 26 (13 breeds, each with and without the
+breed, as guided sampling calls it), and the classifier's images per second, on libtorch
+and on ONNX Runtime in fp32 and int8. Models are the `tiny` presets with random weights:
+speed does not depend on what the weights learned. The last table is how far the int8
+graphs drift from fp32 on the same inputs.
+
+```console
+{inf_cmd}
+```
+
+{inf_md}
+The three benchmarks took {total:.0} s in all.
+"#,
+        train_cmd = train.command,
+        train_md = as_markdown(train),
+        inf_cmd = inference.command,
+        inf_md = as_markdown(inference),
+        total = train.seconds + pytorch.map_or(0.0, |r| r.seconds) + inference.seconds,
+    )
+}
+
+fn write_atomic(file: &Path, text: &str) -> Result<()> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tmp = file.with_extension("md.partial");
+    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, file).with_context(|| format!("cannot write {}", file.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(stdout: &str) -> Report {
+        Report {
+            command: "cargo bench".into(),
+            stdout: stdout.into(),
+            seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn tables_are_set_apart_from_the_lines_around_them() {
+        let md = as_markdown(&report(
+            "peak 178 GFLOP/s\n| a | b |\n|---|---|\n| 1 | 2 |\nnote",
+        ));
+        assert_eq!(
+            md,
+            "peak 178 GFLOP/s\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nnote\n"
+        );
+    }
+
+    #[test]
+    fn the_page_names_the_machine_and_says_when_pytorch_is_missing() {
+        let page = chapter(
+            "Test CPU, 2 threads",
+            &report("| t |\n|---|"),
+            None,
+            &report("x"),
+        );
+        assert!(page.starts_with("# How fast is it?"));
+        assert!(page.contains("**Test CPU, 2 threads**"));
+        assert!(page.contains("PyTorch could not be imported"));
+        let with = chapter(
+            "m",
+            &report("a"),
+            Some(&report("| p |\n|---|")),
+            &report("x"),
+        );
+        assert!(with.contains("| p |") && !with.contains("could not be imported"));
+    }
+
+    #[test]
+    fn the_speed_ratio_divides_pytorchs_time_by_ours() {
+        let head = "| shape | params | train s/step (B=32) | train img/s | % peak | sample ms/img/NFE (B=13) | % peak |\n|---|---|---|---|---|---|---|\n";
+        let ours = report(&format!(
+            "{head}| tiny: p8-w256-d6 | 7.47 M | 0.500 | 64.0 | 60 % | 4.00 | 70 % |"
+        ));
+        let theirs = report(&format!(
+            "{head}| tiny: p8-w256-d6 | 7.47 M | 0.550 | 58.2 | 58 % | 5.00 | 66 % |"
+        ));
+        assert_eq!(tiny_row(&ours), Some((0.5, 4.0)));
+        let text = ratios(&ours, &theirs).unwrap();
+        assert!(
+            text.contains("**1.10×**") && text.contains("**1.25×**"),
+            "{text}"
+        );
+        assert_eq!(ratios(&ours, &report("no table")), None);
+    }
+}
