@@ -7,10 +7,12 @@
 
 mod charts;
 mod grid;
+mod heatmap;
 mod plane;
 
 pub use charts::{BarChart, LineChart, Series, VLine};
 pub use grid::{ImageGrid, side_by_side, upscale_nearest};
+pub use heatmap::{heatmap, viridis};
 pub use plane::{Layer, Plane, Shape};
 
 use std::path::{Path, PathBuf};

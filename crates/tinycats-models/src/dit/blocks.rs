@@ -237,6 +237,23 @@ impl Attention {
         let o = o.transpose(1, 2).reshape([n, t, d]); // (N, T, D)
         self.proj.forward(&o)
     }
+
+    /// The attention weights softmax(q·kᵀ / √hd) that [`Attention::forward`] applies,
+    /// written out (the forward pass uses a fused kernel that never materialises them).
+    ///
+    /// # Shapes
+    /// `x`: `(N, T, D)` → `(N, H, T, T)`, each row summing to 1
+    pub fn weights(&self, x: &Tensor) -> Tensor {
+        let (n, t, d) = x.size3().expect("attention input must be (N, T, D)");
+        let hd = d / self.num_heads;
+        let qkv = self
+            .qkv
+            .forward(x)
+            .reshape([n, t, 3, self.num_heads, hd])
+            .permute([2, 0, 3, 1, 4]); // (3, N, H, T, hd)
+        let (q, k) = (qkv.get(0), qkv.get(1));
+        (q.matmul(&k.transpose(-2, -1)) / (hd as f64).sqrt()).softmax(-1, Kind::Float)
+    }
 }
 
 /// fc1 → GELU (tanh approximation) → fc2.
@@ -311,14 +328,36 @@ impl DitBlock {
     /// residual stream `x` keeps its own (f32), as autocast does: each sub-layer's input is
     /// cast down and its gated output is added to the f32 stream.
     pub fn forward(&self, x: &Tensor, c: &Tensor) -> Tensor {
+        self.forward_inspect(x, c, false).0
+    }
+
+    /// The adaLN-Zero modulation that `c` sets: shift, scale and gate of the attention,
+    /// then of the MLP.
+    ///
+    /// # Shapes
+    /// `c`: `(N, D)` → `(N, 6, D)`
+    pub fn modulation(&self, c: &Tensor) -> Tensor {
+        let d = c.size()[1];
+        linear(&self.ada_ln, &c.silu()).reshape([-1, 6, d])
+    }
+
+    /// [`DitBlock::forward`], also returning the attention weights the block applied when
+    /// `weights` (see [`Attention::weights`]).
+    pub fn forward_inspect(
+        &self,
+        x: &Tensor,
+        c: &Tensor,
+        weights: bool,
+    ) -> (Tensor, Option<Tensor>) {
         let kind = c.kind();
         let m = linear(&self.ada_ln, &c.silu()).chunk(6, 1); // 6 × (N, D)
         let (shift_msa, scale_msa, gate_msa) = (&m[0], &m[1], &m[2]);
         let (shift_mlp, scale_mlp, gate_mlp) = (&m[3], &m[4], &m[5]);
         let h = modulate(&layer_norm(x), shift_msa, scale_msa).to_kind(kind);
+        let attention = weights.then(|| self.attn.weights(&h));
         let x = x + gate_msa.unsqueeze(1) * self.attn.forward(&h);
         let h = modulate(&layer_norm(&x), shift_mlp, scale_mlp).to_kind(kind);
-        &x + gate_mlp.unsqueeze(1) * self.mlp.forward(&h)
+        (&x + gate_mlp.unsqueeze(1) * self.mlp.forward(&h), attention)
     }
 }
 
@@ -406,6 +445,30 @@ pub fn unpatchify(x: &Tensor, p: i64, c: i64) -> Tensor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attention_weights_are_what_the_fused_kernel_applies() {
+        tch::manual_seed(5);
+        let (n, t, d, heads) = (2, 9, 32, 4);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let attn = Attention::new(vs.root(), d, heads);
+        let x = Tensor::randn([n, t, d], (Kind::Float, Device::Cpu));
+        let w = attn.weights(&x); // (N, H, T, T)
+        let v = attn
+            .qkv
+            .forward(&x)
+            .reshape([n, t, 3, heads, d / heads])
+            .permute([2, 0, 3, 1, 4])
+            .get(2); // (N, H, T, hd)
+        let by_hand = attn
+            .proj
+            .forward(&w.matmul(&v).transpose(1, 2).reshape([n, t, d]));
+        let diff = (by_hand - attn.forward(&x)).abs().max().double_value(&[]);
+        assert!(
+            diff < 1e-5,
+            "weights · v differs from the fused attention by {diff}"
+        );
+    }
 
     #[test]
     fn unpatchify_inverts_patchify_exactly() {

@@ -30,6 +30,19 @@ use crate::error::Result;
 use crate::flow::Tch;
 use crate::io;
 
+/// The inside of one forward pass ([`TinyDit::inspect`]).
+#[derive(Debug)]
+pub struct Inspection {
+    /// The conditioning vector `c = t_embed(t) + y_embed(y)`, `(N, D)`.
+    pub cond: Tensor,
+    /// Per block: shift, scale and gate of the attention, then of the MLP, `(N, 6, D)`.
+    pub modulation: Vec<Tensor>,
+    /// Per block: the attention weights, `(N, H, T, T)`.
+    pub attention: Vec<Tensor>,
+    /// The network's output, as [`TinyDit::forward_net`] returns it, `(N, C, H, W)`.
+    pub output: Tensor,
+}
+
 /// The diffusion transformer.
 #[derive(Debug)]
 pub struct TinyDit {
@@ -142,6 +155,32 @@ impl TinyDit {
         unpatchify(&x, p, c) // (N, C, H, W)
     }
 
+    /// What happens inside [`TinyDit::forward_net`] (eval mode): the conditioning vector,
+    /// each block's adaLN-Zero modulation and attention weights, and the output.
+    ///
+    /// # Shapes
+    /// `x`: `(N, C, H, W)`, `t`: `(N,)`, `y`: `(N,)` → see [`Inspection`]
+    pub fn inspect(&self, x: &Tensor, t: &Tensor, y: &Tensor) -> Inspection {
+        let (p, c) = (self.cfg.patch_size, self.cfg.in_channels);
+        let tokens = x.apply(&self.x_embedder).flatten(2, 3).transpose(1, 2) + &self.pos_embed;
+        let cond = self.t_embedder.forward(t) + self.y_embedder.forward(y, false);
+        let cond = cond.to_kind(self.compute_kind);
+        let (mut x, mut modulation, mut attention) = (tokens, Vec::new(), Vec::new());
+        for block in &self.blocks {
+            modulation.push(block.modulation(&cond));
+            let (out, weights) = block.forward_inspect(&x, &cond, true);
+            attention.push(weights.expect("weights were asked for"));
+            x = out;
+        }
+        let out = self.final_layer.forward(&x, &cond).to_kind(Kind::Float);
+        Inspection {
+            cond,
+            modulation,
+            attention,
+            output: unpatchify(&out, p, c),
+        }
+    }
+
     /// Converts a network output into a velocity: itself for `v`, and
     /// `(x̂₁ − x_t) / max(1 − t, t_eps)` for `x`.
     ///
@@ -249,6 +288,27 @@ mod tests {
             !vars["pos_embed"].requires_grad(),
             "pos_embed must stay fixed"
         );
+    }
+
+    #[test]
+    fn inspection_follows_the_forward_pass() {
+        tch::manual_seed(3);
+        let cfg = DitConfig::micro();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = TinyDit::new(vs.root(), &cfg);
+        crate::testing::randomise(&vs); // adaLN-Zero would make every block the identity
+        let (x, t, y) = inputs(2, &cfg);
+        let seen = tch::no_grad(|| model.inspect(&x, &t, &y));
+        let out = tch::no_grad(|| model.forward_net(&x, &t, &y, false));
+        let diff = (&seen.output - &out).abs().max().double_value(&[]);
+        assert!(diff < 1e-5, "inspect and forward_net differ by {diff}");
+        assert_eq!(seen.modulation.len(), cfg.depth as usize);
+        assert_eq!(seen.modulation[0].size(), [2, 6, cfg.hidden_size]);
+        let tokens = cfg.num_patches();
+        assert_eq!(seen.attention[1].size(), [2, cfg.num_heads, tokens, tokens]);
+        // Attention weights are a distribution over the keys.
+        let sums = seen.attention[0].sum_dim_intlist(-1, false, Kind::Float);
+        assert!((sums - 1.0).abs().max().double_value(&[]) < 1e-5);
     }
 
     #[test]

@@ -1,0 +1,84 @@
+//! Matrices as pictures: each value a square cell coloured on the viridis scale.
+
+use image::{Rgb, RgbImage};
+
+use crate::{PlotError, Result};
+
+/// Viridis (Smith & van der Walt, matplotlib's default colour map) at nine stops, from dark
+/// purple (low) through teal to yellow (high); perceptually uniform and readable in grey.
+const VIRIDIS: [[f32; 3]; 9] = [
+    [68.0, 1.0, 84.0],
+    [71.0, 44.0, 122.0],
+    [59.0, 81.0, 139.0],
+    [44.0, 113.0, 142.0],
+    [33.0, 144.0, 141.0],
+    [39.0, 173.0, 129.0],
+    [92.0, 200.0, 99.0],
+    [170.0, 220.0, 50.0],
+    [253.0, 231.0, 37.0],
+];
+
+/// The viridis colour of `u` in [0, 1] (clamped), interpolated between the stops.
+pub fn viridis(u: f32) -> Rgb<u8> {
+    let x = u.clamp(0.0, 1.0) * (VIRIDIS.len() - 1) as f32;
+    let i = (x.floor() as usize).min(VIRIDIS.len() - 2);
+    let f = x - i as f32;
+    let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
+    Rgb([0, 1, 2].map(|c| (a[c] + f * (b[c] - a[c])).round() as u8))
+}
+
+/// A `rows × cols` matrix (row-major `values`) as an image of `cell × cell` squares, with
+/// `range = (low, high)` mapped onto the colour scale.
+pub fn heatmap(
+    values: &[f32],
+    rows: usize,
+    cols: usize,
+    cell: u32,
+    range: (f32, f32),
+) -> Result<RgbImage> {
+    if values.len() != rows * cols || rows == 0 || cols == 0 || cell == 0 {
+        return Err(PlotError::Input(format!(
+            "heatmap: {} values for {rows} × {cols} cells of {cell} px",
+            values.len()
+        )));
+    }
+    let (lo, hi) = range;
+    if !(lo.is_finite() && hi.is_finite() && hi > lo) || values.iter().any(|v| !v.is_finite()) {
+        return Err(PlotError::Input(format!(
+            "heatmap: range {range:?} (use finite low < high) or a non-finite value"
+        )));
+    }
+    Ok(RgbImage::from_fn(
+        cols as u32 * cell,
+        rows as u32 * cell,
+        |x, y| {
+            let v = values[(y / cell) as usize * cols + (x / cell) as usize];
+            viridis((v - lo) / (hi - lo))
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scale_runs_from_purple_to_yellow() {
+        assert_eq!(viridis(0.0), Rgb([68, 1, 84]));
+        assert_eq!(viridis(1.0), Rgb([253, 231, 37]));
+        assert_eq!(viridis(-3.0), viridis(0.0), "clamped");
+        // Halfway between two stops.
+        assert_eq!(viridis(0.0625), Rgb([70, 23, 103]));
+    }
+
+    #[test]
+    fn cells_are_squares_in_row_major_order() {
+        let img = heatmap(&[0.0, 1.0, 1.0, 0.0], 2, 2, 3, (0.0, 1.0)).unwrap();
+        assert_eq!(img.dimensions(), (6, 6));
+        assert_eq!(img.get_pixel(0, 0), &viridis(0.0));
+        assert_eq!(img.get_pixel(5, 0), &viridis(1.0));
+        assert_eq!(img.get_pixel(2, 4), &viridis(1.0));
+        assert!(heatmap(&[0.0; 3], 2, 2, 3, (0.0, 1.0)).is_err());
+        assert!(heatmap(&[0.0; 4], 2, 2, 3, (1.0, 1.0)).is_err());
+    }
+}
