@@ -12,11 +12,15 @@ use anyhow::Result;
 use tch::{Device, Kind, Tensor};
 use tinycats_core::{Breed, class_index};
 use tinycats_data::{SynthCats, SynthConfig, SynthSplit};
-use tinycats_models::dit::{patchify, sincos_pos_embed_2d, timestep_frequencies, unpatchify};
+use tinycats_models::dit::{
+    Prediction, patchify, sincos_pos_embed_2d, timestep_frequencies, unpatchify,
+};
 use tinycats_models::flow::{self, seeded_noise};
 use tinycats_models::{TinyDit, images};
 use tinycats_notebook::{display_path, out_dir, step, workspace_root};
-use tinycats_plot::{BarChart, ImageGrid, LineChart, heatmap, save_png, upscale_nearest};
+use tinycats_plot::{
+    BarChart, Diagram, ImageGrid, LineChart, Side, heatmap, save_png, upscale_nearest,
+};
 // ANCHOR_END: uses
 
 // ANCHOR: config
@@ -68,6 +72,100 @@ fn main() -> Result<()> {
     );
     let breed = class_index(&cfg.class_names, &Breed::Name(CONFIG.breed.into()), false)? as i64;
     // ANCHOR_END: load
+
+    // ANCHOR: architecture
+    step("architecture");
+    // The figure is drawn from the configuration, so it always shows the bundled model.
+    let c_in = cfg.in_channels;
+    let mut fig = Diagram::new("TinyDiT, as configured in assets/generator/config.json");
+    let (w, h) = (300, 46);
+    let image = format!("{c_in} × {} × {}", cfg.input_size, cfg.input_size);
+    let x_in = fig.node(
+        ["noisy image x_t".into(), image.clone()],
+        (30, 40, w, h),
+        Some(0),
+    );
+    let embed = fig.node(
+        [
+            "patch embedding".into(),
+            format!("{p} × {p} patches → {tokens} tokens × {d}"),
+        ],
+        (30, 116, w, h),
+        Some(0),
+    );
+    let pos = fig.node(
+        ["+ position embedding", "fixed 2-D sin-cos"],
+        (30, 192, w, h),
+        Some(0),
+    );
+    let blocks = fig.node(
+        [
+            format!("DiT block × {}", cfg.depth),
+            format!(
+                "attention ({} heads) and MLP ({})",
+                cfg.num_heads,
+                cfg.mlp_hidden()
+            ),
+            "each with adaLN-Zero: shift, scale, gate".into(),
+        ],
+        (30, 268, w, 66),
+        Some(2),
+    );
+    let last = fig.node(
+        [
+            "final layer".into(),
+            format!("adaLN, linear → {tokens} × {}", p * p * c_in),
+        ],
+        (30, 364, w, h),
+        Some(0),
+    );
+    let output = match cfg.prediction {
+        Prediction::X => vec![
+            format!("the predicted clean image x1, {image}"),
+            "velocity v = (x1 − x_t) / (1 − t)".to_owned(),
+        ],
+        Prediction::V => vec![format!("the velocity v, {image}")],
+    };
+    let out = fig.node(
+        std::iter::once("unpatchify".to_owned()).chain(output.iter().cloned()),
+        (30, 440, w, 62),
+        Some(0),
+    );
+    let t_in = fig.node(["time t"], (390, 40, 150, h), Some(1));
+    let y_in = fig.node(["breed y"], (570, 40, 150, h), Some(1));
+    let t_emb = fig.node(["sin-cos features", "→ MLP"], (390, 116, 150, h), Some(1));
+    let y_emb = fig.node(
+        [
+            "label table".to_owned(),
+            format!("{} rows (+ null)", cfg.num_classes),
+        ],
+        (570, 116, 150, h),
+        Some(1),
+    );
+    let cond = fig.node(
+        ["c = t_emb + y_emb".to_owned(), format!("{d} numbers")],
+        (455, 200, 200, h),
+        Some(1),
+    );
+    for (a, b) in [
+        (x_in, embed),
+        (embed, pos),
+        (pos, blocks),
+        (blocks, last),
+        (last, out),
+    ] {
+        fig.arrow(a, Side::Bottom, b, Side::Top);
+    }
+    fig.arrow(t_in, Side::Bottom, t_emb, Side::Top);
+    fig.arrow(y_in, Side::Bottom, y_emb, Side::Top);
+    fig.arrow(t_emb, Side::Bottom, cond, Side::Top);
+    fig.arrow(y_emb, Side::Bottom, cond, Side::Top);
+    fig.arrow(cond, Side::Bottom, blocks, Side::Right);
+    fig.arrow(cond, Side::Bottom, last, Side::Right);
+    let path = save_png(&fig.render(760, 520)?, out_dir().join("architecture.png"))?;
+    println!("output: {}", output.join("; "));
+    println!("saved        {}", display_path(&path));
+    // ANCHOR_END: architecture
 
     // ANCHOR: modules
     step("modules");

@@ -6,11 +6,13 @@
 //! same on every machine.
 
 mod charts;
+mod diagram;
 mod grid;
 mod heatmap;
 mod plane;
 
 pub use charts::{BarChart, LineChart, Series, VLine};
+pub use diagram::{Diagram, Node, Side};
 pub use grid::{ImageGrid, side_by_side, upscale_nearest};
 pub use heatmap::{heatmap, viridis};
 pub use plane::{Layer, Plane, Shape};
