@@ -448,6 +448,93 @@ fn main() -> Result<()> {
     println!("saved        {}", display_path(&path));
     // ANCHOR_END: attention
 
+    // ANCHOR: exercise_breeds
+    step("exercise_breeds");
+    // The attention gates of every block at t = 0.5 for four breeds, against their spread
+    // over time (t = 0.1 against t = 0.9) for the chosen breed.
+    let breeds = ["Siamese", "Bombay", "Sphynx", "Persian"];
+    let ys: Vec<i64> = breeds
+        .iter()
+        .map(|b| class_index(&cfg.class_names, &Breed::Name((*b).into()), false).map(|i| i as i64))
+        .collect::<Result<_, _>>()?;
+    let n = ys.len() as i64;
+    let x = Tensor::zeros(
+        [n, c_in, cfg.input_size, cfg.input_size],
+        (Kind::Float, Device::Cpu),
+    );
+    let gates = |t: f64, ys: &[i64]| -> Vec<Vec<f64>> {
+        let m = ys.len() as i64;
+        let inside = tch::no_grad(|| {
+            model.inspect(
+                &x.narrow(0, 0, m),
+                &Tensor::full([m], t, (Kind::Float, Device::Cpu)),
+                &Tensor::from_slice(ys),
+            )
+        });
+        inside
+            .modulation
+            .iter()
+            .map(|mb| {
+                let g = mb.select(1, 2).abs().mean_dim(1, false, Kind::Float); // (m,)
+                (0..m).map(|i| g.double_value(&[i])).collect()
+            })
+            .collect()
+    };
+    let by_breed = gates(0.5, &ys);
+    let (early, late) = (gates(0.1, &ys[..1]), gates(0.9, &ys[..1]));
+    println!(
+        "block  {}  t = 0.1 / 0.9 ({})",
+        breeds.map(|b| format!("{b:>8}")).join(""),
+        breeds[0]
+    );
+    for (b, row) in by_breed.iter().enumerate() {
+        let cells: String = row.iter().map(|g| format!("{g:>8.3}")).collect();
+        println!("{b:>5}  {cells}  {:.3} / {:.3}", early[b][0], late[b][0]);
+    }
+    // ANCHOR_END: exercise_breeds
+
+    // ANCHOR: exercise_local
+    step("exercise_local");
+    // The eye token's share of attention in its 3 × 3 neighbourhood, per block, at three times.
+    println!(
+        "t     share in the 3 × 3 neighbourhood, blocks 0 … {}",
+        cfg.depth - 1
+    );
+    for t_val in [0.1, 0.5, 0.9] {
+        let t = Tensor::from_slice(&[t_val as f32]);
+        let x_t = flow::interpolate(&x0, &x1, &t);
+        let inside = tch::no_grad(|| model.inspect(&x_t, &t, &Tensor::from_slice(&[breed])));
+        let shares: Vec<String> = inside
+            .attention
+            .iter()
+            .map(|a| {
+                let row = a.get(0).mean_dim(0, false, Kind::Float).get(query); // (T,)
+                let near: f64 = (0..tokens)
+                    .filter(|k| (k / grid - qr).abs().max((k % grid - qc).abs()) <= 1)
+                    .map(|k| row.double_value(&[k]))
+                    .sum();
+                format!("{near:.2}")
+            })
+            .collect();
+        println!("{t_val:<4}  {}", shares.join("  "));
+    }
+    // ANCHOR_END: exercise_local
+
+    // ANCHOR: exercise_patch4
+    step("exercise_patch4");
+    // What the same width and depth would cost with 4 × 4 patches (256 tokens).
+    println!("patch  tokens  MFLOP/image: projections  MLP  attention T×T  total (blocks)");
+    for patch in [8, 4] {
+        let t = (cfg.input_size / patch).pow(2);
+        let per = |macs: i64| 2.0 * cfg.depth as f64 * macs as f64 / 1e6;
+        let (proj, mlp_f, attn) = (per(t * 4 * d * d), per(t * 2 * d * mlp), per(2 * t * t * d));
+        println!(
+            "{patch:>5}  {t:>6}  {proj:>24.0}  {mlp_f:>4.0}  {attn:>13.0}  {:>14.0}",
+            proj + mlp_f + attn
+        );
+    }
+    // ANCHOR_END: exercise_patch4
+
     Ok(())
 }
 
