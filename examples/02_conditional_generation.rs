@@ -473,6 +473,85 @@ fn main() -> Result<()> {
         println!("no CUDA device: everything above ran on the CPU");
     }
     // ANCHOR_END: gpu
+
+    // ANCHOR: exercise_steps
+    step("exercise_steps");
+    // One cat per breed at 1, 2, 4 and 8 Euler steps, each judged by the classifier.
+    println!("steps  breed fidelity (13 cats)");
+    for steps in [1, 2, 4, 8] {
+        let o = SampleOptions { steps, ..opts };
+        let f = breed_fidelity(&mut generator, &mut judge, 1, &o, CONFIG.seed + 200)?;
+        println!("{steps:>5}  {:>5.1}%", 100.0 * f.report.overall());
+    }
+    // ANCHOR_END: exercise_steps
+
+    // ANCHOR: exercise_unconditional
+    step("exercise_unconditional");
+    // Guidance 0 follows the null class only: what does the model draw with no breed?
+    let o = SampleOptions {
+        cfg_scale: 0.0,
+        ..opts
+    };
+    let x = sample_breeds(&generator, &[0], 26, &o, CONFIG.seed + 300)?; // the breed is ignored
+    let mut counts = std::collections::BTreeMap::new();
+    for img in images::to_rgb8_all(&x)? {
+        let top = judge.classify(&DynamicImage::ImageRgb8(img), 1)?;
+        *counts.entry(top[0].name.clone()).or_insert(0) += 1;
+    }
+    println!("26 unconditional samples, as the classifier names them:");
+    for (name, n) in &counts {
+        println!("  {name:<18} {n}");
+    }
+    // ANCHOR_END: exercise_unconditional
+
+    // ANCHOR: exercise_blend
+    step("exercise_blend");
+    // Follow a blend of two breeds' guided velocities, (1 − a)·v(Siamese) + a·v(Bombay),
+    // from the same noise.
+    let (from, to) = (breed, 3); // the chosen breed and Bombay
+    let noise = seeded_noise(CONFIG.seed, 1, chw, device);
+    let mut tiles = Vec::new();
+    println!("a     the classifier's top breed");
+    for a in [0.0, 0.25, 0.5, 0.75, 1.0] {
+        let x = tinycats_core::integrate(
+            flow::Tch(noise.shallow_clone()),
+            &timesteps(opts.steps, opts.shift),
+            opts.solver,
+            |x: &flow::Tch, t| -> Result<flow::Tch> {
+                let tt = Tensor::full([1], t, (Kind::Float, device));
+                let v = |b: i64| {
+                    let y = Tensor::from_slice(&[b]).to_device(device);
+                    tch::no_grad(|| generator.forward_with_cfg(&x.0, &tt, &y, opts.cfg_scale))
+                };
+                Ok(flow::Tch(v(from) * (1.0 - a) + v(to) * a))
+            },
+            |_| {},
+        )?
+        .0;
+        let img = images::to_rgb8(&flow::to_unit_range(&x, &norm).get(0))?;
+        let top = judge.classify(&DynamicImage::ImageRgb8(img.clone()), 1)?;
+        println!(
+            "{a:<4}  {} ({:.0}%)",
+            top[0].name,
+            100.0 * top[0].probability
+        );
+        tiles.push(img);
+    }
+    let grid = ImageGrid::new(tiles.len())
+        .scale(CONFIG.zoom)
+        .col_labels(
+            ["a = 0", "0.25", "0.5", "0.75", "1"]
+                .map(String::from)
+                .to_vec(),
+        )
+        .title(format!(
+            "from {} (a = 0) to Bombay (a = 1), same noise",
+            CONFIG.breed
+        ))
+        .render(&tiles)?;
+    let path = save_png(&grid, out_dir().join("blend.png"))?;
+    println!("saved        {}", display_path(&path));
+    // ANCHOR_END: exercise_blend
     Ok(())
 }
 
