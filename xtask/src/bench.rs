@@ -102,7 +102,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| root.join("book/src/how-fast.md"));
     let page = chapter(&machine(), &train, pytorch.as_ref(), &inference);
-    write_atomic(&out, &page)?;
+    crate::write_atomic(&out, &page)?;
     eprintln!("bench: wrote {}", out.display());
     Ok(())
 }
@@ -266,16 +266,6 @@ The three benchmarks took {total:.0} s in all.
         inf_md = as_markdown(inference),
         total = train.seconds + pytorch.map_or(0.0, |r| r.seconds) + inference.seconds,
     )
-}
-
-fn write_atomic(file: &Path, text: &str) -> Result<()> {
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let tmp = file.with_extension("md.partial");
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, file).with_context(|| format!("cannot write {}", file.display()))?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -7,10 +7,10 @@
 //! instruction set), labelled with the CPU and its thread count. A check only asks that the
 //! table exists and lists the steps the example has now.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::Project;
 use super::outputs::StepOutput;
@@ -100,7 +100,7 @@ pub fn check_or_write(
     }
     let file = path(project, example);
     if write {
-        return write_atomic(&file, &table(example, &rows, &machine()));
+        return crate::write_atomic(&file, &table(example, &rows, &machine()));
     }
     let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     let fix = "run `cargo xtask verify-docs --update` on the book's reference machine (or yours) and commit the table";
@@ -120,15 +120,6 @@ pub fn check_or_write(
         )),
         Ok(_) => {}
     }
-    Ok(())
-}
-
-fn write_atomic(file: &Path, text: &str) -> Result<()> {
-    let dir = file.parent().context("a timing table has a folder")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let tmp = file.with_extension("txt.partial");
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, file).with_context(|| format!("cannot write {}", file.display()))?;
     Ok(())
 }
 

@@ -211,19 +211,27 @@ impl Attention {
         }
     }
 
+    /// Queries, keys and values per head from the fused projection.
+    ///
+    /// # Shapes
+    /// `x`: `(N, T, D)` → `(N, H, T, hd)` each
+    pub fn heads(&self, x: &Tensor) -> [Tensor; 3] {
+        let (n, t, d) = x.size3().expect("attention input must be (N, T, D)");
+        let qkv = self
+            .qkv
+            .forward(x)
+            .reshape([n, t, 3, self.num_heads, d / self.num_heads]) // (N, T, 3, H, hd)
+            .permute([2, 0, 3, 1, 4]); // (3, N, H, T, hd)
+        [qkv.get(0), qkv.get(1), qkv.get(2)]
+    }
+
     /// softmax(q·kᵀ / √hd)·v per head.
     ///
     /// # Shapes
     /// `x`: `(N, T, D)` → `(N, T, D)`
     pub fn forward(&self, x: &Tensor) -> Tensor {
         let (n, t, d) = x.size3().expect("attention input must be (N, T, D)");
-        let hd = d / self.num_heads;
-        let qkv = self
-            .qkv
-            .forward(x)
-            .reshape([n, t, 3, self.num_heads, hd]) // (N, T, 3, H, hd)
-            .permute([2, 0, 3, 1, 4]); // (3, N, H, T, hd)
-        let (q, k, v) = (qkv.get(0), qkv.get(1), qkv.get(2)); // (N, H, T, hd) each
+        let [q, k, v] = self.heads(x);
         let o = Tensor::scaled_dot_product_attention(
             &q,
             &k,
@@ -244,14 +252,8 @@ impl Attention {
     /// # Shapes
     /// `x`: `(N, T, D)` → `(N, H, T, T)`, each row summing to 1
     pub fn weights(&self, x: &Tensor) -> Tensor {
-        let (n, t, d) = x.size3().expect("attention input must be (N, T, D)");
-        let hd = d / self.num_heads;
-        let qkv = self
-            .qkv
-            .forward(x)
-            .reshape([n, t, 3, self.num_heads, hd])
-            .permute([2, 0, 3, 1, 4]); // (3, N, H, T, hd)
-        let (q, k) = (qkv.get(0), qkv.get(1));
+        let [q, k, _] = self.heads(x);
+        let hd = q.size()[3];
         (q.matmul(&k.transpose(-2, -1)) / (hd as f64).sqrt()).softmax(-1, Kind::Float)
     }
 }
@@ -454,12 +456,7 @@ mod tests {
         let attn = Attention::new(vs.root(), d, heads);
         let x = Tensor::randn([n, t, d], (Kind::Float, Device::Cpu));
         let w = attn.weights(&x); // (N, H, T, T)
-        let v = attn
-            .qkv
-            .forward(&x)
-            .reshape([n, t, 3, heads, d / heads])
-            .permute([2, 0, 3, 1, 4])
-            .get(2); // (N, H, T, hd)
+        let [_, _, v] = attn.heads(&x); // (N, H, T, hd)
         let by_hand = attn
             .proj
             .forward(&w.matmul(&v).transpose(1, 2).reshape([n, t, d]));
