@@ -13,7 +13,7 @@ use tch::{Device, Kind, Tensor};
 use tinycats_core::{Breed, class_index};
 use tinycats_data::{SynthCats, SynthConfig, SynthSplit};
 use tinycats_models::dit::{
-    Prediction, patchify, sincos_pos_embed_2d, timestep_frequencies, unpatchify,
+    DitConfig, Prediction, patchify, sincos_pos_embed_2d, timestep_frequencies, unpatchify,
 };
 use tinycats_models::flow::{self, seeded_noise};
 use tinycats_models::{TinyDit, images};
@@ -182,33 +182,32 @@ fn main() -> Result<()> {
     };
     // Forward multiply-adds per image: every linear layer applied to every token (or once,
     // for the conditioning), and attention's two T × T products.
-    let (t, c_in, mlp) = (tokens, cfg.in_channels, cfg.mlp_hidden());
-    let block_macs = d * 6 * d + t * (d * 3 * d + d * d + 2 * d * mlp) + 2 * t * t * d;
+    let m = cfg.forward_macs();
     let macs = |module: &str| -> i64 {
         match module {
-            "x_embedder" => t * p * p * c_in * d,
-            "t_embedder" => 256 * d + d * d,
-            "final_layer" => d * 2 * d + t * d * p * p * c_in,
-            m if m.starts_with("blocks.") => block_macs,
+            "x_embedder" => m.patch_embedding,
+            "t_embedder" => m.time_embedding,
+            "final_layer" => m.final_layer,
+            b if b.starts_with("blocks.") => m.block(),
             _ => 0, // table lookups and the fixed position embedding
         }
     };
     let mut modules: Vec<String> = names.iter().map(|n| group(n)).collect();
     modules.dedup();
+    let mflop = |macs: i64| 2.0 * macs as f64 / 1e6;
     println!("module          parameters  MFLOP/image");
-    let mut mflops = Vec::new();
-    for m in &modules {
+    for module in &modules {
         let params: i64 = names
             .iter()
-            .filter(|n| group(n) == *m && vars[n.as_str()].requires_grad()) // not the fixed pos_embed
+            .filter(|n| group(n) == *module && vars[n.as_str()].requires_grad()) // not the fixed pos_embed
             .map(|n| vars[*n].numel() as i64)
             .sum();
-        let mflop = 2.0 * macs(m) as f64 / 1e6;
-        println!("{m:<14}  {params:>10}  {mflop:>11.1}");
-        mflops.push(mflop);
+        println!("{module:<14}  {params:>10}  {:>11.1}", mflop(macs(module)));
     }
-    let total: f64 = mflops.iter().sum();
-    println!("total forward pass: {total:.1} MFLOP per image and network call");
+    println!(
+        "total forward pass: {:.1} MFLOP per image and network call",
+        m.flops() / 1e6
+    );
     println!("tensor names, as in DiT's models.py:");
     for n in names
         .iter()
@@ -217,14 +216,13 @@ fn main() -> Result<()> {
         println!("  {n:<38} {:?}", vars[*n].size());
     }
     // Where the blocks' FLOPs go, all blocks together.
-    let blocks = 2.0 * cfg.depth as f64 / 1e6;
     let parts: Vec<(&str, f64)> = vec![
-        ("patch embedding", 2.0 * macs("x_embedder") as f64 / 1e6),
-        ("blocks: adaLN", blocks * (d * 6 * d) as f64),
-        ("blocks: qkv + proj", blocks * (t * 4 * d * d) as f64),
-        ("blocks: attention T×T", blocks * (2 * t * t * d) as f64),
-        ("blocks: MLP", blocks * (t * 2 * d * mlp) as f64),
-        ("final layer", 2.0 * macs("final_layer") as f64 / 1e6),
+        ("patch embedding", mflop(m.patch_embedding)),
+        ("blocks: adaLN", mflop(m.depth * m.adaln)),
+        ("blocks: qkv + proj", mflop(m.depth * m.qkv_proj)),
+        ("blocks: attention T×T", mflop(m.depth * m.attention)),
+        ("blocks: MLP", mflop(m.depth * m.mlp)),
+        ("final layer", mflop(m.final_layer)),
     ];
     let chart = BarChart::new(
         "forward FLOPs per image, by part (six blocks together)",
@@ -525,12 +523,21 @@ fn main() -> Result<()> {
     // What the same width and depth would cost with 4 × 4 patches (256 tokens).
     println!("patch  tokens  MFLOP/image: projections  MLP  attention T×T  total (blocks)");
     for patch in [8, 4] {
-        let t = (cfg.input_size / patch).pow(2);
-        let per = |macs: i64| 2.0 * cfg.depth as f64 * macs as f64 / 1e6;
-        let (proj, mlp_f, attn) = (per(t * 4 * d * d), per(t * 2 * d * mlp), per(2 * t * t * d));
+        let config = DitConfig {
+            patch_size: patch,
+            ..cfg.clone()
+        };
+        let m = config.forward_macs();
+        let all_blocks = |macs: i64| 2.0 * (m.depth * macs) as f64 / 1e6;
+        let (proj, mlp, attn) = (
+            all_blocks(m.qkv_proj),
+            all_blocks(m.mlp),
+            all_blocks(m.attention),
+        );
         println!(
-            "{patch:>5}  {t:>6}  {proj:>24.0}  {mlp_f:>4.0}  {attn:>13.0}  {:>14.0}",
-            proj + mlp_f + attn
+            "{patch:>5}  {:>6}  {proj:>24.0}  {mlp:>4.0}  {attn:>13.0}  {:>14.0}",
+            config.num_patches(),
+            proj + mlp + attn
         );
     }
     // ANCHOR_END: exercise_patch4

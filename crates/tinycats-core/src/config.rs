@@ -113,6 +113,49 @@ pub fn breed_names() -> Vec<String> {
     BREEDS.iter().map(|s| s.to_string()).collect()
 }
 
+/// Width of the sinusoidal timestep features that the timestep embedder's first layer
+/// reads (DiT's `frequency_embedding_size`).
+pub const TIME_FREQUENCIES: i64 = 256;
+
+/// Multiply-adds of one TinyDiT forward pass on one image ([`DitConfig::forward_macs`]);
+/// the `adaln` to `mlp` parts are per block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForwardMacs {
+    /// The patch embedding: one `p²·C → D` projection per token.
+    pub patch_embedding: i64,
+    /// The timestep embedder's two layers (once per image).
+    pub time_embedding: i64,
+    /// One block's adaLN modulation, `D → 6D` (once per image).
+    pub adaln: i64,
+    /// One block's q, k, v and output projections.
+    pub qkv_proj: i64,
+    /// One block's `QKᵀ` and `softmax(·)V`.
+    pub attention: i64,
+    /// One block's two MLP layers.
+    pub mlp: i64,
+    /// The final layer: its modulation and the `D → p²·C` projection per token.
+    pub final_layer: i64,
+    /// Number of blocks.
+    pub depth: i64,
+}
+
+impl ForwardMacs {
+    /// One block's multiply-adds.
+    pub fn block(&self) -> i64 {
+        self.adaln + self.qkv_proj + self.attention + self.mlp
+    }
+
+    /// The whole forward pass's multiply-adds.
+    pub fn total(&self) -> i64 {
+        self.patch_embedding + self.time_embedding + self.depth * self.block() + self.final_layer
+    }
+
+    /// The whole forward pass's floating-point operations (two per multiply-add).
+    pub fn flops(&self) -> f64 {
+        2.0 * self.total() as f64
+    }
+}
+
 /// A TinyDiT's architecture and the conventions of its inputs and outputs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DitConfig {
@@ -240,6 +283,25 @@ impl DitConfig {
     /// DiT code does (`int(hidden_size * mlp_ratio)`).
     pub fn mlp_hidden(&self) -> i64 {
         (self.hidden_size as f64 * self.mlp_ratio) as i64
+    }
+
+    /// Multiply-adds of one forward pass of one image, by part: every linear layer applied
+    /// to every token (or once, for the conditioning) and attention's two T × T products.
+    /// Table lookups (the label embedding) and the fixed position embedding cost none; nor
+    /// do norms, activations and softmax, which are a few per cent of the total.
+    pub fn forward_macs(&self) -> ForwardMacs {
+        let (t, d, mlp) = (self.num_patches(), self.hidden_size, self.mlp_hidden());
+        let patch = self.patch_size * self.patch_size * self.in_channels;
+        ForwardMacs {
+            patch_embedding: t * patch * d,
+            time_embedding: TIME_FREQUENCIES * d + d * d,
+            adaln: d * 6 * d,
+            qkv_proj: t * 4 * d * d,
+            attention: 2 * t * t * d,
+            mlp: t * 2 * d * mlp,
+            final_layer: d * 2 * d + t * d * patch,
+            depth: self.depth,
+        }
     }
 
     /// The label that means "no breed" (unconditional): one past the last breed.
@@ -574,6 +636,28 @@ mod tests {
             let back = ModelConfig::from_json(&json, Path::new("config.json")).unwrap();
             assert_eq!(back, ModelConfig::Classifier(cfg));
         }
+    }
+
+    #[test]
+    fn forward_macs_count_the_tiny_preset_by_hand() {
+        // tiny: 64 tokens of 8·8·3 = 192 values, D = 256, MLP 1024, depth 6.
+        let m = DitConfig::tiny().forward_macs();
+        assert_eq!(m.patch_embedding, 64 * 192 * 256);
+        assert_eq!(m.time_embedding, 256 * 256 + 256 * 256);
+        assert_eq!(m.adaln, 256 * 1536);
+        assert_eq!(m.qkv_proj, 64 * (768 + 256) * 256);
+        assert_eq!(m.attention, 2 * 64 * 64 * 256);
+        assert_eq!(m.mlp, 64 * 2 * 256 * 1024);
+        assert_eq!(m.final_layer, 256 * 512 + 64 * 256 * 192);
+        assert_eq!(m.total(), 323_485_696);
+        // Four times the tokens: linear parts ×4, the T × T products ×16.
+        let p4 = DitConfig {
+            patch_size: 4,
+            ..DitConfig::tiny()
+        }
+        .forward_macs();
+        assert_eq!(p4.mlp, 4 * m.mlp);
+        assert_eq!(p4.attention, 16 * m.attention);
     }
 
     #[test]

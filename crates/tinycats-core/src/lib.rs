@@ -24,7 +24,8 @@ pub use classes::{
     match_breed, normalize_class_name,
 };
 pub use config::{
-    ClassifierConfig, ConfigError, DitConfig, ModelConfig, Prediction, Provenance, breed_names,
+    ClassifierConfig, ConfigError, DitConfig, ForwardMacs, ModelConfig, Prediction, Provenance,
+    breed_names,
 };
 pub use error::{Invalid, Result};
 pub use pixels::Normalize;

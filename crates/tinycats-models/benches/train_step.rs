@@ -45,16 +45,6 @@ fn matmul_peak() -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// Forward FLOPs of one image (multiply-adds × 2), matmuls and attention only.
-fn forward_flops(c: &DitConfig) -> f64 {
-    let (p, d, l) = (c.patch_size as f64, c.hidden_size as f64, c.depth as f64);
-    let t = (c.input_size as f64 / p).powi(2);
-    let pc = p * p * c.in_channels as f64;
-    let block = 2.0 * t * d * (3.0 * d + d + 8.0 * d) + 4.0 * t * t * d + 2.0 * d * 6.0 * d;
-    let io = 2.0 * t * pc * d * 2.0 + 2.0 * (256.0 * d + d * d) + 2.0 * d * 2.0 * d;
-    l * block + io
-}
-
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let steps: usize = std::env::var("TINYCATS_BENCH_STEPS")
@@ -104,7 +94,7 @@ fn main() {
             }
         }
         let step_s = median(times);
-        let train_gflops = 3.0 * forward_flops(&cfg) * BATCH as f64 / step_s / 1e9;
+        let train_gflops = 3.0 * cfg.forward_macs().flops() * BATCH as f64 / step_s / 1e9;
 
         // Sampling: Euler without guidance, so each step is one network evaluation (NFE).
         let noise = Tensor::randn([SAMPLE_BATCH, 3, 64, 64], (Kind::Float, Device::Cpu));
@@ -119,7 +109,7 @@ fn main() {
         let t = Instant::now();
         let _ = flow::sample(&model, &noise, &ys, &opts).unwrap();
         let nfe_ms = t.elapsed().as_secs_f64() * 1e3 / (opts.steps as f64 * SAMPLE_BATCH as f64);
-        let sample_gflops = forward_flops(&cfg) / (nfe_ms / 1e3) / 1e9;
+        let sample_gflops = cfg.forward_macs().flops() / (nfe_ms / 1e3) / 1e9;
         println!(
             "| {label} | {:.2} M | {step_s:.3} | {:.1} | {:.0} % | {nfe_ms:.2} | {:.0} % |",
             params as f64 / 1e6,

@@ -15,7 +15,7 @@ use crate::weights::Weights;
 use tinycats_core::config::{DitConfig, Prediction};
 
 /// Size of the sinusoidal timestep embedding (DiT's `frequency_embedding_size`).
-const FREQ_DIM: usize = 256;
+const FREQ_DIM: usize = tinycats_core::config::TIME_FREQUENCIES as usize;
 const LN_EPS: f32 = 1e-6;
 
 /// Builds the generator graph from a checked config and its weights.

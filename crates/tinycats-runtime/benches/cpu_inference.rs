@@ -50,24 +50,6 @@ fn to_tensor(a: &Array4<f32>) -> Tensor {
     Tensor::from_slice(a.as_slice().expect("standard layout")).reshape(&shape)
 }
 
-/// Multiply-adds ×2 of one TinyDiT evaluation of one image.
-fn dit_flops(cfg: &DitConfig) -> f64 {
-    let (d, p, c) = (
-        cfg.hidden_size as f64,
-        cfg.patch_size as f64,
-        cfg.in_channels as f64,
-    );
-    let t = cfg.num_patches() as f64;
-    let block = 2.0 * t * d * 3.0 * d
-        + 2.0 * 2.0 * t * t * d
-        + 2.0 * t * d * d
-        + 2.0 * 2.0 * t * d * cfg.mlp_ratio * d
-        + 2.0 * d * 6.0 * d;
-    let embed = 2.0 * t * d * c * p * p + 2.0 * 256.0 * d + 2.0 * d * d;
-    let last = 2.0 * d * 2.0 * d + 2.0 * t * d * p * p * c;
-    cfg.depth as f64 * block + embed + last
-}
-
 /// fp32 GFLOP/s of one large MatMul in ONNX Runtime and in tch; the larger is the peak.
 fn matmul_peak(dir: &Path) -> Result<(f64, f64)> {
     let n = 1024usize;
@@ -149,7 +131,7 @@ fn main() -> Result<()> {
         gens.push((name, file_mb(&out), Generator::load(&out)?));
     }
     let s = cfg.input_size as usize;
-    let flops = dit_flops(&cfg);
+    let flops = cfg.forward_macs().flops();
     println!(
         "\nTinyDiT `{}` ({} px, patch {}, D {}, depth {}): {:.1} MFLOP per image per call",
         cfg.preset,

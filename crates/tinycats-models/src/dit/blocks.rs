@@ -9,7 +9,7 @@ use super::linear::{linear, xavier_linear};
 use super::lora::LoraLinear;
 
 /// Width of the sinusoidal timestep features fed to the timestep MLP (the reference's 256).
-pub const FREQUENCY_EMBEDDING_SIZE: i64 = 256;
+pub use tinycats_core::config::TIME_FREQUENCIES as FREQUENCY_EMBEDDING_SIZE;
 /// LayerNorm epsilon of the blocks and the final layer.
 pub const LN_EPS: f64 = 1e-6;
 
