@@ -71,6 +71,46 @@ fn an_example_no_chapter_uses_is_caught() {
 }
 
 #[test]
+fn a_crate_example_is_included_run_and_checked_like_a_file_example() {
+    let f = healthy();
+    f.crate_example(
+        "my-crate",
+        &["hello", "extra"],
+        &format!("echo '{MARK} hello'; echo 'from my crate'"),
+    );
+    f.snapshot("my-crate", "hello", "from my crate");
+    let md = fs::read_to_string(f.root().join("book/src/ch.md")).unwrap();
+    f.chapter(&format!(
+        "{md}\nA crate of its own:\n\n```rust\n{{{{#include ../../examples/my-crate/src/main.rs:hello}}}}\n```\n\n{}",
+        f.output_include("my-crate", "hello")
+    ));
+    // Its sources are found by their own path; the unused anchor is named there.
+    one_problem(
+        &f.verify(),
+        &[
+            "examples/my-crate/src/main.rs:6",
+            "anchor `extra` is shown in no chapter",
+        ],
+    );
+    // Its output is compared with its snapshot like any example's.
+    f.crate_example(
+        "my-crate",
+        &["hello"],
+        &format!("echo '{MARK} hello'; echo 'something else'"),
+    );
+    one_problem(&f.verify(), &["my-crate", "hello"]);
+}
+
+#[test]
+fn a_file_example_named_like_a_crate_is_refused() {
+    let f = healthy();
+    f.example("my-example", &["a"], "true");
+    let project = Project::self_contained(f.root().to_path_buf());
+    let err = xtask::verify::chapters::read_examples(&project).unwrap_err();
+    assert!(err.to_string().contains("use `_`, not `-`"), "{err}");
+}
+
+#[test]
 fn code_without_prose_before_it_is_caught() {
     let f = healthy();
     let md = format!(

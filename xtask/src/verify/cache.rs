@@ -132,7 +132,11 @@ pub fn example_digest(
     let root = project.root();
     let mut h = Sha256::new();
     h.update(shared.as_bytes());
-    hash_path(&mut h, root, source)?;
+    if source.is_dir() {
+        hash_tree(&mut h, root, source)?; // a crate example: its manifest and sources
+    } else {
+        hash_path(&mut h, root, source)?;
+    }
     hash_tree(&mut h, root, &project.outputs_dir().join(example))?;
     hash_tree(&mut h, root, &project.images_dir().join(example))?;
     Ok(hex(h.finalize().as_slice()))

@@ -20,6 +20,9 @@ use super::problems::Problem;
 pub struct ExampleSource {
     pub name: String,
     pub path: PathBuf,
+    /// For a crate example (`examples/<name>/` with its own `Cargo.toml`, built as the
+    /// package `<name>`): its folder. `None` for an `examples/<name>.rs` of the root package.
+    pub crate_dir: Option<PathBuf>,
     /// anchor name → line of its `// ANCHOR:` (1-based)
     pub anchors: BTreeMap<String, usize>,
 }
@@ -43,17 +46,51 @@ pub struct BookIndex {
     pub images_shown: BTreeSet<PathBuf>,
 }
 
+/// The file a chapter includes an example's code from, relative to the project root:
+/// `examples/<name>.rs`, or `examples/<name>/src/main.rs` for a crate example (whose
+/// package names use `-`, which the root package's example names never do).
+pub fn example_file(name: &str) -> String {
+    if name.contains('-') {
+        format!("examples/{name}/src/main.rs")
+    } else {
+        format!("examples/{name}.rs")
+    }
+}
+
+/// The examples: every `examples/*.rs` of the root package, and every crate example
+/// (`examples/<name>/Cargo.toml` with `src/main.rs`), which shows a reader's own crate.
 pub fn read_examples(project: &Project) -> Result<Vec<ExampleSource>> {
     let anchor_re = Regex::new(r"ANCHOR:\s*([A-Za-z0-9_-]+)").unwrap();
     let mut out = Vec::new();
     let dir = project.examples_dir();
-    let mut entries: Vec<_> = fs::read_dir(&dir)
+    let mut entries: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
+    for path in fs::read_dir(&dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
-        .collect();
+    {
+        if path.extension().is_some_and(|e| e == "rs") {
+            let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+            anyhow::ensure!(
+                !stem.contains('-'),
+                "{}: example names of the root package use `_`, not `-` (names with `-` are \
+                 crate examples in examples/<name>/); rename it",
+                project.rel(&path)
+            );
+            entries.push((path, None));
+        } else if path.join("Cargo.toml").is_file() {
+            let main = path.join("src/main.rs");
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            anyhow::ensure!(
+                main.is_file() && name.contains('-'),
+                "{}: a crate example needs a `-` in its folder's name (its package name) and a \
+                 src/main.rs",
+                project.rel(&path)
+            );
+            entries.push((main, Some(path)));
+        }
+    }
     entries.sort();
-    for path in entries {
+    for (path, crate_dir) in entries {
         let text =
             fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let anchors = text
@@ -62,10 +99,17 @@ pub fn read_examples(project: &Project) -> Result<Vec<ExampleSource>> {
             .filter(|(_, l)| !l.contains("ANCHOR_END"))
             .filter_map(|(i, l)| anchor_re.captures(l).map(|c| (c[1].to_owned(), i + 1)))
             .collect();
-        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let name = match &crate_dir {
+            Some(dir) => dir.file_name(),
+            None => path.file_stem(),
+        }
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
         out.push(ExampleSource {
             name,
             path,
+            crate_dir,
             anchors,
         });
     }
@@ -277,7 +321,7 @@ fn check_chapter(
                             problems.push(Problem::new(
                                 &loc,
                                 format!("the output of `{example}` step `{step}` is not right under the code block of that step"),
-                                format!("move it directly below the block `{{{{#include ../../examples/{example}.rs:{step}}}}}`"),
+                                format!("move it directly below the block `{{{{#include ../../{}:{step}}}}}`", example_file(&example)),
                             ));
                         }
                         index.outputs_shown.insert((example, step), loc.clone());
@@ -427,7 +471,9 @@ fn resolve_include(
                 "`{target}` is not an example: {} is not a file in examples/",
                 project.rel(&path)
             ),
-            "include code only from `examples/*.rs` (paths are relative to the chapter)".into(),
+            "include code only from `examples/*.rs` or a crate example's \
+             `examples/<name>/src/main.rs` (paths are relative to the chapter)"
+                .into(),
         ));
     };
     if anchor.is_empty() || anchor.chars().next().is_some_and(|c| c.is_ascii_digit()) {

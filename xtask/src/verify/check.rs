@@ -38,7 +38,7 @@ pub(super) fn check_run(
         let name = &step.name;
         if name.is_empty() {
             problems.push(Problem::new(
-                format!("examples/{ex}.rs"),
+                super::chapters::example_file(ex),
                 "prints before its first step, so the book cannot show that output",
                 "call `tinycats_notebook::step(\"name\")` before printing",
             ));
@@ -46,14 +46,14 @@ pub(super) fn check_run(
         }
         if let Some(bad) = &step.bad_tolerance {
             problems.push(Problem::new(
-                format!("examples/{ex}.rs"),
+                super::chapters::example_file(ex),
                 format!("step `{name}` declares a tolerance verify-docs cannot read: {bad}"),
                 "declare it with `tinycats_notebook::tolerance(Tolerance::relative(0.01))` (or `::absolute(..)`) right after `step(..)`",
             ));
         }
         if !seen.insert(name.clone()) {
             problems.push(Problem::new(
-                format!("examples/{ex}.rs"),
+                super::chapters::example_file(ex),
                 format!("step `{name}` is started twice"),
                 "give each step its own name",
             ));
@@ -61,7 +61,7 @@ pub(super) fn check_run(
         }
         if !source.anchors.contains_key(name) {
             problems.push(Problem::new(
-                format!("examples/{ex}.rs"),
+                super::chapters::example_file(ex),
                 format!("step `{name}` has no `// ANCHOR: {name}` in the source, so its output has no code to sit under"),
                 format!("wrap the step's code in `// ANCHOR: {name}` … `// ANCHOR_END: {name}`"),
             ));
@@ -98,7 +98,7 @@ pub(super) fn check_run(
             let target = outputs::include_target(&chapter_dir, &snap, project)
                 .unwrap_or_else(|_| format!("{}:4:", outputs::pathdiff(&snap, &chapter_dir)));
             problems.push(Problem::new(
-                format!("examples/{ex}.rs"),
+                super::chapters::example_file(ex),
                 format!("step `{name}` prints output that no chapter shows"),
                 format!("right below the code block of `{name}`, add\n        ```text\n        {{{{#include {target}}}}}\n        ```"),
             ));
@@ -237,7 +237,8 @@ fn failure(job: &run::Job, run: &run::Run, rerun: bool) -> Option<Problem> {
     };
     let fix = match run.status {
         run::Status::TimedOut => format!(
-            "make it faster, or raise its limit with `// verify-docs: timeout_s = N` in examples/{ex}.rs; rerun alone with `cargo run --release --example {ex}`"
+            "make it faster, or raise its limit with `// verify-docs: timeout_s = N` in {}; rerun it alone with `cargo xtask verify-docs --force --example {ex}`",
+            super::chapters::example_file(ex)
         ),
         _ if rerun => format!(
             "a failure that comes and goes: run `cargo run --release --example {ex}` several times and fix the cause (a race, an unseeded generator, a resource that runs out)"
@@ -250,7 +251,7 @@ fn failure(job: &run::Job, run: &run::Run, rerun: bool) -> Option<Problem> {
         ""
     };
     Some(Problem::new(
-        format!("examples/{ex}.rs"),
+        super::chapters::example_file(ex),
         format!(
             "{when}{failure} ({step}); last lines of stderr:\n{}",
             run::tail(&run.stderr, 15)
@@ -264,7 +265,7 @@ fn failure(job: &run::Job, run: &run::Run, rerun: bool) -> Option<Problem> {
 fn report_lingering(job: &run::Job, run: &run::Run, problems: &mut Vec<Problem>) {
     if let Some(what) = &run.lingering {
         problems.push(Problem::new(
-            format!("examples/{}.rs", job.example),
+            super::chapters::example_file(&job.example),
             format!("exited while processes it started were still running ({what}); verify-docs killed them"),
             "wait for every child process the example starts (`Child::wait`) before `main` returns",
         ));

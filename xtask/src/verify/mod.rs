@@ -212,7 +212,8 @@ fn run_examples(
     for wanted in &args.examples {
         anyhow::ensure!(
             examples.iter().any(|e| &e.name == wanted),
-            "--example {wanted}: no examples/{wanted}.rs (known: {})",
+            "--example {wanted}: no {} (known: {})",
+            chapters::example_file(wanted),
             examples
                 .iter()
                 .map(|e| e.name.as_str())
@@ -244,15 +245,17 @@ fn run_examples(
                 continue;
             }
         };
-        let digest = cache::example_digest(project, &shared, &ex.name, &ex.path)?;
+        let source_path = ex.crate_dir.as_ref().unwrap_or(&ex.path);
+        let digest = cache::example_digest(project, &shared, &ex.name, source_path)?;
         if !args.force && !args.update && cache.is_fresh(&ex.name, &digest) {
             skipped.push(ex.name.clone());
             continue;
         }
         digests.insert(ex.name.clone(), digest);
-        let exe = match &args.prebuilt {
-            Some(dir) => dir.join(&ex.name),
-            None => project.target_dir().join("release/examples").join(&ex.name),
+        let exe = match (&args.prebuilt, &ex.crate_dir) {
+            (Some(dir), _) => dir.join(&ex.name),
+            (None, Some(_)) => project.target_dir().join("release").join(&ex.name),
+            (None, None) => project.target_dir().join("release/examples").join(&ex.name),
         };
         let out_dir = project.work_dir().join("out").join(&ex.name);
         jobs.push(run::Job {
@@ -274,7 +277,15 @@ fn run_examples(
         return Ok(());
     }
     if args.prebuilt.is_none()
-        && let Err(e) = run::build_examples(project.root(), args.features.as_deref())
+        && let Err(e) = run::build_examples(
+            project.root(),
+            args.features.as_deref(),
+            &selected
+                .iter()
+                .filter(|e| e.crate_dir.is_some())
+                .map(|e| e.name.as_str())
+                .collect::<Vec<_>>(),
+        )
     {
         problems.push(Problem::new(
             "examples",

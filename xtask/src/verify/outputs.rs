@@ -380,7 +380,8 @@ pub fn write_snapshot(project: &Project, example: &str, step: &str, text: &str) 
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     settings.set_description(format!(
-        "stdout of step `{step}` of examples/{example}.rs, shown in the book; regenerate with `cargo xtask verify-docs --update`"
+        "stdout of step `{step}` of {}, shown in the book; regenerate with `cargo xtask verify-docs --update`",
+        super::chapters::example_file(example)
     ));
     // insta panics after writing when the old file differed; the write is what we want.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

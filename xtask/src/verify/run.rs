@@ -87,16 +87,32 @@ pub struct Job {
     pub env: Vec<(String, String)>,
 }
 
-/// `cargo build --release --examples` in `root`.
-pub fn build_examples(root: &Path, features: Option<&str>) -> Result<()> {
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+/// `cargo build --release --examples` in `root`, then `cargo build --release -p <name>` for
+/// the crate examples named in `packages` (their own packages, built as a reader's crate is).
+pub fn build_examples(root: &Path, features: Option<&str>, packages: &[&str]) -> Result<()> {
+    let cargo = || Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut cmd = cargo();
     cmd.current_dir(root)
         .args(["build", "--release", "--examples"]);
     if let Some(f) = features {
         cmd.args(["--features", f]);
     }
     crate::run_cmd(&mut cmd)
-        .context("building the examples failed (the compiler's errors are above)")
+        .context("building the examples failed (the compiler's errors are above)")?;
+    if !packages.is_empty() {
+        let mut cmd = cargo();
+        cmd.current_dir(root).args(["build", "--release"]);
+        for p in packages {
+            cmd.args(["-p", p]);
+        }
+        crate::run_cmd(&mut cmd).with_context(|| {
+            format!(
+                "building the crate example(s) {} failed (the compiler's errors are above)",
+                packages.join(", ")
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Runs every job, `jobs` at a time, and returns the runs in the jobs' order.

@@ -68,7 +68,8 @@ pub fn table(example: &str, rows: &[(String, f64)], machine: &str) -> String {
     let total: f64 = rows.iter().map(|r| r.1).sum();
     out.push_str(&format!("{:<width$}  {total:>9.1}\n", "total"));
     out.push_str(&format!(
-        "\nexamples/{example}.rs, release build, on {machine};\nwritten by `cargo xtask verify-docs --update`, not compared between machines\n"
+        "\n{}, release build, on {machine};\nwritten by `cargo xtask verify-docs --update`, not compared between machines\n",
+        super::chapters::example_file(example)
     ));
     out
 }

@@ -46,6 +46,28 @@ impl Fixture {
         self
     }
 
+    /// A crate example `examples/NAME/` (its own `Cargo.toml`, anchors in `src/main.rs`)
+    /// and the script that stands in for its binary.
+    pub fn crate_example(&self, name: &str, anchors: &[&str], script: &str) -> &Self {
+        let dir = self.root().join("examples").join(name);
+        fs::create_dir_all(dir.join("src")).unwrap();
+        fs::write(
+            dir.join("Cargo.toml"),
+            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n"),
+        )
+        .unwrap();
+        let mut src = "//! fixture\nfn main() {\n".to_string();
+        for a in anchors {
+            src += &format!("    // ANCHOR: {a}\n    println!(\"{a}\");\n    // ANCHOR_END: {a}\n");
+        }
+        src += "}\n";
+        fs::write(dir.join("src/main.rs"), src).unwrap();
+        let bin = self.root().join("bin").join(name);
+        fs::write(&bin, format!("#!/bin/sh\n{script}\n")).unwrap();
+        fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+        self
+    }
+
     pub fn chapter(&self, md: &str) -> &Self {
         fs::write(self.root().join("book/src/ch.md"), md).unwrap();
         self
