@@ -164,5 +164,60 @@ fn main() -> Result<()> {
     println!("logits         {:?} from both", ort_logits.size());
     println!("tch vs ORT     agree within 1e-4: {}", max_diff < 1e-4);
     // ANCHOR_END: onnx
+
+    // ANCHOR: exercise_seed
+    step("exercise_seed");
+    // The tensor step's first entry for seeds 0, 0 again and 1.
+    for seed in [CONFIG.seed, CONFIG.seed, CONFIG.seed + 1] {
+        tch::manual_seed(seed);
+        let a = Tensor::randn([n, n], (Kind::Float, device));
+        let b = Tensor::randn([n, n], (Kind::Float, device));
+        let c = a.matmul(&b);
+        println!(
+            "seed {seed}: c[0, 0] = {:.4}, shape {:?}",
+            c.double_value(&[0, 0]),
+            c.size()
+        );
+    }
+    // ANCHOR_END: exercise_seed
+
+    // ANCHOR: exercise_threads
+    step("exercise_threads");
+    // The same product on one thread, against the default pool.
+    tch::manual_seed(CONFIG.seed);
+    let a = Tensor::randn([n, n], (Kind::Float, device));
+    let b = Tensor::randn([n, n], (Kind::Float, device));
+    let pool = tch::get_num_threads();
+    let many = a.matmul(&b);
+    tch::set_num_threads(1);
+    let one = a.matmul(&b);
+    tch::set_num_threads(pool); // back to the default for the rest of the example
+    let max_diff = (&many - &one).abs().max().double_value(&[]);
+    let scale = many.abs().max().double_value(&[]);
+    println!("largest entry            {scale:.1}");
+    println!(
+        "one thread vs the pool   agree within 1e-4: {}",
+        max_diff < 1e-4
+    );
+    // ANCHOR_END: exercise_threads
+
+    // ANCHOR: exercise_tanh
+    step("exercise_tanh");
+    // Autograd's derivative of tanh against the formula 1 − tanh²(x).
+    let x = Tensor::from_slice(&[-2.0f32, -0.5, 0.0, 0.5, 2.0]).set_requires_grad(true);
+    let y = x.tanh();
+    let grad = Tensor::run_backward(&[y.sum(Kind::Float)], &[&x], false, false).remove(0);
+    let formula = y.detach().square().neg() + 1.0;
+    println!("    x   tanh(x)  autograd  1 − tanh²");
+    for i in 0..5 {
+        println!(
+            "{:>5.1}  {:>8.4}  {:>8.4}  {:>9.4}",
+            x.double_value(&[i]),
+            y.double_value(&[i]),
+            grad.double_value(&[i]),
+            formula.double_value(&[i])
+        );
+    }
+    // ANCHOR_END: exercise_tanh
     Ok(())
 }
