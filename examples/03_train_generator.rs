@@ -382,6 +382,39 @@ fn main() -> Result<()> {
     println!("saved        {}", display_path(&path));
     // ANCHOR_END: ema
 
+    // ANCHOR: early_stop
+    step("early_stop");
+    // The same run from scratch, but an evaluation counts as an improvement only when it
+    // beats the best validation loss by at least 0.005, and two evaluations without one
+    // end the run.
+    let strict = TrainerConfig {
+        patience: 2,
+        min_delta: 0.005,
+        preview_every: None,
+        ..run.trainer.clone()
+    };
+    let (mut train, mut val) = (loader("train", true)?, loader("val", false)?);
+    tch::manual_seed(CONFIG.seed as i64);
+    let mut strict_task = GeneratorTask::new(&cfg, run.time_sampling, device)?;
+    let (stopped, _) = Trainer::new(strict, &work.join("runs/strict"), device)?.fit(
+        &mut strict_task,
+        &mut train,
+        &mut val,
+        false,
+    )?;
+    println!(
+        "{} at step {} of {}; best val_loss {:.4}",
+        if stopped.stopped_early {
+            "stopped early"
+        } else {
+            "ran to the end"
+        },
+        stopped.steps,
+        run.trainer.max_steps,
+        stopped.best_val_loss.unwrap_or(f64::NAN)
+    );
+    // ANCHOR_END: early_stop
+
     // ANCHOR: exercise_ema
     step("exercise_ema");
     // The share of the average held by the last m updates: update k enters with weight

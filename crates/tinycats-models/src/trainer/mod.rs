@@ -229,7 +229,8 @@ pub trait TrainTask {
 pub struct FitSummary {
     /// Optimiser steps completed.
     pub steps: u64,
-    /// Best `val_loss` seen.
+    /// The early-stopping reference: the lowest `val_loss` that counted as an improvement
+    /// (with `min_delta` > 0, a later, slightly lower one may not have).
     pub best_val_loss: Option<f64>,
     /// Whether early stopping ended the run.
     pub stopped_early: bool,
