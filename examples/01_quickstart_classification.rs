@@ -16,7 +16,7 @@ use tinycats_core::{Breed, class_index};
 use tinycats_data::{SynthCats, SynthConfig, SynthSplit};
 use tinycats_notebook::{display_path, out_dir, step, workspace_root};
 use tinycats_pipelines::eval::test_split;
-use tinycats_plot::{BarChart, ImageGrid, save_png, side_by_side, upscale_nearest};
+use tinycats_plot::{BarChart, ImageGrid, heatmap, save_png, side_by_side, upscale_nearest};
 use tinycats_runtime::ndarray::Axis;
 use tinycats_runtime::preprocess::open_image;
 use tinycats_runtime::quality::PerBreedAccuracy;
@@ -113,6 +113,28 @@ fn main() -> Result<()> {
     println!("size         {:.2} MB", onnx.metadata()?.len() as f64 / 1e6);
     // ANCHOR_END: repo
 
+    // ANCHOR: hub_cache
+    step("hub_cache");
+    // The layout `huggingface-cli download OWNER/NAME` leaves in the Hugging Face cache:
+    // refs/main names a commit, snapshots/<commit>/ holds the files. Written here by hand,
+    // because this book builds offline.
+    let cache = out_dir().join("hf-cache/hub");
+    let commit = "4f1c2d3e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d";
+    let base = cache.join("models--tinycats--bundled");
+    let snapshot = base.join("snapshots").join(commit);
+    std::fs::create_dir_all(snapshot.join("classifier"))?;
+    std::fs::create_dir_all(base.join("refs"))?;
+    std::fs::write(base.join("refs/main"), commit)?;
+    std::fs::copy(&onnx, snapshot.join(CLASSIFIER_ONNX))?;
+    let hub = ModelRepo::from_hf_cache(&cache, "tinycats/bundled", "main")?;
+    let from_hub = hub.file(CLASSIFIER_ONNX)?;
+    println!("classifier   {}", display_path(&from_hub));
+    println!(
+        "loads        {} classes",
+        Classifier::load(&from_hub)?.class_names().len()
+    );
+    // ANCHOR_END: hub_cache
+
     // ANCHOR: load
     step("load");
     let mut classifier = Classifier::load(&onnx)?;
@@ -205,6 +227,25 @@ fn main() -> Result<()> {
             ["R", "G", "B"][c]
         );
     }
+    // The three channels the network reads, on one colour scale from −2.5 to +2.5.
+    let channels = (0..3)
+        .map(|c| {
+            let values: Vec<f32> = x.index_axis(Axis(0), c).iter().copied().collect();
+            Ok(heatmap(
+                &values,
+                prep.size as usize,
+                prep.size as usize,
+                3,
+                (-2.5, 2.5),
+            )?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let grid = ImageGrid::new(3)
+        .col_labels(vec!["R".into(), "G".into(), "B".into()])
+        .title("normalised channels: -2.5 purple, 0 teal, +2.5 yellow")
+        .render(&channels)?;
+    let path = save_png(&grid, out_dir().join("normalised.png"))?;
+    println!("saved        {}", display_path(&path));
     // ANCHOR_END: normalise
 
     // ANCHOR: logits
@@ -215,6 +256,14 @@ fn main() -> Result<()> {
     for (name, v) in classifier.class_names().iter().zip(logits.row(0)) {
         println!("  {name:<18} {v:+.2}");
     }
+    let chart = BarChart::new(
+        format!("logits of the held-out {}", CONFIG.breed),
+        classifier.class_names().to_vec(),
+        logits.row(0).iter().map(|&v| f64::from(v)).collect(),
+    )
+    .value_label("logit (higher: more likely)");
+    let path = save_png(&chart.render(560, 380)?, out_dir().join("logits.png"))?;
+    println!("saved        {}", display_path(&path));
     // ANCHOR_END: logits
 
     // ANCHOR: top_k

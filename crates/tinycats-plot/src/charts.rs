@@ -33,7 +33,8 @@ pub struct BarChart {
     pub values: Vec<f64>,
     /// Caption of the value axis.
     pub value_label: String,
-    /// Fixed value range; `None` fits the data (from 0).
+    /// Fixed value range; `None` fits the data (from 0, or from the lowest value when
+    /// some are negative). Bars grow from 0 when 0 is in the range, else from its low end.
     pub range: Option<(f64, f64)>,
 }
 
@@ -75,8 +76,14 @@ impl BarChart {
             root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
             let (lo, hi) = self.range.unwrap_or_else(|| {
                 let max = self.values.iter().cloned().fold(0.0_f64, f64::max);
-                (0.0, if max > 0.0 { max * 1.1 } else { 1.0 })
+                let min = self.values.iter().cloned().fold(0.0_f64, f64::min);
+                let pad = 0.1 * (max - min);
+                (
+                    if min < 0.0 { min - pad } else { 0.0 },
+                    if max > 0.0 { max + pad } else { 1.0 },
+                )
             });
+            let base = 0.0_f64.clamp(lo, hi);
             let n = self.labels.len();
             let label_width = self
                 .labels
@@ -128,7 +135,7 @@ impl BarChart {
                     let row = n - 1 - i;
                     let mut bar = Rectangle::new(
                         [
-                            (lo, SegmentValue::Exact(row)),
+                            (base, SegmentValue::Exact(row)),
                             (*v, SegmentValue::Exact(row + 1)),
                         ],
                         PALETTE[0].filled(),
@@ -367,6 +374,25 @@ mod tests {
         let blue = img.pixels().filter(|p| p.0 == [31, 119, 180]).count();
         assert!(blue > 1000, "{blue} bar pixels");
         assert!(non_white(&img) > blue, "labels and axes are drawn too");
+    }
+
+    #[test]
+    fn negative_bars_grow_left_from_zero() {
+        let img = BarChart::new("logits", vec!["a".into(), "b".into()], vec![4.0, -4.0])
+            .render(400, 200)
+            .unwrap();
+        let blue = |x: u32, y: u32| img.get_pixel(x, y).0 == [31, 119, 180];
+        // The fitted range is symmetric, so 0 sits mid-plot; find each bar's extent on
+        // the rows through the bars' middles.
+        let extent = |y: u32| {
+            let xs: Vec<u32> = (0..400).filter(|&x| blue(x, y)).collect();
+            (xs[0], *xs.last().unwrap())
+        };
+        let rows: Vec<u32> = (0..200).filter(|&y| (0..400).any(|x| blue(x, y))).collect();
+        let (top, bottom) = (extent(rows[0] + 2), extent(*rows.last().unwrap() - 2));
+        // "a" (+4) starts where "b" (−4) ends: both grow from the zero line.
+        assert!(top.0.abs_diff(bottom.1) <= 2, "a {top:?}, b {bottom:?}");
+        assert!(top.1 > top.0 + 50 && bottom.1 > bottom.0 + 50);
     }
 
     #[test]
