@@ -10,6 +10,7 @@
 use anyhow::Result;
 use image::{DynamicImage, RgbImage};
 use tinycats_notebook::{display_path, out_dir, step, workspace_root};
+use tinycats_runtime::preprocess::open_image;
 use tinycats_runtime::repo::{CLASSIFIER_ONNX, GENERATOR_ONNX};
 use tinycats_runtime::{Breed, Classifier, GenerateOptions, Generator, ModelRepo};
 // ANCHOR_END: uses
@@ -68,5 +69,47 @@ fn main() -> Result<()> {
     row.save(&path)?;
     println!("saved {}", display_path(&path));
     // ANCHOR_END: save
+
+    // ANCHOR: exercise_steps
+    step("exercise_steps");
+    // The same four Siamese noises with fewer Euler steps: how sure is the classifier?
+    for steps in [1, 2, 4, 20] {
+        let mut few = options.clone();
+        few.sampling.steps = steps;
+        let cats = generator.generate(&few, |_| {})?;
+        let mut sure = Vec::new();
+        for cat in cats {
+            let scores = classifier.classify(&DynamicImage::ImageRgb8(cat), usize::MAX)?;
+            let siamese = scores.iter().find(|s| s.name == "Siamese");
+            sure.push(format!(
+                "{:>3.0} %",
+                100.0 * siamese.map_or(0.0, |s| s.probability)
+            ));
+        }
+        println!("{steps:>2} steps: P(Siamese) = {}", sure.join(", "));
+    }
+    // ANCHOR_END: exercise_steps
+
+    // ANCHOR: exercise_photo
+    step("exercise_photo");
+    // A photo from disk: any PNG, JPEG or WebP, decoded upright and within a memory budget.
+    let photo = open_image(&workspace_root().join("assets/photos/chelsea.png"))?;
+    for score in classifier.classify(&photo, 3)? {
+        println!("{:<18} {:>5.1} %", score.name, 100.0 * score.probability);
+    }
+    // ANCHOR_END: exercise_photo
+
+    // ANCHOR: exercise_error
+    step("exercise_error");
+    // A breed the generator does not know: the error names it and the known ones.
+    let unknown = GenerateOptions {
+        breed: Breed::Name("Tabby".into()),
+        ..options.clone()
+    };
+    match generator.generate(&unknown, |_| {}) {
+        Ok(_) => println!("generated a Tabby?"),
+        Err(e) => println!("{e}"),
+    }
+    // ANCHOR_END: exercise_error
     Ok(())
 }
