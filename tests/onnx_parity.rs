@@ -9,7 +9,9 @@
 //!   thread-count-dependent summation order);
 //! - the bundled generator, the book's defaults (20 Euler steps, guidance 4) and Heun, same
 //!   seed and breed through `tinycats_models` and `tinycats_runtime`: the same image within
-//!   1e-4 in pixel units (max-abs on [0, 1]).
+//!   1e-4 in pixel units (max-abs on [0, 1]);
+//! - the bundled int8 graph is the int8-dynamic quantization of the bundled weights, byte
+//!   for byte, and its images stay within 0.03 RMSE of fp32's from the same seed.
 
 use std::path::Path;
 
@@ -153,6 +155,45 @@ fn same_seed_same_cat_on_libtorch_and_onnx_runtime() -> Result<()> {
             "{opts:?}: libtorch and ONNX Runtime differ by {d}"
         );
     }
+    Ok(())
+}
+
+/// `assets/generator/model_int8.onnx` is what `tinycats export onnx --quantize
+/// int8-dynamic` makes of the bundled weights now (so it cannot go stale), and samples
+/// close to the fp32 graph.
+#[test]
+fn bundled_int8_graph_is_current_and_close_to_fp32() -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/generator");
+    let fresh = tinycats_onnx::quantize::quantize(
+        &tinycats_onnx::export_dir(&root)?,
+        tinycats_onnx::Scheme::Dynamic,
+    )?;
+    let dir = tempfile::tempdir()?;
+    tinycats_onnx::write_model(&fresh, &dir.path().join("int8.onnx"))?;
+    assert!(
+        std::fs::read(dir.path().join("int8.onnx"))?
+            == std::fs::read(root.join("model_int8.onnx"))?,
+        "assets/generator/model_int8.onnx is stale: run `tinycats export onnx --model \
+         assets/generator --out assets/generator/model_int8.onnx --quantize int8-dynamic`"
+    );
+    let mut fp32 = Generator::load(root.join("model.onnx"))?;
+    let mut int8 = Generator::load(root.join("model_int8.onnx"))?;
+    let (seed, n, breed) = (3, 4, 10);
+    let opts = SampleOptions::DEFAULT;
+    let a = fp32.sample(fp32.noise(seed, n), breed, &opts, |_| {})?;
+    let b = int8.sample(int8.noise(seed, n), breed, &opts, |_| {})?;
+    let norm = fp32.preprocess().norm;
+    let mut sq = 0.0f64;
+    for ((idx, &x), &y) in a.indexed_iter().zip(b.iter()) {
+        let (x, y) = (norm.denormalize(idx.1, x), norm.denormalize(idx.1, y));
+        sq += f64::from(x.clamp(0.0, 1.0) - y.clamp(0.0, 1.0)).powi(2);
+    }
+    let rmse = (sq / a.len() as f64).sqrt();
+    println!("int8 vs fp32, 20 Euler steps, guidance 4: RMSE {rmse:.4} on [0, 1] pixels");
+    assert!(
+        rmse > 0.0 && rmse < 0.03,
+        "int8 drifts from fp32: RMSE {rmse}"
+    );
     Ok(())
 }
 

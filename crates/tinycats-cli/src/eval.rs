@@ -23,7 +23,7 @@ use tinycats_pipelines::quantization::{pixel_rmse, time_ms, write_variants};
 use tinycats_runtime::quality::PerBreedAccuracy;
 use tinycats_runtime::repo::{CLASSIFIER_ONNX, GENERATOR_ONNX};
 
-use crate::backend::{Backend, load_generator};
+use crate::backend::{Backend, Precision, load_generator};
 use tinycats_runtime::{Classifier, Generator, ModelRepo};
 
 #[derive(Debug, Subcommand)]
@@ -78,6 +78,10 @@ pub struct GeneratorArgs {
     /// samples on both.
     #[arg(long, value_enum, default_value_t = Backend::Ort)]
     backend: Backend,
+    /// fp32 (the default: the model's own quality) or int8 (the graph `tinycats sample`
+    /// uses by default; ONNX Runtime only).
+    #[arg(long, value_enum)]
+    precision: Option<Precision>,
     /// auto, cpu or cuda (libtorch only).
     #[arg(long, default_value = "auto")]
     device: String,
@@ -175,6 +179,7 @@ fn generator(args: GeneratorArgs) -> anyhow::Result<()> {
     if !(1..=10_000).contains(&args.per_breed) {
         anyhow::bail!("`--per-breed` = {}: expected 1..=10000", args.per_breed);
     }
+    let precision = Precision::resolve(args.precision, args.backend, Precision::Fp32)?;
     let mut judge = load_classifier(&args.classifier)?;
     let started = Instant::now();
     let (fidelity, on) = match args.backend {
@@ -186,9 +191,9 @@ fn generator(args: GeneratorArgs) -> anyhow::Result<()> {
         }
         Backend::Ort => {
             let scratch = tempfile::tempdir()?;
-            let mut generator = load_generator(&args.model, scratch.path())?;
+            let mut generator = load_generator(&args.model, scratch.path(), precision)?;
             let run = breed_fidelity(&mut generator, &mut judge, args.per_breed, &opts, args.seed)?;
-            (run, "CPU (ONNX Runtime)".to_string())
+            (run, format!("CPU (ONNX Runtime, {})", precision.name()))
         }
     };
     println!("{}", fidelity.report.table("breed fidelity"));

@@ -146,6 +146,62 @@ fn sample_a_breed_and_refuse_an_unknown_one() {
     assert!(image::open(&png).is_ok());
     let one = image::open(dir.path().join("each/Siamese_00.png")).expect("Siamese_00.png");
     assert_eq!((one.width(), one.height()), (64, 64));
+    // ONNX Runtime samples with the int8 graph unless told otherwise; int8 on libtorch is
+    // refused with the way out.
+    let out = expect(
+        &[
+            "sample",
+            "--model",
+            "assets",
+            "--breed",
+            "Bombay",
+            "--per-breed",
+            "1",
+            "--steps",
+            "2",
+            "--out",
+            s(&png),
+        ],
+        0,
+    );
+    assert!(out.contains("ONNX Runtime, int8"), "{out}");
+    let out = expect(
+        &[
+            "sample",
+            "--model",
+            "assets",
+            "--breed",
+            "Bombay",
+            "--per-breed",
+            "1",
+            "--steps",
+            "2",
+            "--precision",
+            "fp32",
+            "--out",
+            s(&png),
+        ],
+        0,
+    );
+    assert!(out.contains("ONNX Runtime, fp32"), "{out}");
+    let err = expect(
+        &[
+            "sample",
+            "--model",
+            "assets/generator",
+            "--backend",
+            "tch",
+            "--precision",
+            "int8",
+            "--out",
+            s(&png),
+        ],
+        1,
+    );
+    assert!(
+        err.contains("ONNX Runtime only") && err.contains("--precision fp32"),
+        "{err}"
+    );
     let err = expect(
         &[
             "sample",
@@ -318,6 +374,14 @@ fn train_a_generator_and_judge_it_on_both_back_ends() {
     assert_eq!(json["memorisation"]["train_images"], 52);
     let plain = eval(&["--features", "none"]);
     assert!(!plain.contains("Fréchet"), "{plain}");
+    // int8 from a run folder: quantized for the run, with the command that saves it.
+    let int8 = eval(&["--features", "none", "--precision", "int8"]);
+    assert!(
+        int8.contains("ONNX Runtime, int8")
+            && int8.contains("no model_int8.onnx")
+            && int8.contains("--quantize int8-dynamic"),
+        "{int8}"
+    );
     let err = expect(
         &[
             "eval",

@@ -11,6 +11,8 @@ use crate::error::{Result, RuntimeError};
 
 pub const CLASSIFIER_ONNX: &str = "classifier/model.onnx";
 pub const GENERATOR_ONNX: &str = "generator/model.onnx";
+/// The generator's int8-dynamic graph (`tinycats export onnx --quantize int8-dynamic`).
+pub const GENERATOR_INT8_ONNX: &str = "generator/model_int8.onnx";
 pub const CLASSIFIER_DIR: &str = "classifier";
 pub const GENERATOR_DIR: &str = "generator";
 
