@@ -108,6 +108,7 @@ def main():
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, fp32 matmul peak (1024², best of 10): {peak:.1f} GFLOP/s")
     print(f"| shape | params | train s/step (B={BATCH}) | train img/s | % peak | sample ms/img/NFE (B={SAMPLE_BATCH}) | % peak |")
     print("|---|---|---|---|---|---|---|")
+    one_cat = []
     for label, p, d, depth, heads in SHAPES:
         if flt and flt not in label:
             continue
@@ -147,6 +148,27 @@ def main():
             f"| {label} | {params / 1e6:.2f} M | {step_s:.3f} | {BATCH / step_s:.1f} | "
             f"{100 * train_gflops / peak:.0f} % | {nfe_ms:.2f} | {100 * sample_gflops / peak:.0f} % |"
         )
+        one_cat.append((label, one_cat_ms(model)))
+    for label, ms in one_cat:
+        print(f"one cat ({label}): 20 Euler steps, guidance 4, batch 2 per call: {ms:.1} ms per image (median of 5)")
+
+
+def one_cat_ms(model, steps=20, guidance=4.0):
+    """One image as `tinycats sample` makes it: each Euler step one call on a batch of two
+    (the breed and the null class), mixed by classifier-free guidance."""
+    y = torch.tensor([3, CLASSES])
+    times = []
+    with torch.no_grad():
+        for i in range(6):
+            t0 = time.perf_counter()
+            x = torch.randn(1, 3, SIZE, SIZE)
+            for k in range(steps):
+                t = torch.full((2,), k / steps)
+                v = model.velocity(torch.cat([x, x]), t, y)
+                x = x + (v[1:] + guidance * (v[:1] - v[1:])) / steps
+            if i > 0:
+                times.append((time.perf_counter() - t0) * 1e3)
+    return sorted(times)[len(times) // 2]
 
 
 if __name__ == "__main__":

@@ -198,6 +198,67 @@ fn ratios(train: &Report, pytorch: &Report) -> Option<String> {
     ))
 }
 
+/// The one-cat table of the inference report: `(sampler, ms per image)` rows.
+fn one_cat_rows(inference: &Report) -> Vec<(String, f64)> {
+    inference
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("| one cat"))
+        .skip(2) // the header and its rule
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            Some((cells.get(1)?.to_string(), cells.get(2)?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// PyTorch eager's one-cat time for the `tiny` shape: the number before "ms per image".
+fn pytorch_one_cat(pytorch: &Report) -> Option<f64> {
+    let line = pytorch
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("one cat (tiny"))?;
+    line.split(':')
+        .next_back()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The paragraph on sampling one cat: each back-end's time and, when PyTorch ran, the
+/// speed of each against PyTorch eager (the issue's target: int8 at least 1.5×).
+fn one_cat(inference: &Report, pytorch: Option<&Report>) -> String {
+    let rows = one_cat_rows(inference);
+    if rows.is_empty() {
+        return String::new();
+    }
+    let times: Vec<String> = rows
+        .iter()
+        .map(|(name, ms)| format!("{name} {ms:.1} ms"))
+        .collect();
+    let mut text = format!(
+        "One cat as `tinycats sample` makes it (20 Euler steps with guidance 4, one call on a \
+         batch of two per step, the model already loaded): {}.",
+        times.join(", ")
+    );
+    if let Some(reference) = pytorch.and_then(pytorch_one_cat) {
+        let speeds: Vec<String> = rows
+            .iter()
+            .map(|(name, ms)| format!("{name} **{:.2}×**", reference / ms))
+            .collect();
+        text.push_str(&format!(
+            " PyTorch eager took {reference:.1} ms for the same loop in the same run \
+             (`bench/dit_reference.py`), so against it: {}; above 1 is faster. At batch 2 a \
+             call is short, and PyTorch's per-operation overhead weighs more than at batch 13.",
+            speeds.join(", ")
+        ));
+    }
+    text.push('\n');
+    text
+}
+
 /// The generated chapter.
 fn chapter(machine: &str, train: &Report, pytorch: Option<&Report>, inference: &Report) -> String {
     let reference = match pytorch {
@@ -248,8 +309,8 @@ matmul throughput that each program measures first.
 ## Inference: libtorch against ONNX Runtime
 
 One TinyDiT denoiser call at batch 1 and at batch 26 (13 breeds, each with and without the
-breed, as guided sampling calls it), and the classifier's images per second, on libtorch
-and on ONNX Runtime in fp32 and int8. Models are the `tiny` presets with random weights:
+breed, as guided sampling calls it), one whole cat (20 guided Euler steps), and the
+classifier's images per second, on libtorch and on ONNX Runtime in fp32 and int8. Models are the `tiny` presets with random weights:
 speed does not depend on what the weights learned. The last table is how far the int8
 graphs drift from fp32 on the same inputs.
 
@@ -258,12 +319,14 @@ graphs drift from fp32 on the same inputs.
 ```
 
 {inf_md}
+{one_cat}
 The three benchmarks took {total:.0} s in all.
 "#,
         train_cmd = train.command,
         train_md = as_markdown(train),
         inf_cmd = inference.command,
         inf_md = as_markdown(inference),
+        one_cat = one_cat(inference, pytorch),
         total = train.seconds + pytorch.map_or(0.0, |r| r.seconds) + inference.seconds,
     )
 }
@@ -327,5 +390,34 @@ mod tests {
             "{text}"
         );
         assert_eq!(ratios(&ours, &report("no table")), None);
+    }
+
+    #[test]
+    fn one_cat_is_compared_with_pytorch_eager() {
+        let inference = report(
+            "| generator | ms |\n|---|---|\n| tch CPU | 9 |\n\n\
+             | one cat: 20 Euler steps, guidance 4 | ms per image |\n|---|---|\n\
+             | tch CPU | 300.0 |\n| ORT int8 dynamic | 100.0 |\nnext",
+        );
+        assert_eq!(
+            one_cat_rows(&inference),
+            vec![
+                ("tch CPU".to_string(), 300.0),
+                ("ORT int8 dynamic".to_string(), 100.0)
+            ]
+        );
+        let pytorch = report(
+            "| t |\none cat (tiny: p8-w256-d6): 20 Euler steps, guidance 4, batch 2 per call: \
+             250.0 ms per image (median of 5)",
+        );
+        assert_eq!(pytorch_one_cat(&pytorch), Some(250.0));
+        let text = one_cat(&inference, Some(&pytorch));
+        assert!(
+            text.contains("ORT int8 dynamic **2.50×**") && text.contains("tch CPU **0.83×**"),
+            "{text}"
+        );
+        let alone = one_cat(&inference, None);
+        assert!(alone.contains("ORT int8 dynamic 100.0 ms") && !alone.contains("PyTorch"));
+        assert_eq!(one_cat(&report("no table"), None), "");
     }
 }

@@ -186,6 +186,25 @@ fn main() -> Result<()> {
         );
     }
 
+    // One cat as `tinycats sample` makes it: 20 Euler steps with guidance 4, each step one
+    // call on a batch of 2 (with and without the breed), the session already loaded.
+    println!("\n| one cat: 20 Euler steps, guidance 4 | ms per image |");
+    println!("|---|---|");
+    let one = SampleOptions::DEFAULT;
+    let y = Tensor::full([1], 3, (Kind::Int64, Device::Cpu));
+    let ms = 1e3
+        * time(|| {
+            let _ = tinycats_models::tasks::sample_labels(&dit, &y, &one, 0).expect("sample");
+        });
+    println!("| tch CPU | {ms:.1} |");
+    for (name, _, g) in gens.iter_mut().take(2) {
+        let ms = 1e3
+            * time(|| {
+                g.sample(g.noise(0, 1), 3, &one, |_| {}).expect("sample");
+            });
+        println!("| {name} | {ms:.1} |");
+    }
+
     // int8 drift against fp32: one call at batch 26, and a 10-step guided Euler run.
     let x = gaussian_noise(3, (26, 3, s, s));
     let (t, y): (Vec<f32>, Vec<i64>) = (
