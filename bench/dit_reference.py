@@ -7,7 +7,10 @@ same way. Run on the same machine right after the Rust benchmark:
     PYTHONPATH=.tinycats/torch:.tinycats/pydeps python3 bench/dit_reference.py [filter]
 """
 
+import json
 import math
+import pathlib
+import struct
 import sys
 import time
 
@@ -108,7 +111,7 @@ def main():
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, fp32 matmul peak (1024², best of 10): {peak:.1f} GFLOP/s")
     print(f"| shape | params | train s/step (B={BATCH}) | train img/s | % peak | sample ms/img/NFE (B={SAMPLE_BATCH}) | % peak |")
     print("|---|---|---|---|---|---|---|")
-    one_cat = []
+    one_cat, breakdown = [], []
     for label, p, d, depth, heads in SHAPES:
         if flt and flt not in label:
             continue
@@ -117,7 +120,7 @@ def main():
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.0, foreach=False)
         x1 = torch.randn(BATCH, 3, SIZE, SIZE)
         y = torch.randint(0, CLASSES, (BATCH,))
-        times = []
+        times, phases = [], [[], [], [], []]
         for i in range(steps + 1):
             t0 = time.perf_counter()
             opt.zero_grad()
@@ -126,12 +129,23 @@ def main():
             tb = t.view(-1, 1, 1, 1)
             xt = tb * x1 + (1 - tb) * x0
             loss = (model.velocity(xt, t, y) - (x1 - x0)).square().mean()
+            t1 = time.perf_counter()
             loss.backward()
+            t2 = time.perf_counter()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            t3 = time.perf_counter()
             opt.step()
+            t4 = time.perf_counter()
             if i > 0:
-                times.append(time.perf_counter() - t0)
+                times.append(t4 - t0)
+                for p_, (a, b) in zip(phases, [(t0, t1), (t1, t2), (t2, t3), (t3, t4)]):
+                    p_.append((b - a) * 1e3)
         step_s = sorted(times)[len(times) // 2]
+        fwd, bwd, clip, adamw = (sorted(p_)[len(p_) // 2] for p_ in phases)
+        breakdown.append(
+            f"{label}: forward and loss {fwd:.0f} ms, backward {bwd:.0f} ms, gradient clipping "
+            f"{clip:.0f} ms, AdamW {adamw:.0f} ms (medians)"
+        )
         train_gflops = 3 * forward_flops(p, d, depth) * BATCH / step_s / 1e9
 
         noise = torch.randn(SAMPLE_BATCH, 3, SIZE, SIZE)
@@ -148,15 +162,56 @@ def main():
             f"| {label} | {params / 1e6:.2f} M | {step_s:.3f} | {BATCH / step_s:.1f} | "
             f"{100 * train_gflops / peak:.0f} % | {nfe_ms:.2f} | {100 * sample_gflops / peak:.0f} % |"
         )
-        one_cat.append((label, one_cat_ms(model)))
+        if label.startswith("tiny"):
+            load_bundled(model)  # the bundled generator is a `tiny`
+            one_cat.append((label, one_cat_ms(model)))
+    for line in breakdown:
+        print(f"step phases, {line}")
     for label, ms in one_cat:
-        print(f"one cat ({label}): 20 Euler steps, guidance 4, batch 2 per call: {ms:.1} ms per image (median of 5)")
+        print(f"one cat ({label}, bundled weights): 20 Euler steps, guidance 4, batch 2 per call: {ms:.1f} ms per image (median of 5)")
+
+
+BUNDLED = pathlib.Path(__file__).resolve().parent.parent / "assets/generator/model.safetensors"
+
+
+def dit_name(name):
+    """This module's parameter name → the name in DiT's `models.py` (and the safetensors)."""
+    for ours, theirs in [
+        ("x_embedder.", "x_embedder.proj."),
+        ("t_mlp.", "t_embedder.mlp."),
+        ("y_table.", "y_embedder.embedding_table."),
+        ("final_ada.", "final_layer.adaLN_modulation."),
+        ("final.", "final_layer.linear."),
+    ]:
+        if name.startswith(ours):
+            return theirs + name[len(ours):]
+    for ours, theirs in [(".qkv.", ".attn.qkv."), (".proj.", ".attn.proj."), (".fc1.", ".mlp.fc1."),
+                         (".fc2.", ".mlp.fc2."), (".ada.", ".adaLN_modulation.")]:
+        name = name.replace(ours, theirs)
+    return name
+
+
+def load_bundled(model):
+    """The bundled generator's weights (a safetensors file: an 8-byte header length, a JSON
+    header, then the raw little-endian tensors), so that the one-cat loop samples what the
+    Rust benchmark and `tinycats sample` sample."""
+    data = BUNDLED.read_bytes()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8 : 8 + n])
+    body = data[8 + n :]
+    state = {}
+    for name in model.state_dict():
+        entry = header[dit_name(name)]
+        assert entry["dtype"] == "F32", entry
+        start, end = entry["data_offsets"]
+        state[name] = torch.frombuffer(bytearray(body[start:end]), dtype=torch.float32).reshape(entry["shape"])
+    model.load_state_dict(state, strict=True)
 
 
 def one_cat_ms(model, steps=20, guidance=4.0):
     """One image as `tinycats sample` makes it: each Euler step one call on a batch of two
     (the breed and the null class), mixed by classifier-free guidance."""
-    y = torch.tensor([3, CLASSES])
+    y = torch.tensor([10, CLASSES])
     times = []
     with torch.no_grad():
         for i in range(6):

@@ -189,9 +189,9 @@ fn ratios(train: &Report, pytorch: &Report) -> Option<String> {
         ref_step / ours_step,
         ref_nfe / ours_nfe,
         if ref_step / ours_step < 0.9 {
-            " A training step well below PyTorch's speed is tinycats' AdamW, written out over \
-             tensors so that its moments are checkpointed and a resumed run is bit-identical: \
-             it issues a few more small kernels per parameter."
+            " A training step well below PyTorch's speed on a quiet machine would show in the \
+             `step phases` lines under the two tables, which split each step into forward, \
+             backward, clipping and AdamW."
         } else {
             ""
         }
@@ -239,8 +239,9 @@ fn one_cat(inference: &Report, pytorch: Option<&Report>) -> String {
         .map(|(name, ms)| format!("{name} {ms:.1} ms"))
         .collect();
     let mut text = format!(
-        "One cat as `tinycats sample` makes it (20 Euler steps with guidance 4, one call on a \
-         batch of two per step, the model already loaded): {}.",
+        "One cat as `tinycats sample` makes it, with the bundled generator's weights (20 Euler \
+         steps with guidance 4, one call on a batch of two per step, the model already \
+         loaded): {}.",
         times.join(", ")
     );
     if let Some(reference) = pytorch.and_then(pytorch_one_cat) {
@@ -249,9 +250,10 @@ fn one_cat(inference: &Report, pytorch: Option<&Report>) -> String {
             .map(|(name, ms)| format!("{name} **{:.2}×**", reference / ms))
             .collect();
         text.push_str(&format!(
-            " PyTorch eager took {reference:.1} ms for the same loop in the same run \
-             (`bench/dit_reference.py`), so against it: {}; above 1 is faster. At batch 2 a \
-             call is short, and PyTorch's per-operation overhead weighs more than at batch 13.",
+            " PyTorch eager took {reference:.1} ms for the same loop with the same weights in \
+             the same run (`bench/dit_reference.py`), so against it: {}; above 1 is faster. At \
+             batch 2 a call is short, and PyTorch's per-operation overhead weighs more than at \
+             batch 13.",
             speeds.join(", ")
         ));
     }
@@ -298,7 +300,8 @@ The library's own `TinyDit`, flow-matching loss and AdamW with gradient clipping
 `tiny` preset (patch 8, width 256, depth 6) at batch 32, and its sampler: the median of
 the timed steps after a warm-up step, and the time per image per network evaluation of a
 10-step sampler. `% peak` divides the model's matmul and attention FLOPs by the fp32
-matmul throughput that each program measures first.
+matmul throughput that each program measures first. The `step phases` line under each
+table splits a step into forward and loss, backward, gradient clipping and AdamW.
 
 ```console
 {train_cmd}
@@ -310,9 +313,12 @@ matmul throughput that each program measures first.
 
 One TinyDiT denoiser call at batch 1 and at batch 26 (13 breeds, each with and without the
 breed, as guided sampling calls it), one whole cat (20 guided Euler steps), and the
-classifier's images per second, on libtorch and on ONNX Runtime in fp32 and int8. Models are the `tiny` presets with random weights:
-speed does not depend on what the weights learned. The last table is how far the int8
-graphs drift from fp32 on the same inputs.
+classifier's images per second, on libtorch and on ONNX Runtime in fp32 and int8. The
+calls and the classifier use the `tiny` presets with random weights: one call's speed does
+not depend on what the weights learned. The whole cat uses the bundled generator's weights,
+so that it samples exactly what `tinycats sample` does, and is timed first, before the
+other sessions exist. The int8 table is how far the int8 graphs drift from fp32 on the same
+inputs.
 
 ```console
 {inf_cmd}

@@ -7,7 +7,7 @@
 //! TINYCATS_BENCH_STEPS=3 cargo bench -p tinycats-models --bench train_step -- tiny
 //! ```
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tch::{Device, Kind, Tensor, nn};
 use tinycats_core::{SampleOptions, Solver};
@@ -61,6 +61,7 @@ fn main() {
         "| shape | params | train s/step (B={BATCH}) | train img/s | % peak | sample ms/img/NFE (B={SAMPLE_BATCH}) | % peak |"
     );
     println!("|---|---|---|---|---|---|---|");
+    let mut breakdown = Vec::new();
     for &(label, patch, width, depth, heads) in SHAPES {
         if filter.as_ref().is_some_and(|f| !label.contains(f.as_str())) {
             continue;
@@ -83,17 +84,37 @@ fn main() {
         let x1 = Tensor::randn([BATCH, 3, 64, 64], (Kind::Float, Device::Cpu));
         let y = Tensor::randint(cfg.num_classes, [BATCH], (Kind::Int64, Device::Cpu));
         let mut times = Vec::new();
+        // Where a step goes: forward and loss, backward, gradient clipping, AdamW (ms).
+        let mut phases: [Vec<f64>; 4] = Default::default();
         for i in 0..=steps {
             let t = Instant::now();
             opt.zero_grad();
-            flow::flow_matching_loss(&model, &x1, &y, TimeSampling::default(), true).backward();
+            let loss = flow::flow_matching_loss(&model, &x1, &y, TimeSampling::default(), true);
+            let forward = t.elapsed();
+            loss.backward();
+            let backward = t.elapsed();
             opt.clip_grad_norm(1.0);
+            let clip = t.elapsed();
             opt.step(1e-4);
+            let done = t.elapsed();
             if i > 0 {
-                times.push(t.elapsed().as_secs_f64());
+                times.push(done.as_secs_f64());
+                for (p, (a, b)) in phases.iter_mut().zip([
+                    (Duration::ZERO, forward),
+                    (forward, backward),
+                    (backward, clip),
+                    (clip, done),
+                ]) {
+                    p.push((b - a).as_secs_f64() * 1e3);
+                }
             }
         }
         let step_s = median(times);
+        let [fwd, bwd, clip, adamw] = phases.map(median);
+        breakdown.push(format!(
+            "{label}: forward and loss {fwd:.0} ms, backward {bwd:.0} ms, gradient clipping \
+             {clip:.0} ms, AdamW {adamw:.0} ms (medians)"
+        ));
         let train_gflops = 3.0 * cfg.forward_macs().flops() * BATCH as f64 / step_s / 1e9;
 
         // Sampling: Euler without guidance, so each step is one network evaluation (NFE).
@@ -117,5 +138,8 @@ fn main() {
             100.0 * train_gflops / peak,
             100.0 * sample_gflops / peak,
         );
+    }
+    for line in breakdown {
+        println!("step phases, {line}");
     }
 }

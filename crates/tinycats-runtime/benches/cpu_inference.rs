@@ -102,6 +102,36 @@ fn main() -> Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
 
+    // One cat as `tinycats sample` makes it: 20 Euler steps with guidance 4, each step one
+    // call on a batch of 2 (with and without the breed), the model already loaded, on the
+    // bundled generator's weights: exactly what `tinycats sample` computes.
+    // Measured first, before any other session or libtorch call: idle thread pools of the
+    // sessions and libtorch left behind made these short calls up to twice as slow in trials.
+    // ONNX Runtime before libtorch for the same reason.
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/generator");
+    println!("| one cat, bundled generator: 20 Euler steps, guidance 4 | ms per image |");
+    println!("|---|---|");
+    let one = SampleOptions::DEFAULT;
+    for (name, file) in [
+        ("ORT fp32", "model.onnx"),
+        ("ORT int8 dynamic", "model_int8.onnx"),
+    ] {
+        let mut g = Generator::load(bundled.join(file))?;
+        let ms = 1e3
+            * time(|| {
+                g.sample(g.noise(0, 1), 10, &one, |_| {}).expect("sample");
+            });
+        println!("| {name} | {ms:.1} |");
+    }
+    let (_vs, bundled_dit) = TinyDit::load(&bundled, Device::Cpu)?;
+    let y = Tensor::full([1], 10, (Kind::Int64, Device::Cpu));
+    let ms = 1e3
+        * time(|| {
+            let _ =
+                tinycats_models::tasks::sample_labels(&bundled_dit, &y, &one, 0).expect("sample");
+        });
+    println!("| tch CPU | {ms:.1} |");
+
     let (ort_peak, tch_peak) = matmul_peak(dir.path())?;
     let peak = ort_peak.max(tch_peak);
     println!(
@@ -184,25 +214,6 @@ fn main() -> Result<()> {
             ms[1],
             100.0 * gflops / peak
         );
-    }
-
-    // One cat as `tinycats sample` makes it: 20 Euler steps with guidance 4, each step one
-    // call on a batch of 2 (with and without the breed), the session already loaded.
-    println!("\n| one cat: 20 Euler steps, guidance 4 | ms per image |");
-    println!("|---|---|");
-    let one = SampleOptions::DEFAULT;
-    let y = Tensor::full([1], 3, (Kind::Int64, Device::Cpu));
-    let ms = 1e3
-        * time(|| {
-            let _ = tinycats_models::tasks::sample_labels(&dit, &y, &one, 0).expect("sample");
-        });
-    println!("| tch CPU | {ms:.1} |");
-    for (name, _, g) in gens.iter_mut().take(2) {
-        let ms = 1e3
-            * time(|| {
-                g.sample(g.noise(0, 1), 3, &one, |_| {}).expect("sample");
-            });
-        println!("| {name} | {ms:.1} |");
     }
 
     // int8 drift against fp32: one call at batch 26, and a 10-step guided Euler run.
