@@ -13,11 +13,13 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
+use tinycats_core::metrics::{self, ConfusionMatrix};
 use tinycats_core::{SampleOptions, Solver};
+use tinycats_data::SynthSplit;
 use tinycats_models::TinyDit;
 use tinycats_models::device::parse_device;
 use tinycats_models::features::FeatureNet;
-use tinycats_pipelines::eval::{breed_fidelity, test_accuracy, test_split};
+use tinycats_pipelines::eval::{breed_fidelity, split_logits, test_split};
 use tinycats_pipelines::quality::{self, QualityOptions};
 use tinycats_pipelines::quantization::{pixel_rmse, time_ms, write_variants};
 use tinycats_runtime::quality::PerBreedAccuracy;
@@ -55,6 +57,14 @@ pub struct ClassifierArgs {
     /// SynthCats seed (the bundled models were trained on seed 0).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Images per breed of SynthCats' validation split that the calibration temperature is
+    /// fitted on (never the test images it is judged on); 0 skips temperature scaling.
+    #[arg(long, default_value_t = 50)]
+    calibration_per_breed: u64,
+    /// Also write the report (confusion matrix, per-class precision/recall/F1, top-k,
+    /// reliability bins, ECE and the temperature) as JSON here.
+    #[arg(long)]
+    report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -161,16 +171,112 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
     }
     let mut judge = load_classifier(&args.model)?;
     let started = Instant::now();
-    let report = test_accuracy(&mut judge, args.seed, args.per_breed)?;
-    println!("{}", report.table("test top-1"));
+    let (logits, labels) = split_logits(&mut judge, args.seed, args.per_breed, SynthSplit::Test)?;
+    let names = judge.class_names().to_vec();
+    let probs: Vec<Vec<f32>> = logits
+        .iter()
+        .map(|l| metrics::softmax_with_temperature(l, 1.0))
+        .collect();
+    let predicted: Vec<usize> = logits.iter().map(|l| metrics::argmax(l)).collect();
+    let matrix = ConfusionMatrix::new(&labels, &predicted, names.len())?;
+    let confusion: Vec<Vec<usize>> = matrix
+        .counts
+        .iter()
+        .map(|row| row.iter().map(|&c| c as usize).collect())
+        .collect();
+    let per_breed = PerBreedAccuracy {
+        class_names: names.clone(),
+        counts: (0..names.len())
+            .map(|i| (confusion[i][i], confusion[i].iter().sum()))
+            .collect(),
+        confusion,
+    };
+    println!("{}", per_breed.table("test top-1"));
+    let mut top_k = Vec::new();
+    for k in [1, 3, 5].into_iter().filter(|&k| k <= names.len()) {
+        top_k.push((k, metrics::top_k_accuracy(&probs, &labels, k)?));
+    }
+    let tops: Vec<String> = top_k
+        .iter()
+        .map(|(k, a)| format!("top-{k} {:.2} %", 100.0 * a))
+        .collect();
+    println!("{}; macro F1 {:.4}", tops.join(", "), matrix.macro_f1());
+    println!("class               precision  recall      F1  support");
+    let scores = matrix.per_class();
+    for (name, c) in names.iter().zip(&scores) {
+        println!(
+            "{name:<18} {:>10.3} {:>7.3} {:>7.3} {:>8}",
+            c.precision, c.recall, c.f1, c.support
+        );
+    }
+    const BINS: usize = 15;
+    let ece = metrics::expected_calibration_error(&probs, &labels, BINS)?;
+    let mut temperature = None;
+    if args.calibration_per_breed > 0 {
+        let (val_logits, val_labels) = split_logits(
+            &mut judge,
+            args.seed,
+            args.calibration_per_breed,
+            SynthSplit::Val,
+        )?;
+        let t = metrics::fit_temperature(&val_logits, &val_labels)?;
+        let scaled: Vec<Vec<f32>> = logits
+            .iter()
+            .map(|l| metrics::softmax_with_temperature(l, t))
+            .collect();
+        let ece_t = metrics::expected_calibration_error(&scaled, &labels, BINS)?;
+        temperature = Some((t, val_labels.len(), ece_t));
+    }
+    match temperature {
+        Some((t, n, ece_t)) => println!(
+            "calibration: ECE {ece:.4} ({BINS} bins); temperature {t:.3}, fitted on {n} \
+             validation renders: ECE {ece_t:.4}{}",
+            if t <= metrics::TEMPERATURE_RANGE.0 * 1.001 {
+                " (the search's lower bound: every validation render is right, so sharper is \
+                 always more likely; a harder validation set would stop it)"
+            } else if t >= metrics::TEMPERATURE_RANGE.1 * 0.999 {
+                " (the search's upper bound)"
+            } else {
+                ""
+            }
+        ),
+        None => println!("calibration: ECE {ece:.4} ({BINS} bins)"),
+    }
     println!(
         "{} SynthCats test images ({} per breed, seed {}, {} px) in {:.1} s",
-        report.counts.iter().map(|c| c.1).sum::<usize>(),
+        labels.len(),
         args.per_breed,
         args.seed,
         judge.preprocess().size,
         started.elapsed().as_secs_f64()
     );
+    if let Some(path) = &args.report {
+        let finite = |v: f64| v.is_finite().then_some(v);
+        let json = serde_json::json!({
+            "images": labels.len(),
+            "seed": args.seed,
+            "class_names": names,
+            "confusion": matrix.counts,
+            "per_class": scores.iter().map(|c| serde_json::json!({
+                "precision": finite(c.precision),
+                "recall": finite(c.recall),
+                "f1": finite(c.f1),
+                "support": c.support,
+            })).collect::<Vec<_>>(),
+            "top_k": top_k.iter().map(|(k, a)| serde_json::json!({"k": k, "accuracy": a})).collect::<Vec<_>>(),
+            "macro_f1": finite(matrix.macro_f1()),
+            "reliability": metrics::reliability(&probs, &labels, BINS)?.iter().map(|b| serde_json::json!({
+                "low": b.low, "high": b.high, "count": b.count,
+                "confidence": finite(b.confidence), "accuracy": finite(b.accuracy),
+            })).collect::<Vec<_>>(),
+            "ece": ece,
+            "temperature": temperature.map(|(t, n, ece_t)| serde_json::json!({
+                "value": t, "validation_images": n, "ece_after": ece_t,
+            })),
+        });
+        tinycats_models::io::write_atomic(path, serde_json::to_string_pretty(&json)?.as_bytes())?;
+        println!("report written to {}", path.display());
+    }
     Ok(())
 }
 

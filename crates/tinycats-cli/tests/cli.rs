@@ -243,6 +243,7 @@ fn export_and_eval_the_bundled_models() {
         1,
     );
     assert!(err.contains("config.json"), "{err}");
+    let report = dir.path().join("classifier.json");
     let out = expect(
         &[
             "eval",
@@ -250,11 +251,30 @@ fn export_and_eval_the_bundled_models() {
             "--model",
             "assets",
             "--per-breed",
+            "2",
+            "--calibration-per-breed",
             "1",
+            "--report",
+            s(&report),
         ],
         0,
     );
-    assert!(out.contains('%'), "{out}");
+    for part in [
+        "test top-1",
+        "top-3",
+        "macro F1",
+        "precision  recall",
+        "ECE",
+        "temperature",
+    ] {
+        assert!(out.contains(part), "no `{part}` in:\n{out}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["images"], 26);
+    assert_eq!(json["confusion"].as_array().unwrap().len(), 13);
+    assert_eq!(json["reliability"].as_array().unwrap().len(), 15);
+    assert_eq!(json["temperature"]["validation_images"], 13);
 }
 
 #[test]

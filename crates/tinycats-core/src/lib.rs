@@ -9,12 +9,15 @@
 //!   model's own class table (with the generator's null class);
 //! - [`pixels`]: the pixel convention, `(pixel/255 − mean) / std` from the model folder;
 //! - [`sampling`]: [`SampleOptions`], the time grid, guidance and the sampling loop;
+//! - [`metrics`]: classification metrics (confusion matrix, precision/recall/F1, top-k,
+//!   calibration and temperature scaling) on either back-end's outputs;
 //! - [`noise`]: portable seeded Gaussian noise (Philox4x32-10 + Box–Muller with portable
 //!   `ln`, `cos`, `sin`): the same seed, the same noise, on every back-end and CPU.
 
 pub mod classes;
 pub mod config;
 mod error;
+pub mod metrics;
 pub mod noise;
 pub mod pixels;
 pub mod sampling;

@@ -17,6 +17,16 @@ const JUDGE_BATCH: usize = 64;
 /// The held-out SynthCats test split at `size` px: `per_breed` renders of every class (render
 /// indices no training command ever draws), breed-major, with their labels.
 pub fn test_split(size: u32, seed: u64, per_breed: u64) -> Result<(Vec<DynamicImage>, Vec<usize>)> {
+    synth_split(size, seed, per_breed, SynthSplit::Test)
+}
+
+/// `per_breed` renders of every class from `split`, breed-major, with their labels.
+pub fn synth_split(
+    size: u32,
+    seed: u64,
+    per_breed: u64,
+    split: SynthSplit,
+) -> Result<(Vec<DynamicImage>, Vec<usize>)> {
     let synth = SynthCats::new(SynthConfig {
         size,
         seed,
@@ -25,7 +35,7 @@ pub fn test_split(size: u32, seed: u64, per_breed: u64) -> Result<(Vec<DynamicIm
     let (mut images, mut labels) = (Vec::new(), Vec::new());
     for breed in 0..synth.presets().len() {
         for i in 0..per_breed {
-            let render = synth.render(breed, SynthSplit::Test.index_offset() + i)?;
+            let render = synth.render(breed, split.index_offset() + i)?;
             images.push(DynamicImage::ImageRgb8(render));
             labels.push(breed);
         }
@@ -46,6 +56,25 @@ pub fn test_accuracy(
         &labels,
         JUDGE_BATCH,
     )?)
+}
+
+/// The classifier's logits on [`synth_split`] at its input size, with the labels: what the
+/// metrics of [`tinycats_core::metrics`] (top-k, precision/recall/F1, calibration) are
+/// computed from.
+pub fn split_logits(
+    classifier: &mut Classifier,
+    seed: u64,
+    per_breed: u64,
+    split: SynthSplit,
+) -> Result<(Vec<Vec<f32>>, Vec<usize>)> {
+    let (images, labels) = synth_split(classifier.preprocess().size, seed, per_breed, split)?;
+    let mut logits = Vec::with_capacity(images.len());
+    for chunk in images.chunks(JUDGE_BATCH) {
+        let x = classifier.preprocess().batch(chunk);
+        let out = classifier.logits(x.view())?;
+        logits.extend(out.rows().into_iter().map(|r| r.to_vec()));
+    }
+    Ok((logits, labels))
 }
 
 /// A generator that draws seeded samples of one breed: TinyDiT on libtorch, or its ONNX
