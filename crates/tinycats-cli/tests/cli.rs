@@ -275,6 +275,38 @@ fn export_and_eval_the_bundled_models() {
     assert_eq!(json["confusion"].as_array().unwrap().len(), 13);
     assert_eq!(json["reliability"].as_array().unwrap().len(), 15);
     assert_eq!(json["temperature"]["validation_images"], 13);
+    // The wild shift: the same command on harder renders, and a bad severity refused.
+    let out = expect(
+        &[
+            "eval",
+            "classifier",
+            "--model",
+            "assets",
+            "--per-breed",
+            "1",
+            "--severity",
+            "1",
+        ],
+        0,
+    );
+    assert!(out.contains("wild severity 1"), "{out}");
+    let err = expect(
+        &[
+            "eval",
+            "classifier",
+            "--model",
+            "assets",
+            "--per-breed",
+            "1",
+            "--severity",
+            "2",
+        ],
+        1,
+    );
+    assert!(
+        err.contains("severity = 2") && err.contains("between 0"),
+        "{err}"
+    );
 }
 
 #[test]

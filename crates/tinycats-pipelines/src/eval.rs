@@ -17,19 +17,22 @@ const JUDGE_BATCH: usize = 64;
 /// The held-out SynthCats test split at `size` px: `per_breed` renders of every class (render
 /// indices no training command ever draws), breed-major, with their labels.
 pub fn test_split(size: u32, seed: u64, per_breed: u64) -> Result<(Vec<DynamicImage>, Vec<usize>)> {
-    synth_split(size, seed, per_breed, SynthSplit::Test)
+    synth_split(size, seed, per_breed, SynthSplit::Test, 0.0)
 }
 
-/// `per_breed` renders of every class from `split`, breed-major, with their labels.
+/// `per_breed` renders of every class from `split`, breed-major, with their labels, under
+/// the wild shift of `severity` (0: the clean renders; see `SynthConfig::severity`).
 pub fn synth_split(
     size: u32,
     seed: u64,
     per_breed: u64,
     split: SynthSplit,
+    severity: f32,
 ) -> Result<(Vec<DynamicImage>, Vec<usize>)> {
     let synth = SynthCats::new(SynthConfig {
         size,
         seed,
+        severity,
         ..SynthConfig::default()
     })?;
     let (mut images, mut labels) = (Vec::new(), Vec::new());
@@ -66,8 +69,15 @@ pub fn split_logits(
     seed: u64,
     per_breed: u64,
     split: SynthSplit,
+    severity: f32,
 ) -> Result<(Vec<Vec<f32>>, Vec<usize>)> {
-    let (images, labels) = synth_split(classifier.preprocess().size, seed, per_breed, split)?;
+    let (images, labels) = synth_split(
+        classifier.preprocess().size,
+        seed,
+        per_breed,
+        split,
+        severity,
+    )?;
     let mut logits = Vec::with_capacity(images.len());
     for chunk in images.chunks(JUDGE_BATCH) {
         let x = classifier.preprocess().batch(chunk);

@@ -24,6 +24,7 @@ mod render;
 mod sheet;
 mod spec;
 pub mod targets;
+mod wild;
 mod write;
 
 use image::RgbImage;
@@ -54,6 +55,12 @@ pub struct SynthConfig {
     pub camera_effects: bool,
     /// Probability that a portrait is framed so tightly that part of it is cut off.
     pub crop_probability: f32,
+    /// The "wild" shift, 0 (none, the default) to 1: stronger rotation, zoom and offset,
+    /// occlusion, harsh exposure and colour casts, blur and noise, drawn on a stream of
+    /// its own after the render (so 0 leaves every render as it was). For evaluation
+    /// under distribution shift: `tinycats eval classifier --severity`.
+    #[serde(default)]
+    pub severity: f32,
 }
 
 impl Default for SynthConfig {
@@ -63,6 +70,7 @@ impl Default for SynthConfig {
             seed: 0,
             camera_effects: true,
             crop_probability: 0.12,
+            severity: 0.0,
         }
     }
 }
@@ -114,6 +122,9 @@ fn stable_hash(s: &str) -> u64 {
     })
 }
 
+/// Salt of the wild shift's random stream ("WILD"), apart from the render's own.
+const WILD_STREAM: u64 = 0x5749_4c44;
+
 /// SplitMix64 finaliser: decorrelates nearby seeds.
 pub(crate) fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -136,6 +147,13 @@ impl SynthCats {
                 "crop_probability",
                 config.crop_probability,
                 "use a probability between 0 and 1",
+            ));
+        }
+        if !(0.0..=1.0).contains(&config.severity) {
+            return Err(DataError::config(
+                "severity",
+                config.severity,
+                "use a severity between 0 (clean renders) and 1 (the hardest shift)",
             ));
         }
         Ok(Self {
@@ -226,10 +244,14 @@ impl SynthCats {
                 blur_passes: 0,
             }
         };
-        let img = RgbImage::from_fn(size, size, |x, y| {
+        let mut img = RgbImage::from_fn(size, size, |x, y| {
             let p = pixmap.pixel(x, y).expect("inside the pixmap");
             image::Rgb([p.red(), p.green(), p.blue()])
         });
+        if self.config.severity > 0.0 {
+            let mut wild_rng = ChaCha8Rng::seed_from_u64(mix64(key ^ WILD_STREAM));
+            img = wild::apply(&img, self.config.severity, &mut wild_rng);
+        }
         let attrs = SampleAttributes {
             file: String::new(),
             class_id: BREEDS
@@ -382,12 +404,50 @@ mod tests {
     }
 
     #[test]
+    fn the_wild_shift_is_off_at_zero_deterministic_and_strong_at_one() {
+        let at = |severity: f32| {
+            SynthCats::new(SynthConfig {
+                severity,
+                ..SynthConfig::default()
+            })
+            .unwrap()
+        };
+        let clean = SynthCats::new(SynthConfig::default()).unwrap();
+        let mean_abs = |a: &RgbImage, b: &RgbImage| {
+            a.as_raw()
+                .iter()
+                .zip(b.as_raw())
+                .map(|(&x, &y)| f64::from(x.abs_diff(y)))
+                .sum::<f64>()
+                / a.as_raw().len() as f64
+        };
+        let (mut mild, mut hard) = (0.0, 0.0);
+        for i in 0..8 {
+            let base = clean.render(i % 13, 1000 + i as u64).unwrap();
+            assert_eq!(at(0.0).render(i % 13, 1000 + i as u64).unwrap(), base);
+            let wild = at(1.0).render(i % 13, 1000 + i as u64).unwrap();
+            assert_eq!(wild, at(1.0).render(i % 13, 1000 + i as u64).unwrap());
+            mild += mean_abs(&at(0.2).render(i % 13, 1000 + i as u64).unwrap(), &base);
+            hard += mean_abs(&wild, &base);
+        }
+        // Pixel values 0–255: severity 1 moves them far more than 0.2 does.
+        assert!(hard > 2.0 * mild && hard > 30.0, "mild {mild}, hard {hard}");
+        let err = SynthCats::new(SynthConfig {
+            severity: 1.5,
+            ..SynthConfig::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("severity"), "{err}");
+    }
+
+    #[test]
     fn breed_colours_follow_the_standard() {
         let s = SynthCats::new(SynthConfig {
             size: 64,
             seed: 5,
             camera_effects: false,
             crop_probability: 0.0,
+            severity: 0.0,
         })
         .unwrap();
         let bombay = mean_center(&s, 3);
