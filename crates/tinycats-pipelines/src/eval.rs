@@ -78,13 +78,18 @@ pub fn split_logits(
         split,
         severity,
     )?;
+    Ok((logits_of(classifier, &images)?, labels))
+}
+
+/// The classifier's logits for every image, one row each, in batches.
+pub fn logits_of(classifier: &mut Classifier, images: &[DynamicImage]) -> Result<Vec<Vec<f32>>> {
     let mut logits = Vec::with_capacity(images.len());
     for chunk in images.chunks(JUDGE_BATCH) {
         let x = classifier.preprocess().batch(chunk);
         let out = classifier.logits(x.view())?;
         logits.extend(out.rows().into_iter().map(|r| r.to_vec()));
     }
-    Ok((logits, labels))
+    Ok(logits)
 }
 
 /// A generator that draws seeded samples of one breed: TinyDiT on libtorch, or its ONNX

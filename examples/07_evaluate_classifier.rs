@@ -1,0 +1,335 @@
+//! Evaluate a classifier: where the bundled breed classifier fails. The clean test split is
+//! too easy for it, so this example shifts the held-out renders towards what photos do
+//! (SynthCats' wild shift) and measures how accuracy falls, which breeds it confuses, how
+//! well its confidence matches its accuracy, and what its surest mistakes look like.
+//!
+//! Run it with `cargo run --release --example 07_evaluate_classifier`.
+// verify-docs: timeout_s = 300, budget_s = 90
+
+// ANCHOR: uses
+use anyhow::{Context, Result, ensure};
+use tinycats_core::metrics::{self, ConfusionMatrix};
+use tinycats_data::{SynthCats, SynthConfig, SynthSplit};
+use tinycats_notebook::{display_path, out_dir, step, workspace_root};
+use tinycats_pipelines::eval::{logits_of, synth_split};
+use tinycats_plot::{ImageGrid, LineChart, save_png};
+use tinycats_runtime::repo::CLASSIFIER_ONNX;
+use tinycats_runtime::{Classifier, ModelRepo};
+// ANCHOR_END: uses
+
+// ANCHOR: config
+/// Everything this example can be tuned with.
+struct Config {
+    /// Seed of SynthCats (the bundled models were trained on seed 0).
+    seed: u64,
+    /// Held-out test renders per breed at every severity.
+    per_breed: u64,
+    /// Severities of the wild shift measured; 0 is the clean test split.
+    severities: [f32; 5],
+    /// The severity studied closely: confusions, per-class scores, calibration, mistakes.
+    studied: f32,
+    /// Validation renders per breed that the temperature is fitted on.
+    calibration_per_breed: u64,
+    /// Equal-width confidence bins of the reliability diagram and the ECE.
+    bins: usize,
+    /// The surest mistakes shown.
+    mistakes: usize,
+    /// This example fails when top-1 falls below these: on the clean split, and at the
+    /// studied severity.
+    min_top1_clean: f64,
+    min_top1_studied: f64,
+}
+
+const CONFIG: Config = Config {
+    seed: 0,
+    per_breed: 50,
+    severities: [0.0, 0.25, 0.5, 0.75, 1.0],
+    studied: 0.75,
+    calibration_per_breed: 50,
+    bins: 15,
+    mistakes: 8,
+    min_top1_clean: 0.99,
+    min_top1_studied: 0.65,
+};
+// ANCHOR_END: config
+
+fn main() -> Result<()> {
+    // ANCHOR: load
+    step("load");
+    let repo = ModelRepo::local(workspace_root().join("assets"))?;
+    let mut classifier = Classifier::load(repo.file(CLASSIFIER_ONNX)?)?;
+    let names = classifier.class_names().to_vec();
+    let size = classifier.preprocess().size;
+    println!("classifier   {} classes, {size} px input", names.len());
+    // ANCHOR_END: load
+
+    // ANCHOR: wild
+    step("wild");
+    // One held-out render of five breeds at every severity.
+    let breeds = [1, 2, 5, 8, 10]; // Bengal, Birman, Egyptian Mau, Ragdoll, Siamese
+    let mut tiles = Vec::new();
+    for &breed in &breeds {
+        for &severity in &CONFIG.severities {
+            let synth = SynthCats::new(SynthConfig {
+                seed: CONFIG.seed,
+                size,
+                severity,
+                ..SynthConfig::default()
+            })?;
+            tiles.push(synth.render(breed, SynthSplit::Test.index_offset() + 3)?);
+        }
+    }
+    let grid = ImageGrid::new(CONFIG.severities.len())
+        .scale(2)
+        .col_labels(
+            CONFIG
+                .severities
+                .iter()
+                .map(|s| format!("severity {s}"))
+                .collect(),
+        )
+        .row_labels(breeds.iter().map(|&b| names[b].replace('_', " ")).collect())
+        .title("one held-out render per row, shifted harder from left to right")
+        .render(&tiles)?;
+    let path = save_png(&grid, out_dir().join("wild.png"))?;
+    println!("saved        {}", display_path(&path));
+    // ANCHOR_END: wild
+
+    // ANCHOR: robustness
+    step("robustness");
+    println!("severity  top-1    top-3    ECE");
+    let (mut top1_curve, mut top3_curve, mut studied) = (Vec::new(), Vec::new(), None);
+    for &severity in &CONFIG.severities {
+        let split = SynthSplit::Test;
+        let (images, labels) = synth_split(size, CONFIG.seed, CONFIG.per_breed, split, severity)?;
+        let logits = logits_of(&mut classifier, &images)?;
+        let probs: Vec<Vec<f32>> = logits
+            .iter()
+            .map(|l| metrics::softmax_with_temperature(l, 1.0))
+            .collect();
+        let top1 = metrics::top_k_accuracy(&probs, &labels, 1)?;
+        let top3 = metrics::top_k_accuracy(&probs, &labels, 3)?;
+        let ece = metrics::expected_calibration_error(&probs, &labels, CONFIG.bins)?;
+        println!(
+            "{severity:<8}  {:>5.1} %  {:>5.1} %  {ece:.3}",
+            100.0 * top1,
+            100.0 * top3
+        );
+        top1_curve.push((f64::from(severity), 100.0 * top1));
+        top3_curve.push((f64::from(severity), 100.0 * top3));
+        let floor = match severity {
+            0.0 => CONFIG.min_top1_clean,
+            s if s == CONFIG.studied => CONFIG.min_top1_studied,
+            _ => 0.0,
+        };
+        ensure!(
+            top1 >= floor,
+            "top-1 {top1:.3} at severity {severity} is below the {floor} this example promises"
+        );
+        if severity == CONFIG.studied {
+            studied = Some((images, labels, logits, probs));
+        }
+    }
+    let chart = LineChart::new(
+        "the bundled classifier under the wild shift",
+        "severity",
+        "accuracy (%)",
+    )
+    .series("top-1", top1_curve)
+    .series("top-3", top3_curve);
+    let path = save_png(&chart.render(640, 360)?, out_dir().join("robustness.png"))?;
+    println!("saved        {}", display_path(&path));
+    let (images, labels, logits, probs) =
+        studied.context("CONFIG.studied must be one of CONFIG.severities")?;
+    // ANCHOR_END: robustness
+
+    // ANCHOR: confusion
+    step("confusion");
+    // Rows: the true class; columns: the prediction (first four letters).
+    let predicted: Vec<usize> = logits.iter().map(|l| metrics::argmax(l)).collect();
+    let matrix = ConfusionMatrix::new(&labels, &predicted, names.len())?;
+    let heads: Vec<String> = names
+        .iter()
+        .map(|n| format!("{:>4}", n.chars().take(4).collect::<String>()))
+        .collect();
+    println!("{:<17}  {}", "truth \\ predicted", heads.join(" "));
+    for (name, row) in names.iter().zip(&matrix.counts) {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|&c| {
+                if c == 0 {
+                    "   .".into()
+                } else {
+                    format!("{c:>4}")
+                }
+            })
+            .collect();
+        println!("{name:<17}  {}", cells.join(" "));
+    }
+    // ANCHOR_END: confusion
+
+    // ANCHOR: per_class
+    step("per_class");
+    println!("class              precision  recall     F1");
+    for (name, c) in names.iter().zip(matrix.per_class()) {
+        println!(
+            "{name:<17}  {:>9.3}  {:>6.3}  {:>5.3}",
+            c.precision, c.recall, c.f1
+        );
+    }
+    println!(
+        "accuracy {:.3}, macro F1 {:.3}",
+        matrix.accuracy(),
+        matrix.macro_f1()
+    );
+    // ANCHOR_END: per_class
+
+    // ANCHOR: calibration
+    step("calibration");
+    // The temperature is fitted on validation renders of the same severity, never on the
+    // test renders it is judged on.
+    let split = SynthSplit::Val;
+    let per_breed = CONFIG.calibration_per_breed;
+    let (val_images, val_labels) =
+        synth_split(size, CONFIG.seed, per_breed, split, CONFIG.studied)?;
+    let temperature =
+        metrics::fit_temperature(&logits_of(&mut classifier, &val_images)?, &val_labels)?;
+    let scaled: Vec<Vec<f32>> = logits
+        .iter()
+        .map(|l| metrics::softmax_with_temperature(l, temperature))
+        .collect();
+    let mut chart = LineChart::new(
+        format!("reliability at severity {}", CONFIG.studied),
+        "confidence (top probability)",
+        "accuracy",
+    )
+    .series("perfectly calibrated", vec![(0.0, 0.0), (1.0, 1.0)]);
+    for (name, p) in [
+        ("as trained".to_string(), &probs),
+        (format!("temperature {temperature:.2}"), &scaled),
+    ] {
+        let ece = metrics::expected_calibration_error(p, &labels, CONFIG.bins)?;
+        let bins = metrics::reliability(p, &labels, CONFIG.bins)?;
+        let mean_confidence = p
+            .iter()
+            .map(|r| f64::from(r[metrics::argmax(r)]))
+            .sum::<f64>()
+            / p.len() as f64;
+        println!("{name:<18} ECE {ece:.3}, mean confidence {mean_confidence:.3}");
+        // Bins with at least 10 images: fewer make a jagged line of noise.
+        let points = bins
+            .iter()
+            .filter(|b| b.count >= 10)
+            .map(|b| (b.confidence, b.accuracy))
+            .collect();
+        chart = chart.series(name, points);
+    }
+    println!("accuracy           {:.3}", matrix.accuracy());
+    let path = save_png(&chart.render(640, 400)?, out_dir().join("reliability.png"))?;
+    println!("saved        {}", display_path(&path));
+    // ANCHOR_END: calibration
+
+    // ANCHOR: mistakes
+    step("mistakes");
+    // The wrong answers the classifier was surest of, with its top 3.
+    let mut wrong: Vec<usize> = (0..labels.len())
+        .filter(|&i| predicted[i] != labels[i])
+        .collect();
+    wrong.sort_by(|&a, &b| probs[b][predicted[b]].total_cmp(&probs[a][predicted[a]]));
+    let (mut tiles, mut captions) = (Vec::new(), Vec::new());
+    for &i in wrong.iter().take(CONFIG.mistakes) {
+        let mut order: Vec<usize> = (0..names.len()).collect();
+        order.sort_by(|&a, &b| probs[i][b].total_cmp(&probs[i][a]));
+        let top3: Vec<String> = order[..3]
+            .iter()
+            .map(|&c| format!("{} {:.0} %", names[c], 100.0 * probs[i][c]))
+            .collect();
+        println!("{:<17} → {}", names[labels[i]], top3.join(", "));
+        tiles.push(images[i].to_rgb8());
+        let short = |c: usize| names[c].chars().take(4).collect::<String>();
+        captions.push(format!("{} → {}", short(labels[i]), short(predicted[i])));
+    }
+    let grid = ImageGrid::new(tiles.len().max(1))
+        .scale(2)
+        .col_labels(captions)
+        .title(format!(
+            "the surest mistakes at severity {}: true → predicted",
+            CONFIG.studied
+        ))
+        .render(&tiles)?;
+    let path = save_png(&grid, out_dir().join("mistakes.png"))?;
+    println!("saved        {}", display_path(&path));
+    // ANCHOR_END: mistakes
+
+    // ANCHOR: exercise_hardest
+    step("exercise_hardest");
+    // Recall per breed at severity 1, from the most robust breed to the least.
+    let (images1, labels1) =
+        synth_split(size, CONFIG.seed, CONFIG.per_breed, SynthSplit::Test, 1.0)?;
+    let logits1 = logits_of(&mut classifier, &images1)?;
+    let predicted1: Vec<usize> = logits1.iter().map(|l| metrics::argmax(l)).collect();
+    let matrix1 = ConfusionMatrix::new(&labels1, &predicted1, names.len())?;
+    let mut recall: Vec<(f64, &str)> = matrix1
+        .per_class()
+        .iter()
+        .zip(&names)
+        .map(|(c, n)| (c.recall, n.as_str()))
+        .collect();
+    recall.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (r, name) in recall {
+        println!("{name:<17} {:>5.1} %", 100.0 * r);
+    }
+    // ANCHOR_END: exercise_hardest
+
+    // ANCHOR: exercise_clean_temperature
+    step("exercise_clean_temperature");
+    // The temperature fitted on clean validation renders instead.
+    let (clean_images, clean_labels) =
+        synth_split(size, CONFIG.seed, per_breed, SynthSplit::Val, 0.0)?;
+    let clean_logits = logits_of(&mut classifier, &clean_images)?;
+    let right = clean_logits
+        .iter()
+        .zip(&clean_labels)
+        .filter(|(l, y)| metrics::argmax(l) == **y)
+        .count();
+    let t = metrics::fit_temperature(&clean_logits, &clean_labels)?;
+    println!("clean validation: {right} of {} right", clean_labels.len());
+    println!(
+        "fitted temperature {t:.3} (the search runs from {} to {})",
+        metrics::TEMPERATURE_RANGE.0,
+        metrics::TEMPERATURE_RANGE.1
+    );
+    let on_studied: Vec<Vec<f32>> = logits
+        .iter()
+        .map(|l| metrics::softmax_with_temperature(l, t))
+        .collect();
+    println!(
+        "its ECE at severity {}: {:.3}",
+        CONFIG.studied,
+        metrics::expected_calibration_error(&on_studied, &labels, CONFIG.bins)?
+    );
+    // ANCHOR_END: exercise_clean_temperature
+
+    // ANCHOR: exercise_top5
+    step("exercise_top5");
+    // How often the true breed is among the five best guesses, at every severity.
+    for &severity in &CONFIG.severities {
+        let (images, labels) = synth_split(
+            size,
+            CONFIG.seed,
+            CONFIG.per_breed,
+            SynthSplit::Test,
+            severity,
+        )?;
+        let probs: Vec<Vec<f32>> = logits_of(&mut classifier, &images)?
+            .iter()
+            .map(|l| metrics::softmax_with_temperature(l, 1.0))
+            .collect();
+        println!(
+            "severity {severity:<4}  top-5 {:>5.1} %",
+            100.0 * metrics::top_k_accuracy(&probs, &labels, 5)?
+        );
+    }
+    // ANCHOR_END: exercise_top5
+    Ok(())
+}
