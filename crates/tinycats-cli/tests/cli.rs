@@ -148,8 +148,8 @@ fn sample_a_breed_and_refuse_an_unknown_one() {
     assert_eq!((one.width(), one.height()), (64, 64));
     // ONNX Runtime samples with the int8 graph unless told otherwise; int8 on libtorch is
     // refused with the way out.
-    let out = expect(
-        &[
+    let bombay = |extra: &[&str]| {
+        let base = [
             "sample",
             "--model",
             "assets",
@@ -161,28 +161,12 @@ fn sample_a_breed_and_refuse_an_unknown_one() {
             "2",
             "--out",
             s(&png),
-        ],
-        0,
-    );
+        ];
+        expect(&[&base[..], extra].concat(), 0)
+    };
+    let out = bombay(&[]);
     assert!(out.contains("ONNX Runtime, int8"), "{out}");
-    let out = expect(
-        &[
-            "sample",
-            "--model",
-            "assets",
-            "--breed",
-            "Bombay",
-            "--per-breed",
-            "1",
-            "--steps",
-            "2",
-            "--precision",
-            "fp32",
-            "--out",
-            s(&png),
-        ],
-        0,
-    );
+    let out = bombay(&["--precision", "fp32"]);
     assert!(out.contains("ONNX Runtime, fp32"), "{out}");
     let err = expect(
         &[
@@ -276,33 +260,20 @@ fn export_and_eval_the_bundled_models() {
     assert_eq!(json["reliability"].as_array().unwrap().len(), 15);
     assert_eq!(json["temperature"]["validation_images"], 13);
     // The wild shift: the same command on harder renders, and a bad severity refused.
-    let out = expect(
-        &[
+    let at = |severity: &str, code| {
+        let args = [
             "eval",
             "classifier",
             "--model",
             "assets",
             "--per-breed",
             "1",
-            "--severity",
-            "1",
-        ],
-        0,
-    );
+        ];
+        expect(&[&args[..], &["--severity", severity]].concat(), code)
+    };
+    let out = at("1", 0);
     assert!(out.contains("wild severity 1"), "{out}");
-    let err = expect(
-        &[
-            "eval",
-            "classifier",
-            "--model",
-            "assets",
-            "--per-breed",
-            "1",
-            "--severity",
-            "2",
-        ],
-        1,
-    );
+    let err = at("2", 1);
     assert!(
         err.contains("severity = 2") && err.contains("between 0"),
         "{err}"
