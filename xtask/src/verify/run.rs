@@ -87,32 +87,22 @@ pub struct Job {
     pub env: Vec<(String, String)>,
 }
 
-/// `cargo build --release --examples` in `root`, then `cargo build --release -p <name>` for
-/// the crate examples named in `packages` (their own packages, built as a reader's crate is).
+/// `cargo build --release --examples` in `root`, with `--bin <name>` for each crate
+/// example in `packages` (its own package's binary, built as a reader's crate is). One
+/// invocation, so that the crate examples share the examples' dependency builds instead of
+/// compiling them again with other features.
 pub fn build_examples(root: &Path, features: Option<&str>, packages: &[&str]) -> Result<()> {
-    let cargo = || Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    let mut cmd = cargo();
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root)
         .args(["build", "--release", "--examples"]);
+    for p in packages {
+        cmd.args(["--bin", p]);
+    }
     if let Some(f) = features {
         cmd.args(["--features", f]);
     }
     crate::run_cmd(&mut cmd)
-        .context("building the examples failed (the compiler's errors are above)")?;
-    if !packages.is_empty() {
-        let mut cmd = cargo();
-        cmd.current_dir(root).args(["build", "--release"]);
-        for p in packages {
-            cmd.args(["-p", p]);
-        }
-        crate::run_cmd(&mut cmd).with_context(|| {
-            format!(
-                "building the crate example(s) {} failed (the compiler's errors are above)",
-                packages.join(", ")
-            )
-        })?;
-    }
-    Ok(())
+        .context("building the examples failed (the compiler's errors are above)")
 }
 
 /// Runs every job, `jobs` at a time, and returns the runs in the jobs' order.
