@@ -47,13 +47,15 @@ impl Precision {
             (None, Backend::Tch) => Ok(Precision::Fp32),
         }
     }
+}
 
-    /// `fp32` or `int8`, for messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Precision::Fp32 => "fp32",
-            Precision::Int8 => "int8",
-        }
+/// What a loaded graph computes in, from its metadata: `fp32`, or its quantization scheme
+/// (`int8-dynamic`, `int8-weight-only`). A `.onnx` file given by path is used as it is, so
+/// messages name what it is, not what `--precision` asked for.
+pub fn graph_precision(generator: &Generator) -> String {
+    match generator.metadata().get(keys::QUANTIZATION) {
+        Some(q) if q != "none" => q.to_string(),
+        _ => "fp32".to_string(),
     }
 }
 

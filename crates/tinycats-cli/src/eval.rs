@@ -25,7 +25,7 @@ use tinycats_pipelines::quantization::{pixel_rmse, time_ms, write_variants};
 use tinycats_runtime::quality::PerBreedAccuracy;
 use tinycats_runtime::repo::{CLASSIFIER_ONNX, GENERATOR_ONNX};
 
-use crate::backend::{Backend, Precision, load_generator};
+use crate::backend::{Backend, Precision, graph_precision, load_generator};
 use tinycats_runtime::{Classifier, Generator, ModelRepo};
 
 #[derive(Debug, Subcommand)]
@@ -313,7 +313,10 @@ fn generator(args: GeneratorArgs) -> anyhow::Result<()> {
             let scratch = tempfile::tempdir()?;
             let mut generator = load_generator(&args.model, scratch.path(), precision)?;
             let run = breed_fidelity(&mut generator, &mut judge, args.per_breed, &opts, args.seed)?;
-            (run, format!("CPU (ONNX Runtime, {})", precision.name()))
+            (
+                run,
+                format!("CPU (ONNX Runtime, {})", graph_precision(&generator)),
+            )
         }
     };
     println!("{}", fidelity.report.table("breed fidelity"));

@@ -10,7 +10,7 @@ use tinycats_models::tasks::sample_labels;
 use tinycats_models::tch::Tensor;
 use tinycats_models::{TinyDit, images};
 
-use crate::backend::{Backend, Precision, load_generator};
+use crate::backend::{Backend, Precision, graph_precision, load_generator};
 
 #[derive(Debug, Args)]
 pub struct SampleArgs {
@@ -107,7 +107,7 @@ pub fn run(args: SampleArgs) -> anyhow::Result<()> {
             (
                 x,
                 names,
-                format!("CPU (ONNX Runtime, {})", precision.name()),
+                format!("CPU (ONNX Runtime, {})", graph_precision(&generator)),
             )
         }
     };

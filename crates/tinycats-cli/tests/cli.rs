@@ -168,6 +168,24 @@ fn sample_a_breed_and_refuse_an_unknown_one() {
     assert!(out.contains("ONNX Runtime, int8"), "{out}");
     let out = bombay(&["--precision", "fp32"]);
     assert!(out.contains("ONNX Runtime, fp32"), "{out}");
+    // A graph given by path is named by what it is, not by the default precision.
+    let out = expect(
+        &[
+            "sample",
+            "--model",
+            "assets/generator/model.onnx",
+            "--breed",
+            "Bombay",
+            "--per-breed",
+            "1",
+            "--steps",
+            "2",
+            "--out",
+            s(&png),
+        ],
+        0,
+    );
+    assert!(out.contains("ONNX Runtime, fp32"), "{out}");
     let err = expect(
         &[
             "sample",
