@@ -184,10 +184,7 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
         args.severity,
     )?;
     let names = judge.class_names().to_vec();
-    let probs: Vec<Vec<f32>> = logits
-        .iter()
-        .map(|l| metrics::softmax_with_temperature(l, 1.0))
-        .collect();
+    let probs: Vec<Vec<f32>> = logits.iter().map(|l| metrics::softmax(l)).collect();
     let predicted: Vec<usize> = logits.iter().map(|l| metrics::argmax(l)).collect();
     let matrix = ConfusionMatrix::new(&labels, &predicted, names.len())?;
     let confusion: Vec<Vec<usize>> = matrix
@@ -195,13 +192,7 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
         .iter()
         .map(|row| row.iter().map(|&c| c as usize).collect())
         .collect();
-    let per_breed = PerBreedAccuracy {
-        class_names: names.clone(),
-        counts: (0..names.len())
-            .map(|i| (confusion[i][i], confusion[i].iter().sum()))
-            .collect(),
-        confusion,
-    };
+    let per_breed = PerBreedAccuracy::from_confusion(names.clone(), confusion);
     println!("{}", per_breed.table("test top-1"));
     let mut top_k = Vec::new();
     for k in [1, 3, 5].into_iter().filter(|&k| k <= names.len()) {

@@ -203,6 +203,11 @@ pub fn expected_calibration_error(
         .sum())
 }
 
+/// `softmax(logits)`, computed stably in f64: the probabilities every back-end reports.
+pub fn softmax(logits: &[f32]) -> Vec<f32> {
+    softmax_with_temperature(logits, 1.0)
+}
+
 /// `softmax(logits / temperature)`, computed stably.
 pub fn softmax_with_temperature(logits: &[f32], temperature: f64) -> Vec<f32> {
     let t = temperature;

@@ -120,7 +120,7 @@ impl Classifier {
     }
 
     fn rank(&self, logits: &[f32], top_k: usize) -> Vec<BreedScore> {
-        let probs = softmax(logits);
+        let probs = tinycats_core::metrics::softmax(logits);
         let mut order: Vec<usize> = (0..probs.len()).collect();
         order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
         order
@@ -164,13 +164,6 @@ impl Classifier {
         }
         Ok(correct as f32 / images.len() as f32)
     }
-}
-
-pub(crate) fn softmax(logits: &[f32]) -> Vec<f32> {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exps: Vec<f32> = logits.iter().map(|v| (v - max).exp()).collect();
-    let sum: f32 = exps.iter().sum();
-    exps.into_iter().map(|e| e / sum).collect()
 }
 
 pub(crate) fn read_preprocess(meta: &Metadata) -> Result<Preprocess> {

@@ -56,14 +56,25 @@ impl PerBreedAccuracy {
                 confusion[truth][pred[0].index] += 1;
             }
         }
-        let counts = (0..n)
-            .map(|i| (confusion[i][i], confusion[i].iter().sum()))
+        Ok(Self::from_confusion(
+            judge.class_names().to_vec(),
+            confusion,
+        ))
+    }
+
+    /// The report of a confusion matrix counted elsewhere (`confusion[truth][predicted]`,
+    /// one row and column per name).
+    pub fn from_confusion(class_names: Vec<String>, confusion: Vec<Vec<usize>>) -> Self {
+        let counts = confusion
+            .iter()
+            .enumerate()
+            .map(|(i, row)| (row.get(i).copied().unwrap_or(0), row.iter().sum()))
             .collect();
-        Ok(Self {
-            class_names: judge.class_names().to_vec(),
+        Self {
+            class_names,
             counts,
             confusion,
-        })
+        }
     }
 
     /// Accuracy of breed `i` (`None` when it had no images).
@@ -131,16 +142,8 @@ mod tests {
     use super::*;
 
     fn report(confusion: Vec<Vec<usize>>) -> PerBreedAccuracy {
-        let counts = confusion
-            .iter()
-            .enumerate()
-            .map(|(i, row)| (row[i], row.iter().sum()))
-            .collect();
-        PerBreedAccuracy {
-            class_names: (0..confusion.len()).map(|i| format!("b{i}")).collect(),
-            counts,
-            confusion,
-        }
+        let names = (0..confusion.len()).map(|i| format!("b{i}")).collect();
+        PerBreedAccuracy::from_confusion(names, confusion)
     }
 
     #[test]

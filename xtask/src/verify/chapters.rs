@@ -46,9 +46,21 @@ pub struct BookIndex {
     pub images_shown: BTreeSet<PathBuf>,
 }
 
-/// The file a chapter includes an example's code from, relative to the project root:
-/// `examples/<name>.rs`, or `examples/<name>/src/main.rs` for a crate example (whose
-/// package names use `-`, which the root package's example names never do).
+impl ExampleSource {
+    /// The command a reader runs this example with.
+    pub fn run_command(&self) -> String {
+        match self.crate_dir {
+            Some(_) => format!("cargo run --release -p {}", self.name),
+            None => format!("cargo run --release --example {}", self.name),
+        }
+    }
+}
+
+/// The file a chapter includes an example's code from, relative to the project root, for
+/// places that know only the example's name: `examples/<name>.rs`, or
+/// `examples/<name>/src/main.rs` for a crate example. [`read_examples`] enforces the rule
+/// this relies on (crate examples' package names have a `-`, the root package's example
+/// names never do); with an [`ExampleSource`] at hand, use its `path` instead.
 pub fn example_file(name: &str) -> String {
     if name.contains('-') {
         format!("examples/{name}/src/main.rs")

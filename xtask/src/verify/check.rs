@@ -19,11 +19,11 @@ pub(super) fn check_run(
     problems: &mut Vec<Problem>,
 ) -> Result<()> {
     let ex = &job.example;
-    if let Some(p) = failure(job, first, false) {
+    if let Some(p) = failure(project, source, job, first, false) {
         problems.push(p);
         return Ok(());
     }
-    report_lingering(job, first, problems);
+    report_lingering(project, source, first, problems);
 
     let ctx = outputs::PathContext {
         out_dir: job.out_dir.display().to_string(),
@@ -38,7 +38,7 @@ pub(super) fn check_run(
         let name = &step.name;
         if name.is_empty() {
             problems.push(Problem::new(
-                super::chapters::example_file(ex),
+                project.rel(&source.path),
                 "prints before its first step, so the book cannot show that output",
                 "call `tinycats_notebook::step(\"name\")` before printing",
             ));
@@ -46,14 +46,14 @@ pub(super) fn check_run(
         }
         if let Some(bad) = &step.bad_tolerance {
             problems.push(Problem::new(
-                super::chapters::example_file(ex),
+                project.rel(&source.path),
                 format!("step `{name}` declares a tolerance verify-docs cannot read: {bad}"),
                 "declare it with `tinycats_notebook::tolerance(Tolerance::relative(0.01))` (or `::absolute(..)`) right after `step(..)`",
             ));
         }
         if !seen.insert(name.clone()) {
             problems.push(Problem::new(
-                super::chapters::example_file(ex),
+                project.rel(&source.path),
                 format!("step `{name}` is started twice"),
                 "give each step its own name",
             ));
@@ -61,7 +61,7 @@ pub(super) fn check_run(
         }
         if !source.anchors.contains_key(name) {
             problems.push(Problem::new(
-                super::chapters::example_file(ex),
+                project.rel(&source.path),
                 format!("step `{name}` has no `// ANCHOR: {name}` in the source, so its output has no code to sit under"),
                 format!("wrap the step's code in `// ANCHOR: {name}` … `// ANCHOR_END: {name}`"),
             ));
@@ -98,7 +98,7 @@ pub(super) fn check_run(
             let target = outputs::include_target(&chapter_dir, &snap, project)
                 .unwrap_or_else(|_| format!("{}:4:", outputs::pathdiff(&snap, &chapter_dir)));
             problems.push(Problem::new(
-                super::chapters::example_file(ex),
+                project.rel(&source.path),
                 format!("step `{name}` prints output that no chapter shows"),
                 format!("right below the code block of `{name}`, add\n        ```text\n        {{{{#include {target}}}}}\n        ```"),
             ));
@@ -148,7 +148,7 @@ pub(super) fn check_run(
             ..job.clone()
         };
         let again = run::run_one(&again_job, project.root());
-        if let Some(p) = failure(&again_job, &again, true) {
+        if let Some(p) = failure(project, source, &again_job, &again, true) {
             problems.push(p);
             return Ok(());
         }
@@ -215,8 +215,15 @@ fn normalised_steps(stdout: &str, ctx: &outputs::PathContext) -> Vec<outputs::St
 
 /// The problem a run that did not pass is reported as; `rerun` for the second run that
 /// verify-docs makes after a difference.
-fn failure(job: &run::Job, run: &run::Run, rerun: bool) -> Option<Problem> {
+fn failure(
+    project: &Project,
+    source: &chapters::ExampleSource,
+    job: &run::Job,
+    run: &run::Run,
+    rerun: bool,
+) -> Option<Problem> {
     let ex = &job.example;
+    let rerun_it = source.run_command();
     let failure = match &run.status {
         run::Status::Passed => return None,
         run::Status::Failed(status) => format!("exited with {status}"),
@@ -238,12 +245,12 @@ fn failure(job: &run::Job, run: &run::Run, rerun: bool) -> Option<Problem> {
     let fix = match run.status {
         run::Status::TimedOut => format!(
             "make it faster, or raise its limit with `// verify-docs: timeout_s = N` in {}; rerun it alone with `cargo xtask verify-docs --force --example {ex}`",
-            super::chapters::example_file(ex)
+            project.rel(&source.path)
         ),
         _ if rerun => format!(
-            "a failure that comes and goes: run `cargo run --release --example {ex}` several times and fix the cause (a race, an unseeded generator, a resource that runs out)"
+            "a failure that comes and goes: run `{rerun_it}` several times and fix the cause (a race, an unseeded generator, a resource that runs out)"
         ),
-        _ => format!("rerun it with `cargo run --release --example {ex}` and fix the error"),
+        _ => format!("rerun it with `{rerun_it}` and fix the error"),
     };
     let when = if rerun {
         "passed once, then, run again to tell a stale snapshot from nondeterministic output, "
@@ -251,7 +258,7 @@ fn failure(job: &run::Job, run: &run::Run, rerun: bool) -> Option<Problem> {
         ""
     };
     Some(Problem::new(
-        super::chapters::example_file(ex),
+        project.rel(&source.path),
         format!(
             "{when}{failure} ({step}); last lines of stderr:\n{}",
             run::tail(&run.stderr, 15)
@@ -262,10 +269,15 @@ fn failure(job: &run::Job, run: &run::Run, rerun: bool) -> Option<Problem> {
 
 /// An example that exits while processes it started live on (holding its output open, or
 /// writing into the next run) fails: they are killed, and the example must wait for them.
-fn report_lingering(job: &run::Job, run: &run::Run, problems: &mut Vec<Problem>) {
+fn report_lingering(
+    project: &Project,
+    source: &chapters::ExampleSource,
+    run: &run::Run,
+    problems: &mut Vec<Problem>,
+) {
     if let Some(what) = &run.lingering {
         problems.push(Problem::new(
-            super::chapters::example_file(&job.example),
+            project.rel(&source.path),
             format!("exited while processes it started were still running ({what}); verify-docs killed them"),
             "wait for every child process the example starts (`Child::wait`) before `main` returns",
         ));
