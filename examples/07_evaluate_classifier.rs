@@ -8,12 +8,18 @@
 
 // ANCHOR: uses
 use anyhow::{Context, Result, ensure};
+use image::{DynamicImage, RgbImage};
+use tch::{Device, Tensor};
 use tinycats_core::metrics::{self, ConfusionMatrix};
 use tinycats_data::{SynthCats, SynthConfig, SynthSplit};
-use tinycats_notebook::{display_path, out_dir, step, workspace_root};
+use tinycats_models::Classifier as TorchClassifier;
+use tinycats_models::gradcam::grad_cam;
+use tinycats_notebook::{Tolerance, display_path, out_dir, step, tolerance, workspace_root};
 use tinycats_pipelines::eval::{logits_of, synth_split};
-use tinycats_plot::{ImageGrid, LineChart, save_png};
-use tinycats_runtime::repo::CLASSIFIER_ONNX;
+use tinycats_plot::{ImageGrid, LineChart, overlay, save_png};
+use tinycats_runtime::ndarray::Axis;
+use tinycats_runtime::preprocess::open_image;
+use tinycats_runtime::repo::{CLASSIFIER_DIR, CLASSIFIER_ONNX};
 use tinycats_runtime::{Classifier, ModelRepo};
 // ANCHOR_END: uses
 
@@ -34,6 +40,12 @@ struct Config {
     bins: usize,
     /// The surest mistakes shown.
     mistakes: usize,
+    /// The most frequent confusions explained with Grad-CAM.
+    gradcam_pairs: usize,
+    /// Weight of the Grad-CAM colours over the image (0: image only, 1: map only).
+    gradcam_alpha: f32,
+    /// Real photos (CC0, see `assets/photos/README.md`) explained with Grad-CAM.
+    photos: [&'static str; 2],
     /// This example fails when top-1 falls below these: on the clean split, and at the
     /// studied severity.
     min_top1_clean: f64,
@@ -48,6 +60,9 @@ const CONFIG: Config = Config {
     calibration_per_breed: 50,
     bins: 15,
     mistakes: 8,
+    gradcam_pairs: 3,
+    gradcam_alpha: 0.5,
+    photos: ["assets/photos/chelsea.png", "assets/photos/coffee.png"],
     min_top1_clean: 0.99,
     min_top1_studied: 0.65,
 };
@@ -67,15 +82,21 @@ fn main() -> Result<()> {
     step("wild");
     // One held-out render of five breeds at every severity.
     let breeds = [1, 2, 5, 8, 10]; // Bengal, Birman, Egyptian Mau, Ragdoll, Siamese
-    let mut tiles = Vec::new();
-    for &breed in &breeds {
-        for &severity in &CONFIG.severities {
-            let synth = SynthCats::new(SynthConfig {
+    let renderers = CONFIG
+        .severities
+        .iter()
+        .map(|&severity| {
+            SynthCats::new(SynthConfig {
                 seed: CONFIG.seed,
                 size,
                 severity,
                 ..SynthConfig::default()
-            })?;
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut tiles = Vec::new();
+    for &breed in &breeds {
+        for synth in &renderers {
             tiles.push(synth.render(breed, SynthSplit::Test.index_offset() + 3)?);
         }
     }
@@ -104,10 +125,7 @@ fn main() -> Result<()> {
         let split = SynthSplit::Test;
         let (images, labels) = synth_split(size, CONFIG.seed, CONFIG.per_breed, split, severity)?;
         let logits = logits_of(&mut classifier, &images)?;
-        let probs: Vec<Vec<f32>> = logits
-            .iter()
-            .map(|l| metrics::softmax_with_temperature(l, 1.0))
-            .collect();
+        let probs: Vec<Vec<f32>> = logits.iter().map(|l| metrics::softmax(l)).collect();
         let top1 = metrics::top_k_accuracy(&probs, &labels, 1)?;
         let top3 = metrics::top_k_accuracy(&probs, &labels, 3)?;
         let ece = metrics::expected_calibration_error(&probs, &labels, CONFIG.bins)?;
@@ -262,6 +280,118 @@ fn main() -> Result<()> {
     let path = save_png(&grid, out_dir().join("mistakes.png"))?;
     println!("saved        {}", display_path(&path));
     // ANCHOR_END: mistakes
+
+    // ANCHOR: gradcam
+    step("gradcam");
+    tolerance(Tolerance::relative(0.01)); // libtorch's last digits differ between CPUs
+    // Grad-CAM needs gradients, so it runs on libtorch with the same weights as the graph.
+    let config = repo.file(&format!("{CLASSIFIER_DIR}/config.json"))?;
+    repo.file(&format!("{CLASSIFIER_DIR}/model.safetensors"))?;
+    let dir = config.parent().context("the classifier's folder")?;
+    let (_vs, torch_classifier) = TorchClassifier::load(dir, Device::Cpu)?;
+    let preprocess = classifier.preprocess().clone();
+    // The picture as the model sees it, one overlay per class, the probabilities, and each
+    // map's peak before it is scaled to its own maximum (0: no evidence anywhere).
+    type Explained = (Vec<RgbImage>, Vec<f32>, Vec<f32>);
+    let explain = |image: &DynamicImage, classes: &[usize]| -> Result<Explained> {
+        let x = preprocess.batch(std::slice::from_ref(image)); // (1, 3, S, S)
+        let seen = preprocess.to_image(x.index_axis(Axis(0), 0));
+        let side = i64::from(size);
+        let x = Tensor::from_slice(x.as_slice().context("a contiguous batch")?);
+        let x = x.view([1, 3, side, side]);
+        let (mut panels, mut probs, mut peaks) = (vec![seen.clone()], Vec::new(), Vec::new());
+        for &c in classes {
+            let cam = grad_cam(&torch_classifier, &x, &[c])?;
+            let (map, alpha) = (cam.scaled(0), CONFIG.gradcam_alpha);
+            panels.push(overlay(&seen, &map, cam.rows, cam.cols, alpha)?);
+            probs = metrics::softmax(&cam.logits[0]);
+            peaks.push(cam.maps[0].iter().copied().fold(0.0, f32::max));
+        }
+        Ok((panels, probs, peaks))
+    };
+    // The most frequent confusions at the studied severity: (count, truth, predicted).
+    let mut pairs: Vec<(u64, usize, usize)> = Vec::new();
+    for (t, row) in matrix.counts.iter().enumerate() {
+        for (p, &count) in row.iter().enumerate() {
+            if p != t && count > 0 {
+                pairs.push((count, t, p));
+            }
+        }
+    }
+    pairs.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let surest = |truth: usize, guess: usize| {
+        (0..labels.len())
+            .filter(|&i| labels[i] == truth && predicted[i] == guess)
+            .max_by(|&a, &b| probs[a][guess].total_cmp(&probs[b][guess]).then(b.cmp(&a)))
+    };
+    let (mut tiles, mut rows) = (Vec::new(), Vec::new());
+    let short = |c: usize| names[c].chars().take(4).collect::<String>();
+    for &(count, t, p) in pairs.iter().take(CONFIG.gradcam_pairs) {
+        let (right, wrong) = (surest(t, t), surest(t, p));
+        let (Some(right), Some(wrong)) = (right, wrong) else {
+            continue; // a breed with no right answer at all has nothing to contrast
+        };
+        let (panels, right_probs, right_peaks) = explain(&images[right], &[t])?;
+        tiles.extend(panels);
+        let (panels, wrong_probs, wrong_peaks) = explain(&images[wrong], &[p, t])?;
+        tiles.extend(panels);
+        println!("{} → {} ×{count}", names[t], names[p]);
+        println!(
+            "  right:   {} {:>5.1} %  (peak {:.2})",
+            short(t),
+            100.0 * right_probs[t],
+            right_peaks[0]
+        );
+        println!(
+            "  mistake: {} {:>5.1} %  (peak {:.2}), {} {:>5.1} %  (peak {:.2})",
+            short(p),
+            100.0 * wrong_probs[p],
+            wrong_peaks[0],
+            short(t),
+            100.0 * wrong_probs[t],
+            wrong_peaks[1]
+        );
+        rows.push(format!("{} → {}", short(t), short(p)));
+    }
+    let grid = ImageGrid::new(5)
+        .scale(2)
+        .col_labels(
+            ["right", "its breed", "mistake", "predicted", "true breed"]
+                .map(String::from)
+                .to_vec(),
+        )
+        .row_labels(rows)
+        .title("Grad-CAM: where the evidence for a breed lies (yellow: most)")
+        .render(&tiles)?;
+    let path = save_png(&grid, out_dir().join("gradcam.png"))?;
+    println!("saved        {}", display_path(&path));
+    // The two real photos, with the evidence for the classifier's first and second guess.
+    let mut tiles = Vec::new();
+    for photo in CONFIG.photos {
+        let image = open_image(&workspace_root().join(photo))?;
+        let scores = classifier.classify(&image, 2)?;
+        let (panels, _, _) = explain(&image, &[scores[0].index, scores[1].index])?;
+        tiles.extend(panels);
+        let top: Vec<String> = scores
+            .iter()
+            .map(|s| format!("{} {:.1} %", s.name, 100.0 * s.probability))
+            .collect();
+        println!("{photo}: {}", top.join(", "));
+    }
+    let names_of = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    let grid = ImageGrid::new(3)
+        .scale(2)
+        .col_labels(
+            ["as the model sees it", "first guess", "second guess"]
+                .map(String::from)
+                .to_vec(),
+        )
+        .row_labels(CONFIG.photos.iter().map(|p| names_of(p)).collect())
+        .title("Grad-CAM on the two photos")
+        .render(&tiles)?;
+    let path = save_png(&grid, out_dir().join("gradcam_photos.png"))?;
+    println!("saved        {}", display_path(&path));
+    // ANCHOR_END: gradcam
 
     // ANCHOR: exercise_hardest
     step("exercise_hardest");

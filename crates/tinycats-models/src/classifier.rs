@@ -139,10 +139,13 @@ impl Classifier {
     }
 }
 
-impl ModuleT for Classifier {
+impl Classifier {
+    /// The last residual block's activations: what the head pools, and what Grad-CAM
+    /// ([`crate::gradcam`]) weighs.
+    ///
     /// # Shapes
-    /// `(N, C, S, S)` normalised images → `(N, num_classes)` logits
-    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+    /// `(N, C, S, S)` normalised images → `(N, w_last, S/2^(stages−1), S/2^(stages−1))`
+    pub fn features_t(&self, x: &Tensor, train: bool) -> Tensor {
         let mut h = x
             .apply(&self.stem_conv)
             .apply_t(&self.stem_bn, train)
@@ -150,8 +153,25 @@ impl ModuleT for Classifier {
         for block in &self.layers {
             h = block.forward_t(&h, train);
         }
-        h.mean_dim(&[2i64, 3][..], false, Kind::Float)
+        h
+    }
+
+    /// Global average pool and the linear layer.
+    ///
+    /// # Shapes
+    /// `(N, w_last, h, w)` → `(N, num_classes)` logits
+    pub fn head(&self, features: &Tensor) -> Tensor {
+        features
+            .mean_dim(&[2i64, 3][..], false, Kind::Float)
             .apply(&self.fc) // (N, w_last) → (N, K)
+    }
+}
+
+impl ModuleT for Classifier {
+    /// # Shapes
+    /// `(N, C, S, S)` normalised images → `(N, num_classes)` logits
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        self.head(&self.features_t(x, train))
     }
 }
 

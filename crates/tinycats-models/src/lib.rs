@@ -2,7 +2,8 @@
 //!
 //! - [`dit`]: TinyDiT, a class-conditional diffusion transformer with adaLN-Zero;
 //! - [`flow`]: rectified-flow training loss and the Euler/Heun samplers with guidance;
-//! - [`classifier`]: the residual breed classifier, and [`metrics`] to judge it;
+//! - [`classifier`]: the residual breed classifier, [`metrics`] to judge it, and
+//!   [`gradcam`] to see where it looks;
 //! - [`trainer`]: the training loop both share (EMA, early stopping, checkpoints, resume);
 //! - [`tasks`]: the two models wired to the trainer;
 //! - [`lora`]: LoRA fine-tuning of a trained TinyDiT, with new classes;
@@ -17,6 +18,7 @@ pub mod dit;
 pub mod error;
 pub mod features;
 pub mod flow;
+pub mod gradcam;
 pub mod images;
 pub mod io;
 pub mod lora;

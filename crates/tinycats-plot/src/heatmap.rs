@@ -58,6 +58,50 @@ pub fn heatmap(
     ))
 }
 
+/// A coarse `rows × cols` map with values in [0, 1] (row-major; a Grad-CAM map, say)
+/// drawn over `image`: the map is upsampled bilinearly to the image's size (cell centres at
+/// the centres of the image regions they cover, edges clamped), coloured on the viridis scale
+/// and blended in with weight `alpha`.
+pub fn overlay(
+    image: &RgbImage,
+    map: &[f32],
+    rows: usize,
+    cols: usize,
+    alpha: f32,
+) -> Result<RgbImage> {
+    if map.len() != rows * cols || rows == 0 || cols == 0 {
+        return Err(PlotError::Input(format!(
+            "overlay: {} values for a {rows} × {cols} map",
+            map.len()
+        )));
+    }
+    if !(0.0..=1.0).contains(&alpha) || map.iter().any(|v| !v.is_finite()) {
+        return Err(PlotError::Input(format!(
+            "overlay: alpha {alpha} (use 0 to 1) or a non-finite map value"
+        )));
+    }
+    let (w, h) = image.dimensions();
+    // Position of pixel centre `p` of `n` pixels on a grid of `cells`, as a cell index and
+    // the weight of the next cell.
+    let locate = |p: u32, n: u32, cells: usize| -> (usize, usize, f32) {
+        let x = ((p as f32 + 0.5) * cells as f32 / n as f32 - 0.5).clamp(0.0, (cells - 1) as f32);
+        let i = x.floor() as usize;
+        (i, (i + 1).min(cells - 1), x - i as f32)
+    };
+    Ok(RgbImage::from_fn(w, h, |x, y| {
+        let (r0, r1, fy) = locate(y, h, rows);
+        let (c0, c1, fx) = locate(x, w, cols);
+        let at = |r: usize, c: usize| map[r * cols + c];
+        let top = at(r0, c0) + fx * (at(r0, c1) - at(r0, c0));
+        let bottom = at(r1, c0) + fx * (at(r1, c1) - at(r1, c0));
+        let colour = viridis(top + fy * (bottom - top));
+        let px = image.get_pixel(x, y);
+        image::Rgb([0, 1, 2].map(|c| {
+            ((1.0 - alpha) * f32::from(px[c]) + alpha * f32::from(colour[c])).round() as u8
+        }))
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +124,27 @@ mod tests {
         assert_eq!(img.get_pixel(2, 4), &viridis(1.0));
         assert!(heatmap(&[0.0; 3], 2, 2, 3, (0.0, 1.0)).is_err());
         assert!(heatmap(&[0.0; 4], 2, 2, 3, (1.0, 1.0)).is_err());
+    }
+
+    #[test]
+    fn an_overlay_blends_the_upsampled_map_into_the_image() {
+        let grey = RgbImage::from_pixel(8, 4, Rgb([100, 100, 100]));
+        // Left cell 0, right cell 1, on a 1 × 2 map over an 8 × 4 image.
+        let img = overlay(&grey, &[0.0, 1.0], 1, 2, 0.5).unwrap();
+        assert_eq!(img.dimensions(), (8, 4));
+        let blend = |u: f32| {
+            let c = viridis(u);
+            Rgb([0, 1, 2].map(|i| (0.5 * 100.0 + 0.5 * f32::from(c[i])).round() as u8))
+        };
+        // Pixels 0 and 1 sit left of the first cell's centre (x = 2): clamped to it.
+        assert_eq!(img.get_pixel(0, 0), &blend(0.0));
+        assert_eq!(img.get_pixel(7, 3), &blend(1.0));
+        // Pixel 3's centre (3.5) is 3/8 of the way from the left centre (2) to the right (6).
+        assert_eq!(img.get_pixel(3, 2), &blend(0.375));
+        // Alpha 0 leaves the image as it was.
+        assert_eq!(overlay(&grey, &[0.0, 1.0], 1, 2, 0.0).unwrap(), grey);
+        assert!(overlay(&grey, &[0.0; 3], 1, 2, 0.5).is_err());
+        assert!(overlay(&grey, &[0.0, f32::NAN], 1, 2, 0.5).is_err());
+        assert!(overlay(&grey, &[0.0, 1.0], 1, 2, 1.5).is_err());
     }
 }
