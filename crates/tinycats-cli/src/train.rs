@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use clap::Args;
 use tinycats_models::device::parse_device;
 use tinycats_models::runconfig::{self, ClassifierRun, GeneratorRun};
-use tinycats_models::trainer::TrainerConfig;
+use tinycats_models::trainer::{FitSummary, TrainerConfig};
 use tinycats_pipelines::train::{self, TrainData};
 
 use crate::runfolder;
@@ -167,7 +167,7 @@ pub fn run_generator(args: GeneratorArgs) -> anyhow::Result<()> {
     println!(
         "done after {} steps ({}{}); EMA weights in {}",
         summary.steps,
-        best_val_loss(summary.best_val_loss),
+        best_val_loss(&summary),
         skipped(summary.skipped_steps),
         a.run_dir().join("model.safetensors").display()
     );
@@ -200,7 +200,7 @@ pub fn run_classifier(args: ClassifierArgs) -> anyhow::Result<()> {
     println!(
         "done after {} steps ({}{})",
         summary.steps,
-        best_val_loss(summary.best_val_loss),
+        best_val_loss(&summary),
         skipped(summary.skipped_steps)
     );
     Ok(())
@@ -224,7 +224,6 @@ fn stop_on_ctrl_c() {
     }
 }
 
-/// The run's best validation loss as a reader wants it, or why there is none.
 /// `; N updates skipped for NaN or infinite gradients`, or nothing.
 fn skipped(n: u64) -> String {
     match n {
@@ -234,10 +233,16 @@ fn skipped(n: u64) -> String {
     }
 }
 
-fn best_val_loss(best: Option<f64>) -> String {
-    match best {
-        Some(loss) => format!("best val_loss {loss:.4}"),
-        None => "no validation ran".to_owned(),
+/// The run's best validation loss as a reader wants it (with its step, and whether the
+/// model folder holds its weights), or why there is none.
+fn best_val_loss(summary: &FitSummary) -> String {
+    match (summary.best_val_loss, summary.best_step) {
+        (Some(loss), Some(step)) if summary.restored_best => {
+            format!("best val_loss {loss:.4} at step {step}, whose weights the model keeps")
+        }
+        (Some(loss), Some(step)) => format!("best val_loss {loss:.4} at step {step}"),
+        (Some(loss), None) => format!("best val_loss {loss:.4}"),
+        (None, _) => "no validation ran".to_owned(),
     }
 }
 

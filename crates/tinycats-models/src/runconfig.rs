@@ -98,6 +98,7 @@ impl Default for ClassifierRun {
                 lr: 2e-3,
                 warmup_steps: 100,
                 ema_decay: None,
+                restore_best: true,
                 preview_every: None,
                 optimizer: crate::trainer::AdamWConfig {
                     weight_decay: 0.05,

@@ -455,3 +455,67 @@ fn a_stop_request_ends_the_step_with_a_checkpoint_and_resume_continues_the_same_
     assert_eq!(fit(split.path(), usize::MAX, true).unwrap(), 6);
     assert_eq!(train_losses(whole.path()), train_losses(split.path()));
 }
+
+#[test]
+fn restore_best_ends_the_run_with_the_weights_of_its_best_evaluation() {
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    // Random labels: the training images are memorised and the validation loss, after a
+    // first dip, climbs; early stopping ends the run past its best evaluation.
+    let cfg = tiny_classifier();
+    tch::manual_seed(11);
+    let mut task = ClassifierTask::new(&cfg, 0.0, Device::Cpu).unwrap();
+    let (mut data, mut val) = (dataset(16, 16, 12, 8), dataset(16, 16, 13, 8));
+    let run = tempfile::tempdir().unwrap();
+    let tc = quiet(TrainerConfig {
+        max_steps: 200,
+        lr: 1e-2,
+        warmup_steps: 0,
+        ema_decay: None,
+        eval_every: 4,
+        patience: 3,
+        restore_best: true,
+        checkpoint_every: 1000,
+        ..Default::default()
+    });
+    let trainer = Trainer::new(tc.clone(), run.path(), Device::Cpu).unwrap();
+    let (summary, _) = trainer.fit(&mut task, &mut data, &mut val, false).unwrap();
+    assert!(summary.stopped_early, "{summary:?}");
+    let best = summary.best_step.expect("a best evaluation");
+    assert_eq!(
+        best + 3 * 4,
+        summary.steps,
+        "three evaluations without improvement"
+    );
+    assert!(summary.restored_best);
+    // The best value is the val_loss that metrics.csv logged at the best step.
+    let steps = column(run.path(), 0);
+    let val_loss = column(run.path(), 3);
+    let at = steps.iter().position(|&s| s == best as f64).unwrap();
+    let logged = val_loss[at];
+    assert!((logged - summary.best_val_loss.unwrap()).abs() < 1e-9 * logged.abs().max(1.0));
+    // The weights in memory are the best ones, not the last step's (the final checkpoint).
+    let kept = io::load_tensors(&trainer.best_path()).unwrap();
+    let last = io::load_tensors(&run.path().join(format!(
+        "checkpoints/step-{:08}/model.safetensors",
+        summary.steps
+    )))
+    .unwrap();
+    let vars = task.var_store().variables();
+    assert!(kept.iter().all(|(k, t)| vars[k].equal(t)));
+    assert!(last.iter().any(|(k, t)| !vars[k].equal(t)));
+    // The EMA is exported instead of the evaluated weights, so the two are refused together.
+    let err = Trainer::new(
+        TrainerConfig {
+            ema_decay: Some(0.999),
+            ..tc
+        },
+        run.path(),
+        Device::Cpu,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("restore_best") && err.contains("ema_decay"),
+        "{err}"
+    );
+}

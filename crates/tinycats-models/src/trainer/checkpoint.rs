@@ -149,6 +149,7 @@ mod tests {
                 min_delta: 0.0,
                 best: Some(0.123456789),
                 bad_evals: 2,
+                best_step: Some(8),
             },
             skipped_steps: 1,
         };

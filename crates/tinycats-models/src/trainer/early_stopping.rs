@@ -15,6 +15,10 @@ pub struct EarlyStopping {
     pub best: Option<f64>,
     /// Evaluations since the best.
     pub bad_evals: u32,
+    /// The step of the best value (set by the trainer; absent in checkpoints written
+    /// before it was recorded).
+    #[serde(default)]
+    pub best_step: Option<u64>,
 }
 
 impl EarlyStopping {
@@ -24,6 +28,7 @@ impl EarlyStopping {
             min_delta,
             best: None,
             bad_evals: 0,
+            best_step: None,
         }
     }
 

@@ -78,6 +78,11 @@ pub struct TrainerConfig {
     pub patience: u32,
     /// Smallest `val_loss` decrease that counts as an improvement.
     pub min_delta: f64,
+    /// Keep the weights of the best evaluation (the lowest `val_loss` that counted as an
+    /// improvement) in `best/model.safetensors` of the run folder, and end the run with
+    /// them rather than with the last step's. Needs `ema_decay = None`: it is the trained
+    /// weights that are evaluated.
+    pub restore_best: bool,
     /// Write a checkpoint every this many steps (and at the end).
     pub checkpoint_every: u64,
     /// Checkpoints kept on disk.
@@ -108,6 +113,7 @@ impl Default for TrainerConfig {
             eval_batches: None,
             patience: 10,
             min_delta: 0.0,
+            restore_best: false,
             checkpoint_every: 500,
             keep_checkpoints: 2,
             log_every: 50,
@@ -153,6 +159,14 @@ impl TrainerConfig {
             && !(0.0..1.0).contains(&d)
         {
             return Err(ModelError::invalid("ema_decay", d, "in [0, 1)"));
+        }
+        if self.restore_best && self.ema_decay.is_some() {
+            return Err(ModelError::invalid(
+                "restore_best",
+                true,
+                "false while ema_decay is set (the run ends with the EMA weights, which are \
+                 not the ones evaluated); drop ema_decay or set restore_best = false",
+            ));
         }
         if let Some(c) = self.grad_clip
             && (c.is_nan() || c <= 0.0)
@@ -234,6 +248,11 @@ pub struct FitSummary {
     pub best_val_loss: Option<f64>,
     /// Whether early stopping ended the run.
     pub stopped_early: bool,
+    /// The step whose evaluation set `best_val_loss`.
+    pub best_step: Option<u64>,
+    /// Whether the run ended with the best evaluation's weights (`restore_best`) rather
+    /// than the last step's.
+    pub restored_best: bool,
     /// The last checkpoint written.
     pub checkpoint: Option<PathBuf>,
     /// Steps whose update was skipped because a gradient was NaN or infinite.
@@ -444,7 +463,18 @@ impl Trainer {
                 let eval = task.evaluate(&val_batches)?;
                 row.val_loss = Some(eval.val_loss);
                 row.val_metrics = eval.metrics;
+                let best_before = state.early_stopping.best;
                 stopped_early = state.early_stopping.observe(eval.val_loss);
+                if state.early_stopping.best != best_before {
+                    state.early_stopping.best_step = Some(state.step);
+                    if cfg.restore_best {
+                        let path = self.best_path();
+                        let dir = path.parent().unwrap_or(&self.run_dir);
+                        std::fs::create_dir_all(dir).map_err(ModelError::io(dir))?;
+                        let model = task.var_store().variables().into_iter().collect();
+                        crate::io::save_tensors(&path, &model)?;
+                    }
+                }
             }
             logger.log(&row)?;
             progress.update(&row);
@@ -492,15 +522,36 @@ impl Trainer {
                 break;
             }
         }
+        let best_step = state.early_stopping.best_step;
+        let mut restored_best = false;
+        if cfg.restore_best
+            && let Some(best) = best_step
+            && best != state.step
+        {
+            crate::io::load_var_store(task.var_store(), &self.best_path())?;
+            restored_best = true;
+            progress.println(&format!(
+                "restored the weights of step {best} (val_loss {:.5}) from {}",
+                state.early_stopping.best.unwrap_or(f64::NAN),
+                self.best_path().display()
+            ));
+        }
         progress.finish();
         let summary = FitSummary {
             steps: state.step,
             best_val_loss: state.early_stopping.best,
             stopped_early,
+            best_step,
+            restored_best,
             checkpoint: last_checkpoint,
             skipped_steps: state.skipped_steps,
         };
         Ok((summary, ema))
+    }
+
+    /// Where `restore_best` keeps the best evaluation's weights.
+    pub fn best_path(&self) -> PathBuf {
+        self.run_dir.join("best").join("model.safetensors")
     }
 
     fn validation_batches(&self, val: &mut dyn BatchSource) -> Result<Vec<Batch>> {
