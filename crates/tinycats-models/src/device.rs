@@ -47,6 +47,38 @@ pub fn libtorch_version() -> Option<String> {
         .map(|v| v.trim().trim_matches(['\'', '"']).to_owned())
 }
 
+/// The environment variables that limit libtorch's own kernels (ATen) and oneDNN's (its
+/// convolutions) to AVX2, with their values.
+pub const PORTABLE_KERNELS: [(&str, &str); 3] = [
+    ("ATEN_CPU_CAPABILITY", "avx2"),
+    ("ONEDNN_MAX_CPU_ISA", "AVX2"),
+    ("DNNL_MAX_CPU_ISA", "AVX2"),
+];
+
+/// Pins libtorch's CPU kernels to AVX2 for the rest of the process, so that a CPU with
+/// AVX-512 computes exactly what one with AVX2 does. A training run is chaotic: the last-bit
+/// differences between the two kernel sets (summation orders in reductions and
+/// convolutions) grow step by step until the run stops at another step. With this call a
+/// run gives the same numbers on every x86-64 CPU with AVX2, at some cost in speed on
+/// AVX-512.
+///
+/// Call it first thing in `main`, before anything touches libtorch (which reads these
+/// variables once) and before any thread starts. A variable that is already set is left as
+/// it is. Returns the variables it set.
+#[allow(unsafe_code)]
+pub fn pin_portable_cpu_kernels() -> Vec<&'static str> {
+    let mut set = Vec::new();
+    for (key, value) in PORTABLE_KERNELS {
+        if std::env::var_os(key).is_none() {
+            // SAFETY: `set_var` races with reads of the environment from other threads; this
+            // runs at the start of `main`, as documented, before the program starts any.
+            unsafe { std::env::set_var(key, value) };
+            set.push(key);
+        }
+    }
+    set
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

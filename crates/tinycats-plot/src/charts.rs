@@ -171,6 +171,16 @@ pub struct VLine {
     pub label: String,
 }
 
+/// The corner of the plot that holds a chart's legend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Corner {
+    #[default]
+    UpperRight,
+    LowerRight,
+    UpperLeft,
+    LowerLeft,
+}
+
 /// Lines over a shared x axis (training curves, sweeps).
 #[derive(Debug, Clone, Default)]
 pub struct LineChart {
@@ -183,6 +193,8 @@ pub struct LineChart {
     pub log_y: bool,
     /// Plot x on a log scale (all values must be positive), e.g. a number of steps.
     pub log_x: bool,
+    /// Where the legend goes: the corner the lines leave free.
+    pub legend: Corner,
 }
 
 impl LineChart {
@@ -219,6 +231,12 @@ impl LineChart {
     /// than a decade; within one decade a linear axis shows more ticks.
     pub fn log_y(mut self, on: bool) -> Self {
         self.log_y = on;
+        self
+    }
+
+    /// Puts the legend in `corner` (upper right by default), where it hides no line.
+    pub fn legend(mut self, corner: Corner) -> Self {
+        self.legend = corner;
         self
     }
 
@@ -309,7 +327,12 @@ impl LineChart {
                         .background_style(WHITE.mix(0.85))
                         .border_style(BLACK.mix(0.3))
                         .label_font(("sans-serif", 13))
-                        .position(SeriesLabelPosition::UpperRight)
+                        .position(match self.legend {
+                            Corner::UpperRight => SeriesLabelPosition::UpperRight,
+                            Corner::LowerRight => SeriesLabelPosition::LowerRight,
+                            Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
+                            Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
+                        })
                         .draw()
                         .map_err(|e| err(e.to_string()))?;
                 }};

@@ -11,7 +11,7 @@ mod grid;
 mod heatmap;
 mod plane;
 
-pub use charts::{BarChart, LineChart, Series, VLine};
+pub use charts::{BarChart, Corner, LineChart, Series, VLine};
 pub use diagram::{Diagram, Node, Side};
 pub use grid::{ImageGrid, side_by_side, upscale_nearest};
 pub use heatmap::{heatmap, overlay, viridis};
