@@ -1,0 +1,397 @@
+//! Train a classifier: a small breed classifier trained twice on few SynthCats renders, once
+//! as rendered and once with augmentation (random-resized crop, flip, colour jitter, CutMix
+//! and MixUp), each stopped early on a validation split with its best weights restored, and
+//! compared on the clean test split and on the wild shift.
+//!
+//! Run it with `cargo run --release --example 08_train_classifier`.
+// verify-docs: timeout_s = 300, budget_s = 90
+
+// ANCHOR: uses
+use std::path::Path;
+
+use anyhow::{Result, ensure};
+use tch::{Device, Tensor};
+use tinycats_data::augment::Augment;
+use tinycats_data::{Loader, LoaderConfig, Source, SynthCats, SynthConfig, SynthSplit};
+use tinycats_models::ClassifierConfig;
+use tinycats_models::images::to_rgb8_all;
+use tinycats_models::metrics::ClassificationReport;
+use tinycats_models::tasks::ClassifierTask;
+use tinycats_models::trainer::{
+    AdamWConfig, BatchSource, FitSummary, Row, Trainer, TrainerConfig, read_metrics,
+};
+use tinycats_notebook::{display_path, out_dir, step};
+use tinycats_plot::{Corner, ImageGrid, LineChart, save_png, side_by_side};
+// ANCHOR_END: uses
+
+// ANCHOR: config
+/// Everything this example can be tuned with.
+struct Config {
+    /// Seed of SynthCats, the initialisation, the data order and the augmentation.
+    seed: u64,
+    /// Side of the renders and of the classifier's input.
+    image_size: u32,
+    /// Channels of the four stages (the bundled classifier: 32, 64, 128, 256 at 64 px).
+    widths: [i64; 4],
+    /// Training renders per breed: few, so that the model can memorise them.
+    train_per_breed: u64,
+    /// Validation renders per breed, for early stopping.
+    val_per_breed: u64,
+    /// Held-out test renders per breed, clean and shifted.
+    test_per_breed: u64,
+    /// The wild shift of the hard test split (0 to 1; chapter "Evaluate a classifier").
+    hard_severity: f32,
+    batch_size: usize,
+    /// The most steps a run may take; early stopping usually ends it sooner.
+    max_steps: u64,
+    lr: f64,
+    warmup_steps: u64,
+    /// Validate every this many steps.
+    eval_every: u64,
+    /// Validations without a better val_loss before the run stops.
+    patience: u32,
+    /// This example fails when the augmented run's test top-1 falls below these.
+    min_top1_clean: f64,
+    min_top1_hard: f64,
+}
+
+const CONFIG: Config = Config {
+    seed: 0,
+    image_size: 32,
+    widths: [16, 32, 64, 128],
+    train_per_breed: 40,
+    val_per_breed: 20,
+    test_per_breed: 40,
+    hard_severity: 0.5,
+    batch_size: 32,
+    max_steps: 800,
+    lr: 3e-3,
+    warmup_steps: 20,
+    eval_every: 20,
+    patience: 4,
+    min_top1_clean: 0.80,
+    min_top1_hard: 0.45,
+};
+// ANCHOR_END: config
+
+// ANCHOR: loaders
+/// Loads SynthCats renders of `split` in batches, as the trainer and the evaluation read
+/// them; `augment` decides what happens to each image (and batch) on the way.
+fn loader(
+    synth: &SynthCats,
+    split: SynthSplit,
+    per_breed: u64,
+    augment: Augment,
+) -> Result<Loader> {
+    let training = split == SynthSplit::Train;
+    let cfg = LoaderConfig {
+        batch_size: CONFIG.batch_size,
+        image_size: CONFIG.image_size,
+        normalize: ClassifierConfig::tiny().normalize()?,
+        augment,
+        shuffle: training,
+        drop_last: training,
+        seed: CONFIG.seed,
+        ..LoaderConfig::default()
+    };
+    let source = Source::synth_split(synth.clone(), split, per_breed);
+    Ok(Loader::new(source, cfg)?)
+}
+// ANCHOR_END: loaders
+
+fn main() -> Result<()> {
+    // ANCHOR: data
+    // Training is chaotic: pin libtorch to the kernels every x86-64 CPU has, so that this
+    // run stops at the same steps, with the same numbers, on every such machine.
+    tinycats_models::device::pin_portable_cpu_kernels();
+    step("data");
+    let synth = SynthCats::new(SynthConfig {
+        seed: CONFIG.seed,
+        size: CONFIG.image_size,
+        ..SynthConfig::default()
+    })?;
+    let names = tinycats_core::BREEDS;
+    for (split, per_breed) in [
+        (SynthSplit::Train, CONFIG.train_per_breed),
+        (SynthSplit::Val, CONFIG.val_per_breed),
+        (SynthSplit::Test, CONFIG.test_per_breed),
+    ] {
+        let n = per_breed * names.len() as u64;
+        println!("{split:?}: {n} renders ({per_breed} per breed)");
+    }
+    // ANCHOR_END: data
+
+    // ANCHOR: augment
+    step("augment");
+    // The same eight training renders as rendered, and as the augmented loader hands them
+    // to the model; then two batches that CutMix or MixUp mixed (a coin flip per batch).
+    let mut plain = loader(
+        &synth,
+        SynthSplit::Train,
+        CONFIG.train_per_breed,
+        Augment::eval(),
+    )?;
+    let mut augmented = loader(
+        &synth,
+        SynthSplit::Train,
+        CONFIG.train_per_breed,
+        Augment::classifier_train(),
+    )?;
+    let (mut unmixed, mut mixed) = (None, Vec::new());
+    for i in 0..augmented.batches_per_epoch() {
+        let batch = augmented.batch(0, i)?;
+        match &batch.soft_targets {
+            None => unmixed = unmixed.or(Some(i)),
+            // Mixed well: every image keeps at most 80 % of its own label.
+            Some(soft) if soft.max_dim(1, false).0.min().double_value(&[]) < 0.8 => {
+                mixed.push(batch)
+            }
+            Some(_) => {}
+        }
+    }
+    let Some(unmixed) = unmixed.filter(|_| mixed.len() >= 2) else {
+        anyhow::bail!("too few batches to show augmentation: raise train_per_breed");
+    };
+    let norm = ClassifierConfig::tiny().normalize()?;
+    let pictures = |images: &Tensor| -> Result<Vec<image::RgbImage>> {
+        let mean = Tensor::from_slice(&norm.mean).view([1, 3, 1, 1]);
+        let std = Tensor::from_slice(&norm.std).view([1, 3, 1, 1]);
+        let pixels = (images.narrow(0, 0, 8) * std + mean).clamp(0.0, 1.0);
+        Ok(to_rgb8_all(&pixels)?)
+    };
+    let mut tiles = pictures(&plain.batch(0, unmixed)?.images)?;
+    tiles.extend(pictures(&augmented.batch(0, unmixed)?.images)?);
+    for batch in &mixed[..2] {
+        tiles.extend(pictures(&batch.images)?);
+    }
+    let grid = ImageGrid::new(8)
+        .scale(3)
+        .row_labels(
+            ["as rendered", "augmented", "mixed batch A", "mixed batch B"]
+                .map(String::from)
+                .to_vec(),
+        )
+        .col_labels((1..=8).map(|i| i.to_string()).collect())
+        .title("training images: crop, flip and colour jitter; CutMix or MixUp")
+        .render(&tiles)?;
+    let path = save_png(&grid, out_dir().join("augment.png"))?;
+    // A mixed image's label: a share of each of the two breeds in it.
+    for (name, batch) in ["A", "B"].iter().zip(&mixed) {
+        let soft = batch.soft_targets.as_ref().expect("a mixed batch");
+        for i in 0..8 {
+            let row = Vec::<f32>::try_from(soft.get(i))?;
+            let mut shares: Vec<(usize, f32)> = row.into_iter().enumerate().collect();
+            shares.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let parts: Vec<String> = shares
+                .iter()
+                .filter(|(_, p)| *p > 0.005)
+                .map(|(c, p)| format!("{} {p:.2}", names[*c]))
+                .collect();
+            println!("{name}{}: {}", i + 1, parts.join(" + "));
+        }
+    }
+    println!("saved        {}", display_path(&path));
+    // ANCHOR_END: augment
+
+    // ANCHOR: train
+    step("train");
+    let mut runs = Vec::new();
+    for (name, augment) in [
+        ("as rendered", Augment::eval()),
+        ("augmented", Augment::classifier_train()),
+    ] {
+        let run_dir = out_dir().join(name.replace(' ', "_"));
+        let (task, summary) = train(&synth, augment, &run_dir)?;
+        let best = summary.best_step.unwrap_or(summary.steps);
+        println!(
+            "{name:<12} stopped at step {:>3} (early: {}); best val_loss {:.3} at step {best}, restored: {}",
+            summary.steps,
+            summary.stopped_early,
+            summary.best_val_loss.unwrap_or(f64::NAN),
+            summary.restored_best
+        );
+        let metrics = read_metrics(&run_dir.join("metrics.csv"))?;
+        runs.push((name, task, summary, metrics));
+    }
+    // ANCHOR_END: train
+
+    // ANCHOR: curves
+    step("curves");
+    let evals = |m: &[Row], f: &dyn Fn(&Row) -> Option<f64>| -> Vec<(f64, f64)> {
+        m.iter()
+            .filter_map(|r| f(r).map(|v| (r.step as f64, v)))
+            .collect()
+    };
+    let mut loss = LineChart::new("loss", "step", "cross-entropy");
+    let mut accuracy =
+        LineChart::new("validation accuracy", "step", "top-1").legend(Corner::LowerRight);
+    for (name, _, summary, metrics) in &runs {
+        // Training loss averaged over each validation interval, so it lines up with val.
+        let train: Vec<(f64, f64)> = metrics
+            .chunks(CONFIG.eval_every as usize)
+            .map(|c| {
+                let mean = c.iter().map(|r| r.train_loss).sum::<f64>() / c.len() as f64;
+                (c[c.len() - 1].step as f64, mean)
+            })
+            .collect();
+        loss = loss
+            .series(format!("{name}: train"), train)
+            .series(format!("{name}: val"), evals(metrics, &|r| r.val_loss));
+        let top1 = evals(metrics, &|r| r.val_loss.and(r.val_metrics.first().copied()));
+        accuracy = accuracy.series(name.to_string(), top1);
+        if let Some(best) = summary.best_step {
+            accuracy = accuracy.marker(best as f64, format!("best, {name}"));
+        }
+    }
+    let figure = side_by_side(&[loss.render(480, 360)?, accuracy.render(480, 360)?], 8);
+    let path = save_png(&figure, out_dir().join("curves.png"))?;
+    for (name, _, summary, metrics) in &runs {
+        let at = |step: u64| {
+            metrics
+                .iter()
+                .find(|r| r.step == step && r.val_loss.is_some())
+        };
+        if let Some(best) = summary.best_step.and_then(at) {
+            println!(
+                "{name:<12} at its best step {}: train loss {:.3}, val loss {:.3}, val top-1 {:.3}",
+                best.step,
+                best.train_loss,
+                best.val_loss.unwrap_or(f64::NAN),
+                best.val_metrics.first().copied().unwrap_or(f64::NAN)
+            );
+        }
+    }
+    println!("saved        {}", display_path(&path));
+    // ANCHOR_END: curves
+
+    // ANCHOR: compare
+    step("compare");
+    // Both runs, with their restored best weights, on held-out renders: clean, and shifted.
+    let hard = SynthCats::new(SynthConfig {
+        severity: CONFIG.hard_severity,
+        ..*synth.config()
+    })?;
+    println!(
+        "run            clean top-1   wild {} top-1",
+        CONFIG.hard_severity
+    );
+    let (mut scores, mut reports) = (Vec::new(), Vec::new()); // reports: for the exercises
+    for (name, task, _, _) in &runs {
+        let mut top1 = Vec::new();
+        for source in [&synth, &hard] {
+            let mut test = loader(
+                source,
+                SynthSplit::Test,
+                CONFIG.test_per_breed,
+                Augment::eval(),
+            )?;
+            let batches = (0..test.batches_per_epoch())
+                .map(|i| test.batch(0, i))
+                .collect::<Result<Vec<_>, _>>()?;
+            let (logits, labels) = task.predict(&batches);
+            let report = ClassificationReport::from_logits(&logits, &labels, 3);
+            top1.push(report.top1);
+            reports.push((*name, report));
+        }
+        println!(
+            "{name:<12}   {:>9.1} %   {:>12.1} %",
+            100.0 * top1[0],
+            100.0 * top1[1]
+        );
+        scores.push(top1);
+    }
+    let (clean, wild) = (scores[1][0], scores[1][1]);
+    ensure!(
+        clean >= CONFIG.min_top1_clean && wild >= CONFIG.min_top1_hard,
+        "the augmented run scored {clean:.3} clean and {wild:.3} wild, below the {} and {} \
+         this example promises",
+        CONFIG.min_top1_clean,
+        CONFIG.min_top1_hard
+    );
+    // ANCHOR_END: compare
+
+    // ANCHOR: exercise_top3
+    step("exercise_top3");
+    // Top-3 of both runs on both splits (the compare step's reports: clean, then wild).
+    for pair in reports.chunks(2) {
+        let (name, clean, wild) = (pair[0].0, &pair[0].1, &pair[1].1);
+        println!(
+            "{name:<12} top-3 clean {:.1} %, wild {:.1} %",
+            100.0 * clean.top_k,
+            100.0 * wild.top_k
+        );
+    }
+    // ANCHOR_END: exercise_top3
+
+    // ANCHOR: exercise_confused
+    step("exercise_confused");
+    // The three most frequent confusions of each run on the wild split.
+    for (name, report) in reports.iter().skip(1).step_by(2) {
+        let mut pairs: Vec<(u64, usize, usize)> = Vec::new();
+        for (t, row) in report.confusion.iter().enumerate() {
+            for (p, &count) in row.iter().enumerate() {
+                if p != t && count > 0 {
+                    pairs.push((count, t, p));
+                }
+            }
+        }
+        pairs.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        let top: Vec<String> = pairs
+            .iter()
+            .take(3)
+            .map(|(c, t, p)| format!("{} → {} ×{c}", names[*t], names[*p]))
+            .collect();
+        println!("{name:<12} {}", top.join(", "));
+    }
+    // ANCHOR_END: exercise_confused
+    Ok(())
+}
+
+// ANCHOR: train_fn
+/// Trains one classifier from scratch into `run_dir`, stopping early on the validation
+/// split and ending with the weights of its best validation.
+fn train(
+    synth: &SynthCats,
+    augment: Augment,
+    run_dir: &Path,
+) -> Result<(ClassifierTask, FitSummary)> {
+    let model = ClassifierConfig {
+        image_size: i64::from(CONFIG.image_size),
+        widths: CONFIG.widths.to_vec(),
+        ..ClassifierConfig::tiny()
+    };
+    let mut train = loader(synth, SynthSplit::Train, CONFIG.train_per_breed, augment)?;
+    let mut val = loader(
+        synth,
+        SynthSplit::Val,
+        CONFIG.val_per_breed,
+        Augment::eval(),
+    )?;
+    tch::manual_seed(CONFIG.seed as i64);
+    let mut task = ClassifierTask::new(&model, 0.1, Device::Cpu)?; // label smoothing 0.1
+    let trainer = TrainerConfig {
+        max_steps: CONFIG.max_steps,
+        lr: CONFIG.lr,
+        warmup_steps: CONFIG.warmup_steps,
+        optimizer: AdamWConfig {
+            weight_decay: 0.05,
+            ..Default::default()
+        },
+        ema_decay: None,
+        eval_every: CONFIG.eval_every,
+        patience: CONFIG.patience,
+        restore_best: true,
+        checkpoint_every: CONFIG.max_steps,
+        log_every: u64::MAX,
+        preview_every: None,
+        seed: CONFIG.seed,
+        ..TrainerConfig::default()
+    };
+    if run_dir.exists() {
+        std::fs::remove_dir_all(run_dir)?; // a fresh run every time
+    }
+    let (summary, _) =
+        Trainer::new(trainer, run_dir, Device::Cpu)?.fit(&mut task, &mut train, &mut val, false)?;
+    Ok((task, summary))
+}
+// ANCHOR_END: train_fn
