@@ -16,7 +16,7 @@ use tinycats_models::Classifier as TorchClassifier;
 use tinycats_models::gradcam::grad_cam;
 use tinycats_notebook::{Tolerance, display_path, out_dir, step, tolerance, workspace_root};
 use tinycats_pipelines::eval::{logits_of, synth_split};
-use tinycats_plot::{ImageGrid, LineChart, overlay, save_png};
+use tinycats_plot::{Corner, ImageGrid, LineChart, confusion_figure, overlay, save_png};
 use tinycats_runtime::ndarray::Axis;
 use tinycats_runtime::preprocess::open_image;
 use tinycats_runtime::repo::{CLASSIFIER_DIR, CLASSIFIER_ONNX};
@@ -186,6 +186,10 @@ fn main() -> Result<()> {
             .collect();
         println!("{name:<17}  {}", cells.join(" "));
     }
+    let title = format!("confusion at severity {}", CONFIG.studied);
+    let figure = confusion_figure(&matrix.counts, &names, &title)?;
+    let path = save_png(&figure, out_dir().join("confusion.png"))?;
+    println!("saved        {}", display_path(&path));
     // ANCHOR_END: confusion
 
     // ANCHOR: per_class
@@ -223,7 +227,8 @@ fn main() -> Result<()> {
         "confidence (top probability)",
         "accuracy",
     )
-    .series("perfectly calibrated", vec![(0.0, 0.0), (1.0, 1.0)]);
+    .series("perfectly calibrated", vec![(0.0, 0.0), (1.0, 1.0)])
+    .legend(Corner::LowerRight);
     for (name, p) in [
         ("as trained".to_string(), &probs),
         (format!("temperature {temperature:.2}"), &scaled),
@@ -310,15 +315,7 @@ fn main() -> Result<()> {
         Ok((panels, probs, peaks))
     };
     // The most frequent confusions at the studied severity: (count, truth, predicted).
-    let mut pairs: Vec<(u64, usize, usize)> = Vec::new();
-    for (t, row) in matrix.counts.iter().enumerate() {
-        for (p, &count) in row.iter().enumerate() {
-            if p != t && count > 0 {
-                pairs.push((count, t, p));
-            }
-        }
-    }
-    pairs.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let pairs = matrix.most_frequent_confusions(CONFIG.gradcam_pairs);
     let surest = |truth: usize, guess: usize| {
         (0..labels.len())
             .filter(|&i| labels[i] == truth && predicted[i] == guess)
@@ -326,7 +323,7 @@ fn main() -> Result<()> {
     };
     let (mut tiles, mut rows) = (Vec::new(), Vec::new());
     let short = |c: usize| names[c].chars().take(4).collect::<String>();
-    for &(count, t, p) in pairs.iter().take(CONFIG.gradcam_pairs) {
+    for &(count, t, p) in &pairs {
         let (right, wrong) = (surest(t, t), surest(t, p));
         let (Some(right), Some(wrong)) = (right, wrong) else {
             continue; // a breed with no right answer at all has nothing to contrast

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use anyhow::{Result, ensure};
 use tch::{Device, Tensor};
+use tinycats_core::metrics::ConfusionMatrix;
 use tinycats_data::augment::Augment;
 use tinycats_data::{Loader, LoaderConfig, Source, SynthCats, SynthConfig, SynthSplit};
 use tinycats_models::ClassifierConfig;
@@ -327,18 +328,12 @@ fn main() -> Result<()> {
     step("exercise_confused");
     // The three most frequent confusions of each run on the wild split.
     for (name, report) in reports.iter().skip(1).step_by(2) {
-        let mut pairs: Vec<(u64, usize, usize)> = Vec::new();
-        for (t, row) in report.confusion.iter().enumerate() {
-            for (p, &count) in row.iter().enumerate() {
-                if p != t && count > 0 {
-                    pairs.push((count, t, p));
-                }
-            }
-        }
-        pairs.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        let top: Vec<String> = pairs
+        let matrix = ConfusionMatrix {
+            counts: report.confusion.clone(),
+        };
+        let top: Vec<String> = matrix
+            .most_frequent_confusions(3)
             .iter()
-            .take(3)
             .map(|(c, t, p)| format!("{} → {} ×{c}", names[*t], names[*p]))
             .collect();
         println!("{name:<12} {}", top.join(", "));

@@ -12,6 +12,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use tinycats_core::metrics::{self, ConfusionMatrix};
 use tinycats_core::{SampleOptions, Solver};
@@ -67,7 +68,8 @@ pub struct ClassifierArgs {
     #[arg(long, default_value_t = 50)]
     calibration_per_breed: u64,
     /// Also write the report (confusion matrix, per-class precision/recall/F1, top-k,
-    /// reliability bins, ECE and the temperature) as JSON here.
+    /// reliability bins, ECE and the temperature): as JSON to a `.json` path; any other path
+    /// is a folder that receives `report.json`, `confusion.png` and `reliability.png`.
     #[arg(long)]
     report: Option<PathBuf>,
 }
@@ -279,7 +281,44 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
                 "value": t, "validation_images": n, "ece_after": ece_t,
             })),
         });
-        tinycats_models::io::write_atomic(path, serde_json::to_string_pretty(&json)?.as_bytes())?;
+        let text = serde_json::to_string_pretty(&json)?;
+        if path.extension().is_some_and(|e| e == "json") {
+            tinycats_models::io::write_atomic(path, text.as_bytes())?;
+        } else {
+            std::fs::create_dir_all(path)
+                .with_context(|| format!("cannot create the report folder {}", path.display()))?;
+            tinycats_models::io::write_atomic(&path.join("report.json"), text.as_bytes())?;
+            let title = format!("confusion at severity {}", args.severity);
+            let figure = tinycats_plot::confusion_figure(&matrix.counts, &names, &title)?;
+            tinycats_plot::save_png(&figure, path.join("confusion.png"))?;
+            let mut chart = tinycats_plot::LineChart::new(
+                format!("reliability at severity {}", args.severity),
+                "confidence (top probability)",
+                "accuracy",
+            )
+            .series("perfectly calibrated", vec![(0.0, 0.0), (1.0, 1.0)])
+            .legend(tinycats_plot::Corner::LowerRight);
+            let mut curves = vec![("as trained".to_string(), probs.clone())];
+            if let Some((t, _, _)) = temperature {
+                let scaled = logits
+                    .iter()
+                    .map(|l| metrics::softmax_with_temperature(l, t))
+                    .collect();
+                curves.push((format!("temperature {t:.2}"), scaled));
+            }
+            for (name, p) in curves {
+                // Bins with at least 10 images: fewer make a jagged line of noise.
+                let points: Vec<(f64, f64)> = metrics::reliability(&p, &labels, BINS)?
+                    .iter()
+                    .filter(|b| b.count >= 10)
+                    .map(|b| (b.confidence, b.accuracy))
+                    .collect();
+                if !points.is_empty() {
+                    chart = chart.series(name, points);
+                }
+            }
+            tinycats_plot::save_png(&chart.render(640, 400)?, path.join("reliability.png"))?;
+        }
         println!("report written to {}", path.display());
     }
     Ok(())

@@ -262,6 +262,24 @@ fn export_and_eval_the_bundled_models() {
     assert_eq!(json["confusion"].as_array().unwrap().len(), 13);
     assert_eq!(json["reliability"].as_array().unwrap().len(), 15);
     assert_eq!(json["temperature"]["validation_images"], 13);
+    // Any other path is a folder with the JSON and the two figures.
+    let folder = dir.path().join("classifier-report");
+    let args = [
+        "eval",
+        "classifier",
+        "--per-breed",
+        "2",
+        "--calibration-per-breed",
+        "1",
+        "--report",
+        s(&folder),
+    ];
+    expect(&args, 0);
+    for file in ["report.json", "confusion.png", "reliability.png"] {
+        assert!(folder.join(file).is_file(), "no {file}");
+    }
+    let confusion = image::open(folder.join("confusion.png")).unwrap();
+    assert!(confusion.width() > 13 * 34 && confusion.height() > 13 * 34);
     // The wild shift: the same command on harder renders, and a bad severity refused.
     let at = |severity: &str, code| {
         let args = [

@@ -51,6 +51,22 @@ impl ConfusionMatrix {
         self.counts.len()
     }
 
+    /// The `n` most frequent confusions as `(count, truth, predicted)`, largest first (ties:
+    /// by true, then predicted class).
+    pub fn most_frequent_confusions(&self, n: usize) -> Vec<(u64, usize, usize)> {
+        let mut pairs: Vec<(u64, usize, usize)> = Vec::new();
+        for (t, row) in self.counts.iter().enumerate() {
+            for (p, &count) in row.iter().enumerate() {
+                if p != t && count > 0 {
+                    pairs.push((count, t, p));
+                }
+            }
+        }
+        pairs.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        pairs.truncate(n);
+        pairs
+    }
+
     /// All images counted.
     pub fn total(&self) -> u64 {
         self.counts.iter().flatten().sum()
@@ -309,6 +325,12 @@ mod tests {
         );
         let macro_f1 = (0.75 + 2.0 / 3.0 + 2.0 / 3.0) / 3.0;
         assert!((m.macro_f1() - macro_f1).abs() < 1e-12);
+        // Three confusions of one image each, in class order; the diagonal never counts.
+        assert_eq!(
+            m.most_frequent_confusions(5),
+            vec![(1, 0, 1), (1, 1, 2), (1, 2, 0)]
+        );
+        assert_eq!(m.most_frequent_confusions(1), vec![(1, 0, 1)]);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Matrices as pictures: each value a square cell coloured on the viridis scale.
 
 use image::{Rgb, RgbImage};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::{PlotError, Result};
 
@@ -102,6 +104,101 @@ pub fn overlay(
     }))
 }
 
+/// A confusion matrix as a figure: one row per true class and one column per prediction,
+/// each cell coloured by its share of the row (viridis: the recall on the diagonal, the
+/// confusions off it) and labelled with its count; empty cells stay white. Rows carry the
+/// class names, columns their first four letters (`_` read as a space).
+pub fn confusion_figure(counts: &[Vec<u64>], names: &[String], title: &str) -> Result<RgbImage> {
+    let k = names.len();
+    if k == 0 || counts.len() != k || counts.iter().any(|r| r.len() != k) {
+        return Err(PlotError::Input(format!(
+            "confusion figure: a {} × {} matrix for {k} class names",
+            counts.len(),
+            counts.first().map_or(0, Vec::len)
+        )));
+    }
+    crate::ensure_font();
+    let err = crate::charts::draw_err(title);
+    let cell = 34i32;
+    let label_w = 8 * names.iter().map(|n| n.chars().count()).max().unwrap_or(1) as i32 + 16;
+    let (top, left) = (64i32, label_w + 24);
+    let (width, height) = (
+        (left + cell * k as i32 + 16) as u32,
+        (top + cell * k as i32 + 40) as u32,
+    );
+    let mut buf = vec![0u8; (width * height * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+        let font = |size: i32| ("sans-serif", size).into_font();
+        let text = |s: &str, pos: (i32, i32), style: TextStyle| {
+            root.draw(&Text::new(s.to_owned(), pos, style))
+                .map_err(|e| err(e.to_string()))
+        };
+        let centred = |size: i32, colour: RGBColor| {
+            font(size)
+                .color(&colour)
+                .pos(Pos::new(HPos::Center, VPos::Center))
+        };
+        text(title, (width as i32 / 2, 14), centred(18, BLACK))?;
+        text(
+            "predicted",
+            (left + cell * k as i32 / 2, 36),
+            centred(13, BLACK),
+        )?;
+        text("true", (12, top - 10), font(13).color(&BLACK))?;
+        let short = |n: &str| n.replace('_', " ").chars().take(4).collect::<String>();
+        for (j, name) in names.iter().enumerate() {
+            let x = left + cell * j as i32 + cell / 2;
+            text(&short(name), (x, top - 10), centred(11, BLACK))?;
+        }
+        for (i, row) in counts.iter().enumerate() {
+            let y = top + cell * i as i32;
+            let name = names[i].replace('_', " ");
+            let style = font(12)
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Right, VPos::Center));
+            text(&name, (left - 8, y + cell / 2), style)?;
+            let total: u64 = row.iter().sum();
+            for (j, &c) in row.iter().enumerate() {
+                let x = left + cell * j as i32;
+                let share = if total > 0 {
+                    c as f32 / total as f32
+                } else {
+                    0.0
+                };
+                let fill = if c == 0 {
+                    RGBColor(255, 255, 255)
+                } else {
+                    let v = viridis(share);
+                    RGBColor(v[0], v[1], v[2])
+                };
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    fill.filled(),
+                ))
+                .map_err(|e| err(e.to_string()))?;
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    RGBColor(220, 220, 220).stroke_width(1),
+                ))
+                .map_err(|e| err(e.to_string()))?;
+                if c > 0 {
+                    // Dark text on the light (yellow-green) end of the scale.
+                    let ink = if share > 0.6 { BLACK } else { WHITE };
+                    let centre = (x + cell / 2, y + cell / 2);
+                    text(&c.to_string(), centre, centred(12, ink))?;
+                }
+            }
+        }
+        let note = "cell colour: share of the row (viridis, dark 0 → yellow 1)";
+        let foot = top + cell * k as i32 + 20;
+        text(note, (left, foot), font(12).color(&RGBColor(90, 90, 90)))?;
+        root.present().map_err(|e| err(e.to_string()))?;
+    }
+    Ok(crate::charts::into_image(buf, width, height))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +221,25 @@ mod tests {
         assert_eq!(img.get_pixel(2, 4), &viridis(1.0));
         assert!(heatmap(&[0.0; 3], 2, 2, 3, (0.0, 1.0)).is_err());
         assert!(heatmap(&[0.0; 4], 2, 2, 3, (1.0, 1.0)).is_err());
+    }
+
+    #[test]
+    fn a_confusion_figure_colours_each_cell_by_its_share_of_the_row() {
+        let names: Vec<String> = ["Abyssinian", "Bengal", "Birman"]
+            .map(String::from)
+            .to_vec();
+        // Abyssinian: 3 right, 1 taken for Birman; Bengal: 2 right; Birman: none.
+        let counts = vec![vec![3, 0, 1], vec![0, 2, 0], vec![0, 0, 0]];
+        let img = confusion_figure(&counts, &names, "test").unwrap();
+        // The grid's geometry, as drawn: cells of 34 px from (left, 64).
+        let left = 8 * 10 + 16 + 24;
+        let px = |i: u32, j: u32| *img.get_pixel(left + 34 * j + 3, 64 + 34 * i + 3);
+        assert_eq!(px(0, 0), viridis(0.75), "3 of 4");
+        assert_eq!(px(0, 2), viridis(0.25), "1 of 4");
+        assert_eq!(px(1, 1), viridis(1.0));
+        assert_eq!(px(0, 1), Rgb([255, 255, 255]), "an empty cell stays white");
+        assert_eq!(px(2, 2), Rgb([255, 255, 255]), "a class without images too");
+        assert!(confusion_figure(&counts[..2], &names, "bad").is_err());
     }
 
     #[test]

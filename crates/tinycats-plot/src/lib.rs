@@ -14,7 +14,7 @@ mod plane;
 pub use charts::{BarChart, Corner, LineChart, Series, VLine};
 pub use diagram::{Diagram, Node, Side};
 pub use grid::{ImageGrid, side_by_side, upscale_nearest};
-pub use heatmap::{heatmap, overlay, viridis};
+pub use heatmap::{confusion_figure, heatmap, overlay, viridis};
 pub use plane::{Layer, Plane, Shape};
 
 use std::path::{Path, PathBuf};
