@@ -1,14 +1,17 @@
 //! Preprocessing and augmentation: resize + centre crop, random-resized-crop, flip,
-//! colour jitter, and batch-level CutMix / MixUp with mixed labels.
-use image::RgbImage;
+//! colour jitter, photo conditions (rotation, erasing, colour cast, blur, noise), and
+//! batch-level CutMix / MixUp with mixed labels.
 use image::imageops::{self, FilterType};
+use image::{Rgb, RgbImage};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Distribution};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Result};
-use tinycats_core::Normalize;
+use tinycats_core::{Normalize, noise};
+
+use crate::pixelops::{bilinear, blur_121};
 
 /// Random-resized-crop: area fraction and aspect-ratio ranges (torchvision's defaults
 /// are (0.08, 1.0) and (3/4, 4/3); small images do better with a milder 0.35).
@@ -47,6 +50,39 @@ impl Default for ColorJitter {
     }
 }
 
+/// What a camera does to a picture that clean renders never show, as augmentation: a
+/// rotation, a patch erased with noise (random erasing, Zhong et al. 2020), a per-channel
+/// colour cast, blur and sensor noise. Each image draws its own strengths, from none up to
+/// the values here; pixel values are in 0–255.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoShift {
+    /// Rotation drawn from ± this many degrees, about the centre, edges repeated.
+    pub rotate_degrees: f32,
+    /// Probability of erasing one rectangle, and its area as a fraction of the image.
+    pub erase_prob: f32,
+    pub erase_area: (f32, f32),
+    /// Each channel is multiplied by a gain drawn from `1 ± cast`.
+    pub cast: f32,
+    /// Probability of a blur, then one or two passes of a [1 2 1] kernel.
+    pub blur_prob: f32,
+    /// Gaussian noise with a standard deviation drawn from 0 to this.
+    pub noise_sigma: f32,
+}
+
+impl Default for PhotoShift {
+    fn default() -> Self {
+        Self {
+            rotate_degrees: 25.0,
+            erase_prob: 0.5,
+            erase_area: (0.02, 0.2),
+            cast: 0.3,
+            blur_prob: 0.4,
+            noise_sigma: 14.0,
+        }
+    }
+}
+
 /// Batch mixing: with probability `prob`, either CutMix (Beta(`cutmix_alpha`)) or
 /// MixUp (Beta(`mixup_alpha`)), half the time each when both are on.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -64,6 +100,9 @@ pub struct Augment {
     /// Probability of a horizontal flip.
     pub hflip: f32,
     pub color_jitter: Option<ColorJitter>,
+    /// Photo conditions, after the colour jitter.
+    #[serde(default)]
+    pub photo: Option<PhotoShift>,
     pub mixing: Option<Mixing>,
 }
 
@@ -79,11 +118,21 @@ impl Augment {
             random_resized_crop: Some(RandomResizedCrop::default()),
             hflip: 0.5,
             color_jitter: Some(ColorJitter::default()),
+            photo: None,
             mixing: Some(Mixing {
                 cutmix_alpha: Some(1.0),
                 mixup_alpha: Some(0.2),
                 prob: 0.5,
             }),
+        }
+    }
+
+    /// [`Augment::classifier_train`] plus photo conditions ([`PhotoShift`]): the recipe of
+    /// a classifier meant for pictures taken under worse light and framing than the renders.
+    pub fn classifier_photo() -> Self {
+        Self {
+            photo: Some(PhotoShift::default()),
+            ..Self::classifier_train()
         }
     }
 
@@ -119,6 +168,9 @@ impl Augment {
                 ));
             }
         }
+        if let Some(p) = self.photo {
+            p.validate()?;
+        }
         if let Some(m) = self.mixing {
             for a in [m.cutmix_alpha, m.mixup_alpha].into_iter().flatten() {
                 if a <= 0.0 || !a.is_finite() {
@@ -135,6 +187,57 @@ impl Augment {
                     m.prob,
                     "use a probability between 0 and 1",
                 ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl PhotoShift {
+    pub fn validate(&self) -> Result<()> {
+        let checks: [(&str, f32, bool, &str); 6] = [
+            (
+                "photo.rotate_degrees",
+                self.rotate_degrees,
+                (0.0..=180.0).contains(&self.rotate_degrees),
+                "use 0 to 180 degrees",
+            ),
+            (
+                "photo.erase_prob",
+                self.erase_prob,
+                (0.0..=1.0).contains(&self.erase_prob),
+                "use a probability between 0 and 1",
+            ),
+            (
+                "photo.cast",
+                self.cast,
+                (0.0..1.0).contains(&self.cast),
+                "use a gain spread in [0, 1), such as 0.3",
+            ),
+            (
+                "photo.blur_prob",
+                self.blur_prob,
+                (0.0..=1.0).contains(&self.blur_prob),
+                "use a probability between 0 and 1",
+            ),
+            (
+                "photo.noise_sigma",
+                self.noise_sigma,
+                (0.0..=128.0).contains(&self.noise_sigma),
+                "use a standard deviation in pixel values, 0 to 128",
+            ),
+            (
+                "photo.erase_area",
+                self.erase_area.0,
+                0.0 < self.erase_area.0
+                    && self.erase_area.0 <= self.erase_area.1
+                    && self.erase_area.1 <= 1.0,
+                "use 0 < min <= max <= 1",
+            ),
+        ];
+        for (name, value, ok, fix) in checks {
+            if !ok {
+                return Err(DataError::config(name, value, fix));
             }
         }
         Ok(())
@@ -243,6 +346,57 @@ pub fn color_jitter(img: &mut RgbImage, cj: &ColorJitter, rng: &mut ChaCha8Rng) 
     }
 }
 
+/// `img` turned by `degrees` about its centre (bilinear, edges repeated).
+pub fn rotate(img: &RgbImage, degrees: f32) -> RgbImage {
+    if degrees == 0.0 {
+        return img.clone();
+    }
+    let (w, h) = img.dimensions();
+    let (cos, sin) = noise::cos_sin_turns(f64::from(degrees / 360.0).rem_euclid(1.0));
+    let (cos, sin) = (cos as f32, sin as f32);
+    let (cx, cy) = ((w as f32 - 1.0) / 2.0, (h as f32 - 1.0) / 2.0);
+    RgbImage::from_fn(w, h, |x, y| {
+        let (u, v) = (x as f32 - cx, y as f32 - cy);
+        bilinear(img, cos * u + sin * v + cx, -sin * u + cos * v + cy)
+    })
+}
+
+/// Applies the photo conditions of `photo` to `img`, drawing every strength from `rng`.
+/// The trigonometry and the Gaussian noise are the portable ones of
+/// [`tinycats_core::noise`], so a seed gives the same pixels on every CPU.
+pub fn photo_shift(img: &RgbImage, photo: &PhotoShift, rng: &mut ChaCha8Rng) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let degrees = rng.random_range(-photo.rotate_degrees..=photo.rotate_degrees);
+    let mut out = rotate(img, degrees);
+    if rng.random::<f32>() < photo.erase_prob {
+        let area = rng.random_range(photo.erase_area.0..=photo.erase_area.1) * (w * h) as f32;
+        let aspect = rng.random_range((0.5f32).ln()..=(2.0f32).ln()).exp();
+        let ew = ((area * aspect).sqrt().round() as u32).clamp(1, w);
+        let eh = ((area / aspect).sqrt().round() as u32).clamp(1, h);
+        let (x0, y0) = (rng.random_range(0..=w - ew), rng.random_range(0..=h - eh));
+        for y in y0..y0 + eh {
+            for x in x0..x0 + ew {
+                out.put_pixel(x, y, Rgb(rng.random()));
+            }
+        }
+    }
+    let gain = [0; 3].map(|_: u8| 1.0 + rng.random_range(-photo.cast..=photo.cast));
+    if rng.random::<f32>() < photo.blur_prob {
+        for _ in 0..rng.random_range(1..=2) {
+            out = blur_121(&out);
+        }
+    }
+    let sigma = rng.random_range(0.0..=photo.noise_sigma);
+    let mut gauss = vec![0.0f32; (w * h * 3) as usize];
+    noise::fill(rng.random(), 0, &mut gauss);
+    for (p, n) in out.pixels_mut().zip(gauss.chunks_exact(3)) {
+        for ((ch, g), n) in p.0.iter_mut().zip(gain).zip(n) {
+            *ch = (f32::from(*ch) * g + sigma * n).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    out
+}
+
 fn luma(p: [u8; 3]) -> f32 {
     0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
 }
@@ -266,6 +420,9 @@ pub fn augment_into(
     }
     if let Some(cj) = &aug.color_jitter {
         color_jitter(&mut im, cj, rng);
+    }
+    if let Some(photo) = &aug.photo {
+        im = photo_shift(&im, photo, rng);
     }
     write_chw(&im, norm, out);
 }
@@ -374,6 +531,48 @@ mod tests {
             (left - 64).abs() <= 6 && (right - 190).abs() <= 6,
             "{left} {right}"
         );
+    }
+
+    #[test]
+    fn photo_shift_is_seeded_off_at_zero_and_rotates_about_the_centre() {
+        let img = gradient(40, 40);
+        let off = PhotoShift {
+            rotate_degrees: 0.0,
+            erase_prob: 0.0,
+            erase_area: (0.1, 0.1),
+            cast: 0.0,
+            blur_prob: 0.0,
+            noise_sigma: 0.0,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        assert_eq!(photo_shift(&img, &off, &mut rng), img);
+
+        let full = PhotoShift::default();
+        let a = photo_shift(&img, &full, &mut ChaCha8Rng::seed_from_u64(7));
+        let b = photo_shift(&img, &full, &mut ChaCha8Rng::seed_from_u64(7));
+        let c = photo_shift(&img, &full, &mut ChaCha8Rng::seed_from_u64(8));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+
+        // A quarter turn moves every pixel exactly: out(x, y) = in(y, W − 1 − x).
+        let turned = rotate(&img, 90.0);
+        for (x, y, p) in turned.enumerate_pixels() {
+            assert_eq!(*p, *img.get_pixel(y, 39 - x), "at ({x}, {y})");
+        }
+    }
+
+    #[test]
+    fn photo_shift_refuses_bad_values_by_name() {
+        let bad = Augment {
+            photo: Some(PhotoShift {
+                cast: 1.5,
+                ..PhotoShift::default()
+            }),
+            ..Augment::classifier_photo()
+        };
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.contains("photo.cast") && err.contains("1.5"), "{err}");
+        assert!(Augment::classifier_photo().validate().is_ok());
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod decode;
 mod error;
 pub mod loader;
 pub mod loaders;
+mod pixelops;
 mod problem;
 pub mod synth;
 
@@ -25,7 +26,7 @@ pub use batch::Batch;
 pub use error::{DataError, Result};
 pub use loader::{Loader, LoaderConfig, LoaderState, Source, SynthSplit};
 pub use loaders::{Dataset, FileProblem, ProblemKind, Sample};
-pub use synth::{BreedSpec, SynthCats, SynthConfig};
+pub use synth::{BreedSpec, SynthCats, SynthConfig, WILD_SEVERITY};
 pub use tinycats_core::Normalize;
 pub use tinycats_core::classes::{
     BREEDS, BreedMatch, NUM_CLASSES, OTHER, breed_id, match_breed, normalize_class_name,

@@ -23,6 +23,7 @@ use crate::flow::TimeSampling;
 use crate::lora::LoraConfig;
 use crate::trainer::TrainerConfig;
 use tinycats_core::SampleOptions;
+use tinycats_data::augment::Augment;
 
 /// A generator training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,6 +88,9 @@ pub struct ClassifierRun {
     pub label_smoothing: f64,
     /// Images per micro-batch.
     pub batch_size: usize,
+    /// The training images' augmentation (validation images get none):
+    /// `Augment::classifier_train()` unless the config sets `[augment]`.
+    pub augment: Augment,
 }
 
 impl Default for ClassifierRun {
@@ -108,6 +112,7 @@ impl Default for ClassifierRun {
             },
             label_smoothing: 0.1,
             batch_size: 64,
+            augment: Augment::classifier_train(),
         }
     }
 }
@@ -132,6 +137,7 @@ impl ClassifierRun {
                 "in [0, 1)",
             ));
         }
+        self.augment.validate()?;
         check_batch_size(self.batch_size)
     }
 }

@@ -162,7 +162,7 @@ pub fn classifier(
     let spec = LoaderSpec {
         image_size: cfg.image_size as u32,
         normalize: cfg.normalize()?,
-        augment: Augment::classifier_train(),
+        augment: run.augment,
         batch_size: run.batch_size,
         seed: run.trainer.seed,
     };

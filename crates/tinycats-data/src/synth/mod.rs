@@ -58,10 +58,15 @@ pub struct SynthConfig {
     /// The "wild" shift, 0 (none, the default) to 1: stronger rotation, zoom and offset,
     /// occlusion, harsh exposure and colour casts, blur and noise, drawn on a stream of
     /// its own after the render (so 0 leaves every render as it was). For evaluation
-    /// under distribution shift: `tinycats eval classifier --severity`.
+    /// under distribution shift: `tinycats eval classifier --severity`, and the named
+    /// hard split at [`WILD_SEVERITY`] (`--split wild`).
     #[serde(default)]
     pub severity: f32,
 }
+
+/// The severity of the named hard split, `wild` (`tinycats eval classifier --split wild`):
+/// where the bundled classifier's look-alike confusions show (the evaluation chapter).
+pub const WILD_SEVERITY: f32 = 0.75;
 
 impl Default for SynthConfig {
     fn default() -> Self {
