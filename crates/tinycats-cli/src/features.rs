@@ -60,6 +60,7 @@ pub fn run(args: TrainFeaturesArgs) -> anyhow::Result<()> {
             val_metrics: Vec::new(),
             lr,
             images_per_s: (step * opts.batch_size as u64) as f64 / started.elapsed().as_secs_f64(),
+            train_metrics: Vec::new(),
         });
     })?;
     progress.finish();

@@ -135,6 +135,10 @@ pub struct ClassifierTask {
     pub vs: nn::VarStore,
     pub model: Classifier,
     pub label_smoothing: f64,
+    /// Training images since the last `take_train_metrics`, and how many of them the
+    /// model got right.
+    seen: i64,
+    right: i64,
 }
 
 impl ClassifierTask {
@@ -153,6 +157,8 @@ impl ClassifierTask {
             vs,
             model,
             label_smoothing,
+            seen: 0,
+            right: 0,
         })
     }
 
@@ -175,6 +181,17 @@ impl TrainTask for ClassifierTask {
 
     fn loss(&mut self, batch: &Batch, train: bool) -> Tensor {
         let logits = self.model.forward_t(&batch.images, train);
+        if train {
+            // Right means the top logit is the label, or under CutMix/MixUp the larger share
+            // of the mixed target.
+            let target = match &batch.soft_targets {
+                Some(soft) => soft.argmax(1, false),
+                None => batch.labels.shallow_clone(),
+            };
+            let right = logits.argmax(1, false).eq_tensor(&target);
+            self.right += right.sum(Kind::Int64).int64_value(&[]);
+            self.seen += batch.len();
+        }
         let smoothing = if train { self.label_smoothing } else { 0.0 };
         classification_loss(
             &logits,
@@ -186,6 +203,16 @@ impl TrainTask for ClassifierTask {
 
     fn metric_names(&self) -> Vec<String> {
         vec!["top1".into(), "top5".into(), "macro_f1".into()]
+    }
+
+    fn train_metric_names(&self) -> Vec<String> {
+        vec!["top1".into()]
+    }
+
+    fn take_train_metrics(&mut self) -> Vec<f64> {
+        let top1 = self.right as f64 / self.seen.max(1) as f64;
+        (self.seen, self.right) = (0, 0);
+        vec![top1]
     }
 
     fn evaluate(&mut self, batches: &[Batch]) -> Result<Evaluation> {

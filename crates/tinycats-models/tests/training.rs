@@ -9,7 +9,7 @@ use tinycats_models::dit::DitConfig;
 use tinycats_models::flow::TimeSampling;
 use tinycats_models::io;
 use tinycats_models::tasks::{ClassifierTask, GeneratorTask};
-use tinycats_models::trainer::{TensorDataset, TrainTask, Trainer, TrainerConfig};
+use tinycats_models::trainer::{TensorDataset, TrainTask, Trainer, TrainerConfig, read_metrics};
 
 /// libtorch's RNG is process-wide and the trainer reseeds it every step: tests that train
 /// take this lock so that parallel test threads do not interleave their draws.
@@ -124,6 +124,18 @@ fn classifier_overfits_a_single_batch() {
     // Validation (eval-mode BatchNorm) on the memorised batch: top-1 = 1.
     let top1 = column(run.path(), 4);
     assert_eq!(*top1.last().unwrap(), 1.0);
+    // Training accuracy, logged at every step: a fraction of the 8 images, from chance
+    // at the start to all of them once the batch is memorised.
+    let rows = read_metrics(&run.path().join("metrics.csv")).unwrap();
+    let train_top1: Vec<f64> = rows.iter().map(|r| r.train_metrics[0]).collect();
+    assert_eq!(train_top1.len(), 60);
+    assert!(
+        train_top1
+            .iter()
+            .all(|a| (a * 8.0).fract() == 0.0 && (0.0..=1.0).contains(a))
+    );
+    assert!(train_top1[0] < 0.5, "{train_top1:?}");
+    assert_eq!(train_top1[55..], [1.0; 5]);
 }
 
 fn resume_config(stop_at_step: Option<u64>) -> TrainerConfig {

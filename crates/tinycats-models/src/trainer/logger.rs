@@ -20,6 +20,9 @@ pub struct Row {
     pub val_metrics: Vec<f64>,
     pub lr: f64,
     pub images_per_s: f64,
+    /// Task-specific metrics of the step's training batches, in the order of the logger's
+    /// `train_metric_names` (the last columns, `train_<name>`).
+    pub train_metrics: Vec<f64>,
 }
 
 /// Appends rows to `metrics.csv`.
@@ -28,17 +31,29 @@ pub struct CsvLogger {
     path: PathBuf,
     file: std::fs::File,
     columns: usize,
+    train_columns: usize,
 }
 
 impl CsvLogger {
-    /// Opens `path`. When `resume_step` is set, keeps the rows up to that step (the ones a
-    /// checkpoint covers) and drops the rest; otherwise starts a new file.
-    pub fn open(path: &Path, metric_names: &[String], resume_step: Option<u64>) -> Result<Self> {
+    /// Opens `path` with the columns `val_<name>` of `metric_names` and, last,
+    /// `train_<name>` of `train_metric_names`. When `resume_step` is set, keeps the rows up
+    /// to that step (the ones a checkpoint covers) and drops the rest; otherwise starts a
+    /// new file.
+    pub fn open(
+        path: &Path,
+        metric_names: &[String],
+        train_metric_names: &[String],
+        resume_step: Option<u64>,
+    ) -> Result<Self> {
         let mut header = String::from("step,epoch,train_loss,val_loss");
         for name in metric_names {
             write!(header, ",val_{name}").unwrap();
         }
-        header.push_str(",lr,images_per_s\n");
+        header.push_str(",lr,images_per_s");
+        for name in train_metric_names {
+            write!(header, ",train_{name}").unwrap();
+        }
+        header.push('\n');
         let mut text = header.clone();
         if let Some(step) = resume_step
             && let Ok(old) = std::fs::read_to_string(path)
@@ -60,6 +75,7 @@ impl CsvLogger {
             path: path.to_path_buf(),
             file,
             columns: metric_names.len(),
+            train_columns: train_metric_names.len(),
         })
     }
 
@@ -77,7 +93,12 @@ impl CsvLogger {
             line.push(',');
             line.push_str(&opt(row.val_metrics.get(i).copied()));
         }
-        writeln!(line, ",{},{:.1}", row.lr, row.images_per_s).unwrap();
+        write!(line, ",{},{:.1}", row.lr, row.images_per_s).unwrap();
+        for i in 0..self.train_columns {
+            line.push(',');
+            line.push_str(&opt(row.train_metrics.get(i).copied()));
+        }
+        line.push('\n');
         self.file
             .write_all(line.as_bytes())
             .map_err(ModelError::io(&self.path))
@@ -86,13 +107,17 @@ impl CsvLogger {
 
 /// Reads a `metrics.csv` written by [`CsvLogger`] back into rows (for plotting training
 /// curves). Empty cells are `None`; the `val_<name>` columns land in `val_metrics` in file
-/// order.
+/// order, the `train_<name>` columns after `images_per_s` in `train_metrics` (rows written
+/// before a run gained them, on a resume, read as NaN).
 pub fn read_metrics(path: &Path) -> Result<Vec<Row>> {
     let parse_err = |message: String| ModelError::Parse {
         path: path.to_path_buf(),
         message,
     };
-    let mut reader = csv::Reader::from_path(path).map_err(|e| parse_err(e.to_string()))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| parse_err(e.to_string()))?;
     let header = reader
         .headers()
         .map_err(|e| parse_err(e.to_string()))?
@@ -113,6 +138,9 @@ pub fn read_metrics(path: &Path) -> Result<Vec<Row>> {
         col("images_per_s")?,
     );
     let extra: Vec<usize> = (val_loss + 1..lr).collect();
+    let train_extra: Vec<usize> = (ips + 1..header.len())
+        .filter(|&i| header[i].starts_with("train_"))
+        .collect();
     let mut rows = Vec::new();
     for (line, record) in reader.records().enumerate() {
         let record = record.map_err(|e| parse_err(e.to_string()))?;
@@ -144,6 +172,10 @@ pub fn read_metrics(path: &Path) -> Result<Vec<Row>> {
                 .collect::<Result<_>>()?,
             lr: need(lr)?,
             images_per_s: need(ips)?,
+            train_metrics: train_extra
+                .iter()
+                .map(|&i| Ok(cell(i)?.unwrap_or(f64::NAN)))
+                .collect::<Result<_>>()?,
         });
     }
     Ok(rows)
@@ -218,7 +250,8 @@ mod tests {
     fn read_metrics_returns_what_the_logger_wrote() -> Result<()> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("metrics.csv");
-        let mut log = CsvLogger::open(&path, &["top1".to_string()], None)?;
+        let top1 = ["top1".to_string()];
+        let mut log = CsvLogger::open(&path, &top1, &top1, None)?;
         let rows = [
             Row {
                 step: 1,
@@ -236,6 +269,7 @@ mod tests {
                 val_metrics: vec![0.875],
                 lr: 2e-4,
                 images_per_s: 13.0,
+                train_metrics: vec![0.5],
             },
         ];
         for row in &rows {
@@ -257,6 +291,15 @@ mod tests {
             (1, Some(0.625), 0.875)
         );
         assert_eq!((back[1].lr, back[1].images_per_s), (2e-4, 13.0));
+        assert_eq!(back[1].train_metrics, [0.5]);
+        assert!(back[0].train_metrics[0].is_nan());
+
+        // A row from before the run logged training metrics (a resume across versions)
+        // has fewer cells: they read as NaN.
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("{text}3,1,0.25,,,3e-4,14.0\n")).unwrap();
+        let back = read_metrics(&path)?;
+        assert!(back[2].train_metrics[0].is_nan() && back[2].val_metrics[0].is_nan());
 
         std::fs::write(&path, "step,loss\n1,0.5\n").unwrap();
         let err = read_metrics(&path).unwrap_err().to_string();
@@ -269,7 +312,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("metrics.csv");
         let names = vec!["top1".to_string()];
-        let mut log = CsvLogger::open(&path, &names, None)?;
+        let mut log = CsvLogger::open(&path, &names, &[], None)?;
         for step in 1..=5 {
             log.log(&Row {
                 step,
@@ -279,7 +322,7 @@ mod tests {
             })?;
         }
         drop(log);
-        let mut log = CsvLogger::open(&path, &names, Some(3))?;
+        let mut log = CsvLogger::open(&path, &names, &[], Some(3))?;
         log.log(&Row {
             step: 4,
             val_loss: Some(0.5),

@@ -216,6 +216,16 @@ pub trait TrainTask {
     fn metric_names(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Names of metrics measured on the training batches as they pass (columns
+    /// `train_<name>` of `metrics.csv`).
+    fn train_metric_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// The training metrics of the batches since the last call (one optimiser step's), in
+    /// the order of [`TrainTask::train_metric_names`].
+    fn take_train_metrics(&mut self) -> Vec<f64> {
+        Vec::new()
+    }
     /// Validates on `batches`; the default is the mean loss with `train = false`.
     fn evaluate(&mut self, batches: &[Batch]) -> Result<Evaluation> {
         let _guard = tch::no_grad_guard();
@@ -363,6 +373,7 @@ impl Trainer {
         let mut logger = CsvLogger::open(
             &self.run_dir.join("metrics.csv"),
             &task.metric_names(),
+            &task.train_metric_names(),
             resume.then_some(state.step),
         )?;
         let schedule = WarmupCosine {
@@ -451,6 +462,7 @@ impl Trainer {
                 train_loss: loss_sum / f64::from(cfg.accumulate),
                 lr,
                 images_per_s: images as f64 / started.elapsed().as_secs_f64(),
+                train_metrics: task.take_train_metrics(),
                 ..Default::default()
             };
             // The true end validates and previews; a pause (`stop_at_step`) only checkpoints,
