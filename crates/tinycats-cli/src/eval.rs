@@ -58,11 +58,15 @@ pub struct ClassifierArgs {
     /// SynthCats seed (the bundled models were trained on seed 0).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// The wild shift of the renders, 0 (the clean test split) to 1: rotation, zoom,
+    /// Which test split: `clean` (the renders as trained on) or `wild` (the hard split: the
+    /// wild shift at severity 0.75).
+    #[arg(long, value_enum, default_value_t = TestSplit::Clean)]
+    split: TestSplit,
+    /// The wild shift at any severity, 0 (the clean test split) to 1: rotation, zoom,
     /// occlusion, exposure and colour casts, blur and noise that the training renders never
     /// had. Deterministic per seed; still the held-out test indices.
-    #[arg(long, default_value_t = 0.0)]
-    severity: f32,
+    #[arg(long, conflicts_with = "split")]
+    severity: Option<f32>,
     /// Images per breed of SynthCats' validation split that the calibration temperature is
     /// fitted on (never the test images it is judged on); 0 skips temperature scaling.
     #[arg(long, default_value_t = 50)]
@@ -72,6 +76,24 @@ pub struct ClassifierArgs {
     /// is a folder that receives `report.json`, `confusion.png` and `reliability.png`.
     #[arg(long)]
     report: Option<PathBuf>,
+}
+
+/// The named test splits of `eval classifier`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TestSplit {
+    Clean,
+    Wild,
+}
+
+impl ClassifierArgs {
+    /// The wild shift's severity that `--split` or `--severity` asks for.
+    fn severity(&self) -> f32 {
+        match (self.severity, self.split) {
+            (Some(s), _) => s,
+            (None, TestSplit::Clean) => 0.0,
+            (None, TestSplit::Wild) => tinycats_data::WILD_SEVERITY,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -176,6 +198,7 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
     if args.per_breed == 0 {
         anyhow::bail!("`--per-breed` = 0: expected at least 1");
     }
+    let severity = args.severity();
     let mut judge = load_classifier(&args.model)?;
     let started = Instant::now();
     let (logits, labels) = split_logits(
@@ -183,7 +206,7 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
         args.seed,
         args.per_breed,
         SynthSplit::Test,
-        args.severity,
+        severity,
     )?;
     let names = judge.class_names().to_vec();
     let probs: Vec<Vec<f32>> = logits.iter().map(|l| metrics::softmax(l)).collect();
@@ -222,7 +245,7 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
             args.seed,
             args.calibration_per_breed,
             SynthSplit::Val,
-            args.severity,
+            severity,
         )?;
         let t = metrics::fit_temperature(&val_logits, &val_labels)?;
         let scaled: Vec<Vec<f32>> = logits
@@ -253,7 +276,7 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
         args.per_breed,
         args.seed,
         judge.preprocess().size,
-        args.severity,
+        severity,
         started.elapsed().as_secs_f64()
     );
     if let Some(path) = &args.report {
@@ -261,7 +284,7 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
         let json = serde_json::json!({
             "images": labels.len(),
             "seed": args.seed,
-            "severity": args.severity,
+            "severity": severity,
             "class_names": names,
             "confusion": matrix.counts,
             "per_class": scores.iter().map(|c| serde_json::json!({
@@ -288,11 +311,11 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
             std::fs::create_dir_all(path)
                 .with_context(|| format!("cannot create the report folder {}", path.display()))?;
             tinycats_models::io::write_atomic(&path.join("report.json"), text.as_bytes())?;
-            let title = format!("confusion at severity {}", args.severity);
+            let title = format!("confusion at severity {}", severity);
             let figure = tinycats_plot::confusion_figure(&matrix.counts, &names, &title)?;
             tinycats_plot::save_png(&figure, path.join("confusion.png"))?;
             let mut chart = tinycats_plot::LineChart::new(
-                format!("reliability at severity {}", args.severity),
+                format!("reliability at severity {}", severity),
                 "confidence (top probability)",
                 "accuracy",
             )

@@ -299,6 +299,12 @@ fn export_and_eval_the_bundled_models() {
         err.contains("severity = 2") && err.contains("between 0"),
         "{err}"
     );
+    // The named hard split is the wild shift at 0.75, and it names one severity only.
+    let wild = ["eval", "classifier", "--per-breed", "1", "--split", "wild"];
+    let out = expect(&wild, 0);
+    assert!(out.contains("wild severity 0.75"), "{out}");
+    let err = expect(&[&wild[..], &["--severity", "0.5"]].concat(), 2);
+    assert!(err.contains("--severity"), "{err}");
 }
 
 #[test]
