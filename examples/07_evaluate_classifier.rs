@@ -16,7 +16,7 @@ use tinycats_models::Classifier as TorchClassifier;
 use tinycats_models::gradcam::grad_cam;
 use tinycats_notebook::{Tolerance, display_path, out_dir, step, tolerance, workspace_root};
 use tinycats_pipelines::eval::{logits_of, synth_split};
-use tinycats_plot::{Corner, ImageGrid, LineChart, confusion_figure, overlay, save_png};
+use tinycats_plot::{ImageGrid, LineChart, confusion_figure, overlay, save_png};
 use tinycats_runtime::ndarray::Axis;
 use tinycats_runtime::preprocess::open_image;
 use tinycats_runtime::repo::{CLASSIFIER_DIR, CLASSIFIER_ONNX};
@@ -222,13 +222,8 @@ fn main() -> Result<()> {
         .iter()
         .map(|l| metrics::softmax_with_temperature(l, temperature))
         .collect();
-    let mut chart = LineChart::new(
-        format!("reliability at severity {}", CONFIG.studied),
-        "confidence (top probability)",
-        "accuracy",
-    )
-    .series("perfectly calibrated", vec![(0.0, 0.0), (1.0, 1.0)])
-    .legend(Corner::LowerRight);
+    // Accuracy against confidence, beside the diagonal of a perfectly calibrated model.
+    let mut chart = LineChart::reliability(format!("reliability at severity {}", CONFIG.studied));
     for (name, p) in [
         ("as trained".to_string(), &probs),
         (format!("temperature {temperature:.2}"), &scaled),
@@ -241,13 +236,9 @@ fn main() -> Result<()> {
             .sum::<f64>()
             / p.len() as f64;
         println!("{name:<18} ECE {ece:.3}, mean confidence {mean_confidence:.3}");
-        // Bins with at least 10 images: fewer make a jagged line of noise.
-        let points = bins
-            .iter()
-            .filter(|b| b.count >= 10)
-            .map(|b| (b.confidence, b.accuracy))
-            .collect();
-        chart = chart.series(name, points);
+        // Bins with fewer than 10 images are left out: they make a jagged line of noise.
+        let bins = bins.iter().map(|b| (b.confidence, b.accuracy, b.count));
+        chart = chart.calibration_curve(name, bins);
     }
     println!("accuracy           {:.3}", matrix.accuracy());
     let path = save_png(&chart.render(640, 400)?, out_dir().join("reliability.png"))?;

@@ -314,13 +314,9 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
             let title = format!("confusion at severity {}", severity);
             let figure = tinycats_plot::confusion_figure(&matrix.counts, &names, &title)?;
             tinycats_plot::save_png(&figure, path.join("confusion.png"))?;
-            let mut chart = tinycats_plot::LineChart::new(
-                format!("reliability at severity {}", severity),
-                "confidence (top probability)",
-                "accuracy",
-            )
-            .series("perfectly calibrated", vec![(0.0, 0.0), (1.0, 1.0)])
-            .legend(tinycats_plot::Corner::LowerRight);
+            let mut chart = tinycats_plot::LineChart::reliability(format!(
+                "reliability at severity {severity}"
+            ));
             let mut curves = vec![("as trained".to_string(), probs.clone())];
             if let Some((t, _, _)) = temperature {
                 let scaled = logits
@@ -330,15 +326,9 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
                 curves.push((format!("temperature {t:.2}"), scaled));
             }
             for (name, p) in curves {
-                // Bins with at least 10 images: fewer make a jagged line of noise.
-                let points: Vec<(f64, f64)> = metrics::reliability(&p, &labels, BINS)?
-                    .iter()
-                    .filter(|b| b.count >= 10)
-                    .map(|b| (b.confidence, b.accuracy))
-                    .collect();
-                if !points.is_empty() {
-                    chart = chart.series(name, points);
-                }
+                let bins = metrics::reliability(&p, &labels, BINS)?;
+                let bins = bins.iter().map(|b| (b.confidence, b.accuracy, b.count));
+                chart = chart.calibration_curve(name, bins);
             }
             tinycats_plot::save_png(&chart.render(640, 400)?, path.join("reliability.png"))?;
         }

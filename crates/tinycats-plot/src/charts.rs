@@ -211,6 +211,38 @@ impl LineChart {
         }
     }
 
+    /// A reliability diagram: accuracy against confidence (the top probability), with the
+    /// diagonal of perfect calibration and the legend in the lower right, which the curves
+    /// of an over- or under-confident model leave free. Add curves with
+    /// [`LineChart::calibration_curve`].
+    pub fn reliability(title: impl Into<String>) -> Self {
+        LineChart::new(title, "confidence (top probability)", "accuracy")
+            .series("perfectly calibrated", vec![(0.0, 0.0), (1.0, 1.0)])
+            .legend(Corner::LowerRight)
+    }
+
+    /// Adds a reliability curve from confidence bins `(mean confidence, accuracy, images)`,
+    /// leaving out bins of fewer than [`LineChart::MIN_BIN_IMAGES`] images (a few images
+    /// make a jagged line of noise), and no curve at all when no bin is left.
+    pub fn calibration_curve(
+        self,
+        name: impl Into<String>,
+        bins: impl IntoIterator<Item = (f64, f64, usize)>,
+    ) -> Self {
+        let points: Vec<(f64, f64)> = bins
+            .into_iter()
+            .filter(|&(_, _, n)| n >= Self::MIN_BIN_IMAGES)
+            .map(|(confidence, accuracy, _)| (confidence, accuracy))
+            .collect();
+        if points.is_empty() {
+            return self;
+        }
+        self.series(name, points)
+    }
+
+    /// The fewest images a bin of [`LineChart::calibration_curve`] needs to be drawn.
+    pub const MIN_BIN_IMAGES: usize = 10;
+
     pub fn series(mut self, name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
         self.series.push(Series {
             name: name.into(),
@@ -380,6 +412,22 @@ mod tests {
 
     fn non_white(img: &RgbImage) -> usize {
         img.pixels().filter(|p| p.0 != [255, 255, 255]).count()
+    }
+
+    #[test]
+    fn a_reliability_diagram_keeps_only_bins_with_enough_images() {
+        let chart = LineChart::reliability("reliability")
+            .calibration_curve(
+                "model",
+                [(0.35, 0.2, 9), (0.55, 0.5, 10), (0.95, 0.7, 400)],
+            )
+            .calibration_curve("empty", [(0.5, 0.5, 3)]);
+        let names: Vec<&str> = chart.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["perfectly calibrated", "model"]);
+        assert_eq!(chart.series[0].points, [(0.0, 0.0), (1.0, 1.0)]);
+        assert_eq!(chart.series[1].points, [(0.55, 0.5), (0.95, 0.7)]);
+        assert_eq!(chart.legend, Corner::LowerRight);
+        assert!(chart.render(320, 200).is_ok());
     }
 
     #[test]
