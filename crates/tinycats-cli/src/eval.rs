@@ -253,10 +253,10 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
             .map(|l| metrics::softmax_with_temperature(l, t))
             .collect();
         let ece_t = metrics::expected_calibration_error(&scaled, &labels, BINS)?;
-        temperature = Some((t, val_labels.len(), ece_t));
+        temperature = Some((t, val_labels.len(), ece_t, scaled));
     }
-    match temperature {
-        Some((t, n, ece_t)) => println!(
+    match &temperature {
+        &Some((t, n, ece_t, _)) => println!(
             "calibration: ECE {ece:.4} ({BINS} bins); temperature {t:.3}, fitted on {n} \
              validation renders: ECE {ece_t:.4}{}",
             if t <= metrics::TEMPERATURE_RANGE.0 * 1.001 {
@@ -300,7 +300,7 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
                 "confidence": finite(b.confidence), "accuracy": finite(b.accuracy),
             })).collect::<Vec<_>>(),
             "ece": ece,
-            "temperature": temperature.map(|(t, n, ece_t)| serde_json::json!({
+            "temperature": temperature.as_ref().map(|(t, n, ece_t, _)| serde_json::json!({
                 "value": t, "validation_images": n, "ece_after": ece_t,
             })),
         });
@@ -318,11 +318,7 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
                 "reliability at severity {severity}"
             ));
             let mut curves = vec![("as trained".to_string(), probs.clone())];
-            if let Some((t, _, _)) = temperature {
-                let scaled = logits
-                    .iter()
-                    .map(|l| metrics::softmax_with_temperature(l, t))
-                    .collect();
+            if let Some((t, _, _, scaled)) = temperature {
                 curves.push((format!("temperature {t:.2}"), scaled));
             }
             for (name, p) in curves {

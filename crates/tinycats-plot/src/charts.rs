@@ -417,10 +417,7 @@ mod tests {
     #[test]
     fn a_reliability_diagram_keeps_only_bins_with_enough_images() {
         let chart = LineChart::reliability("reliability")
-            .calibration_curve(
-                "model",
-                [(0.35, 0.2, 9), (0.55, 0.5, 10), (0.95, 0.7, 400)],
-            )
+            .calibration_curve("model", [(0.35, 0.2, 9), (0.55, 0.5, 10), (0.95, 0.7, 400)])
             .calibration_curve("empty", [(0.5, 0.5, 3)]);
         let names: Vec<&str> = chart.series.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["perfectly calibrated", "model"]);
