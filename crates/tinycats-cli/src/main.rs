@@ -46,6 +46,11 @@ enum Command {
         after_help = "Examples:\n  tinycats train-classifier --data synth --synth-per-class 1000 --steps 800 --name clf\n  tinycats train-classifier --data my_split --preset tiny --lr 0.001 --name clf"
     )]
     TrainClassifier(train::ClassifierArgs),
+    /// Train an autoencoder whose latent grid a latent TinyDiT can work on.
+    #[command(
+        after_help = "Examples:\n  tinycats train-autoencoder --data synth --synth-per-class 2000 --steps 4000 --name ae"
+    )]
+    TrainAutoencoder(train::AutoencoderArgs),
     /// Train the SynthCats feature network that the generator's quality report measures in.
     #[command(after_help = "Examples:\n  tinycats train-features --out assets/features")]
     TrainFeatures(features::TrainFeaturesArgs),
@@ -136,6 +141,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Data(cmd) => data::run(cmd),
         Command::TrainGenerator(args) => train::run_generator(args),
         Command::TrainClassifier(args) => train::run_classifier(args),
+        Command::TrainAutoencoder(args) => train::run_autoencoder(args),
         Command::TrainFeatures(args) => features::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Classify(args) => classify::run(args),

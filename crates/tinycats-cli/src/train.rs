@@ -1,4 +1,4 @@
-//! `tinycats train-generator` and `tinycats train-classifier`.
+//! `tinycats train-generator`, `tinycats train-classifier` and `tinycats train-autoencoder`.
 //!
 //! Basic flags here; everything else in a TOML run config (`--config run.toml`, see
 //! `tinycats_models::runconfig`) over a named preset. Every value is validated before any
@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use tinycats_models::device::parse_device;
-use tinycats_models::runconfig::{self, ClassifierRun, GeneratorRun};
+use tinycats_models::runconfig::{self, AutoencoderRun, ClassifierRun, GeneratorRun};
 use tinycats_models::trainer::{FitSummary, TrainerConfig};
 use tinycats_pipelines::train::{self, TrainData};
 
@@ -145,6 +145,12 @@ pub struct ClassifierArgs {
     pub common: CommonArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct AutoencoderArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
 pub fn run_generator(args: GeneratorArgs) -> anyhow::Result<()> {
     let a = &args.common;
     let mut run: GeneratorRun = match &a.config {
@@ -202,6 +208,47 @@ pub fn run_classifier(args: ClassifierArgs) -> anyhow::Result<()> {
         summary.steps,
         best_val_loss(&summary),
         skipped(summary.skipped_steps)
+    );
+    Ok(())
+}
+
+pub fn run_autoencoder(args: AutoencoderArgs) -> anyhow::Result<()> {
+    let a = &args.common;
+    if let Some(p) = &a.preset {
+        anyhow::bail!(
+            "--preset {p}: the autoencoder has no presets; set its sizes under [model] in \
+             --config (widths, latent_channels)"
+        );
+    }
+    let mut run: AutoencoderRun = match &a.config {
+        Some(path) => runconfig::read_toml(path)?,
+        None => AutoencoderRun::default(),
+    };
+    a.apply(&mut String::new(), &mut run.trainer, &mut run.batch_size);
+    run.validate()?;
+    let cfg = run.autoencoder_config()?;
+    let device = parse_device(&a.device)?;
+    a.prepare_run_dir("autoencoder", &run, &cfg)?;
+    let data = TrainData::from_arg(&a.data, a.synth_per_class);
+    let training = train::autoencoder(&run, &data, &a.run_dir(), device, a.init_from.as_deref())?;
+    a.announce(
+        &format!(
+            "autoencoder {:?} → {} latent channels at 1/{} ({} parameters)",
+            cfg.widths,
+            cfg.latent_channels,
+            cfg.downsample(),
+            training.parameters()
+        ),
+        device,
+    );
+    stop_on_ctrl_c();
+    let summary = training.fit(a.resume)?;
+    println!(
+        "done after {} steps ({}{}); weights in {}",
+        summary.steps,
+        best_val_loss(&summary),
+        skipped(summary.skipped_steps),
+        a.run_dir().join("model.safetensors").display()
     );
     Ok(())
 }

@@ -339,6 +339,51 @@ fn train_a_classifier_and_refuse_a_second_run_in_its_folder() {
 }
 
 #[test]
+fn train_an_autoencoder_that_records_its_latent_scale() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ae.toml");
+    std::fs::write(
+        &config,
+        "[model]\ninput_size = 16\nwidths = [8, 8, 8]\n[trainer]\nmax_steps = 3\n\
+         warmup_steps = 1\neval_every = 3\neval_batches = 1\npreview_every = 3\n",
+    )
+    .unwrap();
+    let runs = dir.path().to_str().unwrap();
+    let args = [
+        "train-autoencoder",
+        "--data",
+        "synth",
+        "--synth-per-class",
+        "2",
+        "--batch-size",
+        "4",
+        "--config",
+        s(&config),
+        "--runs-dir",
+        runs,
+        "--name",
+        "ae",
+    ];
+    let out = expect(&args, 0);
+    assert!(
+        out.contains("done after 3 steps") && out.contains("at 1/4"),
+        "{out}"
+    );
+    let run = dir.path().join("ae");
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    let latent_std = cfg["latent_std"].as_f64().unwrap();
+    assert!(latent_std > 0.0 && latent_std.is_finite(), "{cfg}");
+    // The preview: 4 validation images above their reconstructions, a grid twice as wide
+    // as it is high.
+    let preview = image::open(run.join("samples/step-00000003.png")).unwrap();
+    let (w, h) = (preview.width(), preview.height());
+    assert!((f64::from(w) / f64::from(h) - 2.0).abs() < 0.3, "{w} × {h}");
+    let err = expect(&[&args[..5], &["--preset", "tiny"]].concat(), 1);
+    assert!(err.contains("no presets"), "{err}");
+}
+
+#[test]
 fn train_a_generator_and_judge_it_on_both_back_ends() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("run.toml");

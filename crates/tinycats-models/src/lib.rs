@@ -12,6 +12,7 @@
 //! A model folder holds `config.json` (enough to rebuild the model) and `model.safetensors`
 //! (f32 weights with the PyTorch reference names).
 
+pub mod autoencoder;
 pub mod classifier;
 pub mod device;
 pub mod dit;

@@ -16,6 +16,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::autoencoder::AutoencoderConfig;
 use crate::classifier::ClassifierConfig;
 use crate::dit::DitConfig;
 use crate::error::{ModelError, Result};
@@ -71,6 +72,67 @@ impl GeneratorRun {
         self.dit_config()?;
         self.trainer.validate()?;
         self.preview.validate()?;
+        check_batch_size(self.batch_size)
+    }
+}
+
+/// An autoencoder training run (the latent space of a latent TinyDiT).
+///
+/// ```toml
+/// edge_weight = 1.0
+/// [model]
+/// widths = [32, 64, 64]
+/// latent_channels = 4
+/// [trainer]
+/// max_steps = 4000
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AutoencoderRun {
+    /// Overrides of the default `AutoencoderConfig` fields.
+    pub model: toml::Table,
+    pub trainer: TrainerConfig,
+    /// Weight of the image-gradient term of the loss (0: pixels only).
+    pub edge_weight: f64,
+    /// Images per micro-batch.
+    pub batch_size: usize,
+}
+
+impl Default for AutoencoderRun {
+    fn default() -> Self {
+        AutoencoderRun {
+            model: toml::Table::new(),
+            trainer: TrainerConfig {
+                lr: 2e-3,
+                warmup_steps: 100,
+                ema_decay: None,
+                ..Default::default()
+            },
+            edge_weight: 1.0,
+            batch_size: 32,
+        }
+    }
+}
+
+impl AutoencoderRun {
+    /// The default config with the `[model]` overrides applied, validated.
+    pub fn autoencoder_config(&self) -> Result<AutoencoderConfig> {
+        let cfg: AutoencoderConfig = apply_overrides(&AutoencoderConfig::default(), &self.model)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks every value before any work starts.
+    pub fn validate(&self) -> Result<()> {
+        self.autoencoder_config()?;
+        self.trainer.validate()?;
+        if !(self.edge_weight >= 0.0 && self.edge_weight.is_finite()) {
+            return Err(ModelError::invalid(
+                "edge_weight",
+                self.edge_weight,
+                "0 or more (1.0 weighs edges as much as pixels)",
+            ));
+        }
         check_batch_size(self.batch_size)
     }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
 
+use crate::autoencoder::{self, Autoencoder, AutoencoderConfig};
 use crate::classifier::{Classifier, ClassifierConfig, classification_loss};
 use crate::dit::{DitConfig, Provenance, TinyDit};
 use crate::error::{ModelError, Result};
@@ -229,6 +230,108 @@ impl TrainTask for ClassifierTask {
             val_loss,
             metrics: vec![r.top1, r.top_k, r.macro_f1],
         })
+    }
+}
+
+/// The autoencoder, trained to redraw its input.
+#[derive(Debug)]
+pub struct AutoencoderTask {
+    pub vs: nn::VarStore,
+    pub model: Autoencoder,
+    /// Weight of the image-gradient term of [`autoencoder::reconstruction_loss`].
+    pub edge_weight: f64,
+    /// Up to 8 validation images the previews redraw (set from the first validation).
+    preview_images: Option<Tensor>,
+    /// The latents' standard deviation at the last validation.
+    latent_std: Option<f64>,
+}
+
+impl AutoencoderTask {
+    pub fn new(cfg: &AutoencoderConfig, edge_weight: f64, device: Device) -> Result<Self> {
+        let vs = nn::VarStore::new(device);
+        let model = Autoencoder::new(vs.root(), cfg)?;
+        Ok(AutoencoderTask {
+            vs,
+            model,
+            edge_weight,
+            preview_images: None,
+            latent_std: None,
+        })
+    }
+}
+
+impl TrainTask for AutoencoderTask {
+    fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+
+    fn loss(&mut self, batch: &Batch, _train: bool) -> Tensor {
+        let recon = self.model.reconstruct(&batch.images);
+        autoencoder::reconstruction_loss(&recon, &batch.images, self.edge_weight)
+    }
+
+    fn metric_names(&self) -> Vec<String> {
+        vec!["psnr".into(), "latent_std".into()]
+    }
+
+    /// The mean loss, the PSNR of the reconstructions in `[0, 1]` pixels, and the latents'
+    /// standard deviation.
+    fn evaluate(&mut self, batches: &[Batch]) -> Result<Evaluation> {
+        if batches.is_empty() {
+            return Err(ModelError::Data(
+                "the validation set is empty: the autoencoder needs validation images".into(),
+            ));
+        }
+        let _guard = tch::no_grad_guard();
+        let norm = self.model.config().normalize();
+        let (mut loss, mut n) = (0.0, 0);
+        let (mut originals, mut recons, mut latents) = (Vec::new(), Vec::new(), Vec::new());
+        for b in batches {
+            let z = self.model.encode(&b.images);
+            let recon = self.model.decode(&z);
+            loss += autoencoder::reconstruction_loss(&recon, &b.images, self.edge_weight)
+                .double_value(&[])
+                * b.len() as f64;
+            n += b.len();
+            originals.push(flow::to_unit_range(&b.images, &norm));
+            recons.push(flow::to_unit_range(&recon, &norm));
+            latents.push(z.flatten(0, -1));
+        }
+        let (originals, recons) = (Tensor::cat(&originals, 0), Tensor::cat(&recons, 0));
+        let psnr = autoencoder::psnr(&recons, &originals);
+        let latent_std = Tensor::cat(&latents, 0).std(true).double_value(&[]);
+        self.latent_std = Some(latent_std);
+        if self.preview_images.is_none() {
+            self.preview_images = Some(batches[0].images.narrow(0, 0, batches[0].len().min(8)));
+        }
+        Ok(Evaluation {
+            val_loss: loss / n as f64,
+            metrics: vec![psnr, latent_std],
+        })
+    }
+
+    fn config_measurements(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut out = serde_json::Map::new();
+        if let Some(s) = self.latent_std {
+            out.insert("latent_std".into(), s.into());
+        }
+        out
+    }
+
+    /// Originals on the top row, reconstructions below.
+    fn preview(&mut self, step: u64, dir: &Path) -> Result<()> {
+        let Some(x) = &self.preview_images else {
+            return Ok(());
+        };
+        let _guard = tch::no_grad_guard();
+        let norm = self.model.config().normalize();
+        let recon = self.model.reconstruct(x);
+        let grid = Tensor::cat(&[x, &recon], 0);
+        images::save_grid(
+            &flow::to_unit_range(&grid, &norm),
+            x.size()[0],
+            &dir.join(format!("step-{step:08}.png")),
+        )
     }
 }
 

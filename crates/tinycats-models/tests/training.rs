@@ -4,11 +4,12 @@
 use std::path::Path;
 
 use tch::{Device, Kind, Tensor};
+use tinycats_models::autoencoder::AutoencoderConfig;
 use tinycats_models::classifier::ClassifierConfig;
 use tinycats_models::dit::DitConfig;
 use tinycats_models::flow::TimeSampling;
 use tinycats_models::io;
-use tinycats_models::tasks::{ClassifierTask, GeneratorTask};
+use tinycats_models::tasks::{AutoencoderTask, ClassifierTask, GeneratorTask};
 use tinycats_models::trainer::{TensorDataset, TrainTask, Trainer, TrainerConfig, read_metrics};
 
 /// libtorch's RNG is process-wide and the trainer reseeds it every step: tests that train
@@ -90,6 +91,59 @@ fn generator_overfits_a_single_batch() {
     let (start, end) = (mean(&losses[..5]), mean(&losses[losses.len() - 10..]));
     eprintln!("generator loss {start} -> {end}");
     assert!(end < 0.1 * start, "loss went from {start} to {end}");
+}
+
+#[test]
+fn autoencoder_learns_to_redraw_smooth_images_and_records_its_latent_scale() {
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    // Smooth images (4 × 4 noise upsampled to 16 px) carry no more detail than a 4 × 4
+    // latent grid of 4 channels can hold.
+    tch::manual_seed(3);
+    let coarse = Tensor::rand([16, 3, 4, 4], (Kind::Float, Device::Cpu)) * 2.0 - 1.0;
+    let images = coarse.upsample_bilinear2d([16, 16], false, None, None);
+    let labels = Tensor::zeros([16], (Kind::Int64, Device::Cpu));
+    let mut data = TensorDataset::new(
+        images.shallow_clone(),
+        labels.shallow_clone(),
+        8,
+        true,
+        0,
+        true,
+    );
+    let mut val = TensorDataset::new(images, labels, 8, false, 0, false);
+    let cfg = AutoencoderConfig {
+        input_size: 16,
+        widths: vec![16, 16, 16],
+        ..AutoencoderConfig::default()
+    };
+    let mut task = AutoencoderTask::new(&cfg, 1.0, Device::Cpu).unwrap();
+    let run = tempfile::tempdir().unwrap();
+    let tc = quiet(TrainerConfig {
+        max_steps: 400,
+        lr: 3e-3,
+        warmup_steps: 10,
+        eval_every: 400,
+        checkpoint_every: 400,
+        ema_decay: None,
+        ..Default::default()
+    });
+    Trainer::new(tc, run.path(), Device::Cpu)
+        .unwrap()
+        .fit(&mut task, &mut data, &mut val, false)
+        .unwrap();
+    let losses = train_losses(run.path());
+    let (start, end) = (losses[0], mean(&losses[losses.len() - 10..]));
+    assert!(end < 0.25 * start, "loss went from {start} to {end}");
+    let rows = read_metrics(&run.path().join("metrics.csv")).unwrap();
+    let last = rows.last().unwrap();
+    let (psnr, latent_std) = (last.val_metrics[0], last.val_metrics[1]);
+    assert!(psnr > 25.0, "PSNR {psnr} dB");
+    assert!(latent_std > 0.0, "{latent_std}");
+    use tinycats_models::trainer::TrainTask;
+    assert_eq!(
+        task.config_measurements()["latent_std"].as_f64(),
+        Some(latent_std)
+    );
 }
 
 #[test]

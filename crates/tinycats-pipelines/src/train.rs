@@ -9,8 +9,9 @@ use tinycats_core::{ClassifierConfig, DitConfig, Normalize, Provenance};
 use tinycats_data::augment::Augment;
 use tinycats_data::loaders::{ImageFolderOptions, image_folder};
 use tinycats_data::{Loader, LoaderConfig, Source, SynthCats, SynthConfig, SynthSplit};
-use tinycats_models::runconfig::{ClassifierRun, GeneratorRun};
-use tinycats_models::tasks::{self, ClassifierTask, GeneratorTask};
+use tinycats_models::autoencoder::AutoencoderConfig;
+use tinycats_models::runconfig::{AutoencoderRun, ClassifierRun, GeneratorRun};
+use tinycats_models::tasks::{self, AutoencoderTask, ClassifierTask, GeneratorTask};
 use tinycats_models::tch::{Device, nn::VarStore};
 use tinycats_models::trainer::{FitSummary, TrainTask, Trainer};
 
@@ -112,6 +113,7 @@ pub struct Training<T> {
 pub enum ModelFolderConfig {
     Generator(DitConfig),
     Classifier(ClassifierConfig),
+    Autoencoder(AutoencoderConfig),
 }
 
 /// Builds a generator run: loaders, a freshly initialised (seeded) TinyDiT, or the weights
@@ -146,6 +148,39 @@ pub fn generator(
         run_dir,
         device,
         ModelFolderConfig::Generator(cfg),
+    )
+}
+
+/// Builds an autoencoder run, as [`generator`] does: the images are the generator's
+/// (flips only), and the finished `config.json` records the latents' standard deviation.
+pub fn autoencoder(
+    run: &AutoencoderRun,
+    data: &TrainData,
+    run_dir: &Path,
+    device: Device,
+    init_from: Option<&Path>,
+) -> Result<Training<AutoencoderTask>> {
+    run.validate()?;
+    let cfg = run.autoencoder_config()?;
+    let spec = LoaderSpec {
+        image_size: cfg.input_size as u32,
+        normalize: cfg.normalize(),
+        augment: Augment::generator_train(),
+        batch_size: run.batch_size,
+        seed: run.trainer.seed,
+    };
+    let (train, val) = loaders(data, &spec)?;
+    tinycats_models::tch::manual_seed(run.trainer.seed as i64);
+    let task = AutoencoderTask::new(&cfg, run.edge_weight, device)?;
+    init_weights(&task.vs, init_from)?;
+    start(
+        task,
+        train,
+        val,
+        run.trainer.clone(),
+        run_dir,
+        device,
+        ModelFolderConfig::Autoencoder(cfg),
     )
 }
 
@@ -198,6 +233,7 @@ fn start<T>(
     match &config {
         ModelFolderConfig::Generator(c) => tinycats_models::io::write_json(&path, c)?,
         ModelFolderConfig::Classifier(c) => tinycats_models::io::write_json(&path, c)?,
+        ModelFolderConfig::Autoencoder(c) => tinycats_models::io::write_json(&path, c)?,
     }
     Ok(Training {
         task,
@@ -250,6 +286,19 @@ impl<T: TrainTask> Training<T> {
             }
             ModelFolderConfig::Classifier(c) => {
                 let c = ClassifierConfig { provenance, ..c };
+                tasks::save_model_folder(&self.run_dir, &c, vs, ema.as_ref())?
+            }
+            ModelFolderConfig::Autoencoder(c) => {
+                let latent_std = self
+                    .task
+                    .config_measurements()
+                    .get("latent_std")
+                    .and_then(|v| v.as_f64());
+                let c = AutoencoderConfig {
+                    provenance,
+                    latent_std,
+                    ..c
+                };
                 tasks::save_model_folder(&self.run_dir, &c, vs, ema.as_ref())?
             }
         }

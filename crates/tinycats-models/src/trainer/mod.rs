@@ -89,7 +89,8 @@ pub struct TrainerConfig {
     pub keep_checkpoints: usize,
     /// Plain progress lines every this many steps (when not on a terminal).
     pub log_every: u64,
-    /// Preview samples every this many steps (generator only; `None`: never).
+    /// Previews every this many steps and at the end, drawn with the EMA weights when the
+    /// run keeps an average (generator samples, autoencoder reconstructions; `None`: never).
     pub preview_every: Option<u64>,
     /// The run's seed.
     pub seed: u64,
@@ -240,7 +241,13 @@ pub trait TrainTask {
             metrics: Vec::new(),
         })
     }
-    /// Writes preview samples for `step` into `dir` (called with the EMA weights loaded).
+    /// Values measured at the last evaluation that belong in the finished model's
+    /// `config.json` (the autoencoder's `latent_std`); merged into it when the run is saved.
+    fn config_measurements(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::Map::new()
+    }
+    /// Writes preview samples for `step` into `dir` (called with the EMA weights loaded when
+    /// the run keeps an average).
     fn preview(&mut self, _step: u64, _dir: &Path) -> Result<()> {
         Ok(())
     }
@@ -490,13 +497,18 @@ impl Trainer {
             }
             logger.log(&row)?;
             progress.update(&row);
-            if let (Some(every), Some(ema)) = (cfg.preview_every, ema.as_ref())
+            if let Some(every) = cfg.preview_every
                 && (state.step.is_multiple_of(every) || last)
             {
                 let dir = self.run_dir.join("samples");
                 std::fs::create_dir_all(&dir).map_err(ModelError::io(&dir))?;
-                let mut vars = task.var_store().variables();
-                ema.with_weights(&mut vars, || task.preview(state.step, &dir))?;
+                match ema.as_ref() {
+                    Some(ema) => {
+                        let mut vars = task.var_store().variables();
+                        ema.with_weights(&mut vars, || task.preview(state.step, &dir))?;
+                    }
+                    None => task.preview(state.step, &dir)?,
+                }
             }
             if state.step.is_multiple_of(cfg.checkpoint_every) || pause || stopped_early {
                 let model: BTreeMap<String, Tensor> =
