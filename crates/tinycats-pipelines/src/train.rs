@@ -13,7 +13,7 @@ use tinycats_models::autoencoder::AutoencoderConfig;
 use tinycats_models::runconfig::{AutoencoderRun, ClassifierRun, GeneratorRun};
 use tinycats_models::tasks::{self, AutoencoderTask, ClassifierTask, GeneratorTask};
 use tinycats_models::tch::{Device, nn::VarStore};
-use tinycats_models::trainer::{FitSummary, TrainTask, Trainer};
+use tinycats_models::trainer::{FitSummary, TrainTask, Trainer, TrainerConfig};
 
 use crate::{PipelineError, Result};
 
@@ -134,21 +134,19 @@ pub fn generator(
         batch_size: run.batch_size,
         seed: run.trainer.seed,
     };
-    let (train, val) = loaders(data, &spec)?;
-    tinycats_models::tch::manual_seed(run.trainer.seed as i64);
-    let mut task = GeneratorTask::new(&cfg, run.time_sampling, device)?;
-    init_weights(&task.vs, init_from)?;
-    task.preview = run.preview;
-    task.preview_seed = run.trainer.seed;
-    start(
-        task,
-        train,
-        val,
-        run.trainer.clone(),
+    let place = Place {
+        data,
         run_dir,
         device,
-        ModelFolderConfig::Generator(cfg),
-    )
+        init_from,
+    };
+    let config = ModelFolderConfig::Generator(cfg.clone());
+    build(&place, &spec, &run.trainer, config, || {
+        let mut task = GeneratorTask::new(&cfg, run.time_sampling, device)?;
+        task.preview = run.preview;
+        task.preview_seed = run.trainer.seed;
+        Ok(task)
+    })
 }
 
 /// Builds an autoencoder run, as [`generator`] does: the images are the generator's
@@ -169,19 +167,16 @@ pub fn autoencoder(
         batch_size: run.batch_size,
         seed: run.trainer.seed,
     };
-    let (train, val) = loaders(data, &spec)?;
-    tinycats_models::tch::manual_seed(run.trainer.seed as i64);
-    let task = AutoencoderTask::new(&cfg, run.edge_weight, device)?;
-    init_weights(&task.vs, init_from)?;
-    start(
-        task,
-        train,
-        val,
-        run.trainer.clone(),
+    let place = Place {
+        data,
         run_dir,
         device,
-        ModelFolderConfig::Autoencoder(cfg),
-    )
+        init_from,
+    };
+    let config = ModelFolderConfig::Autoencoder(cfg.clone());
+    build(&place, &spec, &run.trainer, config, || {
+        Ok(AutoencoderTask::new(&cfg, run.edge_weight, device)?)
+    })
 }
 
 /// Builds a classifier run, as [`generator`] does.
@@ -201,30 +196,41 @@ pub fn classifier(
         batch_size: run.batch_size,
         seed: run.trainer.seed,
     };
-    let (train, val) = loaders(data, &spec)?;
-    tinycats_models::tch::manual_seed(run.trainer.seed as i64);
-    let task = ClassifierTask::new(&cfg, run.label_smoothing, device)?;
-    init_weights(&task.vs, init_from)?;
-    start(
-        task,
-        train,
-        val,
-        run.trainer.clone(),
+    let place = Place {
+        data,
         run_dir,
         device,
-        ModelFolderConfig::Classifier(cfg),
-    )
+        init_from,
+    };
+    let config = ModelFolderConfig::Classifier(cfg.clone());
+    build(&place, &spec, &run.trainer, config, || {
+        Ok(ClassifierTask::new(&cfg, run.label_smoothing, device)?)
+    })
 }
 
-fn start<T>(
-    task: T,
-    train: Loader,
-    val: Loader,
-    trainer: tinycats_models::trainer::TrainerConfig,
-    run_dir: &Path,
+/// Where a run trains, on what, and from which weights.
+struct Place<'a> {
+    data: &'a TrainData,
+    run_dir: &'a Path,
     device: Device,
+    init_from: Option<&'a Path>,
+}
+
+/// What every run does before training: the loaders, the seed, the task (`make_task`,
+/// called after seeding so that its initialisation is the seed's), the starting weights,
+/// and the run folder with its `config.json`.
+fn build<T: TrainTask>(
+    place: &Place<'_>,
+    spec: &LoaderSpec,
+    trainer: &TrainerConfig,
     config: ModelFolderConfig,
+    make_task: impl FnOnce() -> Result<T>,
 ) -> Result<Training<T>> {
+    let (train, val) = loaders(place.data, spec)?;
+    tinycats_models::tch::manual_seed(trainer.seed as i64);
+    let task = make_task()?;
+    init_weights(task.var_store(), place.init_from)?;
+    let run_dir = place.run_dir;
     std::fs::create_dir_all(run_dir).map_err(|source| PipelineError::Io {
         path: run_dir.to_path_buf(),
         source,
@@ -239,7 +245,7 @@ fn start<T>(
         task,
         train,
         val,
-        trainer: Trainer::new(trainer, run_dir, device)?,
+        trainer: Trainer::new(trainer.clone(), run_dir, place.device)?,
         run_dir: run_dir.to_path_buf(),
         config,
     })
