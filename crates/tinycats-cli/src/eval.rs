@@ -45,6 +45,31 @@ pub enum EvalCommand {
         after_help = "Examples:\n  tinycats eval quantization --repo assets --test-per-breed 100 --samples-per-breed 8 --reps 10"
     )]
     Quantization(QuantizationArgs),
+    /// How well an autoencoder redraws held-out renders: PSNR, and the generator's quality
+    /// report on its reconstructions (the best a latent generator on it can reach).
+    #[command(
+        after_help = "Examples:\n  tinycats eval autoencoder --model runs/ae --images 650 --sheet ae.png"
+    )]
+    Autoencoder(AutoencoderArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AutoencoderArgs {
+    /// Autoencoder folder (`config.json` and `model.safetensors`).
+    #[arg(long)]
+    model: PathBuf,
+    /// Held-out SynthCats test renders to redraw (seed 0; breed `i mod 13`).
+    #[arg(long, default_value_t = 650)]
+    images: usize,
+    /// The SynthCats feature network of the quality report (`none` skips the report).
+    #[arg(long, default_value = "assets/features")]
+    features: String,
+    /// Bootstrap resamples per interval.
+    #[arg(long, default_value_t = 200)]
+    bootstrap: usize,
+    /// Also save the first 13 renders (one per breed) above their reconstructions here.
+    #[arg(long)]
+    sheet: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -187,6 +212,7 @@ pub fn run(cmd: EvalCommand) -> anyhow::Result<()> {
         EvalCommand::Classifier(args) => classifier(args),
         EvalCommand::Generator(args) => generator(args),
         EvalCommand::Quantization(args) => quantization(args),
+        EvalCommand::Autoencoder(args) => autoencoder(args),
     }
 }
 
@@ -402,6 +428,67 @@ fn generator(args: GeneratorArgs) -> anyhow::Result<()> {
             tinycats_models::io::write_atomic(path, text.as_bytes())?;
             println!("report written to {}", path.display());
         }
+    }
+    Ok(())
+}
+
+fn autoencoder(args: AutoencoderArgs) -> anyhow::Result<()> {
+    use tinycats_models::autoencoder::{Autoencoder, psnr, reconstruct_rgb8};
+    use tinycats_models::images::from_rgb8;
+    use tinycats_models::tch::{Device, Tensor};
+    if args.images < 13 {
+        anyhow::bail!(
+            "`--images` = {}: expected at least 13, one per breed",
+            args.images
+        );
+    }
+    let started = Instant::now();
+    let (_vs, ae) = Autoencoder::load(&args.model, Device::Cpu)
+        .with_context(|| format!("loading the autoencoder in {}", args.model.display()))?;
+    // The second real set of the quality report (test renders n..2n), so that the report
+    // compares these reconstructions with the first set exactly as it compares real with real.
+    let n = args.images as u64;
+    let originals = quality::synth_images(0, SynthSplit::Test, n..2 * n)?;
+    let recons = reconstruct_rgb8(&ae, &originals, 64)?;
+    let stack = |imgs: &[image::RgbImage]| {
+        Tensor::stack(&imgs.iter().map(from_rgb8).collect::<Vec<_>>(), 0)
+    };
+    let cfg = ae.config();
+    println!(
+        "autoencoder {:?} → {} × {}² latents (1/{}), latent_std {}",
+        cfg.widths,
+        cfg.latent_channels,
+        cfg.latent_size(),
+        cfg.downsample(),
+        cfg.latent_std
+            .map_or("not measured".into(), |s| format!("{s:.4}"))
+    );
+    println!(
+        "PSNR {:.2} dB on {} held-out renders ({:.1} s)",
+        psnr(&stack(&recons), &stack(&originals)),
+        originals.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(path) = &args.sheet {
+        let first: Vec<&image::RgbImage> = originals.iter().chain(&recons).collect();
+        let (top, bottom) = (&first[..13], &first[originals.len()..originals.len() + 13]);
+        let tiles: Vec<image::RgbImage> = top.iter().chain(bottom).map(|i| (*i).clone()).collect();
+        let grid = tinycats_plot::ImageGrid::new(13)
+            .scale(2)
+            .row_labels(vec!["render".into(), "redrawn".into()])
+            .render(&tiles)?;
+        tinycats_plot::save_png(&grid, path)?;
+        println!("sheet written to {}", path.display());
+    }
+    if args.features != "none" {
+        let (_fvs, net) = FeatureNet::load(&PathBuf::from(&args.features), Device::Cpu)
+            .with_context(|| format!("loading the feature network from {}", args.features))?;
+        let opts = QualityOptions {
+            rounds: args.bootstrap.max(10),
+            ..QualityOptions::default()
+        };
+        let q = quality::measure(&net, &recons, &opts)?;
+        println!("{}", quality_table(&q).replace("generated", "redrawn"));
     }
     Ok(())
 }

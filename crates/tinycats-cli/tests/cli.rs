@@ -381,6 +381,23 @@ fn train_an_autoencoder_that_records_its_latent_scale() {
     assert!((f64::from(w) / f64::from(h) - 2.0).abs() < 0.3, "{w} × {h}");
     let err = expect(&[&args[..5], &["--preset", "tiny"]].concat(), 1);
     assert!(err.contains("no presets"), "{err}");
+    // Its reconstructions of held-out renders, measured: the 16-px model redraws 16-px
+    // renders only, and says so for the 64-px ones the report uses.
+    let sheet = dir.path().join("sheet.png");
+    let eval = [
+        "eval",
+        "autoencoder",
+        "--model",
+        s(&run),
+        "--images",
+        "13",
+        "--features",
+        "none",
+        "--sheet",
+        s(&sheet),
+    ];
+    let err = expect(&eval, 1);
+    assert!(err.contains("64×64") && err.contains("16×16"), "{err}");
 }
 
 #[test]

@@ -247,6 +247,33 @@ impl Autoencoder {
     }
 }
 
+/// The autoencoder's redrawing of 8-bit pictures (of its input size), `batch` at a time,
+/// as 8-bit pictures.
+pub fn reconstruct_rgb8(
+    model: &Autoencoder,
+    images: &[image::RgbImage],
+    batch: usize,
+) -> Result<Vec<image::RgbImage>> {
+    let side = model.config().input_size as u32;
+    if let Some(bad) = images.iter().find(|i| i.dimensions() != (side, side)) {
+        return Err(ModelError::invalid(
+            "image size",
+            format!("{}×{}", bad.width(), bad.height()),
+            &format!("{side}×{side}, the autoencoder's input size"),
+        ));
+    }
+    let _guard = tch::no_grad_guard();
+    let norm = model.config().normalize();
+    let mut out = Vec::with_capacity(images.len());
+    for chunk in images.chunks(batch.max(1)) {
+        let x: Vec<Tensor> = chunk.iter().map(crate::images::from_rgb8).collect();
+        let x = crate::flow::from_unit_range(&Tensor::stack(&x, 0), &norm);
+        let recon = crate::flow::to_unit_range(&model.reconstruct(&x), &norm);
+        out.extend(crate::images::to_rgb8_all(&recon)?);
+    }
+    Ok(out)
+}
+
 /// The training loss: mean absolute error of the pixels plus `edge_weight` times the mean
 /// absolute error of the horizontal and vertical differences between neighbouring pixels
 /// (which an L1 loss alone lets the decoder blur).
@@ -293,6 +320,20 @@ mod tests {
         assert_eq!(z.size(), [2, 4, 4, 4]);
         assert_eq!(ae.decode(&z).size(), [2, 3, 16, 16]);
         assert_eq!((small().downsample(), small().latent_size()), (4, 4));
+    }
+
+    #[test]
+    fn pictures_come_back_as_pictures_of_the_same_size() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let ae = Autoencoder::new(vs.root(), &small()).unwrap();
+        let images = vec![image::RgbImage::from_pixel(16, 16, image::Rgb([200, 30, 90])); 5];
+        let out = reconstruct_rgb8(&ae, &images, 2).unwrap();
+        assert_eq!(out.len(), 5);
+        assert!(out.iter().all(|i| i.dimensions() == (16, 16)));
+        // Same input, same output, whichever batch an image fell into.
+        assert_eq!(out[0], out[4]);
+        let err = reconstruct_rgb8(&ae, &[image::RgbImage::new(8, 8)], 2).unwrap_err();
+        assert!(err.to_string().contains("8×8"), "{err}");
     }
 
     #[test]
