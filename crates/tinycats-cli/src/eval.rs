@@ -470,9 +470,12 @@ fn autoencoder(args: AutoencoderArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     if let Some(path) = &args.sheet {
-        let first: Vec<&image::RgbImage> = originals.iter().chain(&recons).collect();
-        let (top, bottom) = (&first[..13], &first[originals.len()..originals.len() + 13]);
-        let tiles: Vec<image::RgbImage> = top.iter().chain(bottom).map(|i| (*i).clone()).collect();
+        // The first 13 renders are one per breed (breed `i mod 13`), above their redrawings.
+        let tiles: Vec<image::RgbImage> = originals[..13]
+            .iter()
+            .chain(&recons[..13])
+            .cloned()
+            .collect();
         let grid = tinycats_plot::ImageGrid::new(13)
             .scale(2)
             .row_labels(vec!["render".into(), "redrawn".into()])
