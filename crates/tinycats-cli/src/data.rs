@@ -11,7 +11,7 @@ use tinycats_data::{SynthCats, SynthConfig};
 pub enum DataCommand {
     /// Write the SynthCats dataset (ImageFolder layout + manifest.csv) and/or a contact sheet.
     #[command(
-        after_help = "Examples:\n  tinycats data synth --out synthcats --per-class 100\n  tinycats data synth --contact-sheet sheet.png"
+        after_help = "Examples:\n  tinycats data synth --out synthcats --per-class 100\n  tinycats data synth --contact-sheet sheet.png\n  tinycats data synth --contact-sheet wild.png --severity 0.75"
     )]
     Synth(SynthArgs),
     /// Decode every image of an ImageFolder and print a per-class table of problems. Exits
@@ -55,6 +55,9 @@ pub struct SynthArgs {
     /// Turn off lighting, colour cast, sensor noise and blur.
     #[arg(long)]
     no_camera_effects: bool,
+    /// The wild shift, 0 (clean, the default) to 1; the named hard split `wild` is 0.75.
+    #[arg(long, default_value_t = 0.0)]
+    severity: f32,
 }
 
 #[derive(Debug, Args)]
@@ -215,6 +218,7 @@ fn synth(a: SynthArgs) -> anyhow::Result<()> {
         size: a.size,
         seed: a.seed,
         camera_effects: !a.no_camera_effects,
+        severity: a.severity,
         ..SynthConfig::default()
     })?;
     if let Some(out) = &a.out {

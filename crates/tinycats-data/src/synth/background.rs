@@ -134,38 +134,78 @@ pub(crate) fn draw(pixmap: &mut Pixmap, rng: &mut ChaCha8Rng) -> (BackgroundKind
     }
     let clutter = rng.random_range(0..4u8);
     for _ in 0..clutter {
-        let c = *ROOM.choose(rng).unwrap_or(&ROOM[3]);
-        let (x, y) = (rng.random_range(0.0..s), rng.random_range(0.0..s));
-        let r = s * rng.random_range(0.06..0.2);
-        match rng.random_range(0..3) {
-            0 => cv.fill(
-                rect(x - r, y - r * 0.6, 2.0 * r, 1.2 * r),
-                shade(c, 1.1),
-                1.0,
-                None,
-            ),
-            1 => cv.fill(
-                ellipse(x, y, r * 0.7, r * 0.7),
-                mix(c, [250, 240, 200], 0.4),
-                1.0,
-                None,
-            ),
-            _ => {
-                let leaf = [60, 110, 60];
-                for k in 0..4 {
-                    let a = k as f32 * 1.2 + rng.random_range(0.0..0.6);
-                    let (cx, cy) = (x + a.cos() * r * 0.5, y + a.sin() * r * 0.5);
-                    cv.fill(
-                        blob(&[(x, y), (cx + r * 0.2, cy), (cx, cy + r * 0.2)]),
-                        shade(leaf, rng.random_range(0.8..1.2)),
-                        1.0,
-                        None,
-                    );
-                }
+        clutter_object(&mut cv, s, rng);
+    }
+    (kind, clutter)
+}
+
+/// One object of clutter: a box, a lamp or a plant.
+fn clutter_object(cv: &mut Canvas, s: f32, rng: &mut ChaCha8Rng) {
+    let c = *ROOM.choose(rng).unwrap_or(&ROOM[3]);
+    let (x, y) = (rng.random_range(0.0..s), rng.random_range(0.0..s));
+    let r = s * rng.random_range(0.06..0.2);
+    match rng.random_range(0..3) {
+        0 => cv.fill(
+            rect(x - r, y - r * 0.6, 2.0 * r, 1.2 * r),
+            shade(c, 1.1),
+            1.0,
+            None,
+        ),
+        1 => cv.fill(
+            ellipse(x, y, r * 0.7, r * 0.7),
+            mix(c, [250, 240, 200], 0.4),
+            1.0,
+            None,
+        ),
+        _ => {
+            let leaf = [60, 110, 60];
+            for k in 0..4 {
+                let a = k as f32 * 1.2 + rng.random_range(0.0..0.6);
+                let (cx, cy) = (x + a.cos() * r * 0.5, y + a.sin() * r * 0.5);
+                cv.fill(
+                    blob(&[(x, y), (cx + r * 0.2, cy), (cx, cy + r * 0.2)]),
+                    shade(leaf, rng.random_range(0.8..1.2)),
+                    1.0,
+                    None,
+                );
             }
         }
     }
-    (kind, clutter)
+}
+
+/// The wild shift's busier room, painted over the background before the animal: up to
+/// `6 × severity` more objects of clutter and, with probability `severity`, a bold second
+/// texture (stripes or checks at up to 70 % opacity) across the whole wall.
+pub(crate) fn busier(pixmap: &mut Pixmap, severity: f32, rng: &mut ChaCha8Rng) {
+    let s = pixmap.width() as f32;
+    let mut cv = Canvas {
+        pixmap,
+        ts: Transform::identity(),
+    };
+    if rng.random_bool(f64::from(severity.clamp(0.0, 1.0))) {
+        let ink = *ROOM.choose(rng).unwrap_or(&ROOM[13]);
+        let alpha = rng.random_range(0.3..=0.3 + 0.4 * severity);
+        let period = s * rng.random_range(0.06..0.16);
+        let checks = rng.random_bool(0.5);
+        let (mut y, mut row) = (0.0, 0);
+        while y < s {
+            if checks {
+                let mut x = if row % 2 == 0 { 0.0 } else { period };
+                while x < s {
+                    cv.fill(rect(x, y, period, period), ink, alpha, None);
+                    x += 2.0 * period;
+                }
+            } else {
+                cv.fill(rect(0.0, y, s, period * 0.45), ink, alpha, None);
+            }
+            y += period;
+            row += 1;
+        }
+    }
+    let extra = rng.random_range(0.0..=6.0 * severity).round() as u32;
+    for _ in 0..extra {
+        clutter_object(&mut cv, s, rng);
+    }
 }
 
 fn rect(x: f32, y: f32, w: f32, h: f32) -> Option<tiny_skia::Path> {

@@ -39,6 +39,7 @@ pub use spec::{
     BreedSpec, CoatPattern, EarShape, EarStyle, EyeShape, FurLength, HeadShape, Rgb, Species,
     WhiteMarkings,
 };
+pub use wild::{LOOK_ALIKE_PULL, LOOK_ALIKES, look_alike};
 pub use write::{MANIFEST, WriteSummary, read_manifest};
 
 use crate::error::{DataError, Result};
@@ -55,9 +56,10 @@ pub struct SynthConfig {
     pub camera_effects: bool,
     /// Probability that a portrait is framed so tightly that part of it is cut off.
     pub crop_probability: f32,
-    /// The "wild" shift, 0 (none, the default) to 1: stronger rotation, zoom and offset,
-    /// occlusion, harsh exposure and colour casts, blur and noise, drawn on a stream of
-    /// its own after the render (so 0 leaves every render as it was). For evaluation
+    /// The "wild" shift, 0 (none, the default) to 1: look-alike breeds drawn closer
+    /// together, a busier room, stronger rotation, zoom and offset, occlusion, harsh
+    /// exposure and colour casts, blur, noise and JPEG compression, drawn on a random
+    /// stream of its own (so 0 leaves every render as it was). For evaluation
     /// under distribution shift: `tinycats eval classifier --severity`, and the named
     /// hard split at [`WILD_SEVERITY`] (`--split wild`).
     #[serde(default)]
@@ -216,6 +218,25 @@ impl SynthCats {
         let mut rng = ChaCha8Rng::seed_from_u64(key);
         let mut pixmap = Pixmap::new(size, size).expect("size was checked in SynthCats::new");
         let (background, clutter) = background::draw(&mut pixmap, &mut rng);
+        // The wild shift's own stream: a busier room and a breed drawn closer to its
+        // look-alike now, the photographic shift after the render.
+        let severity = self.config.severity;
+        let mut wild_rng = ChaCha8Rng::seed_from_u64(mix64(key ^ WILD_STREAM));
+        let closer;
+        let spec = if severity > 0.0 {
+            background::busier(&mut pixmap, severity, &mut wild_rng);
+            match wild::look_alike(&spec.name)
+                .and_then(|name| self.presets.iter().find(|p| p.name == name))
+            {
+                Some(other) => {
+                    closer = spec.toward(other, wild::LOOK_ALIKE_PULL * severity);
+                    &closer
+                }
+                None => spec,
+            }
+        } else {
+            spec
+        };
 
         let cropped = rng.random::<f32>() < self.config.crop_probability;
         let mut scale = rng.random_range(0.85..1.15f32);
@@ -253,9 +274,8 @@ impl SynthCats {
             let p = pixmap.pixel(x, y).expect("inside the pixmap");
             image::Rgb([p.red(), p.green(), p.blue()])
         });
-        if self.config.severity > 0.0 {
-            let mut wild_rng = ChaCha8Rng::seed_from_u64(mix64(key ^ WILD_STREAM));
-            img = wild::apply(&img, self.config.severity, &mut wild_rng);
+        if severity > 0.0 {
+            img = wild::apply(&img, severity, &mut wild_rng);
         }
         let attrs = SampleAttributes {
             file: String::new(),
@@ -443,6 +463,40 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.to_string().contains("severity"), "{err}");
+    }
+
+    #[test]
+    fn the_wild_shift_draws_look_alikes_closer_and_leaves_other_breeds_alone() {
+        let wild = SynthCats::new(SynthConfig {
+            severity: 1.0,
+            ..SynthConfig::default()
+        })
+        .unwrap();
+        let clean = SynthCats::new(SynthConfig::default()).unwrap();
+        let eye = |s: &SynthCats, breed: usize| s.render_with_attributes(breed, 7).unwrap().1.eye;
+        // How far an eye colour ("#rrggbb") is from British Shorthair's first copper.
+        let to_copper = |hex: &str| {
+            let copper = BreedSpec::british_shorthair().eyes[0];
+            (0..3)
+                .map(|i| {
+                    let v = u8::from_str_radix(&hex[1 + 2 * i..3 + 2 * i], 16).unwrap();
+                    (f32::from(v) - f32::from(copper[i])).powi(2)
+                })
+                .sum::<f32>()
+                .sqrt()
+        };
+        // Russian Blue's green eyes move 45 % of the way toward British Shorthair's
+        // copper (the render's own ±8 % jitter on top); Siamese has no look-alike and
+        // keeps its blue. The same render index draws the same pose, so only the spec
+        // differs.
+        let (rb, siamese) = (9, 10);
+        let (near, far) = (to_copper(&eye(&wild, rb)), to_copper(&eye(&clean, rb)));
+        assert!(near < 0.75 * far, "wild {near}, clean {far}");
+        assert_eq!(eye(&wild, siamese), eye(&clean, siamese));
+        assert_eq!(
+            wild.render_with_attributes(rb, 7).unwrap().1.yaw,
+            clean.render_with_attributes(rb, 7).unwrap().1.yaw
+        );
     }
 
     #[test]

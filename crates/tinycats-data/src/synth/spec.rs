@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use tinycats_core::classes::NUM_CLASSES;
 
+use super::canvas::mix;
+
 /// An sRGB colour.
 pub type Rgb = [u8; 3];
 
@@ -522,6 +524,78 @@ impl BreedSpec {
     pub fn presets() -> Vec<Self> {
         (0..NUM_CLASSES).filter_map(Self::preset).collect()
     }
+
+    /// This spec moved a fraction `t` (0 to 1) of the way toward `other`: the colours,
+    /// the head, ear and eye geometry, the white markings, the sheen and the extent of
+    /// the pattern blend, while the name, species, kind of pattern, fur length, ear
+    /// forms and tufts stay this breed's. The list of coat and eye colours keeps its
+    /// length, so a render draws the same choices from its random stream. The wild
+    /// shift draws look-alike breeds closer with it.
+    pub fn toward(&self, other: &BreedSpec, t: f32) -> BreedSpec {
+        let t = t.clamp(0.0, 1.0);
+        let lerp = |a: f32, b: f32| a + (b - a) * t;
+        let colours = |mine: &[Rgb], theirs: &[Rgb]| -> Vec<Rgb> {
+            mine.iter()
+                .enumerate()
+                .map(|(i, &c)| match theirs.get(i % theirs.len().max(1)) {
+                    Some(&o) => mix(c, o, t),
+                    None => c,
+                })
+                .collect()
+        };
+        let pattern = match (self.pattern, other.pattern) {
+            (CoatPattern::Points { mask: a }, CoatPattern::Points { mask: b }) => {
+                CoatPattern::Points { mask: lerp(a, b) }
+            }
+            (
+                CoatPattern::Spotted {
+                    rosettes,
+                    density: a,
+                },
+                CoatPattern::Spotted { density: b, .. },
+            ) => CoatPattern::Spotted {
+                rosettes,
+                density: lerp(a, b),
+            },
+            (mine, _) => mine,
+        };
+        let (h, o) = (self.head, other.head);
+        BreedSpec {
+            coat: colours(&self.coat, &other.coat),
+            marking: mix(self.marking, other.marking, t),
+            belly: match (self.belly, other.belly) {
+                (Some(a), Some(b)) => Some(mix(a, b, t)),
+                (mine, _) => mine,
+            },
+            coat_jitter: lerp(self.coat_jitter, other.coat_jitter),
+            pattern,
+            forehead_m: lerp(self.forehead_m, other.forehead_m),
+            white: WhiteMarkings {
+                chest: lerp(self.white.chest, other.white.chest),
+                chin: lerp(self.white.chin, other.white.chin),
+                blaze: lerp(self.white.blaze, other.white.blaze),
+                paws: lerp(self.white.paws, other.white.paws),
+            },
+            sheen: lerp(self.sheen, other.sheen),
+            eyes: colours(&self.eyes, &other.eyes),
+            eye_size: lerp(self.eye_size, other.eye_size),
+            head: HeadShape {
+                width: lerp(h.width, o.width),
+                height: lerp(h.height, o.height),
+                jaw: lerp(h.jaw, o.jaw),
+                cheeks: lerp(h.cheeks, o.cheeks),
+                muzzle: lerp(h.muzzle, o.muzzle),
+            },
+            ears: EarShape {
+                size: lerp(self.ears.size, other.ears.size),
+                width: lerp(self.ears.width, other.ears.width),
+                set: lerp(self.ears.set, other.ears.set),
+                ..self.ears.clone()
+            },
+            nose: mix(self.nose, other.nose, t),
+            ..self.clone()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -538,6 +612,32 @@ mod tests {
             assert!(!spec.coat.is_empty() && !spec.eyes.is_empty() && !spec.ears.styles.is_empty());
         }
         assert!(BreedSpec::preset(NUM_CLASSES).is_none());
+    }
+
+    #[test]
+    fn toward_blends_geometry_and_colour_but_keeps_the_breed() {
+        let (birman, ragdoll) = (BreedSpec::birman(), BreedSpec::ragdoll());
+        assert_eq!(birman.toward(&ragdoll, 0.0), birman);
+        let half = birman.toward(&ragdoll, 0.5);
+        // By hand: chest 0 → 1, head width 1.05 → 1.1, mask 0.7 → 0.6, coat
+        // [236, 222, 196] → [232, 224, 212], eyes cycle through Ragdoll's two.
+        assert_eq!(half.white.chest, 0.5);
+        assert!((half.head.width - 1.075).abs() < 1e-6);
+        assert_eq!(half.pattern, CoatPattern::Points { mask: 0.65 });
+        assert_eq!(half.coat[0], [234, 223, 204]);
+        assert_eq!(half.coat.len(), birman.coat.len());
+        assert_eq!(half.eyes[1], mix(birman.eyes[1], ragdoll.eyes[1], 0.5));
+        // What makes it a Birman stays: the name, the ear form, the fur.
+        assert_eq!(half.name, "Birman");
+        assert_eq!(half.ears.styles, birman.ears.styles);
+        assert_eq!(half.fur, birman.fur);
+        // All the way: the geometry is the other breed's; t beyond 1 is clamped.
+        let all = birman.toward(&ragdoll, 2.0);
+        assert_eq!(all.head, ragdoll.head);
+        assert_eq!(all.white, ragdoll.white);
+        // A pattern of another kind is kept, not blended.
+        let bombay = BreedSpec::bombay().toward(&birman, 0.5);
+        assert_eq!(bombay.pattern, CoatPattern::Solid);
     }
 
     #[test]
