@@ -526,9 +526,10 @@ impl BreedSpec {
     }
 
     /// This spec moved a fraction `t` (0 to 1) of the way toward `other`: the colours,
-    /// the head, ear and eye geometry, the white markings, the sheen and the extent of
-    /// the pattern blend, while the name, species, kind of pattern, fur length, ear
-    /// forms and tufts stay this breed's. The list of coat and eye colours keeps its
+    /// the head, ear and eye geometry, the sheen and the extent of the pattern blend,
+    /// while the name, species, kind of pattern, white markings, fur length, ear forms
+    /// and tufts stay this breed's (the renderer draws any white marking above zero as a
+    /// clear patch, so a blended one would not be a little closer but the other breed's). The list of coat and eye colours keeps its
     /// length, so a render draws the same choices from its random stream. The wild
     /// shift draws look-alike breeds closer with it.
     pub fn toward(&self, other: &BreedSpec, t: f32) -> BreedSpec {
@@ -570,12 +571,6 @@ impl BreedSpec {
             coat_jitter: lerp(self.coat_jitter, other.coat_jitter),
             pattern,
             forehead_m: lerp(self.forehead_m, other.forehead_m),
-            white: WhiteMarkings {
-                chest: lerp(self.white.chest, other.white.chest),
-                chin: lerp(self.white.chin, other.white.chin),
-                blaze: lerp(self.white.blaze, other.white.blaze),
-                paws: lerp(self.white.paws, other.white.paws),
-            },
             sheen: lerp(self.sheen, other.sheen),
             eyes: colours(&self.eyes, &other.eyes),
             eye_size: lerp(self.eye_size, other.eye_size),
@@ -619,22 +614,23 @@ mod tests {
         let (birman, ragdoll) = (BreedSpec::birman(), BreedSpec::ragdoll());
         assert_eq!(birman.toward(&ragdoll, 0.0), birman);
         let half = birman.toward(&ragdoll, 0.5);
-        // By hand: chest 0 → 1, head width 1.05 → 1.1, mask 0.7 → 0.6, coat
-        // [236, 222, 196] → [232, 224, 212], eyes cycle through Ragdoll's two.
-        assert_eq!(half.white.chest, 0.5);
+        // By hand: head width 1.05 → 1.1, mask 0.7 → 0.6, coat [236, 222, 196] →
+        // [232, 224, 212], eyes cycle through Ragdoll's two.
         assert!((half.head.width - 1.075).abs() < 1e-6);
         assert_eq!(half.pattern, CoatPattern::Points { mask: 0.65 });
         assert_eq!(half.coat[0], [234, 223, 204]);
         assert_eq!(half.coat.len(), birman.coat.len());
         assert_eq!(half.eyes[1], mix(birman.eyes[1], ragdoll.eyes[1], 0.5));
-        // What makes it a Birman stays: the name, the ear form, the fur.
+        // What makes it a Birman stays: the name, the white paws without a blaze, the
+        // ear form, the fur.
         assert_eq!(half.name, "Birman");
+        assert_eq!(half.white, birman.white);
         assert_eq!(half.ears.styles, birman.ears.styles);
         assert_eq!(half.fur, birman.fur);
         // All the way: the geometry is the other breed's; t beyond 1 is clamped.
         let all = birman.toward(&ragdoll, 2.0);
         assert_eq!(all.head, ragdoll.head);
-        assert_eq!(all.white, ragdoll.white);
+        assert_eq!(all.coat[1], ragdoll.coat[1]);
         // A pattern of another kind is kept, not blended.
         let bombay = BreedSpec::bombay().toward(&birman, 0.5);
         assert_eq!(bombay.pattern, CoatPattern::Solid);

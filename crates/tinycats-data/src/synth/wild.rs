@@ -20,8 +20,8 @@ use crate::pixelops::{bilinear, blur_121};
 
 /// Pairs of breeds that the wild shift draws closer together: each moves
 /// [`LOOK_ALIKE_PULL`] × severity of the way toward the other (`BreedSpec::toward`:
-/// colours, head, ears, eyes, white markings), keeping its own kind of pattern, fur and
-/// ear form. These are the pairs people confuse: British Shorthair and Russian Blue (grey-
+/// colours, head, ears, eyes, the extent of the pattern), keeping its own kind of
+/// pattern, white markings, fur and ear form. These are the pairs people confuse: British Shorthair and Russian Blue (grey-
 /// blue coats), Birman and Ragdoll (colourpoints with white), Bengal and Egyptian Mau
 /// (spotted coats).
 pub const LOOK_ALIKES: [(&str, &str); 3] = [
