@@ -87,9 +87,10 @@ pub struct ClassifierArgs {
     /// wild shift at severity 0.75).
     #[arg(long, value_enum, default_value_t = TestSplit::Clean)]
     split: TestSplit,
-    /// The wild shift at any severity, 0 (the clean test split) to 1: rotation, zoom,
-    /// occlusion, exposure and colour casts, blur and noise that the training renders never
-    /// had. Deterministic per seed; still the held-out test indices.
+    /// The wild shift at any severity, 0 (the clean test split) to 1: look-alike breeds
+    /// drawn closer, a busier room, rotation, zoom, occlusion, exposure and colour casts,
+    /// blur, noise and JPEG compression that the training renders never had. Deterministic
+    /// per seed; still the held-out test indices.
     #[arg(long, conflicts_with = "split")]
     severity: Option<f32>,
     /// Images per breed of SynthCats' validation split that the calibration temperature is

@@ -56,6 +56,38 @@ fn usage_errors_exit_with_2() {
 }
 
 #[test]
+fn data_synth_draws_the_wild_shift_and_refuses_a_severity_beyond_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clean, wild) = (dir.path().join("clean.png"), dir.path().join("wild.png"));
+    expect(&["data", "synth", "--contact-sheet", s(&clean)], 0);
+    let args = [
+        "data",
+        "synth",
+        "--contact-sheet",
+        s(&wild),
+        "--severity",
+        "0.75",
+    ];
+    expect(&args, 0);
+    assert_ne!(
+        std::fs::read(&clean).unwrap(),
+        std::fs::read(&wild).unwrap()
+    );
+    let too_far = dir.path().join("too_far.png");
+    let args = [
+        "data",
+        "synth",
+        "--contact-sheet",
+        s(&too_far),
+        "--severity",
+        "1.5",
+    ];
+    let err = expect(&args, 1);
+    assert!(err.contains("severity") && err.contains("1.5"), "{err}");
+    assert!(!too_far.exists());
+}
+
+#[test]
 fn data_synth_check_clean_split() {
     let dir = tempfile::tempdir().unwrap();
     let synth = dir.path().join("synth");

@@ -139,7 +139,11 @@ mod tests {
         // A sharp diagonal edge: quality 20 rings and blocks around it, quality 100 barely
         // moves it, and the same input always decodes to the same pixels.
         let img = RgbImage::from_fn(64, 64, |x, y| {
-            if x + y < 64 { Rgb([230, 40, 40]) } else { Rgb([20, 20, 200]) }
+            if x + y < 64 {
+                Rgb([230, 40, 40])
+            } else {
+                Rgb([20, 20, 200])
+            }
         });
         let err = |q: u8| {
             let out = jpeg_round_trip(&img, q);
@@ -153,7 +157,10 @@ mod tests {
             sum as f64 / (64 * 64 * 3) as f64
         };
         let (low, high) = (err(20), err(100));
-        assert!(low > 3.0 * high && low > 2.0, "quality 20: {low}, quality 100: {high}");
+        assert!(
+            low > 3.0 * high && low > 2.0,
+            "quality 20: {low}, quality 100: {high}"
+        );
         assert_eq!(jpeg_round_trip(&img, 20), jpeg_round_trip(&img, 20));
     }
 }
