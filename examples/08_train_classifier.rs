@@ -6,7 +6,7 @@
 //! folder of stand-in photos.
 //!
 //! Run it with `cargo run --release --example 08_train_classifier`.
-// verify-docs: timeout_s = 300, budget_s = 150
+// verify-docs: timeout_s = 300, budget_s = 180
 
 // ANCHOR: uses
 use std::path::Path;
@@ -89,7 +89,7 @@ const CONFIG: Config = Config {
     min_top1_hard: 0.45,
     photos_per_breed: 30,
     photo_size: 96,
-    photo_severity: 0.75,
+    photo_severity: 1.0,
     finetune_steps: 40,
     finetune_lr: 5e-4,
 };
