@@ -280,6 +280,35 @@ mod tests {
         assert_eq!(bits, GOLDEN, "{x:?}");
     }
 
+    /// The known answers that the browser page's implementation (`web/src/noise.js`) is
+    /// tested against too (`node --test web/test/`): one file, both implementations, bit for
+    /// bit, including streams and seeds above 2³², and elements far into a stream.
+    #[test]
+    fn the_browser_pages_known_answers_hold_here() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/test/noise_kat.json");
+        let text = std::fs::read_to_string(path).expect("web/test/noise_kat.json");
+        let cases: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        assert!(cases.len() >= 5);
+        for case in cases {
+            let (seed, stream) = (
+                case["seed"].as_u64().unwrap(),
+                case["stream"].as_u64().unwrap(),
+            );
+            let start = case["start"].as_u64().unwrap() as usize;
+            let want: Vec<String> = serde_json::from_value(case["f32_bits"].clone()).unwrap();
+            let mut x = vec![0.0f32; start + want.len()];
+            fill(seed, stream, &mut x);
+            let got: Vec<String> = x[start..]
+                .iter()
+                .map(|v| format!("{:08x}", v.to_bits()))
+                .collect();
+            assert_eq!(
+                got, want,
+                "seed {seed}, stream {stream}, from element {start}"
+            );
+        }
+    }
+
     /// `f32::to_bits` of -0.09047305, -1.0051318, -0.9238336, -2.5129538 (stream 0) and
     /// 1.1240035, 0.43676695, -1.7679744, 0.069387704 (stream 1); an independent Python
     /// implementation with the platform's `ln`, `cos` and `sin` printed the same `f32`s.
