@@ -10,6 +10,7 @@ pub mod paths;
 pub mod setup;
 pub mod verify;
 pub mod versions;
+pub mod web;
 
 use std::process::Command;
 

@@ -108,6 +108,11 @@ fn install(root: &Path, args: &SetupArgs) -> Result<Native> {
     } else {
         ensure_cargo_tool(root, "mdbook", MDBOOK_VERSION, args.force)?;
         ensure_cargo_tool(root, "mdbook-katex", MDBOOK_KATEX_VERSION, args.force)?;
+        // The book's in-browser demo is bundled with Node.js; without it setup still
+        // succeeds (examples and tests need no Node.js), and says how to get it.
+        if let Err(e) = crate::web::ensure_packages(root) {
+            eprintln!("setup: the in-browser demo's packages are not installed: {e:#}");
+        }
         Some(paths::mdbook(root))
     };
     Ok(Native {

@@ -55,9 +55,12 @@ pub struct VerifyArgs {
     /// Cargo features for the examples' build, e.g. `cuda`.
     #[arg(long)]
     pub features: Option<String>,
-    /// Skip building the book with mdbook and checking its links.
+    /// Skip building the book with mdbook and checking its links (and the browser test).
     #[arg(long)]
     pub no_book: bool,
+    /// Skip the in-browser demo's test in headless Chromium after the book build.
+    #[arg(long)]
+    pub no_browser: bool,
     /// Run the examples as on a CPU without AVX-512: libtorch, MKL and oneDNN limited to
     /// AVX2 kernels (what `cargo xtask ci` checks besides this CPU's own run).
     #[arg(long, value_name = "ISA", value_parser = ["avx2"])]
@@ -97,6 +100,11 @@ impl Project {
     pub fn root(&self) -> &Path {
         &self.root
     }
+    /// Whether the project has the in-browser demo (`web/`), which the book build bundles.
+    pub fn has_web_demo(&self) -> bool {
+        self.root.join("web/package.json").exists()
+    }
+
     pub fn book_src(&self) -> PathBuf {
         self.root.join("book/src")
     }
@@ -151,7 +159,12 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     verify(&project, args, &mut problems)?;
     if !args.no_book {
         match &mdbook {
-            Some(mdbook) => build_book(&project, mdbook, &mut problems)?,
+            Some(mdbook) => {
+                build_book(&project, mdbook, &mut problems)?;
+                if !args.no_browser && problems.is_empty() && project.has_web_demo() {
+                    crate::web::browser_test(&project, args.update, &mut problems)?;
+                }
+            }
             None if args.root.is_some() => {}
             None => eprintln!("verify-docs: mdbook is not installed; skipping the book build"),
         }
@@ -368,6 +381,9 @@ fn print_timings(jobs: &[run::Job], runs: &[run::Run]) {
 
 /// `mdbook build`, then every internal link of the site.
 pub fn build_book(project: &Project, mdbook: &Path, problems: &mut Vec<Problem>) -> Result<()> {
+    if project.has_web_demo() {
+        crate::web::bundle(project)?;
+    }
     let mut cmd = mdbook_command(mdbook, "build", project)?;
     if let Err(e) = crate::run_cmd(&mut cmd) {
         problems.push(Problem::new(

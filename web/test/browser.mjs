@@ -1,0 +1,313 @@
+// The demo in a real browser: Debian's Chromium, headless, driven by playwright-core, against
+// the built book served on 127.0.0.1 by this script. `cargo xtask verify-docs` runs it after
+// building the book; by hand:
+//
+//   node web/test/browser.mjs book/build OUT_DIR
+//
+// It fails (exit 1, the reason on stderr) unless: every demo page loads without console
+// errors; a Siamese with the reference settings matches the Rust reference image within the
+// stated tolerance; the page's classifier calls it Siamese; the latency readout is a number;
+// an uploaded photo is classified and a corrupt file and a 12,000 × 12,000 PNG are refused
+// with a message while the tab stays responsive; the demo's code stays under its budget.
+// It writes OUT_DIR/demo.png (a screenshot of the working demo) and OUT_DIR/results.json.
+
+import { createServer } from "node:http";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { extname, join, normalize, resolve } from "node:path";
+import { crc32, deflateSync, gzipSync } from "node:zlib";
+
+import { chromium } from "playwright-core";
+
+const [bookDir, outDir] = process.argv.slice(2).map((p) => p && resolve(p));
+if (!bookDir || !outDir) {
+  console.error("usage: node web/test/browser.mjs BOOK_BUILD_DIR OUT_DIR");
+  process.exit(2);
+}
+mkdirSync(outDir, { recursive: true });
+const root = resolve(new URL("../..", import.meta.url).pathname);
+const demoDir = join(bookDir, "demo");
+
+/** The reference: what `examples/09_try_in_browser.rs` drew with the Rust runtime, per graph. */
+const REFERENCE = { breed: "Siamese", seed: 0, steps: 20, guidance: 4 };
+const REFERENCE_IMAGE = {
+  "int8-dynamic": "images/09_try_in_browser/siamese_seed0_int8.png",
+  fp32: "images/09_try_in_browser/siamese_seed0_fp32.png",
+};
+/**
+ * How far the page's pixels may land from the Rust runtime's, in 8-bit levels. The noise is
+ * bit-identical; ONNX Runtime's WebAssembly kernels sum in another order than its native
+ * AVX-512/AVX2 ones, and 20 guided steps compound that. fp32 stays close; the int8 graph
+ * quantizes every activation dynamically, so a rounding moved by the fp32 noise changes a
+ * whole quantization step, and its cat moves more (the chapter states what was measured).
+ */
+const TOLERANCE = {
+  fp32: { maxAbs: 4, meanAbs: 0.1 },
+  "int8-dynamic": { maxAbs: 64, meanAbs: 6.0 },
+};
+/** Our JavaScript and ONNX Runtime Web's, gzipped; the WebAssembly runtime and models apart. */
+const CODE_BUDGET_GZ = 1 << 20;
+
+const MIME = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript",
+  ".mjs": "text/javascript",
+  ".css": "text/css",
+  ".json": "application/json",
+  ".wasm": "application/wasm",
+  ".onnx": "application/octet-stream",
+  ".png": "image/png",
+  ".svg": "image/svg+xml",
+  ".woff2": "font/woff2",
+  ".woff": "font/woff",
+  ".ttf": "font/ttf",
+};
+
+function serve(dir) {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    let file = normalize(join(dir, path));
+    if (!file.startsWith(dir)) {
+      res.writeHead(403).end();
+      return;
+    }
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, "index.html");
+    if (!existsSync(file)) {
+      res.writeHead(404).end("not found");
+      return;
+    }
+    res.writeHead(200, { "content-type": MIME[extname(file)] ?? "application/octet-stream" });
+    res.end(readFileSync(file));
+  });
+  return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
+}
+
+/** A valid PNG of `w × h` black pixels (a few hundred kB for 12,000², 432 MB once decoded). */
+function blackPng(w, h) {
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const raw = Buffer.alloc(h * (1 + 3 * w)); // filter byte 0 and black pixels on every row
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(raw, { level: 9 })),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+const failures = [];
+const check = (ok, what) => {
+  if (!ok) failures.push(what);
+  console.error(`  ${ok ? "ok  " : "FAIL"} ${what}`);
+};
+
+const server = await serve(bookDir);
+const base = `http://127.0.0.1:${server.address().port}/`;
+const browser = await chromium.launch({
+  executablePath: process.env.TINYCATS_CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+const results = { reference: REFERENCE };
+try {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, deviceScaleFactor: 1 });
+  const consoleErrors = [];
+  const watch = (page, name) => {
+    page.on("requestfailed", (r) => console.error(`  request failed: ${r.url()} (${r.failure()?.errorText})`));
+    page.on("response", (r) => {
+      if (r.status() >= 400) console.error(`  HTTP ${r.status()}: ${r.url()}`);
+    });
+    page.on("console", (m) => {
+      if (m.type() === "error") consoleErrors.push(`${name}: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => consoleErrors.push(`${name}: ${e.message}`));
+  };
+  const page = await context.newPage();
+  watch(page, "try-in-browser");
+  const opened = performance.now();
+  await page.goto(`${base}try-in-browser.html`);
+  await page.waitForSelector(".tinycats-demo[data-ready=true]", { timeout: 30_000 });
+  const demo = page.locator(".tinycats-demo").first();
+
+  const generateWith = async (graphFile) => {
+    await demo.locator("[data-role=breed]").selectOption(REFERENCE.breed);
+    await demo.locator("[data-role=seed]").fill(String(REFERENCE.seed));
+    await demo.locator("[data-role=steps]").fill(String(REFERENCE.steps));
+    await demo.locator("[data-role=guidance]").fill(String(REFERENCE.guidance));
+    await demo.locator("[data-role=precision]").selectOption(graphFile);
+    await demo.locator("[data-role=generate]").click();
+    await page.waitForFunction(
+      (el) => el.dataset.state === "done" || el.dataset.state === "error",
+      await demo.elementHandle(),
+      { timeout: 120_000 },
+    );
+    const state = await demo.getAttribute("data-state");
+    const status = await demo.locator("[data-role=status]").textContent();
+    return { state, status, ...(await demo.evaluate((el) => ({ ...el.dataset }))) };
+  };
+  const canvasPixels = () =>
+    demo.locator("[data-role=canvas]").evaluate((c) => Array.from(c.getContext("2d").getImageData(0, 0, c.width, c.height).data));
+
+  const graphs = JSON.parse(readFileSync(join(demoDir, "models/manifest.json"))).generator.graphs;
+  const referencePixels = (src) =>
+    page.evaluate(async (url) => {
+      const blob = await (await fetch(url)).blob();
+      const bmp = await createImageBitmap(blob, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+      const c = new OffscreenCanvas(bmp.width, bmp.height);
+      const ctx = c.getContext("2d");
+      ctx.drawImage(bmp, 0, 0);
+      return Array.from(ctx.getImageData(0, 0, bmp.width, bmp.height).data);
+    }, `${base}${src}`);
+  /** Generates the reference cat on `graph`, checks it against Rust's, records the timings. */
+  const generateAndCompare = async (graph) => {
+    const gen = await generateWith(graph.file);
+    check(gen.state === "done", `generation on ${graph.file} finished (${gen.status})`);
+    const total = Number(gen.totalMs);
+    check(
+      Number.isFinite(total) && total > 0 && /\d+(\.\d+)? ms/.test(gen.status),
+      `the latency readout is a number: "${gen.status}"`,
+    );
+    const pixels = await canvasPixels();
+    const reference = await referencePixels(REFERENCE_IMAGE[graph.precision]);
+    check(reference.length === pixels.length, `the reference has the canvas's size (${reference.length / 4} pixels)`);
+    let maxAbs = 0;
+    let sumAbs = 0;
+    let n = 0;
+    for (let i = 0; i < pixels.length; i++) {
+      if (i % 4 === 3) continue;
+      const d = Math.abs(pixels[i] - reference[i]);
+      maxAbs = Math.max(maxAbs, d);
+      sumAbs += d;
+      n++;
+    }
+    const tol = TOLERANCE[graph.precision];
+    check(
+      maxAbs <= tol.maxAbs && sumAbs / n <= tol.meanAbs,
+      `${graph.precision}: the page's Siamese against the Rust runtime's: max |Δ| ${maxAbs}, mean |Δ| ` +
+        `${(sumAbs / n).toFixed(3)} levels (tolerance ${tol.maxAbs} / ${tol.meanAbs})`,
+    );
+    results[graph.precision] = {
+      totalMsIncludingLoad: total,
+      sampleMs: Number(gen.sampleMs),
+      perStepMs: Number(gen.stepMs),
+      againstRust: { maxAbs, meanAbs: sumAbs / n, tolerance: tol },
+    };
+    return pixels;
+  };
+  const first = graphs[0]; // the page's default
+  const firstPixels = await generateAndCompare(first);
+  results.firstImageMs = performance.now() - opened;
+
+  await demo.locator("[data-role=classify-cat]").click();
+  await page.waitForFunction((el) => el.dataset.top1 !== undefined, await demo.elementHandle(), { timeout: 30_000 });
+  const top1 = await demo.getAttribute("data-top1");
+  check(top1 === REFERENCE.breed, `the page's classifier calls the generated cat ${top1}`);
+  results.classifyMs = Number(await demo.getAttribute("data-classify-ms"));
+
+  await demo.screenshot({
+    path: join(outDir, "demo.png"),
+    mask: [demo.locator("[data-role=status]"), demo.locator("[data-role=class-status]")],
+    maskColor: "#e8e8e8",
+    animations: "disabled",
+  });
+
+  // Uploads: a photo, a damaged file, a 12,000 × 12,000 PNG.
+  const upload = async (name, mimeType, buffer) => {
+    await demo.evaluate((el) => delete el.dataset.state);
+    await demo.locator("[data-role=file]").setInputFiles({ name, mimeType, buffer });
+    await page.waitForFunction(
+      (el) => el.dataset.state === "done" || el.dataset.state === "error",
+      await demo.elementHandle(),
+      { timeout: 60_000 },
+    );
+    const started = performance.now();
+    await page.evaluate(() => 1 + 1);
+    return {
+      state: await demo.getAttribute("data-state"),
+      status: await demo.locator("[data-role=class-status]").textContent(),
+      responsiveMs: performance.now() - started,
+    };
+  };
+  const photo = readFileSync(join(root, "assets/photos/chelsea.png"));
+  const real = await upload("chelsea.png", "image/png", photo);
+  check(real.state === "done" && /%/.test(real.status), `a real photo is classified: "${real.status}"`);
+  const corrupt = await upload("broken.png", "image/png", photo.subarray(0, photo.length >> 1));
+  check(corrupt.state === "error" && /broken\.png/.test(corrupt.status), `a damaged PNG is refused by name: "${corrupt.status}"`);
+  const huge = await upload("huge.png", "image/png", blackPng(12000, 12000));
+  check(
+    huge.state === "error" && /12000×12000/.test(huge.status) && huge.responsiveMs < 2000,
+    `a 12,000 × 12,000 PNG is refused with its size, the tab answering in ${huge.responsiveMs.toFixed(0)} ms: "${huge.status}"`,
+  );
+
+  // The other graphs: the same checks, and how far each lands from the default.
+  for (const other of graphs.slice(1)) {
+    const otherPixels = await generateAndCompare(other);
+    let sq = 0;
+    for (let i = 0; i < otherPixels.length; i++) if (i % 4 !== 3) sq += ((otherPixels[i] - firstPixels[i]) / 255) ** 2;
+    results[other.precision].rmseAgainstDefault = Math.sqrt(sq / ((otherPixels.length / 4) * 3));
+  }
+
+  // The compact widgets in the chapters.
+  for (const chapter of ["conditional-generation.html", "quickstart-classification.html"]) {
+    const p = await context.newPage();
+    watch(p, chapter);
+    await p.goto(`${base}${chapter}`);
+    const ok = await p
+      .waitForSelector(".tinycats-demo[data-ready=true]", { timeout: 30_000 })
+      .then(() => true)
+      .catch(() => false);
+    check(ok, `the widget in ${chapter} loads`);
+    await p.close();
+  }
+  // Where the demo cannot run it says why, in place of the controls.
+  const degraded = async (name, prepare) => {
+    const p = await context.newPage();
+    await prepare(p);
+    await p.goto(`${base}try-in-browser.html`);
+    const text = await p
+      .waitForSelector(".tinycats-demo .tinycats-error", { timeout: 30_000 })
+      .then((e) => e.textContent())
+      .catch(() => null);
+    await p.close();
+    return text;
+  };
+  const noWasm = await degraded("no WebAssembly", (p) => p.addInitScript(() => delete globalThis.WebAssembly));
+  check(/WebAssembly/.test(noWasm ?? ""), `without WebAssembly the page says so: "${noWasm}"`);
+  const noModel = await degraded("no model", (p) => p.route("**/models/manifest.json", (r) => r.fulfill({ status: 404 })));
+  check(/manifest\.json/.test(noModel ?? ""), `when the models cannot be fetched the page names the file: "${noModel}"`);
+
+  check(consoleErrors.length === 0, `no console errors${consoleErrors.length ? `: ${consoleErrors.join(" | ")}` : ""}`);
+
+  // Page weight: what a reader downloads.
+  const gz = (file) => gzipSync(readFileSync(join(demoDir, file)), { level: 9 }).length;
+  const sizes = { codeGz: gz("tinycats-demo.js"), runtimeWasmGz: gz("ort-wasm-simd-threaded.wasm") };
+  for (const g of graphs) sizes[g.file] = g.bytes;
+  results.pageWeight = sizes;
+  check(sizes.codeGz < CODE_BUDGET_GZ, `the demo's code is ${(sizes.codeGz / 1024).toFixed(0)} kB gzipped (budget 1 MB)`);
+} finally {
+  await browser.close();
+  server.close();
+}
+writeFileSync(join(outDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+console.log(JSON.stringify(results, null, 2));
+if (failures.length) {
+  console.error(`browser test: ${failures.length} check(s) failed:\n  - ${failures.join("\n  - ")}`);
+  process.exit(1);
+}

@@ -1,0 +1,232 @@
+//! The book's in-browser demo (`web/`): its npm packages, its bundle in the book, and its
+//! test in headless Chromium.
+//!
+//! - [`ensure_packages`]: `npm ci` in `web/` from the committed lockfile (setup runs it).
+//! - [`bundle`]: `node web/build.mjs` (esbuild) into `book/src/demo/`, plus the models the
+//!   page loads, copied from `assets/`, and `models/manifest.json`, which tells the page
+//!   which graph files there are and the sampler's defaults. mdbook then copies the folder
+//!   into the built book like any other file of `book/src/`.
+//! - [`browser_test`]: `node web/test/browser.mjs` against the built book, and its screenshot
+//!   compared with the committed one like every other image of the book.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::verify::Project;
+use crate::verify::images::ImageOutcome;
+use crate::verify::problems::Problem;
+
+/// The committed screenshot of the working demo page.
+pub const SCREENSHOT: &str = "book/src/images/browser/demo.png";
+/// The bundle's folder inside the book's sources (git-ignored, rebuilt by every book build).
+pub const DEMO_DIR: &str = "book/src/demo";
+
+/// The graphs the page can load, by model folder: (file in `assets/`, precision).
+const GRAPHS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "generator",
+        &[("model_int8.onnx", "int8-dynamic"), ("model.onnx", "fp32")],
+    ),
+    ("classifier", &[("model.onnx", "fp32")]),
+];
+
+fn web_dir(root: &Path) -> PathBuf {
+    root.join("web")
+}
+
+/// Whether `tool --version` runs; the error says how to install Node.js.
+fn require(tool: &str) -> Result<()> {
+    match Command::new(tool).arg("--version").output() {
+        Ok(out) if out.status.success() => Ok(()),
+        _ => bail!(
+            "`{tool}` is not on PATH: the book's in-browser demo is built with Node.js 18 or newer \
+             and npm (Debian/Ubuntu: `apt-get install nodejs npm`; elsewhere https://nodejs.org \
+             or your package manager), then rerun the command"
+        ),
+    }
+}
+
+/// `npm ci` in `web/` when `node_modules` does not hold the committed lockfile's packages.
+pub fn ensure_packages(root: &Path) -> Result<()> {
+    let web = web_dir(root);
+    let lock = fs::read(web.join("package-lock.json"))
+        .with_context(|| format!("cannot read {}", web.join("package-lock.json").display()))?;
+    let want = format!("{:x}", Sha256::digest(&lock));
+    let stamp = web.join("node_modules/.tinycats-lock-sha256");
+    if fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) {
+        return Ok(());
+    }
+    require("node")?;
+    require("npm")?;
+    // `npm ci` removes node_modules first, so an interrupted install leaves no stamp.
+    crate::run_cmd(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&web),
+    )
+    .context("npm could not install web/package-lock.json's packages from the npm registry")?;
+    fs::write(&stamp, want).with_context(|| format!("cannot write {}", stamp.display()))?;
+    Ok(())
+}
+
+/// Builds the demo into `book/src/demo/` (atomically: a half-built folder never replaces the
+/// last good one).
+pub fn bundle(project: &Project) -> Result<()> {
+    let root = project.root();
+    ensure_packages(root)?;
+    let dest = root.join(DEMO_DIR);
+    let partial = dest.with_extension("partial");
+    remove_dir(&partial)?;
+    crate::run_cmd(
+        Command::new("node")
+            .arg(web_dir(root).join("build.mjs"))
+            .arg(&partial),
+    )
+    .context("bundling the in-browser demo failed (esbuild's message is above)")?;
+    let mut manifest = serde_json::Map::new();
+    for (folder, graphs) in GRAPHS {
+        let from = root.join("assets").join(folder);
+        let to = partial.join("models").join(folder);
+        fs::create_dir_all(&to)?;
+        copy(&from.join("config.json"), &to.join("config.json"))?;
+        let mut listed = Vec::new();
+        for (file, precision) in *graphs {
+            let bytes = copy(&from.join(file), &to.join(file))?;
+            listed.push(json!({ "file": format!("{folder}/{file}"), "precision": precision, "bytes": bytes }));
+        }
+        manifest.insert(
+            (*folder).to_owned(),
+            json!({ "config": format!("{folder}/config.json"), "graphs": listed }),
+        );
+    }
+    let sampler = tinycats_core::SampleOptions::DEFAULT;
+    manifest.insert("sampler".into(), serde_json::to_value(sampler)?);
+    crate::write_atomic(
+        &partial.join("models/manifest.json"),
+        &serde_json::to_string_pretty(&manifest)?,
+    )?;
+    remove_dir(&dest)?;
+    fs::rename(&partial, &dest)
+        .with_context(|| format!("cannot move {} to {}", partial.display(), dest.display()))?;
+    Ok(())
+}
+
+fn copy(from: &Path, to: &Path) -> Result<u64> {
+    fs::copy(from, to)
+        .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))
+}
+
+fn remove_dir(dir: &Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove {}", dir.display())),
+    }
+}
+
+/// Debian's Chromium (or `TINYCATS_CHROMIUM`). In CI, where the test must run, a missing
+/// browser is installed with apt-get; elsewhere the error says how.
+pub fn chromium() -> Result<std::result::Result<PathBuf, String>> {
+    let path = std::env::var_os("TINYCATS_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if path.exists() {
+        return Ok(Ok(path));
+    }
+    let how = "install Debian's Chromium (`sudo apt-get install chromium`) or point TINYCATS_CHROMIUM at a Chromium or Chrome binary";
+    if std::env::var_os("CI").is_some() && is_root() {
+        eprintln!(
+            "web: {} is missing; installing Debian's chromium",
+            path.display()
+        );
+        crate::run_cmd(Command::new("apt-get").args(["update", "-qq"]))
+            .context("apt-get update failed")?;
+        crate::run_cmd(
+            Command::new("apt-get")
+                .args([
+                    "install",
+                    "-y",
+                    "-qq",
+                    "--no-install-recommends",
+                    "chromium",
+                ])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
+        .with_context(|| format!("apt-get could not install chromium: {how}"))?;
+        if path.exists() {
+            return Ok(Ok(path));
+        }
+    }
+    Ok(Err(format!("no browser at {}: {how}", path.display())))
+}
+
+fn is_root() -> bool {
+    // geteuid has no preconditions and cannot fail.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::geteuid() == 0
+    }
+}
+
+/// Runs the demo's test in headless Chromium against the built book, then compares its
+/// screenshot with the committed one (`update` accepts a changed screenshot).
+pub fn browser_test(project: &Project, update: bool, problems: &mut Vec<Problem>) -> Result<()> {
+    let root = project.root();
+    let browser = match chromium()? {
+        Ok(p) => p,
+        Err(why) if std::env::var_os("CI").is_some() => bail!("the browser test cannot run: {why}"),
+        Err(why) => {
+            eprintln!("verify-docs: skipping the browser test: {why}");
+            return Ok(());
+        }
+    };
+    let out = project.target_dir().join("browser-test");
+    remove_dir(&out)?;
+    let started = std::time::Instant::now();
+    let status = Command::new("node")
+        .arg(web_dir(root).join("test/browser.mjs"))
+        .arg(project.build_dir())
+        .arg(&out)
+        .env("TINYCATS_CHROMIUM", &browser)
+        .status()
+        .context("cannot start node for the browser test")?;
+    eprintln!(
+        "verify-docs: browser test ran in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    if !status.success() {
+        problems.push(Problem::new(
+            "web/test/browser.mjs",
+            "the in-browser demo failed its test (the failed checks are listed above)",
+            "run `node web/test/browser.mjs book/build target/browser-test` after `cargo xtask verify-docs` to reproduce it",
+        ));
+        return Ok(());
+    }
+    let shot = out.join("demo.png");
+    let committed = root.join(SCREENSHOT);
+    let why = match crate::verify::images::compare(&shot, &committed)? {
+        ImageOutcome::Same | ImageOutcome::WithinTolerance(_) => return Ok(()),
+        ImageOutcome::New => "the demo's screenshot is not committed".to_owned(),
+        ImageOutcome::Changed(how) => format!(
+            "the demo page no longer looks like its committed screenshot: {how}; the new one is {}",
+            project.rel(&shot)
+        ),
+    };
+    if update {
+        fs::create_dir_all(committed.parent().expect("a file in a folder"))?;
+        crate::verify::images::atomic_copy(&shot, &committed)?;
+        eprintln!("verify-docs: wrote {SCREENSHOT} ({why})");
+    } else {
+        problems.push(Problem::new(
+            SCREENSHOT,
+            why,
+            "look at both; if the change is intended, `cargo xtask verify-docs --update` and commit it",
+        ));
+    }
+    Ok(())
+}
