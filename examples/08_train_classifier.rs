@@ -123,7 +123,7 @@ fn loader(
 fn main() -> Result<()> {
     // ANCHOR: data
     // Training is chaotic: pin libtorch to the kernels every x86-64 CPU has, so that this
-    // run stops at the same steps, with the same numbers, on every such machine.
+    // run stops at the same steps, with the same numbers, with and without AVX-512.
     tinycats_models::device::pin_portable_cpu_kernels();
     step("data");
     let synth = SynthCats::new(SynthConfig {

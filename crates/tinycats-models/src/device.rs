@@ -59,8 +59,13 @@ pub const PORTABLE_KERNELS: [(&str, &str); 3] = [
 /// AVX-512 computes exactly what one with AVX2 does. A training run is chaotic: the last-bit
 /// differences between the two kernel sets (summation orders in reductions and
 /// convolutions) grow step by step until the run stops at another step. With this call a
-/// run gives the same numbers on every x86-64 CPU with AVX2, at some cost in speed on
-/// AVX-512.
+/// CPU with AVX-512 gives the numbers of one with only AVX2, at some cost in speed.
+///
+/// It does not make processors of different makers agree: MKL (matrix products) and oneDNN
+/// (convolutions) choose their own kernels for each processor. Measured: the classifier
+/// chapter's training, pinned, drifts apart within 20 steps between an AMD EPYC and an Intel
+/// Xeon; `MKL_CBWR` and `MKL_ENABLE_INSTRUCTIONS` changed the Xeon's numbers but did not
+/// give the EPYC's.
 ///
 /// Call it first thing in `main`, before anything touches libtorch (which reads these
 /// variables once) and before any thread starts. A variable that is already set is left as
