@@ -324,7 +324,11 @@ function classifierWidget(root, m, shared) {
           "div",
           { class: "tinycats-bar", "data-breed": n, "data-p": p.toFixed(4) },
           el("span", { class: "tinycats-bar-label" }, label(n)),
-          el("span", { class: "tinycats-bar-fill", style: `width: ${(p * 100).toFixed(1)}%` }),
+          el(
+            "span",
+            { class: "tinycats-bar-track" },
+            el("span", { class: "tinycats-bar-fill", style: `width: ${(p * 100).toFixed(1)}%` }),
+          ),
           el("span", { class: "tinycats-bar-value" }, `${(p * 100).toFixed(1)} %`),
         ),
       ),
@@ -414,7 +418,8 @@ const STYLE = `
 .tinycats-result .tinycats-canvas { width: 128px; height: 128px; object-fit: contain; }
 .tinycats-bars { min-width: 18em; flex: 1; }
 .tinycats-bar { display: grid; grid-template-columns: 9em 1fr 4em; align-items: center; gap: 0.5em; font-size: 0.9em; }
-.tinycats-bar-fill { height: 0.9em; background: #4a7dbf; border-radius: 2px; }
+.tinycats-bar-track { height: 0.9em; background: #e4e4e4; border-radius: 2px; }
+.tinycats-bar-fill { display: block; height: 100%; background: #4a7dbf; border-radius: 2px; }
 .tinycats-bar-value { text-align: right; font-variant-numeric: tabular-nums; }
 `;
 
