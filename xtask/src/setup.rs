@@ -522,7 +522,8 @@ fn write_stamp(dir: &Path, stamp: &Stamp) -> Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn remove_dir(dir: &Path) -> Result<()> {
+/// Removes `dir` and everything in it; a folder that is not there is fine.
+pub(crate) fn remove_dir(dir: &Path) -> Result<()> {
     match fs::remove_dir_all(dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -17,6 +17,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::setup::remove_dir;
 use crate::verify::Project;
 use crate::verify::images::ImageOutcome;
 use crate::verify::problems::Problem;
@@ -119,14 +120,6 @@ pub fn bundle(project: &Project) -> Result<()> {
 fn copy(from: &Path, to: &Path) -> Result<u64> {
     fs::copy(from, to)
         .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))
-}
-
-fn remove_dir(dir: &Path) -> Result<()> {
-    match fs::remove_dir_all(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("cannot remove {}", dir.display())),
-    }
 }
 
 /// Debian's Chromium (or `TINYCATS_CHROMIUM`). In CI, where the test must run, a missing
