@@ -402,7 +402,12 @@ async function mount(root) {
 }
 
 const STYLE = `
-.tinycats-demo { border: 1px solid var(--quote-border, #ccc); border-radius: 6px; padding: 0.8em 1em; margin: 1em 0; }
+/* Every glyph in the demo, form controls included, is drawn with the book's own web font
+   (mdBook serves Open Sans from the built book): the page looks the same whatever fonts a
+   reader's or a CI machine's system has. Chromium's default for buttons, selects and inputs
+   is the system's sans-serif, hence the explicit inherit. */
+.tinycats-demo { border: 1px solid var(--quote-border, #ccc); border-radius: 6px; padding: 0.8em 1em; margin: 1em 0; font-family: "Open Sans", sans-serif; }
+.tinycats-demo button, .tinycats-demo select, .tinycats-demo input { font-family: inherit; font-size: 1.35rem; }
 .tinycats-controls { display: flex; flex-wrap: wrap; gap: 0.6em 1em; align-items: end; margin-bottom: 0.6em; }
 .tinycats-field { display: flex; flex-direction: column; font-size: 0.85em; gap: 0.2em; }
 .tinycats-field input { width: 6.5em; }

@@ -104,6 +104,43 @@ function blackPng(w, h) {
   ]);
 }
 
+/**
+ * `family (element)` for every font that Chromium drew some text of `selector`'s first match
+ * with and that is not a web font the page loaded: the system fallbacks that make a
+ * screenshot differ between machines. Walks the DOM with shadow roots (the text inside
+ * inputs, selects and buttons lives in user-agent shadow trees).
+ */
+async function fontsNotFromTheBook(page, selector) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("DOM.enable");
+  await cdp.send("CSS.enable");
+  const { root } = await cdp.send("DOM.getDocument", { depth: -1, pierce: true });
+  const { nodeId: demoId } = await cdp.send("DOM.querySelector", { nodeId: root.nodeId, selector });
+  const find = (node) => {
+    if (node.nodeId === demoId) return node;
+    for (const child of [...(node.children ?? []), ...(node.shadowRoots ?? []), node.contentDocument].filter(Boolean)) {
+      const hit = find(child);
+      if (hit) return hit;
+    }
+    return null;
+  };
+  const elements = [];
+  const collect = (node) => {
+    if (node.nodeType === 1) elements.push(node);
+    for (const child of [...(node.children ?? []), ...(node.shadowRoots ?? [])]) collect(child);
+  };
+  collect(find(root));
+  const found = new Set();
+  for (const node of elements) {
+    const { fonts } = await cdp.send("CSS.getPlatformFontsForNode", { nodeId: node.nodeId });
+    for (const f of fonts) {
+      if (!f.isCustomFont) found.add(`${f.familyName} (${node.localName}, ${f.glyphCount} glyphs)`);
+    }
+  }
+  await cdp.detach();
+  return [...found];
+}
+
 const failures = [];
 const check = (ok, what) => {
   if (!ok) failures.push(what);
@@ -220,6 +257,17 @@ try {
   const top1 = await demo.getAttribute("data-top1");
   check(top1 === REFERENCE.breed, `the page's classifier calls the generated cat ${top1}`);
   results.classifyMs = Number(await demo.getAttribute("data-classify-ms"));
+
+  // The screenshot below is compared with the committed one on every CI machine, so the demo
+  // must not draw a single glyph with a font of the machine's own: ask Chromium which fonts
+  // it used for each element's text, form controls' inner (user-agent shadow) text included.
+  await page.evaluate(() => document.fonts.ready);
+  const systemFonts = await fontsNotFromTheBook(page, ".tinycats-demo");
+  check(
+    systemFonts.length === 0,
+    `the demo's text is drawn with the book's web fonts only` +
+      (systemFonts.length ? `; system fonts used: ${systemFonts.join("; ")}` : ""),
+  );
 
   await demo.screenshot({
     path: join(outDir, "demo.png"),
