@@ -1,12 +1,14 @@
 //! Which back-end runs a generator: ONNX Runtime (the default: the faster one on a CPU) or
 //! libtorch, at which precision, and how a model folder becomes an ONNX graph for the former.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tinycats_onnx::Scheme;
 use tinycats_onnx::metadata as keys;
 use tinycats_runtime::Generator;
-use tinycats_runtime::repo::{GENERATOR_INT8_ONNX, GENERATOR_ONNX};
+use tinycats_runtime::repo::{GENERATOR_DIR, GENERATOR_INT8_ONNX, GENERATOR_ONNX};
+
+use crate::preflight::is_current;
 
 /// Which back-end runs the generator. The same seed gives the same image on both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -59,12 +61,22 @@ pub fn graph_precision(generator: &Generator) -> String {
     }
 }
 
+/// The generator folder of `model`: a model repository's `generator/` (a folder with no
+/// `config.json` of its own, like `assets`), else `model` itself.
+pub fn generator_folder(model: &Path) -> PathBuf {
+    let inside = model.join(GENERATOR_DIR);
+    if !model.join("config.json").is_file() && inside.is_dir() {
+        inside
+    } else {
+        model.to_path_buf()
+    }
+}
+
 /// The ONNX generator for a `.onnx` file (used as it is, whatever `precision` says), a
 /// repository folder (`generator/model.onnx`, or `generator/model_int8.onnx` for int8) or a
 /// model folder (`model.onnx` / `model_int8.onnx`). A model folder's graph is used only
-/// when the `config.json` it was exported from (kept in its metadata) is the folder's
-/// current one — after more training, provenance and step count differ — else the folder
-/// is exported (and quantized) into `scratch` first.
+/// when it is [current](is_current) — exported from the folder's `config.json`, or the
+/// folder has none — else the folder is exported (and quantized) into `scratch` first.
 pub fn load_generator(
     model: &Path,
     scratch: &Path,
@@ -86,20 +98,25 @@ pub fn load_generator(
         return Ok(Generator::load(repo_graph)?);
     }
     // A repository folder without an int8 graph: quantize its model folder.
-    let model = if model.join(GENERATOR_ONNX).is_file() {
-        &model.join(tinycats_runtime::repo::GENERATOR_DIR)
-    } else {
-        model
-    };
+    let model = &generator_folder(model);
     let graph = model.join(folder_file);
     if graph.is_file() {
         let generator = Generator::load(&graph)?;
-        let current = std::fs::read_to_string(model.join("config.json")).ok();
-        let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
-        let exported_from = generator.metadata().get(keys::CONFIG).and_then(json);
-        if exported_from.is_some() && exported_from == current.as_deref().and_then(json) {
+        if is_current(generator.metadata().get(keys::CONFIG), model) {
             return Ok(generator);
         }
+    }
+    if !model.join("config.json").is_file() {
+        let other = match precision {
+            Precision::Fp32 => "int8",
+            Precision::Int8 => "fp32",
+        };
+        anyhow::bail!(
+            "{} has no {folder_file} and no config.json to export one from; pass \
+             `--precision {other}` if it holds the other graph, or `--model` a folder with \
+             config.json + model.safetensors",
+            model.display()
+        );
     }
     let out = scratch.join(folder_file);
     let quantize = match scheme {

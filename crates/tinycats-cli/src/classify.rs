@@ -1,6 +1,6 @@
 //! `tinycats classify IMAGE... --model PATH_OR_REPO [--top-k K]`: the breed classifier on
 //! ONNX Runtime.
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 use tinycats_runtime::preprocess::open_image;
@@ -12,8 +12,9 @@ pub struct ClassifyArgs {
     /// Images to classify (EXIF orientation is applied).
     #[arg(required = true)]
     images: Vec<PathBuf>,
-    /// A `.onnx` file, a model-repository folder (`classifier/model.onnx` inside), or a
-    /// Hugging Face repo id `OWNER/NAME[@REVISION]` found in the local cache.
+    /// A `.onnx` file, a classifier folder with `model.onnx`, a model-repository folder
+    /// (`classifier/model.onnx` inside), or a Hugging Face repo id `OWNER/NAME[@REVISION]`
+    /// found in the local cache.
     #[arg(long, default_value = "assets")]
     model: String,
     /// How many breeds to list per image.
@@ -28,17 +29,18 @@ pub struct ClassifyArgs {
     threads: usize,
 }
 
-/// A `.onnx` file as given, or `classifier/model.onnx` of a model repository (a folder or
-/// a Hugging Face repo id).
-pub fn model_path(spec: &str, download: bool) -> anyhow::Result<PathBuf> {
-    if Path::new(spec).is_file() {
-        return Ok(PathBuf::from(spec));
+/// A `.onnx` file as given, a classifier folder's `model.onnx`, or `classifier/model.onnx`
+/// of a model repository (a folder or a Hugging Face repo id); `flag` is the option that
+/// named it, for the message when it holds another kind of model.
+pub fn model_path(spec: &str, download: bool, flag: &str) -> anyhow::Result<PathBuf> {
+    if let Some(graph) = crate::preflight::classifier_graph(spec, flag)? {
+        return Ok(graph);
     }
     Ok(ModelRepo::resolve(spec, download)?.file(CLASSIFIER_ONNX)?)
 }
 
 pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
-    let model = model_path(&args.model, args.download)?;
+    let model = model_path(&args.model, args.download, "--model")?;
     let options = SessionOptions {
         intra_threads: args.threads,
         ..Default::default()

@@ -26,7 +26,7 @@ use tinycats_pipelines::quantization::{pixel_rmse, time_ms, write_variants};
 use tinycats_runtime::quality::PerBreedAccuracy;
 use tinycats_runtime::repo::{CLASSIFIER_ONNX, GENERATOR_ONNX};
 
-use crate::backend::{Backend, Precision, graph_precision, load_generator};
+use crate::backend::{Backend, Precision, generator_folder, graph_precision, load_generator};
 use tinycats_runtime::{Classifier, Generator, ModelRepo};
 
 #[derive(Debug, Subcommand)]
@@ -217,8 +217,9 @@ pub fn run(cmd: EvalCommand) -> anyhow::Result<()> {
     }
 }
 
-fn load_classifier(spec: &str) -> anyhow::Result<Classifier> {
-    Ok(Classifier::load(crate::classify::model_path(spec, false)?)?)
+fn load_classifier(spec: &str, flag: &str) -> anyhow::Result<Classifier> {
+    let path = crate::classify::model_path(spec, false, flag)?;
+    Ok(Classifier::load(path)?)
 }
 
 fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
@@ -226,7 +227,7 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
         anyhow::bail!("`--per-breed` = 0: expected at least 1");
     }
     let severity = args.severity();
-    let mut judge = load_classifier(&args.model)?;
+    let mut judge = load_classifier(&args.model, "--model")?;
     let started = Instant::now();
     let (logits, labels) = split_logits(
         &mut judge,
@@ -366,12 +367,13 @@ fn generator(args: GeneratorArgs) -> anyhow::Result<()> {
         anyhow::bail!("`--per-breed` = {}: expected 1..=10000", args.per_breed);
     }
     let precision = Precision::resolve(args.precision, args.backend, Precision::Fp32)?;
-    let mut judge = load_classifier(&args.classifier)?;
+    crate::preflight::expect_generator(&args.model, args.backend)?;
+    let mut judge = load_classifier(&args.classifier, "--classifier")?;
     let started = Instant::now();
     let (fidelity, on) = match args.backend {
         Backend::Tch => {
             let device = parse_device(&args.device)?;
-            let (_vs, mut model) = TinyDit::load(&args.model, device)?;
+            let (_vs, mut model) = TinyDit::load(&generator_folder(&args.model), device)?;
             let run = breed_fidelity(&mut model, &mut judge, args.per_breed, &opts, args.seed)?;
             (run, format!("{device:?} (libtorch)"))
         }
@@ -442,6 +444,9 @@ fn autoencoder(args: AutoencoderArgs) -> anyhow::Result<()> {
             "`--images` = {}: expected at least 13, one per breed",
             args.images
         );
+    }
+    if let Some(sheet) = &args.sheet {
+        crate::preflight::out_folder(sheet, "--sheet")?;
     }
     let started = Instant::now();
     let (_vs, ae) = Autoencoder::load(&args.model, Device::Cpu)

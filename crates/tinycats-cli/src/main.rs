@@ -12,6 +12,7 @@ mod data;
 mod eval;
 mod export;
 mod features;
+mod preflight;
 mod runfolder;
 mod sample;
 mod train;

@@ -10,11 +10,12 @@ use tinycats_models::tasks::sample_labels;
 use tinycats_models::tch::Tensor;
 use tinycats_models::{TinyDit, images};
 
-use crate::backend::{Backend, Precision, graph_precision, load_generator};
+use crate::backend::{Backend, Precision, generator_folder, graph_precision, load_generator};
 
 #[derive(Debug, Args)]
 pub struct SampleArgs {
-    /// Model or run folder with `config.json` and `model.safetensors`.
+    /// Model or run folder with `config.json` and `model.safetensors` (or `model.onnx` /
+    /// `model_int8.onnx`), a generator's `.onnx` file, or a model repository (`assets`).
     #[arg(long)]
     pub model: PathBuf,
     /// Breeds to draw, comma-separated (names from the model's `class_names`, matched
@@ -55,6 +56,8 @@ pub fn run(args: SampleArgs) -> anyhow::Result<()> {
     if !(1..=64).contains(&args.per_breed) {
         anyhow::bail!("`--per-breed` = {}: expected 1..=64", args.per_breed);
     }
+    crate::preflight::out_folder(&args.out, "--out")?;
+    crate::preflight::expect_generator(&args.model, args.backend)?;
     let labels_of = |class_names: &[String]| -> anyhow::Result<Vec<usize>> {
         if args.breed.is_empty() {
             return Ok((0..class_names.len()).collect());
@@ -70,7 +73,7 @@ pub fn run(args: SampleArgs) -> anyhow::Result<()> {
     let (images01, names, on) = match args.backend {
         Backend::Tch => {
             let device = parse_device(&args.device)?;
-            let (_vs, model) = TinyDit::load(&args.model, device)?;
+            let (_vs, model) = TinyDit::load(&generator_folder(&args.model), device)?;
             let labels: Vec<i64> = labels_of(&model.config().class_names)?
                 .into_iter()
                 .map(|l| l as i64)

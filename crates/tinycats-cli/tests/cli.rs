@@ -235,6 +235,101 @@ fn sample_a_breed_and_refuse_an_unknown_one() {
 }
 
 #[test]
+fn a_wrong_path_or_model_is_refused_at_once_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    // An output folder that is not there: named as given, before any sampling.
+    let out = dir.path().join("nowhere/grid.png");
+    let err = expect(&["sample", "--model", "assets", "--out", s(&out)], 1);
+    let folder = dir.path().join("nowhere");
+    assert!(
+        err.contains(&format!(
+            "--out {}: the output folder {} does not exist",
+            out.display(),
+            folder.display()
+        )) && err.contains("pick another --out")
+            && !err.contains("images in"),
+        "{err}"
+    );
+    // A model folder that is not there: what a model folder holds, and the bundled one.
+    let err = expect(&["sample", "--model", s(&folder)], 1);
+    assert!(
+        err.contains(&format!("there is no model folder {}", folder.display()))
+            && err.contains("config.json + model.safetensors")
+            && err.contains("model.onnx / model_int8.onnx")
+            && err.contains("`--model assets`"),
+        "{err}"
+    );
+    // Another kind of model: refused from its config.json, before any graph is exported.
+    let err = expect(&["sample", "--model", "assets/classifier"], 1);
+    assert!(
+        err.contains("assets/classifier holds a classifier, not a generator")
+            && err.contains("`tinycats classify --model assets/classifier")
+            && err.contains("--model assets/generator")
+            && !err.contains("export"),
+        "{err}"
+    );
+    let photo = "assets/photos/chelsea.png";
+    let err = expect(&["classify", "--model", "assets/generator", photo], 1);
+    assert!(
+        err.contains("assets/generator holds a generator, not a classifier")
+            && err.contains("`tinycats sample --model assets/generator`")
+            && err.contains("--model assets (the bundled classifier)"),
+        "{err}"
+    );
+    let err = expect(&["eval", "generator", "--model", "assets/features"], 1);
+    assert!(err.contains("holds the SynthCats feature network"), "{err}");
+    // A classifier folder with its model.onnx is a classifier.
+    let out = expect(&["classify", "--model", "assets/classifier", photo], 0);
+    assert!(out.contains("chelsea.png:"), "{out}");
+    // A typo of a breed gets a "did you mean", with the full list still there.
+    let png = dir.path().join("cats.png");
+    let breed = |name: &str| {
+        let args = ["sample", "--model", "assets", "--out", s(&png)];
+        expect(&[&args[..], &["--breed", name]].concat(), 1)
+    };
+    let err = breed("Siamse");
+    assert!(
+        err.contains("unknown breed `Siamse` (did you mean `Siamese`?)")
+            && err.contains("0 Abyssinian")
+            && err.contains("12 Other"),
+        "{err}"
+    );
+    let err = breed("Unicorn");
+    assert!(!err.contains("did you mean"), "{err}");
+}
+
+#[test]
+fn a_folder_with_only_a_graph_samples_at_that_graphs_precision() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("assets/generator/model.onnx"),
+        dir.path().join("model.onnx"),
+    )
+    .unwrap();
+    let png = dir.path().join("cats.png");
+    let args = [
+        "sample",
+        "--model",
+        s(dir.path()),
+        "--breed",
+        "Bengal",
+        "--per-breed",
+        "1",
+        "--steps",
+        "2",
+        "--out",
+        s(&png),
+    ];
+    let out = expect(&[&args[..], &["--precision", "fp32"]].concat(), 0);
+    assert!(out.contains("ONNX Runtime, fp32"), "{out}");
+    let err = expect(&args, 1);
+    assert!(
+        err.contains("no model_int8.onnx and no config.json") && err.contains("--precision fp32"),
+        "{err}"
+    );
+}
+
+#[test]
 fn export_and_eval_the_bundled_models() {
     let dir = tempfile::tempdir().unwrap();
     let onnx = dir.path().join("gen.onnx");

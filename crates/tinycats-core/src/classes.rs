@@ -67,20 +67,30 @@ pub fn match_breed(name: &str) -> BreedMatch {
     if let Some(id) = alias {
         return BreedMatch::Exact(id);
     }
-    let best = BREEDS
-        .iter()
-        .enumerate()
-        .map(|(id, b)| {
-            (
-                id,
-                strsim::normalized_damerau_levenshtein(&norm, &normalize_class_name(b)),
-            )
-        })
-        .max_by(|a, b| a.1.total_cmp(&b.1));
-    match best {
-        Some((id, score)) if score >= 0.75 => BreedMatch::Near(id),
-        _ => BreedMatch::Unknown,
+    match closest_name(&norm, BREEDS) {
+        Some((id, _)) => BreedMatch::Near(id),
+        None => BreedMatch::Unknown,
     }
+}
+
+/// The "did you mean": the position and name in `names` closest to `given` after
+/// normalisation, when it is close enough to be a typo (normalised Damerau–Levenshtein
+/// similarity of at least 0.75: one slip in a seven-letter name).
+pub fn closest_name<'a>(
+    given: &str,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Option<(usize, &'a str)> {
+    let given = normalize_class_name(given);
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let score = strsim::normalized_damerau_levenshtein(&given, &normalize_class_name(name));
+            (i, name, score)
+        })
+        .max_by(|a, b| a.2.total_cmp(&b.2))
+        .filter(|&(_, _, score)| score >= 0.75)
+        .map(|(i, name, _)| (i, name))
 }
 
 /// Class id of a canonical breed name (exact match after normalisation).
@@ -119,9 +129,14 @@ impl std::str::FromStr for Breed {
 
 /// A breed that a model does not know, with the labels it does know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown breed `{given}`: this model knows {known}")]
+#[error(
+    "unknown breed `{given}`{}: this model knows {known}",
+    suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
+)]
 pub struct UnknownBreed {
     pub given: String,
+    /// The model's class name closest to `given`, when it looks like a typo of one.
+    pub suggestion: Option<String>,
     /// `0 Abyssinian, 1 Bengal, …`, and the null class when there is one.
     pub known: String,
 }
@@ -134,7 +149,7 @@ pub fn class_index(
     null_class: bool,
 ) -> Result<usize, UnknownBreed> {
     let n = class_names.len();
-    let unknown = |given: String| {
+    let unknown = |given: String, suggestion: Option<&str>| {
         let mut known = class_names
             .iter()
             .enumerate()
@@ -144,19 +159,26 @@ pub fn class_index(
         if null_class {
             known.push_str(&format!(" ({n} = unconditional)"));
         }
-        UnknownBreed { given, known }
+        UnknownBreed {
+            given,
+            suggestion: suggestion.map(str::to_string),
+            known,
+        }
     };
     match breed {
         Breed::Unconditional if null_class => Ok(n),
-        Breed::Unconditional => Err(unknown("unconditional".into())),
+        Breed::Unconditional => Err(unknown("unconditional".into(), None)),
         Breed::Index(i) if *i < n || (null_class && *i == n) => Ok(*i),
-        Breed::Index(i) => Err(unknown(i.to_string())),
+        Breed::Index(i) => Err(unknown(i.to_string(), None)),
         Breed::Name(name) => {
             let want = normalize_class_name(name);
             class_names
                 .iter()
                 .position(|c| normalize_class_name(c) == want)
-                .ok_or_else(|| unknown(name.clone()))
+                .ok_or_else(|| {
+                    let near = closest_name(name, class_names.iter().map(String::as_str));
+                    unknown(name.clone(), near.map(|(_, c)| c))
+                })
         }
     }
 }
@@ -181,6 +203,27 @@ mod tests {
         );
         let err = find("Scottish Fold", true).unwrap_err().to_string();
         assert!(err.contains("13 = unconditional"), "{err}");
+        assert!(!err.contains("did you mean"), "{err}");
+    }
+
+    #[test]
+    fn a_typo_of_a_model_class_gets_a_did_you_mean_and_the_full_list() {
+        let names: Vec<String> = BREEDS.iter().map(|s| s.to_string()).collect();
+        let err = class_index(&names, &Breed::Name("Siamse".into()), false).unwrap_err();
+        assert_eq!(err.suggestion.as_deref(), Some("Siamese"));
+        let text = err.to_string();
+        assert!(
+            text.contains("unknown breed `Siamse` (did you mean `Siamese`?)")
+                && text.contains("0 Abyssinian")
+                && text.contains("12 Other"),
+            "{text}"
+        );
+        // The model's own names, not the canonical table: a fine-tuned class is suggested.
+        let own = vec!["Tabby".to_string(), "Calico".to_string()];
+        let err = class_index(&own, &Breed::Name("calcio".into()), false).unwrap_err();
+        assert_eq!(err.suggestion.as_deref(), Some("Calico"));
+        let err = class_index(&names, &Breed::Name("Unicorn".into()), false).unwrap_err();
+        assert_eq!(err.suggestion, None);
     }
 
     #[test]
