@@ -344,3 +344,130 @@ fn an_unchanged_example_is_skipped_until_its_inputs_change() {
     assert_eq!(run_with(false, Some("avx2")), 5);
     assert_eq!(run(false), 6, "back to this CPU's kernels: rerun");
 }
+
+/// The healthy project's example as a chaotic step: prints `text`, declares one stable value
+/// `top-1 % = value` (±5) and one claim, and a committed stable record of 60.0.
+fn chaotic(text: &str, value: f64, claim: &str) -> Fixture {
+    let f = healthy();
+    f.example(
+        "ex",
+        &["main"],
+        &format!(
+            "echo '{MARK} main'; echo '@@tinycats-chaotic training is chaotic'; echo '{text}'; \
+             echo '@@tinycats-stable rel=0e0 abs=5e0 top-1 % = {value:.4}'; \
+             echo '@@tinycats-claim {claim} augmentation helps'"
+        ),
+    );
+    let dir = f.root().join("book/outputs/ex/stable");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("main.snap"),
+        "---\nsource: xtask/src/verify/outputs.rs\n---\ntop-1 % = 60.0000   (tolerance: absolute 5)\nclaim: augmentation helps\n",
+    )
+    .unwrap();
+    f
+}
+
+#[test]
+fn a_chaotic_step_is_shown_as_committed_and_checked_by_its_stable_values() {
+    // Other lines than the committed "hello 42", a value within ±5: passes, nothing rewritten.
+    let f = chaotic(
+        "step 20 loss 1.23\nearly stopping at step 160",
+        63.0,
+        "holds",
+    );
+    let before = fs::read(f.root().join("book/outputs/ex/main.snap")).unwrap();
+    let problems = f.verify();
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(
+        fs::read(f.root().join("book/outputs/ex/main.snap")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn a_chaotic_step_s_value_beyond_its_tolerance_is_caught() {
+    let f = chaotic("hello 42", 66.0, "holds");
+    one_problem(
+        &f.verify(),
+        &[
+            "book/outputs/ex/stable/main.snap",
+            "beyond",
+            "60.0000",
+            "66.0000",
+            "widen its tolerance",
+        ],
+    );
+}
+
+#[test]
+fn a_claim_the_run_contradicts_is_caught() {
+    let f = chaotic("hello 42", 60.0, "FAILS");
+    one_problem(
+        &f.verify(),
+        &["contradicts the chapter's claim \"augmentation helps\""],
+    );
+}
+
+#[test]
+fn a_chaotic_step_that_declares_nothing_stable_is_caught() {
+    let f = healthy();
+    f.example(
+        "ex",
+        &["main"],
+        &format!("echo '{MARK} main'; echo '@@tinycats-chaotic because'; echo 'hello 42'"),
+    );
+    one_problem(
+        &f.verify(),
+        &["declares nothing stable", "tinycats_notebook::stable"],
+    );
+}
+
+#[test]
+fn a_chaotic_image_is_compared_by_structure_not_pixels() {
+    // A "curve" (a dark line) that runs a few pixels higher: beyond the pixel tolerance,
+    // within the structure test.
+    let curve = |shift: u32| {
+        move |x: u32, y: u32| {
+            let at = 40 - x / 4 + shift;
+            if y == at || y == at + 1 {
+                [30, 60, 200]
+            } else {
+                [255, 255, 255]
+            }
+        }
+    };
+    let (f, _) = with_image(curve(0), curve(3));
+    assert!(
+        !f.verify().is_empty(),
+        "pixel by pixel, the moved curve differs"
+    );
+    let md = fs::read_to_string(f.root().join("book/src/ch.md")).unwrap();
+    let script = format!(
+        "echo '{MARK} main'; echo 'hello 42'; cp {}/new.png \"$TINYCATS_OUT_DIR/plot.png\"; \
+         echo '@@tinycats-chaotic-image plot.png curves of a chaotic run'",
+        f.root().display()
+    );
+    f.example("ex", &["main"], &script);
+    f.chapter(&md);
+    let problems = f.verify();
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    // The curve gone: caught.
+    write_png(&f.root().join("new.png"), |_, _| [255, 255, 255]);
+    one_problem(&f.verify(), &["plot.png", "a curve or label is lost"]);
+
+    // The frame (the figure's grey skeleton) moved: caught, although the curve is the same.
+    let framed = |at: u32| {
+        move |x: u32, y: u32| {
+            if x == at || y == at || x == 63 - at || y == 63 - at {
+                [60, 60, 60]
+            } else {
+                curve(0)(x, y)
+            }
+        }
+    };
+    write_png(&f.root().join("book/src/images/ex/plot.png"), framed(4));
+    write_png(&f.root().join("new.png"), framed(8));
+    one_problem(&f.verify(), &["plot.png", "its layout changed"]);
+}

@@ -1,9 +1,11 @@
-//! The README's table of declared tolerances lists exactly the steps that declare one.
+//! The README's table of declared tolerances lists exactly the steps that declare one, or
+//! declare themselves chaotic.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// `(example, step)` of every step whose code calls `tolerance(..)` before the next `step(..)`.
+/// `(example, step)` of every step whose code calls `tolerance(..)` or `chaotic(..)` before the
+/// next `step(..)`.
 fn declared(root: &Path) -> BTreeSet<String> {
     let step = regex::Regex::new(r#"\bstep\("([a-z0-9_-]+)"\)"#).unwrap();
     let mut out = BTreeSet::new();
@@ -18,7 +20,9 @@ fn declared(root: &Path) -> BTreeSet<String> {
         for line in source.lines() {
             if let Some(c) = step.captures(line) {
                 current = Some(c[1].to_owned());
-            } else if line.contains("tolerance(Tolerance") {
+            } else if line.contains("tolerance(Tolerance")
+                || line.trim_start().starts_with("chaotic(")
+            {
                 let name = current.clone().expect("tolerance before any step");
                 out.insert(format!("{example}/{name}"));
             }

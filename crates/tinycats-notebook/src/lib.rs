@@ -6,6 +6,12 @@
 //! same anchor in the book. Images go to [`out_dir`], which the xtask sets through
 //! `TINYCATS_OUT_DIR`; by hand they land in `target/tinycats-out/<example>/`.
 //!
+//! A step whose numbers legitimately move between machines declares how far ([`tolerance`]).
+//! A step that trains is chaotic — another processor's kernels print other digits and may
+//! stop it at another step — and says so ([`chaotic`], [`chaotic_image`]); then the xtask
+//! checks only what it declares stable: values within their tolerance ([`stable`]) and the
+//! claims the chapter makes ([`claim`]).
+//!
 //! ```no_run
 //! tinycats_notebook::step("load");
 //! println!("loaded 13 breeds");
@@ -103,6 +109,125 @@ pub fn tolerance(t: Tolerance) {
     let _ = out.flush();
 }
 
+/// The prefix of the marker line that [`chaotic`] prints.
+pub const CHAOTIC_MARKER: &str = "@@tinycats-chaotic ";
+
+/// The prefix of the marker line that [`chaotic_image`] prints.
+pub const CHAOTIC_IMAGE_MARKER: &str = "@@tinycats-chaotic-image ";
+
+/// The prefix of the marker line that [`stable`] prints.
+pub const STABLE_MARKER: &str = "@@tinycats-stable ";
+
+/// The prefix of the marker line that [`claim`] prints.
+pub const CLAIM_MARKER: &str = "@@tinycats-claim ";
+
+fn marker(prefix: &str, rest: &str) {
+    assert!(
+        !rest.contains('\n'),
+        "{prefix}{rest:?}: a marker's text must fit on one line"
+    );
+    let mut out = std::io::stdout().lock();
+    let _ = out.flush();
+    let _ = writeln!(out, "{prefix}{rest}");
+    let _ = out.flush();
+}
+
+/// Declares that what the current step prints comes from a chaotic computation — a training
+/// run, whose last-bit differences between CPU kernels grow step by step until an early stop
+/// fires elsewhere — so that another processor prints other digits and even other lines.
+///
+/// `cargo xtask verify-docs` then shows the step's output as the committed run printed it,
+/// and checks only what the step declares stable: its [`stable`] values within their
+/// tolerances and its [`claim`]s. Say `why` in a few words; the xtask prints it.
+pub fn chaotic(why: &str) {
+    marker(CHAOTIC_MARKER, why.trim());
+}
+
+/// Declares that the image at `path` (a PNG the example writes into [`out_dir`]) draws
+/// chaotic numbers, such as training curves: `cargo xtask verify-docs` compares it with the
+/// committed one by structure (size, layout, colours of the figure), not pixel by pixel.
+pub fn chaotic_image(path: &Path, why: &str) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    assert!(!name.is_empty(), "chaotic_image({path:?}): not a file path");
+    marker(CHAOTIC_IMAGE_MARKER, &format!("{name} {}", why.trim()));
+}
+
+/// A number of the current step that must hold on every machine, within `t`: the part of a
+/// [`chaotic`] step's result that is not chaos (a test accuracy, a final loss). Returns
+/// `value`, so it can wrap the expression that computes it.
+///
+/// `name` says what it is (`"augmented: wild top-1 %"`); `cargo xtask verify-docs` keeps the
+/// values of a step in `book/outputs/<example>/stable/<step>.snap` and compares each with its
+/// own tolerance.
+pub fn stable(name: &str, value: f64, t: Tolerance) -> f64 {
+    assert!(
+        t.rel.is_finite() && t.abs.is_finite() && t.rel >= 0.0 && t.abs >= 0.0,
+        "stable({name:?}): tolerance {t:?}: use finite, non-negative values"
+    );
+    assert!(
+        !name.contains('='),
+        "stable({name:?}): a name cannot contain `=`"
+    );
+    marker(
+        STABLE_MARKER,
+        &format!(
+            "rel={:e} abs={:e} {} = {value:.4}",
+            t.rel,
+            t.abs,
+            name.trim()
+        ),
+    );
+    value
+}
+
+/// A claim that failed: what was claimed, and what the run measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimFailed {
+    pub claim: String,
+    pub measured: String,
+}
+
+impl std::fmt::Display for ClaimFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "this run contradicts the chapter's claim \"{}\" ({})",
+            self.claim, self.measured
+        )
+    }
+}
+
+impl std::error::Error for ClaimFailed {}
+
+/// States what the chapter argues from this step's numbers (`"augmentation costs clean
+/// accuracy"`), and whether this run bears it out. `measured` shows the numbers behind it
+/// (only in the error, since they are chaotic).
+///
+/// The claim's text is checked by `cargo xtask verify-docs` like a [`stable`] value, and a
+/// claim that does not hold fails the step on every machine: the error ends the example.
+pub fn claim(
+    claim: &str,
+    holds: bool,
+    measured: impl std::fmt::Display,
+) -> Result<(), ClaimFailed> {
+    let claim = claim.trim();
+    marker(
+        CLAIM_MARKER,
+        &format!("{} {claim}", if holds { "holds" } else { "FAILS" }),
+    );
+    if holds {
+        Ok(())
+    } else {
+        Err(ClaimFailed {
+            claim: claim.to_owned(),
+            measured: measured.to_string(),
+        })
+    }
+}
+
 /// The folder this example writes its images and files to, created if missing.
 ///
 /// `TINYCATS_OUT_DIR` when set (the xtask sets it), else
@@ -155,6 +280,28 @@ mod tests {
     fn workspace_root_holds_the_workspace_manifest() {
         assert!(workspace_root().join("Cargo.toml").exists());
         assert!(workspace_root().join("crates").is_dir());
+    }
+
+    #[test]
+    fn a_claim_that_does_not_hold_is_an_error_naming_what_was_measured() {
+        assert_eq!(claim("more is better", true, "2 > 1"), Ok(()));
+        let err = claim("less is better", false, "2 > 1").unwrap_err();
+        assert_eq!(err.claim, "less is better");
+        assert!(
+            err.to_string().contains("\"less is better\" (2 > 1)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_stable_value_is_returned_as_it_is() {
+        assert_eq!(stable("top-1 %", 93.1, Tolerance::absolute(5.0)), 93.1);
+    }
+
+    #[test]
+    #[should_panic(expected = "cannot contain `=`")]
+    fn a_stable_name_cannot_hold_the_separator() {
+        stable("a = b", 1.0, Tolerance::STRICT);
     }
 
     #[test]

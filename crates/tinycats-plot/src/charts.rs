@@ -195,6 +195,8 @@ pub struct LineChart {
     pub log_x: bool,
     /// Where the legend goes: the corner the lines leave free.
     pub legend: Corner,
+    /// A fixed y range, instead of one fitted to the data (which moves with every run).
+    pub y_range: Option<(f64, f64)>,
 }
 
 impl LineChart {
@@ -272,6 +274,13 @@ impl LineChart {
         self
     }
 
+    /// Fixes the y axis to `lo..hi` (points outside are clipped at the frame): the same axes
+    /// for every run, so that two runs' figures differ only where their curves do.
+    pub fn y_range(mut self, lo: f64, hi: f64) -> Self {
+        self.y_range = Some((lo, hi));
+        self
+    }
+
     /// A logarithmic x axis, for sweeps over powers of two such as step counts.
     pub fn log_x(mut self, on: bool) -> Self {
         self.log_x = on;
@@ -301,7 +310,16 @@ impl LineChart {
         ensure_font();
         let err = draw_err(&self.title);
         let (x0, x1) = bounds(all.iter().map(|p| p.0));
-        let (y0, y1) = bounds(all.iter().map(|p| p.1));
+        let (y0, y1) = match self.y_range {
+            Some((lo, hi)) if lo.is_finite() && hi.is_finite() && lo < hi => (lo, hi),
+            Some((lo, hi)) => {
+                return Err(PlotError::Input(format!(
+                    "line chart `{}`: y range {lo}..{hi} is empty or not finite",
+                    self.title
+                )));
+            }
+            None => bounds(all.iter().map(|p| p.1)),
+        };
         let mut buf = vec![0u8; (width * height * 3) as usize];
         {
             let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
@@ -504,5 +522,33 @@ mod tests {
             .render(300, 200)
             .unwrap();
         assert!(non_white(&ok) > 500);
+    }
+
+    #[test]
+    fn a_fixed_y_range_draws_the_same_frame_for_different_data() {
+        let chart = |top: f64| {
+            LineChart::new("loss", "step", "loss")
+                .series("train", vec![(0.0, top), (10.0, 0.4)])
+                .y_range(0.0, 2.6)
+                .render(300, 200)
+                .unwrap()
+        };
+        let (a, b) = (chart(2.4), chart(1.9));
+        // The axes' tick labels and grid are the same; only the line differs.
+        let grey_differs = a
+            .pixels()
+            .zip(b.pixels())
+            .filter(|(p, q)| {
+                let grey = |x: &image::Rgb<u8>| x.0[0] == x.0[1] && x.0[1] == x.0[2];
+                grey(p) && grey(q) && p != q
+            })
+            .count();
+        assert!(grey_differs < 50, "{grey_differs} grey pixels differ");
+        assert_ne!(a, b);
+        let empty = LineChart::new("t", "x", "y")
+            .series("a", vec![(0.0, 1.0)])
+            .y_range(1.0, 1.0)
+            .render(100, 100);
+        assert!(empty.unwrap_err().to_string().contains("y range 1..1"));
     }
 }

@@ -19,6 +19,12 @@ pub(super) fn check_run(
     problems: &mut Vec<Problem>,
 ) -> Result<()> {
     let ex = &job.example;
+    // The raw stdout, markers and all, beside the output folder: what a failing or chaotic
+    // run printed, for a contributor to read (and for `bench/kernels/` to tabulate).
+    let raw = job.out_dir.with_extension("stdout");
+    if let Err(e) = std::fs::write(&raw, &first.stdout) {
+        eprintln!("  {ex}: cannot keep its stdout in {}: {e}", raw.display());
+    }
     if let Some(p) = failure(project, source, job, first, false) {
         problems.push(p);
         return Ok(());
@@ -51,6 +57,30 @@ pub(super) fn check_run(
                 "declare it with `tinycats_notebook::tolerance(Tolerance::relative(0.01))` (or `::absolute(..)`) right after `step(..)`",
             ));
         }
+        for bad in &step.bad_markers {
+            problems.push(Problem::new(
+                project.rel(&source.path),
+                format!("step `{name}` prints a marker verify-docs cannot read: {bad}"),
+                "print markers only through tinycats_notebook's functions (`stable`, `claim`, `chaotic`, `chaotic_image`)",
+            ));
+        }
+        for claim in step.failed_claims() {
+            problems.push(Problem::new(
+                project.rel(&source.path),
+                format!("step `{name}`: this run contradicts the chapter's claim \"{claim}\""),
+                "find out why the result changed (the example's error names the numbers); fix the cause, or change the claim and the chapter's prose together",
+            ));
+        }
+        if let Some(why) = &step.chaotic
+            && step.stable.is_empty()
+        {
+            problems.push(Problem::new(
+                project.rel(&source.path),
+                format!("step `{name}` is declared chaotic ({why}) but declares nothing stable, so nothing of it is checked"),
+                "declare what must hold on every machine with `tinycats_notebook::stable(..)` or `::claim(..)` in the step",
+            ));
+        }
+        check_stable(project, args, ex, step, problems)?;
         if !seen.insert(name.clone()) {
             problems.push(Problem::new(
                 project.rel(&source.path),
@@ -72,11 +102,22 @@ pub(super) fn check_run(
         let snap = project.outputs_dir().join(ex).join(format!("{name}.snap"));
         let committed = outputs::committed_text(&snap)?;
         let tol = step.tolerance.unwrap_or(outputs::Tolerance::STRICT);
-        let outcome = match &committed {
-            None => outputs::Comparison::Differs {
+        let outcome = match (&committed, &step.chaotic) {
+            (None, _) => outputs::Comparison::Differs {
                 why: "there is no committed snapshot".into(),
             },
-            Some(c) => outputs::compare(c, &step.text, tol),
+            (Some(c), Some(_)) if c == &step.text => outputs::Comparison::Equal,
+            // A chaotic step's text is rewritten only with `--update`, from this run.
+            (Some(_), Some(_)) if args.update => outputs::Comparison::Differs {
+                why: "the chaotic step's text changed".into(),
+            },
+            (Some(_), Some(why)) => {
+                eprintln!(
+                    "  {ex}/{name}: chaotic ({why}): the book shows the committed run's text; this run's stable values and claims are checked"
+                );
+                outputs::Comparison::Equal
+            }
+            (Some(c), None) => outputs::compare(c, &step.text, tol),
         };
         match outcome {
             outputs::Comparison::Equal => {}
@@ -191,14 +232,101 @@ pub(super) fn check_run(
         rerun_dir = Some(again_job.out_dir);
     }
 
+    // Stable records of steps that record nothing now.
+    let stable_dir = project.outputs_dir().join(ex).join("stable");
+    if stable_dir.is_dir() {
+        for entry in std::fs::read_dir(&stable_dir)? {
+            let path = entry?.path();
+            let Some(step) = path
+                .file_stem()
+                .filter(|_| path.extension().is_some_and(|e| e == "snap"))
+            else {
+                continue;
+            };
+            let step = step.to_string_lossy();
+            if steps.iter().any(|s| s.name == step && !s.stable.is_empty()) {
+                continue;
+            }
+            if args.update {
+                std::fs::remove_file(&path)?;
+                eprintln!("  removed {}", project.rel(&path));
+            } else {
+                problems.push(Problem::new(
+                    project.rel(&path),
+                    format!("orphan stable record: `{ex}` step `{step}` no longer declares stable values or claims"),
+                    "run `cargo xtask verify-docs --update` to delete it",
+                ));
+            }
+        }
+    }
+
+    let chaotic_images: BTreeMap<String, String> = steps
+        .iter()
+        .flat_map(|s| s.chaotic_images.iter().cloned())
+        .collect();
+    for file in chaotic_images.keys() {
+        if !job.out_dir.join(file).exists() {
+            problems.push(Problem::new(
+                project.rel(&source.path),
+                format!(
+                    "declares {file} a chaotic image but does not write it into its output folder"
+                ),
+                "pass `chaotic_image` the path the example saved the image to",
+            ));
+        }
+    }
     images::check_example(
         project,
         ex,
         &job.out_dir,
         rerun_dir.as_deref(),
         args.update,
+        &chaotic_images,
         problems,
     )?;
+    Ok(())
+}
+
+/// A step's stable values and claims against `book/outputs/<example>/stable/<step>.snap`:
+/// each value within the tolerance it declares, the claims as text; `--update` rewrites it.
+fn check_stable(
+    project: &Project,
+    args: &VerifyArgs,
+    ex: &str,
+    step: &outputs::StepOutput,
+    problems: &mut Vec<Problem>,
+) -> Result<()> {
+    if step.stable.is_empty() || step.name.is_empty() {
+        return Ok(());
+    }
+    let name = &step.name;
+    let path = outputs::stable_snapshot_path(project, ex, name);
+    let text = step.stable_text();
+    let why = match outputs::committed_text(&path)? {
+        None => "there is no committed stable record".to_owned(),
+        Some(committed) => match outputs::compare_stable(&committed, &text, &step.stable) {
+            outputs::Comparison::Equal => return Ok(()),
+            outputs::Comparison::WithinTolerance { worst } => {
+                eprintln!(
+                    "  {ex}/{name}: stable values within their tolerances (most moved: {worst}); the record is kept"
+                );
+                return Ok(());
+            }
+            outputs::Comparison::Differs { why } => {
+                format!("{why}:\n{}", outputs::diff(&committed, &text))
+            }
+        },
+    };
+    if args.update && args.isa.is_none() {
+        outputs::write_stable_snapshot(project, ex, name, &text);
+        eprintln!("  updated {}", project.rel(&path));
+    } else {
+        problems.push(Problem::new(
+            project.rel(&path),
+            format!("step `{name}`'s stable values or claims changed beyond their tolerances: {why}"),
+            "if the change is intended, run `cargo xtask verify-docs --update` and commit the record (and the prose that quotes it); if a value legitimately varies more between CPUs, widen its tolerance in `tinycats_notebook::stable(..)` and say why",
+        ));
+    }
     Ok(())
 }
 

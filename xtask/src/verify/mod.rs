@@ -4,13 +4,19 @@
 //!    spelling, as HTML or as an mdBook directive) is an include of an example's anchor, with
 //!    prose before it; every anchor and example is shown; images exist.
 //! 2. Execution ([`run`]): all examples built once (release) and run with a timeout, in their
-//!    own process group (nothing they start may outlive them); `--isa avx2` limits libtorch,
+//!    own process group (nothing they start may outlive them); `--kernels avx2` limits libtorch,
 //!    MKL and oneDNN to AVX2 kernels, as on a CPU without AVX-512.
 //! 3. Outputs ([`outputs`]): each step's normalised stdout against its insta snapshot, shown
 //!    under its code block: the text exactly, the numbers within the step's tolerance. A
 //!    difference is rerun once to tell a stale snapshot from nondeterministic output, and
-//!    `--update` writes nothing that a second run does not reproduce.
-//! 4. Images ([`images`]): compared with the committed copies by structure and by colour.
+//!    `--update` writes nothing that a second run does not reproduce. A step declared
+//!    chaotic (`tinycats_notebook::chaotic`: a training run, whose digits and stopping step
+//!    differ between CPU makers) is shown as committed and checked by what it declares
+//!    stable: values within their own tolerances and claims, kept in
+//!    `book/outputs/<example>/stable/<step>.snap`; `--kernels` runs the examples under other
+//!    kernel settings to show that those hold.
+//! 4. Images ([`images`]): compared with the committed copies by structure and by colour;
+//!    images of chaotic runs (`tinycats_notebook::chaotic_image`) by structure only.
 //! 5. The book built with mdbook + mdbook-katex, and every internal link checked ([`links`]).
 //!
 //! Examples whose inputs are unchanged since their last passing run are skipped ([`cache`]).
@@ -61,9 +67,12 @@ pub struct VerifyArgs {
     /// Skip the in-browser demo's test in headless Chromium after the book build.
     #[arg(long)]
     pub no_browser: bool,
-    /// Run the examples as on a CPU without AVX-512: libtorch, MKL and oneDNN limited to
-    /// AVX2 kernels (what `cargo xtask ci` checks besides this CPU's own run).
-    #[arg(long, value_name = "ISA", value_parser = ["avx2"])]
+    /// Run the examples under other CPU kernels than this CPU's own, as another processor
+    /// would: `avx2` (libtorch, MKL and oneDNN limited to AVX2, as on a CPU without AVX-512;
+    /// what `cargo xtask ci` checks besides this CPU's own run), `sse41` (no AVX at all),
+    /// `mkl-compatible` (MKL's processor-independent code path), `one-thread` (one thread,
+    /// other reduction orders). Chaotic steps must keep their stable values and claims.
+    #[arg(long = "kernels", alias = "isa", value_name = "NAME", value_parser = KERNELS.map(|(name, _)| name))]
     pub isa: Option<String>,
     /// Check another project tree (the engine's fixture tests use this).
     #[arg(long, hide = true)]
@@ -174,20 +183,44 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     Ok(())
 }
 
-/// The environment that limits libtorch, MKL and oneDNN to `isa`'s kernels.
-pub fn isa_env(isa: Option<&str>) -> Vec<(String, String)> {
-    match isa {
-        Some("avx2") => [
+/// The named kernel settings of `--kernels`: the environment each sets for the examples.
+pub const KERNELS: [(&str, &[(&str, &str)]); 4] = [
+    (
+        "avx2",
+        &[
             ("ATEN_CPU_CAPABILITY", "avx2"),
             ("MKL_ENABLE_INSTRUCTIONS", "AVX2"),
             ("ONEDNN_MAX_CPU_ISA", "AVX2"),
             ("DNNL_MAX_CPU_ISA", "AVX2"),
-        ]
+        ],
+    ),
+    (
+        "sse41",
+        &[
+            ("ATEN_CPU_CAPABILITY", "default"),
+            ("MKL_ENABLE_INSTRUCTIONS", "SSE4_2"),
+            ("ONEDNN_MAX_CPU_ISA", "SSE41"),
+            ("DNNL_MAX_CPU_ISA", "SSE41"),
+        ],
+    ),
+    ("mkl-compatible", &[("MKL_CBWR", "COMPATIBLE")]),
+    (
+        "one-thread",
+        &[("OMP_NUM_THREADS", "1"), ("MKL_NUM_THREADS", "1")],
+    ),
+];
+
+/// The environment of the kernel setting `name` (see [`KERNELS`]); none for `None`.
+pub fn isa_env(name: Option<&str>) -> Vec<(String, String)> {
+    KERNELS
         .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect(),
-        _ => Vec::new(),
-    }
+        .find(|(k, _)| Some(*k) == name)
+        .map(|(_, env)| {
+            env.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Everything but the mdbook build: provenance, runs, outputs, images.

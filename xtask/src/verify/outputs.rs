@@ -22,15 +22,10 @@ use anyhow::{Context, Result};
 use regex::Regex;
 
 use super::Project;
-use tinycats_marker::{CLOCK_MARKER, STEP_MARKER, TOLERANCE_MARKER};
-
-/// The marker lines the examples print (see `tinycats_notebook::step` and `::tolerance`).
-/// Kept in sync by a test, because the xtask must not depend on the project's crates.
-mod tinycats_marker {
-    pub const STEP_MARKER: &str = "@@tinycats-step ";
-    pub const TOLERANCE_MARKER: &str = "@@tinycats-tolerance ";
-    pub const CLOCK_MARKER: &str = "@@tinycats-clock ";
-}
+use tinycats_notebook::{
+    CHAOTIC_IMAGE_MARKER, CHAOTIC_MARKER, CLAIM_MARKER, CLOCK_MARKER, STABLE_MARKER, STEP_MARKER,
+    TOLERANCE_MARKER,
+};
 
 /// How far a step's printed numbers may move between machines (see [`compare`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,7 +80,7 @@ impl std::fmt::Display for Tolerance {
 }
 
 /// One step's raw output.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StepOutput {
     pub name: String,
     pub text: String,
@@ -96,6 +91,124 @@ pub struct StepOutput {
     /// When the step started, in seconds since the example's first step (from the clock
     /// marker that `tinycats_notebook::step` prints under the xtask).
     pub started_s: Option<f64>,
+    /// Why the step's text is chaotic (`tinycats_notebook::chaotic`): shown as committed,
+    /// not compared.
+    pub chaotic: Option<String>,
+    /// Images declared chaotic in this step (`tinycats_notebook::chaotic_image`): file name
+    /// and why.
+    pub chaotic_images: Vec<(String, String)>,
+    /// What must hold on every machine (`tinycats_notebook::stable` and `::claim`), in order.
+    pub stable: Vec<Stable>,
+    /// Marker lines of any kind that could not be read.
+    pub bad_markers: Vec<String>,
+}
+
+/// A line of a step's stable record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stable {
+    /// A value and how far it may move.
+    Value {
+        name: String,
+        value: String,
+        tolerance: Tolerance,
+    },
+    /// A claim and whether this run bore it out.
+    Claim { holds: bool, text: String },
+}
+
+impl Stable {
+    /// The line of `book/outputs/<example>/stable/<step>.snap`.
+    pub fn line(&self) -> String {
+        match self {
+            Stable::Value {
+                name,
+                value,
+                tolerance,
+            } => format!("{name} = {value}   (tolerance: {tolerance})"),
+            Stable::Claim { text, .. } => format!("claim: {text}"),
+        }
+    }
+}
+
+impl StepOutput {
+    /// The stable record as the snapshot holds it (empty when the step declares nothing).
+    pub fn stable_text(&self) -> String {
+        self.stable
+            .iter()
+            .map(Stable::line)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The claims this run did not bear out.
+    pub fn failed_claims(&self) -> Vec<&str> {
+        self.stable
+            .iter()
+            .filter_map(|s| match s {
+                Stable::Claim { holds: false, text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn parse_stable(spec: &str) -> std::result::Result<Stable, String> {
+    // `rel=R abs=A name words = value`
+    let mut parts = spec.splitn(3, ' ');
+    let (rel, abs, rest) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
+    let tolerance = Tolerance::parse(&format!("{rel} {abs}"))?;
+    let (name, value) = rest
+        .rsplit_once(" = ")
+        .ok_or_else(|| format!("`{rest}`: expected `name = value`"))?;
+    value
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| format!("`{value}` is not a number"))?;
+    Ok(Stable::Value {
+        name: name.trim().to_owned(),
+        value: value.trim().to_owned(),
+        tolerance,
+    })
+}
+
+/// Compares two stable records line by line: claims exactly, each value within the
+/// tolerance its line states.
+pub fn compare_stable(committed: &str, new: &str, steps: &[Stable]) -> Comparison {
+    if committed == new {
+        return Comparison::Equal;
+    }
+    let (a, b): (Vec<&str>, Vec<&str>) = (committed.lines().collect(), new.lines().collect());
+    if a.len() != b.len() {
+        return Comparison::Differs {
+            why: format!("{} stable lines became {}", a.len(), b.len()),
+        };
+    }
+    let mut worst = None;
+    for (i, ((la, lb), s)) in a.iter().zip(&b).zip(steps).enumerate() {
+        let tol = match s {
+            Stable::Value { tolerance, .. } => *tolerance,
+            Stable::Claim { .. } => Tolerance { rel: 0.0, abs: 0.0 },
+        };
+        match compare(la, lb, tol) {
+            Comparison::Equal => {}
+            Comparison::WithinTolerance { .. } => worst = Some(format!("line {}: {lb}", i + 1)),
+            Comparison::Differs { why } => {
+                return Comparison::Differs {
+                    why: format!("line {}: {}", i + 1, why.trim_start_matches("line 1: ")),
+                };
+            }
+        }
+    }
+    match worst {
+        Some(worst) => Comparison::WithinTolerance { worst },
+        None => Comparison::Differs {
+            why: "numbers are spelt differently".into(),
+        },
+    }
 }
 
 /// Splits raw stdout into steps in order, taking the tolerance markers out of the text.
@@ -103,10 +216,7 @@ pub struct StepOutput {
 pub fn split_steps(stdout: &str) -> Vec<StepOutput> {
     let new_step = |name: String| StepOutput {
         name,
-        text: String::new(),
-        tolerance: None,
-        bad_tolerance: None,
-        started_s: None,
+        ..StepOutput::default()
     };
     let mut steps = vec![new_step(String::new())];
     for line in stdout.split_inclusive('\n') {
@@ -115,6 +225,33 @@ pub fn split_steps(stdout: &str) -> Vec<StepOutput> {
             steps.push(new_step(name.trim().to_owned()));
         } else if let Some(secs) = line.strip_prefix(CLOCK_MARKER) {
             current.started_s = secs.trim().parse().ok();
+        } else if let Some(why) = line.strip_prefix(CHAOTIC_MARKER) {
+            current.chaotic = Some(why.trim().to_owned());
+        } else if let Some(spec) = line.strip_prefix(CHAOTIC_IMAGE_MARKER) {
+            let (file, why) = spec.trim().split_once(' ').unwrap_or((spec.trim(), ""));
+            current
+                .chaotic_images
+                .push((file.to_owned(), why.trim().to_owned()));
+        } else if let Some(spec) = line.strip_prefix(STABLE_MARKER) {
+            match parse_stable(spec.trim()) {
+                Ok(s) => current.stable.push(s),
+                Err(e) => current.bad_markers.push(format!("`{}`: {e}", line.trim())),
+            }
+        } else if let Some(spec) = line.strip_prefix(CLAIM_MARKER) {
+            match spec.trim().split_once(' ') {
+                Some(("holds", text)) => current.stable.push(Stable::Claim {
+                    holds: true,
+                    text: text.trim().to_owned(),
+                }),
+                Some(("FAILS", text)) => current.stable.push(Stable::Claim {
+                    holds: false,
+                    text: text.trim().to_owned(),
+                }),
+                _ => current.bad_markers.push(format!(
+                    "`{}`: expected `holds` or `FAILS` and the claim",
+                    line.trim()
+                )),
+            }
         } else if let Some(spec) = line.strip_prefix(TOLERANCE_MARKER) {
             match Tolerance::parse(spec.trim()) {
                 Ok(t) => current.tolerance = Some(t),
@@ -375,14 +512,45 @@ pub fn diff(committed: &str, new: &str) -> String {
 /// Writes `text` as `book/outputs/<example>/<step>.snap` through insta (`--update` only:
 /// [`accept_new_snapshots`] must have run).
 pub fn write_snapshot(project: &Project, example: &str, step: &str, text: &str) {
+    write_insta(
+        &project.outputs_dir().join(example),
+        step,
+        text,
+        format!(
+            "stdout of step `{step}` of {}, shown in the book; regenerate with `cargo xtask verify-docs --update`",
+            super::chapters::example_file(example)
+        ),
+    );
+}
+
+/// The stable record of a step: `book/outputs/<example>/stable/<step>.snap`.
+pub fn stable_snapshot_path(project: &Project, example: &str, step: &str) -> std::path::PathBuf {
+    project
+        .outputs_dir()
+        .join(example)
+        .join("stable")
+        .join(format!("{step}.snap"))
+}
+
+/// Writes a step's stable record ([`StepOutput::stable_text`]) (`--update` only).
+pub fn write_stable_snapshot(project: &Project, example: &str, step: &str, text: &str) {
+    write_insta(
+        &project.outputs_dir().join(example).join("stable"),
+        step,
+        text,
+        format!(
+            "what step `{step}` of {} must reproduce on every machine (its stable values, each within its tolerance, and its claims); regenerate with `cargo xtask verify-docs --update`",
+            super::chapters::example_file(example)
+        ),
+    );
+}
+
+fn write_insta(dir: &Path, step: &str, text: &str, description: String) {
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(project.outputs_dir().join(example));
+    settings.set_snapshot_path(dir);
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
-    settings.set_description(format!(
-        "stdout of step `{step}` of {}, shown in the book; regenerate with `cargo xtask verify-docs --update`",
-        super::chapters::example_file(example)
-    ));
+    settings.set_description(description);
     // insta panics after writing when the old file differed; the write is what we want.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         settings.bind(|| insta::assert_snapshot!(step.to_owned(), text));
@@ -480,13 +648,6 @@ mod tests {
     }
 
     #[test]
-    fn the_marker_matches_the_notebook_crate() {
-        let src = include_str!("../../../crates/tinycats-notebook/src/lib.rs");
-        assert!(src.contains(&format!("pub const STEP_MARKER: &str = {STEP_MARKER:?};")));
-        assert!(src.contains(&format!("pub const CLOCK_MARKER: &str = {CLOCK_MARKER:?};")));
-    }
-
-    #[test]
     fn clock_markers_are_read_and_taken_out_of_the_text() {
         let out = format!(
             "{STEP_MARKER}load\n{CLOCK_MARKER}0.000\nloaded\n{STEP_MARKER}train\n{CLOCK_MARKER}1.250\nloss 0.5\n"
@@ -542,11 +703,102 @@ mod tests {
     }
 
     #[test]
-    fn the_tolerance_marker_matches_the_notebook_crate() {
-        let src = include_str!("../../../crates/tinycats-notebook/src/lib.rs");
-        assert!(src.contains(&format!(
-            "pub const TOLERANCE_MARKER: &str = {TOLERANCE_MARKER:?};"
-        )));
+    fn chaotic_stable_and_claim_markers_are_read_and_taken_out_of_the_text() {
+        let out = format!(
+            "{STEP_MARKER}train\n{CHAOTIC_MARKER}training is chaotic\nstep 20 loss 1.5\n\
+             {CHAOTIC_IMAGE_MARKER}curves.png curves of chaotic runs\n\
+             {STABLE_MARKER}rel=0e0 abs=5e0 augmented: wild top-1 % = 64.6154\n\
+             {CLAIM_MARKER}holds augmentation buys robustness\n\
+             {CLAIM_MARKER}FAILS augmentation costs clean accuracy\n\
+             {STABLE_MARKER}rel=0e0 abs=5e0 no value here\n"
+        );
+        let steps = split_steps(&out);
+        let s = &steps[0];
+        assert_eq!(s.text, "step 20 loss 1.5\n");
+        assert_eq!(s.chaotic.as_deref(), Some("training is chaotic"));
+        assert_eq!(
+            s.chaotic_images,
+            [("curves.png".to_owned(), "curves of chaotic runs".to_owned())]
+        );
+        assert_eq!(
+            s.stable_text(),
+            "augmented: wild top-1 % = 64.6154   (tolerance: absolute 5)\n\
+             claim: augmentation buys robustness\n\
+             claim: augmentation costs clean accuracy"
+        );
+        assert_eq!(s.failed_claims(), ["augmentation costs clean accuracy"]);
+        assert_eq!(s.bad_markers.len(), 1, "{:?}", s.bad_markers);
+        assert!(s.bad_markers[0].contains("expected `name = value`"));
+    }
+
+    #[test]
+    fn the_notebook_crate_prints_what_the_xtask_reads() {
+        // The marker format both sides agree on: `stable` formats, `split_steps` parses.
+        let line = format!("{STABLE_MARKER}rel=1e-2 abs=5e-1 clean top-1 % = 93.1000\n");
+        let steps = split_steps(&format!("{STEP_MARKER}s\n{line}"));
+        assert_eq!(
+            steps[0].stable,
+            [Stable::Value {
+                name: "clean top-1 %".into(),
+                value: "93.1000".into(),
+                tolerance: Tolerance {
+                    rel: 0.01,
+                    abs: 0.5
+                },
+            }]
+        );
+    }
+
+    #[test]
+    fn stable_records_compare_each_value_with_its_own_tolerance() {
+        let record = |a: f64, b: f64| {
+            vec![
+                Stable::Value {
+                    name: "wide".into(),
+                    value: format!("{a:.4}"),
+                    tolerance: Tolerance { rel: 0.0, abs: 5.0 },
+                },
+                Stable::Value {
+                    name: "narrow".into(),
+                    value: format!("{b:.4}"),
+                    tolerance: Tolerance { rel: 0.0, abs: 0.5 },
+                },
+                Stable::Claim {
+                    holds: true,
+                    text: "a claim".into(),
+                },
+            ]
+        };
+        let text = |r: &[Stable]| r.iter().map(Stable::line).collect::<Vec<_>>().join("\n");
+        let committed = text(&record(60.0, 10.0));
+        let moved = record(64.0, 10.4);
+        assert!(matches!(
+            compare_stable(&committed, &text(&moved), &moved),
+            Comparison::WithinTolerance { .. }
+        ));
+        let too_far = record(60.0, 11.0);
+        let Comparison::Differs { why } = compare_stable(&committed, &text(&too_far), &too_far)
+        else {
+            panic!("10 → 11 is beyond ±0.5");
+        };
+        assert!(why.starts_with("line 2:"), "{why}");
+        let mut other_claim = record(60.0, 10.0);
+        other_claim[2] = Stable::Claim {
+            holds: true,
+            text: "another claim".into(),
+        };
+        assert!(matches!(
+            compare_stable(&committed, &text(&other_claim), &other_claim),
+            Comparison::Differs { .. }
+        ));
+        assert!(matches!(
+            compare_stable(
+                &committed,
+                &text(&record(60.0, 10.0)[..2]),
+                &record(60.0, 10.0)[..2]
+            ),
+            Comparison::Differs { .. }
+        ));
     }
 
     fn differs(a: &str, b: &str, t: Tolerance) -> bool {

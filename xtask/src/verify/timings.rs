@@ -131,10 +131,8 @@ mod tests {
     fn step(name: &str, started_s: Option<f64>) -> StepOutput {
         StepOutput {
             name: name.into(),
-            text: String::new(),
-            tolerance: None,
-            bad_tolerance: None,
             started_s,
+            ..StepOutput::default()
         }
     }
 
