@@ -27,7 +27,9 @@ use tinycats_models::trainer::{
     AdamWConfig, BatchSource, FitSummary, Row, Trainer, TrainerConfig, read_metrics,
 };
 use tinycats_models::{Classifier, ClassifierConfig};
-use tinycats_notebook::{display_path, out_dir, step, workspace_root};
+use tinycats_notebook::{
+    Tolerance, chaotic, chaotic_image, claim, display_path, out_dir, stable, step, workspace_root,
+};
 use tinycats_pipelines::train::{self as pipeline, TrainData};
 use tinycats_plot::{Corner, ImageGrid, LineChart, save_png, side_by_side};
 // ANCHOR_END: uses
@@ -56,7 +58,8 @@ struct Config {
     warmup_steps: u64,
     /// Validate every this many steps.
     eval_every: u64,
-    /// Validations without a better val_loss before the run stops.
+    /// Validations without a better val_loss before the run stops: enough that a noisy
+    /// augmented run is not stopped by one unlucky stretch in its first few hundred steps.
     patience: u32,
     /// This example fails when the augmented run's test top-1 falls below these.
     min_top1_clean: f64,
@@ -80,11 +83,11 @@ const CONFIG: Config = Config {
     test_per_breed: 40,
     hard_severity: 0.5,
     batch_size: 32,
-    max_steps: 800,
+    max_steps: 600,
     lr: 3e-3,
     warmup_steps: 20,
     eval_every: 20,
-    patience: 4,
+    patience: 6,
     min_top1_clean: 0.80,
     min_top1_hard: 0.45,
     photos_per_breed: 30,
@@ -93,6 +96,12 @@ const CONFIG: Config = Config {
     finetune_steps: 40,
     finetune_lr: 5e-4,
 };
+
+/// How far a test accuracy of a training run may move between CPUs, in points, on the
+/// clean split and on the wild one: measured across five kernel settings, the clean
+/// accuracies spread over up to 2.7 points and the wild ones over up to 6.5 (the runs as
+/// rendered: the wild split punishes a memorising run hardest), with room to spare.
+const TOP1_POINTS: [f64; 2] = [4.0, 8.0];
 // ANCHOR_END: config
 
 // ANCHOR: loaders
@@ -233,6 +242,10 @@ fn main() -> Result<()> {
 
     // ANCHOR: train
     step("train");
+    // Training is chaotic: the last-bit differences between CPUs' kernels grow step by step,
+    // so another processor prints other losses and may stop at another step. What must hold
+    // everywhere is declared below with `claim` and `stable`.
+    chaotic("training runs: their losses and stopping steps differ between CPU kernels");
     let mut runs = Vec::new();
     for (name, augment) in [
         ("as rendered", Augment::eval()),
@@ -252,17 +265,39 @@ fn main() -> Result<()> {
         let metrics = read_metrics(&run_dir.join("metrics.csv"))?;
         runs.push((name, task, summary, metrics));
     }
+    let stopped: Vec<u64> = runs.iter().map(|r| r.2.steps).collect();
+    claim(
+        "every run ends with the weights of its best validation",
+        // (restored, or its best validation was its last step)
+        runs.iter()
+            .all(|(_, _, s, _)| s.restored_best || s.best_step == Some(s.steps)),
+        "a run ended with other weights than its best validation's",
+    )?;
+    claim(
+        "no run is stopped early before step 200",
+        stopped.iter().all(|&s| s >= 200),
+        format!("stopped at steps {stopped:?}"),
+    )?;
+    claim(
+        "the run as rendered stops early, before its last step",
+        runs[0].2.stopped_early,
+        format!("it ran all {} steps", runs[0].2.steps),
+    )?;
     // ANCHOR_END: train
 
     // ANCHOR: curves
     step("curves");
+    chaotic("the curves of the chaotic training runs");
     let evals = |m: &[Row], f: &dyn Fn(&Row) -> Option<f64>| -> Vec<(f64, f64)> {
         m.iter()
             .filter_map(|r| f(r).map(|v| (r.step as f64, v)))
             .collect()
     };
-    let mut loss = LineChart::new("loss", "step", "cross-entropy");
-    let mut accuracy = LineChart::new("accuracy", "step", "top-1").legend(Corner::LowerRight);
+    // Fixed axes: every run draws the same frame, whatever its losses.
+    let mut loss = LineChart::new("loss", "step", "cross-entropy").y_range(0.0, 2.6);
+    let mut accuracy = LineChart::new("accuracy", "step", "top-1")
+        .legend(Corner::LowerRight)
+        .y_range(0.0, 1.0);
     for (name, _, summary, metrics) in &runs {
         // Training values averaged over each validation interval, so they line up with val.
         let per_interval = |f: &dyn Fn(&Row) -> f64| -> Vec<(f64, f64)> {
@@ -289,6 +324,8 @@ fn main() -> Result<()> {
     }
     let figure = side_by_side(&[loss.render(480, 360)?, accuracy.render(480, 360)?], 8);
     let path = save_png(&figure, out_dir().join("curves.png"))?;
+    chaotic_image(&path, "curves of chaotic training runs");
+    let mut train_loss_at_best = Vec::new();
     for (name, _, summary, metrics) in &runs {
         let at = |step: u64| {
             metrics
@@ -296,6 +333,7 @@ fn main() -> Result<()> {
                 .find(|r| r.step == step && r.val_loss.is_some())
         };
         if let Some(best) = summary.best_step.and_then(at) {
+            train_loss_at_best.push(best.train_loss);
             println!(
                 "{name:<12} at its best step {}: train loss {:.3}, val loss {:.3}, val top-1 {:.3}",
                 best.step,
@@ -306,10 +344,18 @@ fn main() -> Result<()> {
         }
     }
     println!("saved        {}", display_path(&path));
+    // Augmentation makes the training images harder: the training loss at the best step
+    // rises from one recipe to the next.
+    claim(
+        "the training loss at the best step is lowest as rendered and highest for photos",
+        train_loss_at_best.len() == 3 && train_loss_at_best.is_sorted(),
+        format!("{train_loss_at_best:.3?}"),
+    )?;
     // ANCHOR_END: curves
 
     // ANCHOR: compare
     step("compare");
+    chaotic("test accuracies of the chaotic training runs: a few points apart between CPUs");
     // Both runs, with their restored best weights, on held-out renders: clean, and shifted.
     let hard = SynthCats::new(SynthConfig {
         severity: CONFIG.hard_severity,
@@ -342,8 +388,38 @@ fn main() -> Result<()> {
             100.0 * top1[0],
             100.0 * top1[1]
         );
+        // How far a test accuracy may move between CPUs: `TOP1_POINTS`, measured across
+        // kernel settings (bench/kernels/08_train_classifier.md), with room to spare.
+        for ((split, v), points) in ["clean", "wild"].iter().zip(&top1).zip(TOP1_POINTS) {
+            stable(
+                &format!("{name}: {split} top-1 %"),
+                100.0 * v,
+                Tolerance::absolute(points),
+            );
+        }
         scores.push(top1);
     }
+    // The chapter's argument, in points of top-1 (as rendered, augmented, for photos).
+    let points = |run: usize, split: usize| 100.0 * scores[run][split];
+    claim(
+        "augmentation buys accuracy on the wild split",
+        points(1, 1) > points(0, 1),
+        format!(
+            "wild: {:.1} augmented, {:.1} as rendered",
+            points(1, 1),
+            points(0, 1)
+        ),
+    )?;
+    claim(
+        "photo conditions beat both other runs on the wild split by at least 3 points",
+        points(2, 1) >= points(0, 1).max(points(1, 1)) + 3.0,
+        format!("wild: {:.1} for photos", points(2, 1)),
+    )?;
+    claim(
+        "photo conditions cost clean accuracy: the run for photos is last on the clean split",
+        points(2, 0) < points(0, 0).min(points(1, 0)),
+        format!("clean: {:.1} for photos", points(2, 0)),
+    )?;
     let (clean, wild) = (scores[1][0], scores[1][1]);
     ensure!(
         clean >= CONFIG.min_top1_clean && wild >= CONFIG.min_top1_hard,
@@ -351,11 +427,6 @@ fn main() -> Result<()> {
          this example promises",
         CONFIG.min_top1_clean,
         CONFIG.min_top1_hard
-    );
-    let photo_wild = scores[2][1];
-    ensure!(
-        scores.iter().take(2).all(|s| s[1] < photo_wild),
-        "the run for photos no longer beats the others on the wild split ({photo_wild:.3})"
     );
     // ANCHOR_END: compare
 
@@ -419,6 +490,7 @@ fn main() -> Result<()> {
 
     // ANCHOR: finetune
     step("finetune");
+    chaotic("a training run: its losses differ between CPU kernels");
     // `tinycats train-classifier --data my_photos_split --init-from assets/classifier
     //  --steps 40 --lr 5e-4 --batch-size 32`: the same run, through the same library call.
     let bundled = workspace_root().join("assets").join("classifier");
@@ -455,10 +527,20 @@ fn main() -> Result<()> {
         summary.best_val_loss.unwrap_or(f64::NAN),
         summary.best_step.unwrap_or(summary.steps)
     );
+    let val_losses: Vec<f64> = read_metrics(&run_dir.join("metrics.csv"))?
+        .iter()
+        .filter_map(|r| r.val_loss)
+        .collect();
+    claim(
+        "fine-tuning lowers the validation loss below its first validation's",
+        summary.best_val_loss.is_some_and(|b| b < val_losses[0]),
+        format!("validation losses {val_losses:.3?}"),
+    )?;
     // ANCHOR_END: finetune
 
     // ANCHOR: before_after
     step("before_after");
+    chaotic("the fine-tuned weights come from a chaotic training run");
     // The bundled weights and the fine-tuned ones on the photos neither trained on.
     let test = image_folder(&split_dir.join("test"), &ImageFolderOptions::default())?;
     let mut test = Loader::new(
@@ -497,17 +579,29 @@ fn main() -> Result<()> {
         );
         scores.push(report.top1);
     }
-    ensure!(
-        scores[1] > scores[0],
-        "fine-tuning did not help on the test photos ({:.3} → {:.3})",
-        scores[0],
-        scores[1]
+    // The bundled weights are the same everywhere: a photo may flip between CPUs, no more.
+    stable(
+        "bundled: top-1 %",
+        100.0 * scores[0],
+        Tolerance::absolute(1.3),
     );
+    stable(
+        "fine-tuned: top-1 %",
+        100.0 * scores[1],
+        Tolerance::absolute(TOP1_POINTS[1]),
+    );
+    claim(
+        "fine-tuning on the photos lifts top-1 on the held-out photos by at least 3 points",
+        scores[1] >= scores[0] + 0.03,
+        format!("{:.1} % → {:.1} %", 100.0 * scores[0], 100.0 * scores[1]),
+    )?;
     // ANCHOR_END: before_after
 
     // ANCHOR: exercise_top3
     step("exercise_top3");
+    chaotic("top-3 accuracies of the chaotic training runs");
     // Top-3 of both runs on both splits (the compare step's reports: clean, then wild).
+    let mut wild_top3 = Vec::new();
     for pair in reports.chunks(2) {
         let (name, clean, wild) = (pair[0].0, &pair[0].1, &pair[1].1);
         println!(
@@ -515,12 +609,20 @@ fn main() -> Result<()> {
             100.0 * clean.top_k,
             100.0 * wild.top_k
         );
+        wild_top3.push(100.0 * wild.top_k);
     }
+    claim(
+        "with three guesses, the run for photos still leads on the wild split",
+        wild_top3[2] > wild_top3[0].max(wild_top3[1]),
+        format!("wild top-3 {wild_top3:.1?}"),
+    )?;
     // ANCHOR_END: exercise_top3
 
     // ANCHOR: exercise_confused
     step("exercise_confused");
+    chaotic("the confusions of the chaotic training runs");
     // The three most frequent confusions of each run on the wild split.
+    let mut grey_pair = Vec::new();
     for (name, report) in reports.iter().skip(1).step_by(2) {
         let matrix = ConfusionMatrix {
             counts: report.confusion.clone(),
@@ -531,7 +633,16 @@ fn main() -> Result<()> {
             .map(|(c, t, p)| format!("{} → {} ×{c}", names[*t], names[*p]))
             .collect();
         println!("{name:<12} {}", top.join(", "));
+        grey_pair.push(matrix.most_frequent_confusions(3).iter().any(|(_, t, p)| {
+            let pair = [names[*t], names[*p]];
+            pair.contains(&"Russian_Blue") && pair.contains(&"British_Shorthair")
+        }));
     }
+    claim(
+        "every run confuses the grey look-alikes, Russian Blue and British Shorthair",
+        grey_pair.iter().all(|&g| g),
+        format!("among the top three confusions: {grey_pair:?}"),
+    )?;
     // ANCHOR_END: exercise_confused
     Ok(())
 }
