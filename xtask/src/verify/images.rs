@@ -54,19 +54,31 @@ pub fn produced(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-pub fn compare(new: &Path, committed: &Path) -> Result<ImageOutcome> {
+/// The outcome when the files settle it without decoding (no committed image, or the same
+/// bytes); otherwise both images, decoded.
+fn decode_unless_settled(
+    new: &Path,
+    committed: &Path,
+) -> Result<std::result::Result<(image::RgbImage, image::RgbImage), ImageOutcome>> {
     if !committed.exists() {
-        return Ok(ImageOutcome::New);
+        return Ok(Err(ImageOutcome::New));
     }
     if fs::read(new)? == fs::read(committed)? {
-        return Ok(ImageOutcome::Same);
+        return Ok(Err(ImageOutcome::Same));
     }
     let load = |p: &Path| -> Result<image::RgbImage> {
         Ok(image::open(p)
             .with_context(|| format!("cannot decode {}", p.display()))?
             .to_rgb8())
     };
-    let (a, b) = (load(new)?, load(committed)?);
+    Ok(Ok((load(new)?, load(committed)?)))
+}
+
+pub fn compare(new: &Path, committed: &Path) -> Result<ImageOutcome> {
+    let (a, b) = match decode_unless_settled(new, committed)? {
+        Ok(pair) => pair,
+        Err(settled) => return Ok(settled),
+    };
     compare_images(&a, &b).with_context(|| {
         format!(
             "cannot compare {} with {}",
@@ -127,22 +139,14 @@ pub const CHAOTIC_COLOUR_SHARE: f64 = 0.003;
 pub const CHAOTIC_MIN_INK: f64 = 0.25;
 
 /// Compares an image of chaotic numbers (training curves) by structure: the same size, the
-/// same layout at a quarter of the resolution, and the same colours drawn in similar amounts.
-/// A curve that wiggles elsewhere passes; a lost curve, a recoloured or resized figure, or a
-/// broken layout does not.
+/// same grey skeleton (frame, axes, ticks, labels, legend) and the same colours drawn in
+/// similar amounts. A curve that wiggles elsewhere passes; a lost curve, a recoloured or
+/// resized figure, or a broken layout does not.
 pub fn compare_structure(new: &Path, committed: &Path) -> Result<ImageOutcome> {
-    if !committed.exists() {
-        return Ok(ImageOutcome::New);
+    match decode_unless_settled(new, committed)? {
+        Ok((a, b)) => compare_structure_images(&a, &b),
+        Err(settled) => Ok(settled),
     }
-    if fs::read(new)? == fs::read(committed)? {
-        return Ok(ImageOutcome::Same);
-    }
-    let load = |p: &Path| -> Result<image::RgbImage> {
-        Ok(image::open(p)
-            .with_context(|| format!("cannot decode {}", p.display()))?
-            .to_rgb8())
-    };
-    compare_structure_images(&load(new)?, &load(committed)?)
 }
 
 /// [`compare_structure`] on decoded images.
