@@ -1,20 +1,32 @@
 #!/usr/bin/env bash
-# Sampler settings on the bundled generator, swept with the knobs that exist
-# today (guidance scale, solver, steps, int8 against fp32): `tinycats eval generator`, 50
-# samples per breed, seed 0 for every row, 200 bootstrap resamples. Each row's JSON report
-# lands in bench/sampler/reports/; `python3 bench/sampler/table.py` writes bench/sampler/sweep.md.
+# Sampler settings on the bundled generator: `tinycats eval generator`, 50 samples per breed,
+# seed 0 for every row, 200 bootstrap resamples. Each row's JSON report lands in
+# bench/sampler/reports/; a row whose report exists is skipped (FORCE=1 measures it again).
+# `python3 bench/sampler/table.py` writes bench/sampler/sweep.md.
+#
+# The weak guide of the autoguidance rows is the generator bundled before the GPU-trained one:
+# 8,000 CPU steps on 2,000 renders per breed, the same architecture and classes (commit
+# d1e6b6c's assets/generator), taken out of git history into target/guides/cpu-gen.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=target/release/tinycats
 out=bench/sampler/reports
 mkdir -p "$out"
+weak=target/guides/cpu-gen
+if [ ! -f "$weak/model.onnx" ]; then
+  mkdir -p "$weak"
+  for f in config.json model.onnx; do git show "d1e6b6c:assets/generator/$f" > "$weak/$f.partial"; mv "$weak/$f.partial" "$weak/$f"; done
+fi
 row() {
   name=$1; shift
+  if [ -f "$out/$name.json" ] && [ -z "${FORCE:-}" ]; then return; fi
   echo "== $name: tinycats eval generator --per-breed 50 $*" >&2
   start=$(date +%s)
   "$bin" eval generator --per-breed 50 --report "$out/$name.json" "$@" > "$out/$name.txt" 2>&1
+  sed -i "/^$name /d" "$out/times.txt" 2>/dev/null || true
   echo "$name $(( $(date +%s) - start )) s" >> "$out/times.txt"
 }
+# Guidance scale, solver and steps, int8 against fp32 (every step guided).
 row fp32-euler20-cfg4 --precision fp32
 row int8-euler20-cfg4 --precision int8
 row fp32-euler20-cfg3 --precision fp32 --cfg-scale 3
@@ -26,3 +38,13 @@ row int8-euler20-cfg3 --precision int8 --cfg-scale 3
 row fp32-euler20-cfg3.5 --precision fp32 --cfg-scale 3.5
 row fp32-euler20-cfg2.5 --precision fp32 --cfg-scale 2.5
 row fp32-heun10-cfg3 --precision fp32 --solver heun --steps 10 --cfg-scale 3
+# Guidance in an interval of t (0 = noise, 1 = data).
+row fp32-euler20-cfg4-i0.2-0.8 --precision fp32 --guidance-interval 0.2,0.8
+row fp32-euler20-cfg4-i0.3-1 --precision fp32 --guidance-interval 0.3,1
+row fp32-euler20-cfg4-i0.1-0.6 --precision fp32 --guidance-interval 0.1,0.6
+row fp32-euler20-cfg6-i0.2-0.8 --precision fp32 --cfg-scale 6 --guidance-interval 0.2,0.8
+row fp32-euler20-cfg3-i0.2-0.8 --precision fp32 --cfg-scale 3 --guidance-interval 0.2,0.8
+# Autoguidance by the weak generator.
+row fp32-euler20-auto2 --precision fp32 --cfg-scale 2 --guide-model "$weak"
+row fp32-euler20-auto3 --precision fp32 --cfg-scale 3 --guide-model "$weak"
+row fp32-heun10-cfg4-i0.2-0.8 --precision fp32 --solver heun --steps 10 --guidance-interval 0.2,0.8

@@ -9,7 +9,7 @@
 import * as ort from "onnxruntime-web/wasm";
 
 import { images as noiseImages } from "./noise.js";
-import { guide, integrate, preview, timesteps, validateOptions } from "./sampling.js";
+import { guidanceAt, guide, integrate, preview, timesteps, validateOptions } from "./sampling.js";
 import { headerSize, rgbOverWhite, softmax, toModelInput, toRgba } from "./preprocess.js";
 
 const HERE = new URL(".", import.meta.url);
@@ -119,9 +119,11 @@ async function generate(gen, graph, opts, onStep) {
   const { session: s, loadMs } = await session(graph.file);
   const sampleStarted = performance.now();
   const per = channels * size * size;
-  const guided = opts.cfgScale !== 1.0;
-  const rows = guided ? 2 : 1;
   const velocity = async (x, t) => {
+    // Outside the guidance interval a step runs the conditional row alone.
+    const scale = guidanceAt(opts, t);
+    const guided = scale !== 1.0;
+    const rows = guided ? 2 : 1;
     const input = new Float32Array(rows * per);
     input.set(x, 0);
     if (guided) input.set(x, per);
@@ -133,7 +135,7 @@ async function generate(gen, graph, opts, onStep) {
     });
     const v = out.velocity.data;
     if (!guided) return v;
-    return guide(v.subarray(0, per), v.subarray(per, 2 * per), opts.cfgScale);
+    return guide(v.subarray(0, per), v.subarray(per, 2 * per), scale);
   };
   const x0 = noiseImages(opts.seed, 1, per);
   let last = sampleStarted;
@@ -184,6 +186,7 @@ function generatorWidget(root, m, shared) {
       seed: Number(seed.value),
       shift: sampler.shift,
       solver: sampler.solver,
+      guidanceInterval: sampler.guidance_interval,
     };
     try {
       if (!Number.isInteger(opts.seed) || opts.seed < 0 || opts.seed > 4294967295) {

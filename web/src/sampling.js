@@ -27,14 +27,40 @@ export function guide(cond, uncond, scale) {
   return addScaled(uncond, addScaled(cond, uncond, -1.0), scale);
 }
 
+/**
+ * The guidance scale at time t, as the core's `SampleOptions::guidance_at`: `cfgScale` where
+ * t lies in `guidanceInterval` ([from, to], inclusive to 1e-9; 0 = noise, 1 = data), else 1
+ * (the conditional velocity alone, one network row instead of two).
+ */
+export function guidanceAt({ cfgScale, guidanceInterval = [0, 1] }, t) {
+  const slack = 1e-9;
+  const [from, to] = guidanceInterval;
+  return cfgScale !== 1.0 && t >= from - slack && t <= to + slack ? cfgScale : 1.0;
+}
+
+/** The times at which a sample evaluates the velocity, as the core's `evaluation_times`. */
+export function evaluationTimes({ steps, shift, solver }) {
+  const times = timesteps(steps, shift);
+  const out = [];
+  for (let i = 0; i + 1 < times.length; i++) {
+    out.push(times[i]);
+    if (solver === "heun" && i + 2 < times.length) out.push(times[i + 1]);
+  }
+  return out;
+}
+
 /** Checks sampler settings as the core's `SampleOptions::validate` does. */
-export function validateOptions({ steps, shift, cfgScale }) {
+export function validateOptions({ steps, shift, cfgScale, guidanceInterval = [0, 1] }) {
   if (!Number.isInteger(steps) || steps < 1 || steps > 10000) {
     return `steps must be a whole number in 1..=10000, not ${steps}`;
   }
   if (!(shift > 0 && Number.isFinite(shift))) return `shift must be a finite number > 0, not ${shift}`;
   if (!(cfgScale >= 0 && Number.isFinite(cfgScale))) {
     return `guidance must be a finite number ≥ 0, not ${cfgScale}`;
+  }
+  const [from, to] = guidanceInterval;
+  if (!(from >= 0 && from <= 1 && to >= 0 && to <= 1 && from <= to)) {
+    return `the guidance interval must be two times from ≤ to in [0, 1], not [${from}, ${to}]`;
   }
   return null;
 }

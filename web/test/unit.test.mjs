@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import { fill, philox4x32_10 } from "../src/noise.js";
-import { addScaled, guide, integrate, timesteps, validateOptions } from "../src/sampling.js";
+import { addScaled, evaluationTimes, guidanceAt, guide, integrate, timesteps, validateOptions } from "../src/sampling.js";
 import { headerSize, resizeTriangle, rgbOverWhite, toModelInput, toRgba } from "../src/preprocess.js";
 
 test("Philox4x32-10 gives Random123's known answers", () => {
@@ -56,7 +56,20 @@ test("Euler integrates a constant field exactly and Heun's last step is Euler's"
   assert.ok(!calls.includes(1), "Heun never asks the network about t = 1");
 });
 
+test("guidance acts where the Rust core's does (web/test/guidance_kat.json)", () => {
+  const cases = JSON.parse(readFileSync(new URL("guidance_kat.json", import.meta.url)));
+  assert.ok(cases.length >= 5);
+  for (const { options: o, scales, network_evaluations: nfe } of cases) {
+    const opts = { steps: o.steps, shift: o.shift, solver: o.solver, cfgScale: o.cfg_scale, guidanceInterval: o.guidance_interval };
+    const got = evaluationTimes(opts).map((t) => guidanceAt(opts, t));
+    assert.deepEqual(got, scales, JSON.stringify(o));
+    assert.equal(got.reduce((n, s) => n + (s !== 1.0 ? 2 : 1), 0), nfe, JSON.stringify(o));
+  }
+  assert.equal(guidanceAt({ cfgScale: 4 }, 0.0), 4, "no interval: every step guided");
+});
+
 test("sampler settings are refused by name", () => {
+  assert.match(validateOptions({ steps: 20, shift: 1, cfgScale: 4, guidanceInterval: [0.8, 0.2] }), /interval/);
   assert.match(validateOptions({ steps: 0, shift: 1, cfgScale: 4 }), /steps/);
   assert.match(validateOptions({ steps: 20, shift: 1, cfgScale: -1 }), /guidance/);
   assert.equal(validateOptions({ steps: 20, shift: 1, cfgScale: 4 }), null);

@@ -190,9 +190,38 @@ pub struct SamplerArgs {
     /// Time-grid shift (1 = uniform; > 1 spends more steps near the noise).
     #[arg(long, default_value_t = SampleOptions::default().shift)]
     pub shift: f64,
-    /// Classifier-free guidance scale (1 = none).
+    /// Guidance scale (1 = none).
     #[arg(long, default_value_t = SampleOptions::default().cfg_scale)]
     pub cfg_scale: f64,
+    /// The times FROM,TO where guidance acts (t = 0 is the noise, 1 the data; `0,1` guides
+    /// every step); steps outside it cost one network evaluation instead of two. Default:
+    /// `SampleOptions::DEFAULT`'s.
+    #[arg(long, value_parser = parse_interval)]
+    pub guidance_interval: Option<[f64; 2]>,
+    /// Autoguidance: a weaker generator of the same classes (an `.onnx` file or a model
+    /// folder) whose conditional velocity replaces the unconditional one in guided steps
+    /// (ONNX Runtime only).
+    #[arg(long)]
+    pub guide_model: Option<PathBuf>,
+}
+
+fn parse_interval(s: &str) -> Result<[f64; 2], String> {
+    let err =
+        |why: &str| format!("`{s}`: {why} (expected FROM,TO with 0 ≤ FROM ≤ TO ≤ 1, e.g. 0.2,0.8)");
+    let (from, to) = s.split_once(',').ok_or_else(|| err("no comma"))?;
+    let num = |v: &str| {
+        v.trim()
+            .parse::<f64>()
+            .map_err(|_| err(&format!("`{v}` is not a number")))
+    };
+    let interval = [num(from)?, num(to)?];
+    SampleOptions {
+        guidance_interval: interval,
+        ..SampleOptions::default()
+    }
+    .validate()
+    .map_err(|e| err(&e.to_string()))?;
+    Ok(interval)
 }
 
 impl SamplerArgs {
@@ -202,9 +231,39 @@ impl SamplerArgs {
             shift: self.shift,
             solver: self.solver,
             cfg_scale: self.cfg_scale,
+            guidance_interval: self
+                .guidance_interval
+                .unwrap_or(SampleOptions::default().guidance_interval),
         };
         opts.validate()?;
         Ok(opts)
+    }
+
+    /// Sets `--guide-model` (loaded at `precision`, like the main graph) as `generator`'s
+    /// autoguidance guide.
+    pub fn attach_guide(
+        &self,
+        generator: &mut Generator,
+        scratch: &std::path::Path,
+        precision: Precision,
+    ) -> anyhow::Result<()> {
+        if let Some(path) = &self.guide_model {
+            crate::preflight::expect_generator(path, Backend::Ort)?;
+            let guide = load_generator(path, scratch, precision)
+                .with_context(|| format!("loading the guide model {}", path.display()))?;
+            generator
+                .set_guide(Some(guide))
+                .with_context(|| format!("--guide-model {}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Refuses `--guide-model` where a command cannot use it.
+    pub fn no_guide(&self, why: &str) -> anyhow::Result<()> {
+        if let Some(path) = &self.guide_model {
+            anyhow::bail!("--guide-model {}: {why}", path.display());
+        }
+        Ok(())
     }
 }
 
@@ -372,6 +431,8 @@ fn generator(args: GeneratorArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let (fidelity, on) = match args.backend {
         Backend::Tch => {
+            args.sampler
+                .no_guide("autoguidance runs on ONNX Runtime (leave out --backend tch)")?;
             let device = parse_device(&args.device)?;
             let (_vs, mut model) = TinyDit::load(&generator_folder(&args.model), device)?;
             let run = breed_fidelity(&mut model, &mut judge, args.per_breed, &opts, args.seed)?;
@@ -380,6 +441,8 @@ fn generator(args: GeneratorArgs) -> anyhow::Result<()> {
         Backend::Ort => {
             let scratch = tempfile::tempdir()?;
             let mut generator = load_generator(&args.model, scratch.path(), precision)?;
+            args.sampler
+                .attach_guide(&mut generator, scratch.path(), precision)?;
             let run = breed_fidelity(&mut generator, &mut judge, args.per_breed, &opts, args.seed)?;
             (
                 run,
@@ -389,13 +452,14 @@ fn generator(args: GeneratorArgs) -> anyhow::Result<()> {
     };
     println!("{}", fidelity.report.table("breed fidelity"));
     println!(
-        "{} samples ({} per breed, {} steps {}, guidance {}, shift {}, seed {}) in {:.1} s on {on}",
+        "{} samples ({} per breed, {opts}{}, {} network evaluations per image, seed {}) in {:.1} s on {on}",
         fidelity.samples.len(),
         args.per_breed,
-        opts.steps,
-        opts.solver,
-        opts.cfg_scale,
-        opts.shift,
+        match &args.sampler.guide_model {
+            Some(p) => format!(", autoguided by {}", p.display()),
+            None => String::new(),
+        },
+        opts.network_evaluations(),
         args.seed,
         started.elapsed().as_secs_f64()
     );
@@ -518,6 +582,10 @@ pub fn quality_table(q: &quality::GeneratorQuality) -> String {
     row("precision (k-NN)", format!("{:.3}", q.precision));
     row("recall (k-NN)", format!("{:.3}", q.recall));
     row("sharpness, generated / real", format!("{:.3}", q.sharpness));
+    row(
+        "patch seams, generated (real: about 1)",
+        format!("{:.3} (real {:.3})", q.seams, q.seams_real),
+    );
     if let Some(m) = &q.memorisation {
         row(
             &format!(
@@ -559,6 +627,8 @@ pub struct QuantizationArgs {
 fn quantization(args: QuantizationArgs) -> anyhow::Result<()> {
     let repo = ModelRepo::local(&args.repo)?;
     let opts = args.sampler.options()?;
+    args.sampler
+        .no_guide("the quantization report compares each graph guided by itself")?;
     let classifiers = write_variants(&repo.file(CLASSIFIER_ONNX)?, &args.out_dir, "classifier")?;
     let generators = write_variants(&repo.file(GENERATOR_ONNX)?, &args.out_dir, "generator")?;
     let mut judge = Classifier::load(&classifiers[0].path)?;

@@ -72,6 +72,8 @@ pub fn run(args: SampleArgs) -> anyhow::Result<()> {
     // starts from noise stream i of the seed, on either back-end.
     let (images01, names, on) = match args.backend {
         Backend::Tch => {
+            args.sampler
+                .no_guide("autoguidance runs on ONNX Runtime (leave out --backend tch)")?;
             let device = parse_device(&args.device)?;
             let (_vs, model) = TinyDit::load(&generator_folder(&args.model), device)?;
             let labels: Vec<i64> = labels_of(&model.config().class_names)?
@@ -91,6 +93,8 @@ pub fn run(args: SampleArgs) -> anyhow::Result<()> {
         Backend::Ort => {
             let scratch = tempfile::tempdir()?;
             let mut generator = load_generator(&args.model, scratch.path(), precision)?;
+            args.sampler
+                .attach_guide(&mut generator, scratch.path(), precision)?;
             let labels = labels_of(generator.class_names())?;
             let y: Vec<usize> = (0..args.per_breed as usize)
                 .flat_map(|_| labels.iter().copied())

@@ -51,9 +51,18 @@ pub struct SampleOptions {
     pub shift: f64,
     /// ODE solver.
     pub solver: Solver,
-    /// Classifier-free guidance scale `s`: `v = v_u + s·(v_c − v_u)` (1 = no guidance, no
-    /// extra network evaluation).
+    /// Guidance scale `s`: `v = v_ref + s·(v_c − v_ref)` (1 = no guidance, no extra network
+    /// evaluation). The reference `v_ref` is the same network's unconditional velocity
+    /// (classifier-free guidance), or a weaker model's conditional one (autoguidance, which
+    /// the back-ends offer as a guide model next to these options).
     pub cfg_scale: f64,
+    /// The times `[from, to]` at which guidance acts, in this module's convention (t = 0 is
+    /// the noise, t = 1 the data; the bounds are inclusive, to 1e-9). Elsewhere a step uses
+    /// the conditional velocity alone and costs one network evaluation, not two. `[0, 1]`
+    /// guides every step. Kynkäänniemi et al. (2024), "Applying guidance in a limited interval
+    /// improves sample and distribution quality": guidance near the noise pulls every sample
+    /// of a class to one layout; near the data it only adds artefacts.
+    pub guidance_interval: [f64; 2],
 }
 
 impl SampleOptions {
@@ -66,6 +75,7 @@ impl SampleOptions {
         shift: 1.0,
         solver: Solver::Euler,
         cfg_scale: 4.0,
+        guidance_interval: [0.0, 1.0],
     };
 
     /// Checks every field, naming the first one out of range.
@@ -87,21 +97,91 @@ impl SampleOptions {
                 "a finite number ≥ 0",
             ));
         }
+        let [from, to] = self.guidance_interval;
+        if !(0.0..=1.0).contains(&from) || !(0.0..=1.0).contains(&to) || from > to {
+            return Err(Invalid::new(
+                "guidance_interval",
+                format!("[{from}, {to}]"),
+                "two times FROM ≤ TO in [0, 1] (0 = noise, 1 = data)",
+            ));
+        }
         Ok(())
     }
 
-    /// Whether a sample needs the unconditional velocity too.
+    /// Whether some step of a sample needs the reference velocity too.
     pub fn guided(&self) -> bool {
-        self.cfg_scale != 1.0
+        self.times().iter().any(|&t| self.guided_at(t))
+    }
+
+    /// Whether a velocity evaluated at time `t` is guided: a scale other than 1 and `t` in
+    /// [`SampleOptions::guidance_interval`].
+    pub fn guided_at(&self, t: f64) -> bool {
+        const SLACK: f64 = 1e-9;
+        let [from, to] = self.guidance_interval;
+        self.cfg_scale != 1.0 && t >= from - SLACK && t <= to + SLACK
+    }
+
+    /// The guidance scale at time `t`: [`SampleOptions::cfg_scale`] inside the interval, 1
+    /// (the conditional velocity alone) outside it.
+    pub fn guidance_at(&self, t: f64) -> f64 {
+        if self.guided_at(t) {
+            self.cfg_scale
+        } else {
+            1.0
+        }
+    }
+
+    /// This sampler's time grid ([`timesteps`]).
+    pub fn times(&self) -> Vec<f64> {
+        timesteps(self.steps, self.shift)
+    }
+
+    /// The times at which a sample evaluates the velocity, in order: each step's start, and
+    /// for Heun also its end, but on the last step.
+    pub fn evaluation_times(&self) -> Vec<f64> {
+        let times = self.times();
+        let mut out = Vec::new();
+        for (i, w) in times.windows(2).enumerate() {
+            out.push(w[0]);
+            if self.solver == Solver::Heun && i + 2 < times.len() {
+                out.push(w[1]);
+            }
+        }
+        out
     }
 
     /// Velocity evaluations per sample: one per Euler step, two per Heun step but the last
-    /// (guidance evaluates the conditional and unconditional rows in the same call).
+    /// (guidance evaluates the conditional and reference rows in the same call).
     pub fn velocity_evaluations(&self) -> usize {
         match self.solver {
             Solver::Euler => self.steps,
             Solver::Heun => 2 * self.steps - 1,
         }
+    }
+
+    /// Network evaluations per image, the sampling cost: one per velocity evaluation, two
+    /// where it is guided (the conditional row and the reference row).
+    pub fn network_evaluations(&self) -> usize {
+        self.evaluation_times()
+            .iter()
+            .map(|&t| if self.guided_at(t) { 2 } else { 1 })
+            .sum()
+    }
+}
+
+/// `20 steps euler, guidance 4 at t in [0.2, 0.8], shift 1`: how reports name a setting.
+impl std::fmt::Display for SampleOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} steps {}, guidance {}",
+            self.steps, self.solver, self.cfg_scale
+        )?;
+        let [from, to] = self.guidance_interval;
+        if self.cfg_scale != 1.0 && [from, to] != [0.0, 1.0] {
+            write!(f, " at t in [{from}, {to}]")?;
+        }
+        write!(f, ", shift {}", self.shift)
     }
 }
 
@@ -296,6 +376,103 @@ mod tests {
         let v = guide(&vec![2.0f32, 1.0], &vec![1.0f32, 1.0], 4.0);
         assert_eq!(v, vec![5.0, 1.0]);
         assert_eq!(guide(&vec![2.0f32], &vec![1.0f32], 1.0), vec![2.0]);
+    }
+
+    #[test]
+    fn guidance_acts_only_inside_its_interval() {
+        let opts = SampleOptions {
+            guidance_interval: [0.2, 0.6],
+            ..SampleOptions::DEFAULT
+        };
+        // The 20-step grid's t = 0.2 is 0.19999999999999996: inside, by the slack.
+        let scales: Vec<f64> = opts
+            .evaluation_times()
+            .iter()
+            .map(|&t| opts.guidance_at(t))
+            .collect();
+        let guided = scales.iter().filter(|&&s| s == 4.0).count();
+        assert_eq!(guided, 9, "{scales:?}"); // t = 0.20, 0.25, …, 0.60
+        assert_eq!(scales[0], 1.0);
+        assert_eq!(scales[4], 4.0);
+        assert_eq!(scales[12], 4.0);
+        assert_eq!(scales[13], 1.0);
+        assert_eq!(opts.network_evaluations(), 20 + 9);
+        assert_eq!(SampleOptions::DEFAULT.network_evaluations(), 40);
+        let heun = SampleOptions {
+            solver: Solver::Heun,
+            steps: 10,
+            ..SampleOptions::DEFAULT
+        };
+        assert_eq!(heun.evaluation_times().len(), heun.velocity_evaluations());
+        assert_eq!(heun.network_evaluations(), 38);
+        let unguided = SampleOptions {
+            cfg_scale: 1.0,
+            ..SampleOptions::DEFAULT
+        };
+        assert!(!unguided.guided() && unguided.network_evaluations() == 20);
+        let empty = SampleOptions {
+            guidance_interval: [0.96, 0.99],
+            ..SampleOptions::DEFAULT
+        };
+        assert!(!empty.guided(), "no grid time falls in [0.96, 0.99]");
+        for bad in [[0.6, 0.2], [-0.1, 0.5], [0.0, 1.5], [f64::NAN, 1.0]] {
+            let err = SampleOptions {
+                guidance_interval: bad,
+                ..SampleOptions::DEFAULT
+            }
+            .validate()
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("guidance_interval"), "{err}");
+        }
+    }
+
+    /// The known answers the browser page's port (`web/src/sampling.js`) is tested against
+    /// too (`node --test web/test/`): for each setting, the guidance scale at every velocity
+    /// evaluation and the network evaluations per image. `TINYCATS_WRITE_KAT=1` rewrites
+    /// the answers from this implementation (the settings stay).
+    #[test]
+    fn the_browser_pages_guidance_known_answers_hold_here() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../web/test/guidance_kat.json"
+        );
+        let text = std::fs::read_to_string(path).expect("web/test/guidance_kat.json");
+        let mut cases: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        assert!(cases.len() >= 5);
+        let write = std::env::var_os("TINYCATS_WRITE_KAT").is_some();
+        for case in &mut cases {
+            let opts: SampleOptions = serde_json::from_value(case["options"].clone()).unwrap();
+            let scales: Vec<f64> = opts
+                .evaluation_times()
+                .iter()
+                .map(|&t| opts.guidance_at(t))
+                .collect();
+            if write {
+                case["scales"] = serde_json::json!(scales);
+                case["network_evaluations"] = serde_json::json!(opts.network_evaluations());
+                continue;
+            }
+            let want: Vec<f64> = serde_json::from_value(case["scales"].clone()).unwrap();
+            assert_eq!(scales, want, "{opts}");
+            assert_eq!(
+                case["network_evaluations"].as_u64(),
+                Some(opts.network_evaluations() as u64),
+                "{opts}"
+            );
+        }
+        if write {
+            let text = serde_json::to_string(&cases).unwrap();
+            std::fs::write(path, text.replace("},{", "},\n{") + "\n").unwrap();
+        }
+    }
+
+    #[test]
+    fn options_without_an_interval_still_parse_and_guide_everywhere() {
+        let opts: SampleOptions =
+            serde_json::from_str(r#"{"steps": 10, "cfg_scale": 3.0}"#).unwrap();
+        assert_eq!(opts.guidance_interval, [0.0, 1.0]);
+        assert!(opts.evaluation_times().iter().all(|&t| opts.guided_at(t)));
     }
 
     #[test]

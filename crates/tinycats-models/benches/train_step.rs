@@ -125,6 +125,7 @@ fn main() {
             shift: 1.0,
             solver: Solver::Euler,
             cfg_scale: 1.0,
+            guidance_interval: [0.0, 1.0],
         };
         let _ = flow::sample(&model, &noise, &ys, &SampleOptions { steps: 1, ..opts });
         let t = Instant::now();

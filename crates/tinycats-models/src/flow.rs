@@ -107,9 +107,10 @@ pub fn sample_with(
     let _guard = tch::no_grad_guard();
     let n = noise.size()[0];
     let velocity = |x: &Tch, t: f64| {
+        let scale = opts.guidance_at(t);
         let t = Tensor::full([n], t, (Kind::Float, x.0.device())); // (N,)
-        Ok::<_, crate::ModelError>(Tch(if opts.guided() {
-            model.forward_with_cfg(&x.0, &t, y, opts.cfg_scale)
+        Ok::<_, crate::ModelError>(Tch(if scale != 1.0 {
+            model.forward_with_cfg(&x.0, &t, y, scale)
         } else {
             model.forward(&x.0, &t, y)
         }))

@@ -10,6 +10,9 @@
 //!   inside the generated ones';
 //! - a **sharpness ratio**: the mean variance of the Laplacian of generated over real images
 //!   (below 1: blurrier than the data);
+//! - a **patch-seam ratio**: the mean absolute luma step across the borders of the
+//!   generator's patches over the mean step inside them (1: no seams; real SynthCats sit
+//!   near 1, a patch transformer's visible grid above it);
 //! - a **memorisation check**: each image's distance to its nearest training image, generated
 //!   against held-out real, as a ratio of medians (well below 1: copies of the training set).
 //!
@@ -432,6 +435,35 @@ pub fn laplacian_variance(img: &RgbImage) -> f64 {
     values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n
 }
 
+/// The patch-seam ratio of one image: the mean absolute luma difference between neighbours
+/// on either side of a `patch`-pixel border (horizontal and vertical, the 0–255 scale) over
+/// the mean between neighbours inside a patch. About 1 for an image without a grid.
+pub fn seam_ratio(img: &RgbImage, patch: u32) -> f64 {
+    let (w, h) = img.dimensions();
+    let luma = |x: u32, y: u32| {
+        let p = img.get_pixel(x, y).0;
+        0.299 * p[0] as f64 + 0.587 * p[1] as f64 + 0.114 * p[2] as f64
+    };
+    let (mut border, mut inside) = ((0.0, 0u64), (0.0, 0u64));
+    let mut add = |across: bool, step: f64| {
+        let sum = if across { &mut border } else { &mut inside };
+        sum.0 += step;
+        sum.1 += 1;
+    };
+    for y in 0..h {
+        for x in 0..w {
+            if x + 1 < w {
+                add((x + 1) % patch == 0, (luma(x + 1, y) - luma(x, y)).abs());
+            }
+            if y + 1 < h {
+                add((y + 1) % patch == 0, (luma(x, y + 1) - luma(x, y)).abs());
+            }
+        }
+    }
+    let mean = |(s, n): (f64, u64)| s / n.max(1) as f64;
+    mean(border) / mean(inside).max(1e-9)
+}
+
 /// SynthCats images as the generator's training saw them: stream positions `range` of a
 /// split (breed `j mod 13`), half of them mirrored, rendered with `seed`.
 pub fn synth_images(
@@ -460,6 +492,8 @@ pub struct QualityOptions {
     /// The generator's training images for the memorisation check: SynthCats seed and
     /// stream positions `0..n` of its train split, each also mirrored. `None` skips it.
     pub train_images: Option<(u64, u64)>,
+    /// The generator's patch size in pixels, for the patch-seam ratio.
+    pub patch: u32,
 }
 
 impl Default for QualityOptions {
@@ -470,6 +504,7 @@ impl Default for QualityOptions {
             rounds: 200,
             seed: 0,
             train_images: None,
+            patch: 8,
         }
     }
 }
@@ -502,6 +537,10 @@ pub struct GeneratorQuality {
     pub recall: Estimate,
     /// Mean Laplacian variance, generated over real.
     pub sharpness: Estimate,
+    /// Mean patch-seam ratio ([`seam_ratio`]) of the generated images.
+    pub seams: Estimate,
+    /// The same of the first real set: what "no seams" measures on this data.
+    pub seams_real: Estimate,
     pub memorisation: Option<Memorisation>,
 }
 
@@ -584,6 +623,12 @@ pub fn measure(
     let sharp_gen: Vec<f64> = generated.par_iter().map(laplacian_variance).collect();
     let sharp_real: Vec<f64> = real_a.par_iter().map(laplacian_variance).collect();
     let sharpness = bootstrap_ratio(&sharp_gen, &sharp_real, &draws, mean_at);
+    // At the network's input size the generator's patches are `patch · side / size` pixels.
+    let seam = |imgs: &[RgbImage]| -> Vec<f64> {
+        imgs.par_iter().map(|g| seam_ratio(g, opts.patch)).collect()
+    };
+    let seams = bootstrap_stat(&seam(generated), &draws.generated, mean_at);
+    let seams_real = bootstrap_stat(&seam(&real_a), &draws.real, mean_at);
 
     let memorisation = match opts.train_images {
         None => None,
@@ -624,6 +669,8 @@ pub fn measure(
         precision: bootstrap_stat(&precision, &draws.generated, mean_at),
         recall: bootstrap_stat(&recall, &draws.generated, mean_at),
         sharpness,
+        seams,
+        seams_real,
         memorisation,
     })
 }
@@ -646,6 +693,24 @@ mod tests {
         let fd = frechet_distance(&x, &(&x * 2.0));
         let var = 4.0 / 3.0; // unbiased variance of ±1
         assert!((fd - var).abs() < 1e-9, "{fd} vs {var}");
+    }
+
+    #[test]
+    fn seam_ratio_sees_a_patch_grid() {
+        // A smooth ramp has the same step everywhere: ratio 1.
+        let ramp = RgbImage::from_fn(32, 32, |x, y| image::Rgb([(4 * x + 2 * y) as u8; 3]));
+        assert!((seam_ratio(&ramp, 8) - 1.0).abs() < 1e-9);
+        // Each 8-px patch flat at its own grey: all the change is across borders.
+        let tiles = RgbImage::from_fn(32, 32, |x, y| image::Rgb([(40 * (x / 8 + y / 8)) as u8; 3]));
+        assert!(seam_ratio(&tiles, 8) > 1e6);
+        // The same image judged with 16-px patches: half of the borders fall inside.
+        let tiles16 = seam_ratio(&tiles, 16);
+        assert!(tiles16 > 1e6, "{tiles16}");
+        let noise = RgbImage::from_fn(32, 32, |x, y| {
+            image::Rgb([(splitmix((y * 32 + x) as u64) % 256) as u8; 3])
+        });
+        let r = seam_ratio(&noise, 8);
+        assert!((0.8..1.25).contains(&r), "{r}");
     }
 
     #[test]

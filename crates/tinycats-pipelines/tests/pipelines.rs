@@ -57,14 +57,36 @@ fn breed_fidelity_draws_the_same_samples_on_both_back_ends() {
     tinycats_onnx::export(&cdir, &judge_onnx, None).unwrap();
 
     let mut judge = Classifier::load(&judge_onnx).unwrap();
-    let opts = SampleOptions {
+    let mut tch_model = model.unwrap();
+    let mut ort_model = Generator::load(&onnx).unwrap();
+    // Guidance at every step, and only in the middle of t: the back-ends agree on both, and
+    // the interval changes the samples.
+    let everywhere = SampleOptions {
         steps: 4,
         ..SampleOptions::DEFAULT
     };
-    let mut tch_model = model.unwrap();
-    let a = breed_fidelity(&mut tch_model, &mut judge, 2, &opts, 5).unwrap();
-    let mut ort_model = Generator::load(&onnx).unwrap();
-    let b = breed_fidelity(&mut ort_model, &mut judge, 2, &opts, 5).unwrap();
+    let interval = SampleOptions {
+        guidance_interval: [0.25, 0.5],
+        ..everywhere
+    };
+    let mut firsts = Vec::new();
+    for opts in [interval, everywhere] {
+        let a = breed_fidelity(&mut tch_model, &mut judge, 2, &opts, 5).unwrap();
+        let b = breed_fidelity(&mut ort_model, &mut judge, 2, &opts, 5).unwrap();
+        firsts.push(a.samples[0].clone());
+        same_samples(&a, &b);
+    }
+    assert!(
+        firsts[0] != firsts[1],
+        "guiding at 2 of 4 steps changes the sample"
+    );
+    let opts = everywhere;
+    // `per_breed` = 0 is refused, naming the field.
+    let err = breed_fidelity(&mut ort_model, &mut judge, 0, &opts, 5).unwrap_err();
+    assert!(err.to_string().contains("per_breed"), "{err}");
+}
+
+fn same_samples(a: &tinycats_pipelines::eval::Fidelity, b: &tinycats_pipelines::eval::Fidelity) {
     assert_eq!(a.samples.len(), 26);
     assert_eq!(a.labels, b.labels);
     let worst = a
@@ -81,9 +103,6 @@ fn breed_fidelity_draws_the_same_samples_on_both_back_ends() {
         .unwrap();
     assert!(worst <= 1, "the back-ends' samples differ by {worst}/255");
     assert!(a.samples[0] != a.samples[1], "two images of a breed differ");
-    // `per_breed` = 0 is refused, naming the field.
-    let err = breed_fidelity(&mut ort_model, &mut judge, 0, &opts, 5).unwrap_err();
-    assert!(err.to_string().contains("per_breed"), "{err}");
 }
 
 #[test]

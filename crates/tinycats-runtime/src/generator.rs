@@ -1,6 +1,8 @@
 //! The TinyDiT generator on ONNX Runtime: flow-matching sampling (Euler or Heun) from
-//! t = 0 (noise) to t = 1 (data), classifier-free guidance in the caller — conditional and
-//! unconditional rows go through the graph in ONE call per velocity evaluation.
+//! t = 0 (noise) to t = 1 (data), guidance in the caller — conditional and unconditional rows
+//! go through the graph in ONE call per guided velocity evaluation — or, with a guide model
+//! ([`Generator::set_guide`]), autoguidance: the reference velocity is the weaker model's
+//! conditional one.
 
 use std::path::Path;
 
@@ -89,6 +91,8 @@ pub struct Generator {
     null_class: usize,
     preprocess: Preprocess,
     meta: Metadata,
+    /// The weaker model of autoguidance, when set.
+    guide: Option<Box<Generator>>,
 }
 
 impl Generator {
@@ -109,7 +113,36 @@ impl Generator {
             null_class,
             preprocess,
             meta,
+            guide: None,
         })
+    }
+
+    /// Autoguidance (Karras et al., 2024, "Guiding a diffusion model with a bad version of
+    /// itself"): guided steps extrapolate from `guide`'s conditional velocity instead of this
+    /// model's unconditional one, `v = v_guide + s·(v_c − v_guide)`. `guide` must be a model of
+    /// the same classes and image size (a weaker or earlier one); `None` returns to
+    /// classifier-free guidance.
+    pub fn set_guide(&mut self, guide: Option<Generator>) -> Result<()> {
+        if let Some(g) = &guide
+            && (g.class_names != self.class_names || g.image_size() != self.image_size())
+        {
+            return Err(RuntimeError::Invalid(format!(
+                "the guide model draws {} px images of {:?}, this one {} px images of {:?}: \
+                 autoguidance needs a weaker model of the same classes and size",
+                g.image_size(),
+                g.class_names,
+                self.image_size(),
+                self.class_names
+            )));
+        }
+        self.guide = guide.map(Box::new);
+        Ok(())
+    }
+
+    /// Whether guided steps use a guide model (autoguidance) rather than this model's
+    /// unconditional velocity.
+    pub fn has_guide(&self) -> bool {
+        self.guide.is_some()
     }
 
     pub fn class_names(&self) -> &[String] {
@@ -183,7 +216,8 @@ impl Generator {
     }
 
     /// The guided velocity at time `t` for all rows of `x`, all of breed `breed`:
-    /// conditional and unconditional rows stacked into one `(2B, …)` call, combined by
+    /// conditional and unconditional rows stacked into one `(2B, …)` call (or, with a guide
+    /// model, the conditional rows through both models), combined by
     /// [`tinycats_core::guide`].
     pub fn guided_velocity(
         &mut self,
@@ -214,6 +248,11 @@ impl Generator {
         let y: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
         if guidance == 1.0 || labels.iter().all(|&l| l == self.null_class) {
             return self.velocity(x, &vec![t; b], &y);
+        }
+        if let Some(weak) = self.guide.as_mut() {
+            let v_ref = weak.velocity(x, &vec![t; b], &y)?;
+            let v_c = self.velocity(x, &vec![t; b], &y)?;
+            return Ok(guide(&Images(v_c), &Images(v_ref), guidance).0);
         }
         let xx = concatenate(Axis(0), &[x, x]).expect("same shapes"); // (2B, C, H, W)
         let mut yy = y;
@@ -252,7 +291,8 @@ impl Generator {
         }
         let times = timesteps(options.steps, options.shift);
         let velocity = |x: &Images, t: f64| {
-            self.guided_velocity_labels(x.0.view(), t as f32, labels, options.cfg_scale)
+            let scale = options.guidance_at(t);
+            self.guided_velocity_labels(x.0.view(), t as f32, labels, scale)
                 .map(Images)
         };
         let x = tinycats_core::integrate(Images(noise), &times, options.solver, velocity, on_step)?;

@@ -87,6 +87,52 @@ fn guidance_batches_cond_and_uncond_rows_and_mixes_them() -> Result<()> {
     Ok(())
 }
 
+/// Autoguidance extrapolates from the guide's conditional velocity: guided by itself, the
+/// model's guided velocity is its conditional one (`v_c + s·(v_c − v_c)`), so the samples
+/// are those of guidance 1; a guide of other classes is refused, naming both.
+#[test]
+fn a_model_guided_by_itself_samples_as_without_guidance() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let onnx = export_dit(dir.path(), Target::X)?;
+    let mut g = Generator::load(&onnx)?;
+    let guided = SampleOptions {
+        steps: 3,
+        cfg_scale: 3.0,
+        ..SampleOptions::DEFAULT
+    };
+    let unguided = SampleOptions {
+        cfg_scale: 1.0,
+        ..guided
+    };
+    let cfg = g.sample(g.noise(2, 2), 1, &guided, |_| {})?;
+    let plain = g.sample(g.noise(2, 2), 1, &unguided, |_| {})?;
+    g.set_guide(Some(Generator::load(&onnx)?))?;
+    assert!(g.has_guide());
+    let auto = g.sample(g.noise(2, 2), 1, &guided, |_| {})?;
+    assert!(max_abs(&auto, &plain) < 1e-5, "{}", max_abs(&auto, &plain));
+    assert!(
+        max_abs(&auto, &cfg) > 1e-3,
+        "autoguidance is not classifier-free guidance"
+    );
+    g.set_guide(None)?;
+    assert!(max_abs(&g.sample(g.noise(2, 2), 1, &guided, |_| {})?, &cfg) == 0.0);
+
+    let other = dir.path().join("other");
+    let mut cfg = fixtures::small_dit_config(Target::X);
+    cfg.class_names[0] = "NOT_A_BREED".into();
+    fixtures::write_random_dit(&other, &cfg, 7)?;
+    tinycats_onnx::export(&other, &dir.path().join("other.onnx"), None)?;
+    let err = g
+        .set_guide(Some(Generator::load(dir.path().join("other.onnx"))?))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("NOT_A_BREED") && err.contains("same classes"),
+        "{err}"
+    );
+    Ok(())
+}
+
 #[test]
 fn generate_is_seeded_calls_back_each_step_and_names_unknown_breeds() -> Result<()> {
     let dir = tempfile::tempdir()?;
