@@ -17,9 +17,20 @@ if [ ! -f "$weak/model.onnx" ]; then
   mkdir -p "$weak"
   for f in config.json model.onnx; do git show "d1e6b6c:assets/generator/$f" > "$weak/$f.partial"; mv "$weak/$f.partial" "$weak/$f"; done
 fi
+# Every row spells out the whole sampler: a flag it leaves out gets the setting the sweep
+# started from (the library default before it), not what the model's sampler.json says now.
+explicit() {
+  local args=" $* " flag value
+  for pair in steps=20 solver=euler shift=1 cfg-scale=4 guidance-interval=0,1; do
+    flag=${pair%%=*}; value=${pair#*=}
+    case "$args" in *" --$flag "*) ;; *) args="$args --$flag $value" ;; esac
+  done
+  echo $args
+}
 row() {
   name=$1; shift
   if [ -f "$out/$name.json" ] && [ -z "${FORCE:-}" ]; then return; fi
+  set -- $(explicit "$@")
   echo "== $name: tinycats eval generator --per-breed 50 $*" >&2
   start=$(date +%s)
   "$bin" eval generator --per-breed 50 --report "$out/$name.json" "$@" > "$out/$name.txt" 2>&1
@@ -48,3 +59,17 @@ row fp32-euler20-cfg3-i0.2-0.8 --precision fp32 --cfg-scale 3 --guidance-interva
 row fp32-euler20-auto2 --precision fp32 --cfg-scale 2 --guide-model "$weak"
 row fp32-euler20-auto3 --precision fp32 --cfg-scale 3 --guide-model "$weak"
 row fp32-heun10-cfg4-i0.2-0.8 --precision fp32 --solver heun --steps 10 --guidance-interval 0.2,0.8
+# Autoguidance in an interval: the guide's variety early, none of its grain late.
+row fp32-euler20-auto2-i0-0.7 --precision fp32 --cfg-scale 2 --guidance-interval 0,0.7 --guide-model "$weak"
+row fp32-euler20-auto1.5 --precision fp32 --cfg-scale 1.5 --guide-model "$weak"
+row fp32-euler20-auto2.5-i0-0.5 --precision fp32 --cfg-scale 2.5 --guidance-interval 0,0.5 --guide-model "$weak"
+# Heun at no more network evaluations than today's default, and the time grid's shift.
+row fp32-heun10-cfg3-i0.2-0.8 --precision fp32 --solver heun --steps 10 --cfg-scale 3 --guidance-interval 0.2,0.8
+row fp32-heun10-cfg4-i0.3-1 --precision fp32 --solver heun --steps 10 --guidance-interval 0.3,1
+row fp32-euler20-cfg4-shift0.5 --precision fp32 --shift 0.5
+row fp32-euler20-cfg4-shift2 --precision fp32 --shift 2
+row fp32-heun10-auto2 --precision fp32 --solver heun --steps 10 --cfg-scale 2 --guide-model "$weak"
+row fp32-heun10-cfg3-i0.3-1 --precision fp32 --solver heun --steps 10 --cfg-scale 3 --guidance-interval 0.3,1
+row fp32-euler20-auto1.5-i0.5-1 --precision fp32 --cfg-scale 1.5 --guidance-interval 0.5,1 --guide-model "$weak"
+# int8 against fp32 at the chosen default (Heun, 10 steps, guidance 3 at t in [0.3, 1]).
+row int8-heun10-cfg3-i0.3-1 --precision int8 --solver heun --steps 10 --cfg-scale 3 --guidance-interval 0.3,1

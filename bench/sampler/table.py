@@ -1,5 +1,6 @@
 """Writes bench/sampler/sweep.md from the rows bench/sampler/sweep.sh measured (the JSON
-quality reports and the printed breed fidelity and time of `tinycats eval generator`)."""
+quality reports and the printed breed fidelity, settings and time of `tinycats eval
+generator`)."""
 import json
 import pathlib
 import platform
@@ -18,20 +19,36 @@ def interval(m):
     return f"{m['value']:.3g} [{m['low']:.3g}, {m['high']:.3g}]"
 
 
+def evaluations(settings):
+    """Network evaluations per image: printed by eval since it counts them; rows measured
+    before guided every step, two per velocity evaluation."""
+    if m := re.search(r"(\d+) network evaluations per image", settings):
+        return int(m.group(1))
+    steps, solver = re.search(r"(\d+) steps (\w+)", settings).groups()
+    return 2 * (int(steps) if solver == "euler" else 2 * int(steps) - 1)
+
+
+# Rows in the order sweep.sh lists them.
+order = re.findall(r"^row (\S+)", (here / "sweep.sh").read_text(), re.M)
 rows, yardsticks = [], set()
-for path in sorted(reports.glob("*.json"), key=lambda p: p.stat().st_mtime):
+for path in sorted(reports.glob("*.json"), key=lambda p: order.index(p.stem) if p.stem in order else len(order)):
     name = path.stem
     report = json.loads(path.read_text())
     yardsticks.add(interval(report["fd_real_real"]))
     text = (reports / f"{name}.txt").read_text()
     fidelity = re.search(r"breed fidelity: ([\d.]+)% \(mean over breeds\)", text).group(1)
-    settings = re.search(r"\((50 per breed, [^)]*)\) in", text).group(1)
+    settings = re.search(r"\((50 per breed, .*)\) in [\d.]+ s on", text).group(1)
     precision = re.search(r"\(ONNX Runtime, ([\w-]+)", text).group(1)
+    shown = re.sub(r", (\d+ network evaluations per image|seed \d+)", "", settings.split(", ", 1)[1])
+    shown = shown.replace("autoguided by target/guides/cpu-gen", "autoguided by the CPU-trained generator")
+    seams = interval(report["seams"]) if "seams" in report else "–"
     rows.append(
-        f"| {precision}, {settings.split(', ', 1)[1]} | {fidelity} % | {interval(report['fd'])} "
+        f"| {precision}, {shown} | {evaluations(settings)} | {fidelity} % | {interval(report['fd'])} "
         f"| {interval(report['precision'])} | {interval(report['recall'])} "
-        f"| {interval(report['sharpness'])} | {times.get(name, '?')} s |"
+        f"| {interval(report['sharpness'])} | {seams} | {times.get(name, '?')} s |"
     )
+    if "seams_real" in report:
+        seams_real = interval(report["seams_real"])
 
 out = here / "sweep.md"
 out.write_text(
@@ -40,9 +57,14 @@ out.write_text(
     "with the settings shown, seed 0, 200 bootstrap resamples; 95 % intervals in brackets) and "
     f"tabulated by `python3 bench/sampler/table.py`, on {cpu}, 2 threads. The real-vs-real "
     f"Fréchet distance, the yardstick: {' / '.join(sorted(yardsticks))} "
-    f"({'the same in every row' if len(yardsticks) == 1 else 'differs between rows'}). "
-    "Time: the whole evaluation, 650 samples.\n\n"
-    "| graph, sampler | breed fidelity | Fréchet distance | precision | recall | sharpness (gen / real) | time |\n"
-    "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+    f"({'the same in every row' if len(yardsticks) == 1 else 'differs between rows'}); "
+    f"the patch-seam ratio of real SynthCats: {seams_real} (rows measured before the seam "
+    "measure existed show –). Guidance acts at t in [from, to] where shown, else at every "
+    "step (t = 0 is the noise, 1 the data). Cost: network evaluations per image (a guided "
+    "evaluation is two). Time: the whole evaluation, 650 samples, on a machine also building "
+    "code, so only a rough guide.\n\n"
+    "| graph, sampler | network evaluations | breed fidelity | Fréchet distance | precision | recall "
+    "| sharpness (gen / real) | patch seams | time |\n"
+    "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
 )
 print(f"wrote {out}")
