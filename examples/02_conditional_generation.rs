@@ -1,8 +1,9 @@
 //! Conditional generation: a cat of a chosen breed from the bundled TinyDiT (EMA weights),
 //! sampled by integrating the flow-matching ODE with classifier-free guidance.
 //!
-//! Generates one cat, all 13 breeds, sweeps of guidance and of steps, a denoising
-//! trajectory and variations, then measures breed fidelity with the bundled classifier.
+//! Generates one cat, all 13 breeds, sweeps of guidance, of its interval in t and of steps,
+//! the old and new default side by side, a denoising trajectory and variations, then measures
+//! breed fidelity and quality with the bundled classifier and feature network.
 //!
 //! Run it with `cargo run --release --example 02_conditional_generation`
 //! (`--features cuda` after `cargo xtask setup --cuda` to sample on a GPU).
@@ -23,7 +24,7 @@ use tinycats_models::{TinyDit, images};
 use tinycats_notebook::{Tolerance, display_path, out_dir, step, tolerance, workspace_root};
 use tinycats_pipelines::eval::breed_fidelity;
 use tinycats_pipelines::quality::{self, QualityOptions};
-use tinycats_plot::{BarChart, ImageGrid, save_png};
+use tinycats_plot::{BarChart, ImageGrid, LineChart, save_png};
 use tinycats_runtime::repo::CLASSIFIER_ONNX;
 use tinycats_runtime::{Classifier, ModelRepo};
 // ANCHOR_END: uses
@@ -40,10 +41,16 @@ struct Config {
     /// Seed of every starting noise.
     seed: u64,
     /// Sampler settings used wherever a step does not sweep them: the library default
-    /// (Euler, 20 steps, guidance 4), with which the model card's figures were measured.
+    /// (Heun, 10 steps, guidance 3 at t in [0.3, 1]), with which the model card's figures
+    /// were measured.
     sampler: SampleOptions,
+    /// The library's default before the sampler sweep of `bench/sampler/sweep.md`: Euler,
+    /// 20 steps, guidance 4 at every step. The "old and new default" step draws both.
+    before: SampleOptions,
     /// Guidance scales of the guidance sweep (0 = unconditional, 1 = no guidance).
     guidance_sweep: [f64; 7],
+    /// The guidance intervals `[from, to]` of the interval strip (t = 0 is the noise).
+    intervals: [[f64; 2]; 6],
     /// Step counts of the steps sweep, each run with Euler and with Heun.
     steps_sweep: [usize; 6],
     /// Euler steps of the trajectory strip.
@@ -68,7 +75,22 @@ const CONFIG: Config = Config {
     breed: "Siamese",
     seed: 0,
     sampler: SampleOptions::DEFAULT,
+    before: SampleOptions {
+        steps: 20,
+        shift: 1.0,
+        solver: Solver::Euler,
+        cfg_scale: 4.0,
+        guidance_interval: [0.0, 1.0],
+    },
     guidance_sweep: [0.0, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0],
+    intervals: [
+        [0.0, 1.0],
+        [0.0, 0.3],
+        [0.3, 0.7],
+        [0.7, 1.0],
+        [0.2, 0.8],
+        [0.3, 1.0],
+    ],
     steps_sweep: [1, 2, 4, 8, 16, 32],
     trajectory_steps: 8,
     variations: 8,
@@ -188,14 +210,7 @@ fn main() -> Result<()> {
         &tinycats_plot::upscale_nearest(&one, 4),
         out_dir().join("one_cat.png"),
     )?;
-    println!(
-        "one {} in {:.0} ms: {} {} steps, guidance {}",
-        CONFIG.breed,
-        took * 1000.0,
-        opts.solver,
-        opts.steps,
-        opts.cfg_scale
-    );
+    println!("one {} in {:.0} ms: {opts}", CONFIG.breed, took * 1000.0);
     println!("saved        {}", display_path(&path));
     // ANCHOR_END: one_cat
 
@@ -225,9 +240,10 @@ fn main() -> Result<()> {
     let mut tiles = Vec::new();
     for &b in &breeds {
         for &scale in &CONFIG.guidance_sweep {
+            // Guidance at every step (the old default's sampler), so only the scale moves.
             let o = SampleOptions {
                 cfg_scale: scale,
-                ..opts
+                ..CONFIG.before
             };
             let x = sample_breeds(&model, &[b], 1, &o, CONFIG.seed)?;
             tiles.push(images::to_rgb8(&x.get(0))?);
@@ -254,6 +270,94 @@ fn main() -> Result<()> {
     println!("scales       {:?}", CONFIG.guidance_sweep);
     println!("saved        {}", display_path(&path));
     // ANCHOR_END: guidance
+
+    // ANCHOR: interval
+    step("interval");
+    // Guidance w = 4 only while t is in [from, to]; the other steps follow the breed's own
+    // velocity and cost one network evaluation instead of two.
+    let mut tiles = Vec::new();
+    for &b in &breeds {
+        for &interval in &CONFIG.intervals {
+            let o = SampleOptions {
+                cfg_scale: CONFIG.before.cfg_scale,
+                guidance_interval: interval,
+                ..CONFIG.before
+            };
+            let x = sample_breeds(&model, &[b], 1, &o, CONFIG.seed)?;
+            tiles.push(images::to_rgb8(&x.get(0))?);
+        }
+    }
+    println!("interval     network evaluations per image");
+    for &[from, to] in &CONFIG.intervals {
+        let o = SampleOptions {
+            guidance_interval: [from, to],
+            ..CONFIG.before
+        };
+        println!("[{from}, {to}]   {:>3}", o.network_evaluations());
+    }
+    let grid = ImageGrid::new(CONFIG.intervals.len())
+        .scale(CONFIG.zoom)
+        .col_labels(
+            CONFIG
+                .intervals
+                .iter()
+                .map(|[a, b]| format!("[{a}, {b}]"))
+                .collect(),
+        )
+        .row_labels(
+            breeds
+                .iter()
+                .map(|&b| cfg.class_names[b as usize].replace('_', " "))
+                .collect(),
+        )
+        .title("guidance w = 4 only while t is in the column's [from, to]; same noise in a row")
+        .render(&tiles)?;
+    let path = save_png(&grid, out_dir().join("interval.png"))?;
+    println!("saved        {}", display_path(&path));
+    // Where each default guides: the scale each step starts with, held over the step.
+    let scale_over_t = |o: &SampleOptions| -> Vec<(f64, f64)> {
+        let times = o.times();
+        let steps = times.windows(2);
+        steps
+            .flat_map(|w| [(w[0], o.guidance_at(w[0])), (w[1], o.guidance_at(w[0]))])
+            .collect()
+    };
+    let chart = LineChart::new(
+        "where in t guidance acts",
+        "t (0 = noise, 1 = data)",
+        "guidance scale",
+    )
+    .series(
+        format!("before: {}", CONFIG.before),
+        scale_over_t(&CONFIG.before),
+    )
+    .series(format!("default: {opts}"), scale_over_t(&opts))
+    .y_range(0.0, 5.0);
+    let path = save_png(&chart.render(640, 300)?, out_dir().join("interval_t.png"))?;
+    println!("saved        {}", display_path(&path));
+    // ANCHOR_END: interval
+
+    // ANCHOR: new_default
+    step("new_default");
+    // Every breed from the same noise, with the old default and with the new one.
+    let mut tiles = Vec::new();
+    for o in [&CONFIG.before, &opts] {
+        let x = sample_breeds(&model, &all, 1, o, CONFIG.seed + 7)?; // one per breed
+        tiles.extend(images::to_rgb8_all(&x)?);
+        println!(
+            "{o}: {} network evaluations per image",
+            o.network_evaluations()
+        );
+    }
+    let grid = ImageGrid::new(all.len())
+        .scale(CONFIG.zoom)
+        .col_labels(cfg.class_names.iter().map(|n| short(n)).collect())
+        .row_labels(vec!["before".into(), "now".into()])
+        .title("the old default (guidance 4 at every step) and the new one, same noise")
+        .render(&tiles)?;
+    let path = save_png(&grid, out_dir().join("new_default.png"))?;
+    println!("saved        {}", display_path(&path));
+    // ANCHOR_END: new_default
 
     // ANCHOR: steps
     step("steps");
@@ -317,7 +421,8 @@ fn main() -> Result<()> {
     for w in timesteps(CONFIG.trajectory_steps, opts.shift).windows(2) {
         let (t, dt) = (w[0], w[1] - w[0]);
         let tt = Tensor::full([1], t, (Kind::Float, device));
-        let v = tch::no_grad(|| model.forward_with_cfg(&x, &tt, &y, opts.cfg_scale));
+        let w = opts.guidance_at(t); // the guidance scale, 1 outside the interval
+        let v = tch::no_grad(|| model.forward_with_cfg(&x, &tt, &y, w));
         seen.push((t, x.shallow_clone(), &x + &v * (1.0 - t)));
         x = &x + &v * dt;
     }
@@ -438,6 +543,10 @@ fn main() -> Result<()> {
     println!("precision         {:.3}", q.precision);
     println!("recall            {:.3}", q.recall);
     println!("sharpness         {:.3}  (generated / real)", q.sharpness);
+    println!(
+        "patch seams       {:.3}  (real: {:.3})",
+        q.seams, q.seams_real
+    );
     // ANCHOR_END: quality
 
     // ANCHOR: save
@@ -479,7 +588,11 @@ fn main() -> Result<()> {
     // One cat per breed at 1, 2, 4 and 8 Euler steps, each judged by the classifier.
     println!("steps  breed fidelity (13 cats)");
     for steps in [1, 2, 4, 8] {
-        let o = SampleOptions { steps, ..opts };
+        let o = SampleOptions {
+            steps,
+            solver: Solver::Euler,
+            ..opts
+        };
         let f = breed_fidelity(&mut generator, &mut judge, 1, &o, CONFIG.seed + 200)?;
         println!("{steps:>5}  {:>5.1}%", 100.0 * f.report.overall());
     }
@@ -487,9 +600,11 @@ fn main() -> Result<()> {
 
     // ANCHOR: exercise_unconditional
     step("exercise_unconditional");
-    // Guidance 0 follows the null class only: what does the model draw with no breed?
+    // Guidance 0 at every step follows the null class only: what does the model draw with
+    // no breed? (Outside a guidance interval the breed's own velocity would steer.)
     let o = SampleOptions {
         cfg_scale: 0.0,
+        guidance_interval: [0.0, 1.0],
         ..opts
     };
     let x = sample_breeds(&generator, &[0], 26, &o, CONFIG.seed + 300)?; // the breed is ignored
@@ -521,7 +636,8 @@ fn main() -> Result<()> {
                 let tt = Tensor::full([1], t, (Kind::Float, device));
                 let v = |b: i64| {
                     let y = Tensor::from_slice(&[b]).to_device(device);
-                    tch::no_grad(|| generator.forward_with_cfg(&x.0, &tt, &y, opts.cfg_scale))
+                    let w = opts.guidance_at(t); // 1 outside the guidance interval
+                    tch::no_grad(|| generator.forward_with_cfg(&x.0, &tt, &y, w))
                 };
                 Ok(flow::Tch(v(from) * (1.0 - a) + v(to) * a))
             },
@@ -552,6 +668,25 @@ fn main() -> Result<()> {
     let path = save_png(&grid, out_dir().join("blend.png"))?;
     println!("saved        {}", display_path(&path));
     // ANCHOR_END: exercise_blend
+
+    // ANCHOR: exercise_interval
+    step("exercise_interval");
+    // Guidance 4 only early, only in the middle, only late: which part buys the breed?
+    println!("interval     breed fidelity (13 cats)  network evaluations");
+    for interval in [[0.0, 0.3], [0.3, 0.7], [0.7, 1.0]] {
+        let o = SampleOptions {
+            guidance_interval: interval,
+            ..CONFIG.before
+        };
+        let f = breed_fidelity(&mut generator, &mut judge, 1, &o, CONFIG.seed + 400)?;
+        println!(
+            "{:<12} {:>5.1}%  {:>27}",
+            format!("{interval:?}"),
+            100.0 * f.report.overall(),
+            o.network_evaluations()
+        );
+    }
+    // ANCHOR_END: exercise_interval
     Ok(())
 }
 

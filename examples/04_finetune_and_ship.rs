@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, ensure};
 use image::RgbImage;
 use tch::{Device, Tensor};
-use tinycats_core::{Provenance, SampleOptions};
+use tinycats_core::{Provenance, SampleOptions, Solver};
 use tinycats_data::augment::Augment;
 use tinycats_data::loaders::{ImageFolderOptions, image_folder};
 use tinycats_data::{BreedSpec, Loader, LoaderConfig, Source, SynthCats, SynthConfig};
@@ -60,7 +60,11 @@ struct Config {
     old_breed_samples: i64,
     /// Calls averaged to time each ONNX graph.
     timing_reps: usize,
-    /// Sampler settings of every sample in this chapter.
+    /// Sampler settings of every sample in this chapter: Euler, 20 steps, guidance 4 at every
+    /// step (the library default before the sampler sweep). The default now guides only from
+    /// t = 0.3 on, after the coat colour is settled; a class learned from 83 images needs the
+    /// push early too: at the default, the share of teal coat pixels after fine-tuning
+    /// measured 11.6 % instead of the `after` step's figure, and the step's check failed.
     sampler: SampleOptions,
 }
 
@@ -95,7 +99,13 @@ log_every = 50
     coat_radius: 40.0,
     old_breed_samples: 4,
     timing_reps: 3,
-    sampler: SampleOptions::DEFAULT,
+    sampler: SampleOptions {
+        steps: 20,
+        shift: 1.0,
+        solver: Solver::Euler,
+        cfg_scale: 4.0,
+        guidance_interval: [0.0, 1.0],
+    },
 };
 // ANCHOR_END: config
 

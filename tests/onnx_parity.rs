@@ -109,7 +109,7 @@ fn generator_graph_matches_tch_per_call_and_over_a_sampling_run() -> Result<()> 
             let want = to_array(&flow::sample(&model, &noise, &y, &opts)?);
             let got = ort.sample(ort_noise, breed as usize, &opts, |_| {})?;
             let d = max_abs(got.as_slice().unwrap(), want.as_slice().unwrap());
-            println!("{prediction:?} 10-step {solver}, {opts}: sample max-abs {d:.2e}");
+            println!("{prediction:?} {opts}: sample max-abs {d:.2e}");
             assert!(
                 d <= 1e-4,
                 "{prediction:?} {solver} sampling run: max-abs {d}"
@@ -191,7 +191,7 @@ fn bundled_int8_graph_is_current_and_close_to_fp32() -> Result<()> {
         sq += f64::from(x.clamp(0.0, 1.0) - y.clamp(0.0, 1.0)).powi(2);
     }
     let rmse = (sq / a.len() as f64).sqrt();
-    println!("int8 vs fp32, 20 Euler steps, guidance 4: RMSE {rmse:.4} on [0, 1] pixels");
+    println!("int8 vs fp32, {opts}: RMSE {rmse:.4} on [0, 1] pixels");
     assert!(
         rmse > 0.0 && rmse < 0.03,
         "int8 drifts from fp32: RMSE {rmse}"

@@ -27,8 +27,12 @@ mkdirSync(outDir, { recursive: true });
 const root = resolve(new URL("../..", import.meta.url).pathname);
 const demoDir = join(bookDir, "demo");
 
-/** The reference: what `examples/09_try_in_browser.rs` drew with the Rust runtime, per graph. */
-const REFERENCE = { breed: "Siamese", seed: 0, steps: 20, guidance: 4 };
+/**
+ * The reference: what `examples/09_try_in_browser.rs` drew with the Rust runtime, per graph,
+ * with the bundled generator's recorded sampler (the manifest's, as the page starts with).
+ */
+const SAMPLER = JSON.parse(readFileSync(join(demoDir, "models/manifest.json"))).sampler;
+const REFERENCE = { breed: "Siamese", seed: 0, steps: SAMPLER.steps, guidance: SAMPLER.cfg_scale };
 const REFERENCE_IMAGE = {
   "int8-dynamic": "images/09_try_in_browser/siamese_seed0_int8.png",
   fp32: "images/09_try_in_browser/siamese_seed0_fp32.png",

@@ -105,7 +105,10 @@ pub fn bundle(project: &Project) -> Result<()> {
             json!({ "config": format!("{folder}/config.json"), "graphs": listed }),
         );
     }
-    let sampler = tinycats_core::SampleOptions::DEFAULT;
+    // The settings recorded with the bundled generator (its sampler.json), as the CLI uses.
+    let generator = root.join("assets/generator");
+    let sampler = tinycats_core::SampleOptions::recorded(&generator)?
+        .unwrap_or(tinycats_core::SampleOptions::DEFAULT);
     manifest.insert("sampler".into(), serde_json::to_value(sampler)?);
     crate::write_atomic(
         &partial.join("models/manifest.json"),

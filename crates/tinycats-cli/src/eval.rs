@@ -178,24 +178,26 @@ fn parse_train_images(s: &str) -> Result<(u64, u64), String> {
     Ok((parse(seed, "seed")?, parse(n, "count")?))
 }
 
-/// Sampler flags; their defaults are [`SampleOptions::default`].
+/// Sampler flags. A flag left out takes the model folder's recorded setting (its
+/// `sampler.json`, chosen by a measured sweep), else [`SampleOptions::DEFAULT`]'s.
 #[derive(Debug, Args)]
 pub struct SamplerArgs {
-    /// Integration steps.
-    #[arg(long, default_value_t = SampleOptions::default().steps)]
-    pub steps: usize,
-    /// euler or heun.
-    #[arg(long, default_value_t = SampleOptions::default().solver)]
-    pub solver: Solver,
-    /// Time-grid shift (1 = uniform; > 1 spends more steps near the noise).
-    #[arg(long, default_value_t = SampleOptions::default().shift)]
-    pub shift: f64,
-    /// Guidance scale (1 = none).
-    #[arg(long, default_value_t = SampleOptions::default().cfg_scale)]
-    pub cfg_scale: f64,
+    /// Integration steps [default: the model's sampler.json, else 20].
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// euler or heun [default: the model's sampler.json, else euler].
+    #[arg(long)]
+    pub solver: Option<Solver>,
+    /// Time-grid shift (1 = uniform; > 1 spends more steps near the noise) [default: the
+    /// model's sampler.json, else 1].
+    #[arg(long)]
+    pub shift: Option<f64>,
+    /// Guidance scale (1 = none) [default: the model's sampler.json, else 4].
+    #[arg(long)]
+    pub cfg_scale: Option<f64>,
     /// The times FROM,TO where guidance acts (t = 0 is the noise, 1 the data; `0,1` guides
-    /// every step); steps outside it cost one network evaluation instead of two. Default:
-    /// `SampleOptions::DEFAULT`'s.
+    /// every step); steps outside it cost one network evaluation instead of two [default:
+    /// the model's sampler.json, else 0,1].
     #[arg(long, value_parser = parse_interval)]
     pub guidance_interval: Option<[f64; 2]>,
     /// Autoguidance: a weaker generator of the same classes (an `.onnx` file or a model
@@ -225,15 +227,24 @@ fn parse_interval(s: &str) -> Result<[f64; 2], String> {
 }
 
 impl SamplerArgs {
-    pub fn options(&self) -> anyhow::Result<SampleOptions> {
+    /// The settings for `model` (a model or repository folder, or a `.onnx` file in a model
+    /// folder): the flags given, the rest from the folder's `sampler.json`, else the default.
+    pub fn options_for(&self, model: &std::path::Path) -> anyhow::Result<SampleOptions> {
+        let folder = if model.extension().is_some_and(|e| e == "onnx") {
+            model
+                .parent()
+                .unwrap_or(std::path::Path::new("."))
+                .to_path_buf()
+        } else {
+            generator_folder(model)
+        };
+        let base = SampleOptions::recorded(&folder)?.unwrap_or(SampleOptions::DEFAULT);
         let opts = SampleOptions {
-            steps: self.steps,
-            shift: self.shift,
-            solver: self.solver,
-            cfg_scale: self.cfg_scale,
-            guidance_interval: self
-                .guidance_interval
-                .unwrap_or(SampleOptions::default().guidance_interval),
+            steps: self.steps.unwrap_or(base.steps),
+            shift: self.shift.unwrap_or(base.shift),
+            solver: self.solver.unwrap_or(base.solver),
+            cfg_scale: self.cfg_scale.unwrap_or(base.cfg_scale),
+            guidance_interval: self.guidance_interval.unwrap_or(base.guidance_interval),
         };
         opts.validate()?;
         Ok(opts)
@@ -421,7 +432,7 @@ fn classifier(args: ClassifierArgs) -> anyhow::Result<()> {
 }
 
 fn generator(args: GeneratorArgs) -> anyhow::Result<()> {
-    let opts = args.sampler.options()?;
+    let opts = args.sampler.options_for(&args.model)?;
     if !(1..=10_000).contains(&args.per_breed) {
         anyhow::bail!("`--per-breed` = {}: expected 1..=10000", args.per_breed);
     }
@@ -626,7 +637,7 @@ pub struct QuantizationArgs {
 
 fn quantization(args: QuantizationArgs) -> anyhow::Result<()> {
     let repo = ModelRepo::local(&args.repo)?;
-    let opts = args.sampler.options()?;
+    let opts = args.sampler.options_for(&args.repo)?;
     args.sampler
         .no_guide("the quantization report compares each graph guided by itself")?;
     let classifiers = write_variants(&repo.file(CLASSIFIER_ONNX)?, &args.out_dir, "classifier")?;

@@ -51,7 +51,7 @@ pub struct SampleArgs {
 }
 
 pub fn run(args: SampleArgs) -> anyhow::Result<()> {
-    let opts = args.sampler.options()?;
+    let opts = args.sampler.options_for(&args.model)?;
     let precision = Precision::resolve(args.precision, args.backend, Precision::Int8)?;
     if !(1..=64).contains(&args.per_breed) {
         anyhow::bail!("`--per-breed` = {}: expected 1..=64", args.per_breed);

@@ -653,6 +653,59 @@ fn train_a_generator_and_judge_it_on_both_back_ends() {
         1,
     );
     assert!(err.contains("`steps` = 0"), "{err}");
+    let err = expect(
+        &[
+            "eval",
+            "generator",
+            "--model",
+            s(&run),
+            "--guidance-interval",
+            "0.8,0.2",
+        ],
+        2,
+    );
+    assert!(err.contains("0.8,0.2") && err.contains("FROM,TO"), "{err}");
+    // Settings recorded in the folder's sampler.json fill the flags left out; a bad file is
+    // named before anything runs.
+    std::fs::write(
+        run.join("sampler.json"),
+        r#"{"options": {"steps": 3, "solver": "euler", "cfg_scale": 4.0, "guidance_interval": [0.3, 0.7]}, "chosen_by": "a test"}"#,
+    )
+    .unwrap();
+    let out = expect(
+        &["eval", "generator", "--model", s(&run), "--per-breed", "1"],
+        0,
+    );
+    assert!(
+        out.contains("3 steps euler, guidance 4 at t in [0.3, 0.7]")
+            && out.contains("5 network evaluations"),
+        "{out}"
+    );
+    std::fs::write(run.join("sampler.json"), r#"{"options": {"steps": -1}}"#).unwrap();
+    let err = expect(&["eval", "generator", "--model", s(&run)], 1);
+    assert!(
+        err.contains("sampler.json") && err.contains(s(&run)),
+        "{err}"
+    );
+    std::fs::remove_file(run.join("sampler.json")).unwrap();
+    // Autoguidance needs ONNX Runtime, and a guide of the same classes.
+    let err = expect(
+        &[
+            "eval",
+            "generator",
+            "--model",
+            s(&run),
+            "--backend",
+            "tch",
+            "--guide-model",
+            s(&run),
+        ],
+        1,
+    );
+    assert!(
+        err.contains("--guide-model") && err.contains("ONNX Runtime"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -32,4 +32,6 @@ pub use config::{
 };
 pub use error::{Invalid, Result};
 pub use pixels::Normalize;
-pub use sampling::{SampleOptions, Solver, State, Step, guide, integrate, timesteps};
+pub use sampling::{
+    RecordedSampler, SAMPLER_FILE, SampleOptions, Solver, State, Step, guide, integrate, timesteps,
+};

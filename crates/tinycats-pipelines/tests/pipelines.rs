@@ -63,6 +63,7 @@ fn breed_fidelity_draws_the_same_samples_on_both_back_ends() {
     // the interval changes the samples.
     let everywhere = SampleOptions {
         steps: 4,
+        guidance_interval: [0.0, 1.0],
         ..SampleOptions::DEFAULT
     };
     let interval = SampleOptions {

@@ -36,7 +36,7 @@ fn main() -> Result<()> {
         breed: Breed::Name("Siamese".into()),
         seed: 7,
         batch: 4,
-        ..GenerateOptions::default() // 20 Euler steps, guidance 4: the book's defaults
+        ..GenerateOptions::default() // the book's sampler: 10 Heun steps, guidance 3 from t = 0.3
     };
     let cats = generator.generate(&options, |_| {})?;
     for (i, cat) in cats.iter().enumerate() {
@@ -72,8 +72,8 @@ fn main() -> Result<()> {
 
     // ANCHOR: exercise_steps
     step("exercise_steps");
-    // The same four Siamese noises with fewer Euler steps: how sure is the classifier?
-    for steps in [1, 2, 4, 20] {
+    // The same four Siamese noises with fewer Heun steps: how sure is the classifier?
+    for steps in [1, 2, 4, 10] {
         let mut few = options.clone();
         few.sampling.steps = steps;
         let cats = generator.generate(&few, |_| {})?;
