@@ -797,3 +797,78 @@ fn train_features_saves_a_loadable_network() {
     let err = expect(&["train-features", "--out", s(&out), "--steps", "0"], 1);
     assert!(err.contains("`--steps` = 0"), "{err}");
 }
+
+/// A model folder from someone else whose class names are paths: `sample --out-dir` names a
+/// PNG after each class, so both back-ends refuse the folder before drawing, naming the
+/// file and the name, and nothing is written anywhere.
+#[test]
+fn class_names_that_are_paths_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("a/b/gen");
+    std::fs::create_dir_all(&model).unwrap();
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/generator");
+    std::fs::copy(
+        bundled.join("model.safetensors"),
+        model.join("model.safetensors"),
+    )
+    .unwrap();
+    let config = std::fs::read_to_string(bundled.join("config.json")).unwrap();
+    let mut config: serde_json::Value = serde_json::from_str(&config).unwrap();
+    for (bad, says) in [
+        ("../../escaped", "class_names[1]"),
+        ("/tmp/tinycats-absolute", "class_names[1]"),
+        ("abyssinian", "the same ignoring case"),
+    ] {
+        config["class_names"][1] = bad.into();
+        std::fs::write(model.join("config.json"), config.to_string()).unwrap();
+        let out_dir = model.join("out");
+        for backend in ["tch", "ort"] {
+            let err = expect(
+                &[
+                    "sample",
+                    "--model",
+                    s(&model),
+                    "--backend",
+                    backend,
+                    "--out-dir",
+                    s(&out_dir),
+                    "--out",
+                    s(&model.join("grid.png")),
+                    "--per-breed",
+                    "1",
+                    "--steps",
+                    "1",
+                ],
+                1,
+            );
+            assert!(
+                err.contains(s(&model.join("config.json")))
+                    && err.contains(says)
+                    && err.contains(&format!("{bad:?}")),
+                "{backend} {bad:?}: {err}"
+            );
+            assert!(!out_dir.exists() && !model.join("grid.png").exists());
+        }
+    }
+    let mut written: Vec<_> = walk(dir.path());
+    written.sort();
+    assert_eq!(
+        written,
+        vec![model.join("config.json"), model.join("model.safetensors")],
+        "only the model folder's own files"
+    );
+    assert!(!std::path::Path::new("/tmp/tinycats-absolute_00.png").exists());
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

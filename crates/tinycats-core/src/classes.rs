@@ -35,6 +35,46 @@ pub fn normalize_class_name(name: &str) -> String {
         .collect()
 }
 
+/// Checks a model's class names, which become file and folder names (`tinycats sample
+/// --out-dir` writes `NAME_00.png`, datasets have a folder per class): each must be a plain
+/// name — not empty, at most 100 characters, no `/`, `\` or `:`, no control characters,
+/// not `.` or `..`, no leading or trailing space — and no two may be the same ignoring case
+/// (they would be one file on a case-insensitive disk). The error names the first bad one.
+pub fn check_class_names(names: &[String]) -> crate::Result<()> {
+    const RULE: &str = "a plain name: 1 to 100 characters, no `/`, `\\`, `:` or control \
+                        characters, not `.` or `..`, no leading or trailing space (class names \
+                        become file names)";
+    let mut seen = std::collections::HashMap::new();
+    for (i, name) in names.iter().enumerate() {
+        let bad = name.is_empty()
+            || name.chars().count() > 100
+            || name == "."
+            || name == ".."
+            || name.trim() != name
+            || name
+                .chars()
+                .any(|c| matches!(c, '/' | '\\' | ':') || c.is_control());
+        if bad {
+            return Err(crate::Invalid::new(
+                &format!("class_names[{i}]"),
+                format!("{name:?}"),
+                RULE,
+            ));
+        }
+        if let Some(first) = seen.insert(name.to_lowercase(), i) {
+            return Err(crate::Invalid::new(
+                &format!("class_names[{i}]"),
+                format!("{name:?}"),
+                &format!(
+                    "a name of its own: class_names[{first}] is {:?}, the same ignoring case",
+                    names[first]
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// How a class name relates to the canonical breeds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BreedMatch {
@@ -186,6 +226,41 @@ pub fn class_index(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn class_names_that_would_be_paths_are_refused() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(check_class_names(&names(&BREEDS)).is_ok());
+        assert!(check_class_names(&names(&["Maine Coon", "Teal", "Chartreux-2"])).is_ok());
+        for bad in [
+            "../../escaped",
+            "/some/abs/path",
+            "a\\b",
+            "C:cat",
+            "..",
+            ".",
+            "",
+            " Siamese",
+            "tab\tname",
+        ] {
+            let err = check_class_names(&names(&["Bengal", bad]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("class_names[1]") && err.contains("file names"),
+                "{bad:?}: {err}"
+            );
+        }
+        let long = "x".repeat(101);
+        assert!(check_class_names(&[long]).is_err());
+        let err = check_class_names(&names(&["Siamese", "Bengal", "siamese"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("class_names[2]") && err.contains("class_names[0]"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn model_class_lookup_matches_names_labels_and_the_null_class() {

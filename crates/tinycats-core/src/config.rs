@@ -588,7 +588,7 @@ fn check_names(names: &[String], n: i64) -> Result<()> {
             &format!("exactly num_classes = {n} names"),
         ));
     }
-    Ok(())
+    crate::classes::check_class_names(names)
 }
 
 /// Checks that `mean` and `std` have one entry per channel and that `std` is positive.

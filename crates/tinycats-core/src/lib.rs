@@ -23,8 +23,8 @@ pub mod pixels;
 pub mod sampling;
 
 pub use classes::{
-    BREEDS, Breed, BreedMatch, NUM_CLASSES, OTHER, UnknownBreed, breed_id, class_index,
-    match_breed, normalize_class_name,
+    BREEDS, Breed, BreedMatch, NUM_CLASSES, OTHER, UnknownBreed, breed_id, check_class_names,
+    class_index, match_breed, normalize_class_name,
 };
 pub use config::{
     ClassifierConfig, ConfigError, DitConfig, ForwardMacs, ModelConfig, Prediction, Provenance,

@@ -125,8 +125,10 @@ impl Classifier {
 
     /// Builds the classifier from a folder with `config.json` and `model.safetensors`.
     pub fn load(dir: &Path, device: Device) -> Result<(nn::VarStore, Classifier)> {
-        let cfg: ClassifierConfig = io::read_json(&dir.join("config.json"))?;
-        cfg.validate()?;
+        let path = dir.join("config.json");
+        let cfg: ClassifierConfig = io::read_json(&path)?;
+        cfg.validate()
+            .map_err(|source| crate::ModelError::ConfigFile { path, source })?;
         let vs = nn::VarStore::new(device);
         let model = Classifier::new(vs.root(), &cfg);
         io::load_var_store(&vs, &dir.join("model.safetensors"))?;

@@ -52,6 +52,13 @@ pub enum ModelError {
         name: String,
         found: Vec<i64>,
     },
+    /// A model folder's `config.json` parsed but holds a value out of range.
+    #[error("{}: {source}", path.display())]
+    ConfigFile {
+        path: PathBuf,
+        #[source]
+        source: tinycats_core::Invalid,
+    },
     /// A configuration value is outside its allowed range.
     #[error("invalid config: `{field}` = {value}: {expected}")]
     InvalidConfig {

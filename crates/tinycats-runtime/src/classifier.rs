@@ -54,7 +54,7 @@ impl Classifier {
         let opened = open(path.as_ref(), options, &CONTRACT)?;
         let meta = opened.meta;
         meta.expect_model_type("classifier")?;
-        let class_names: Vec<String> = meta.parse(keys::CLASS_NAMES)?;
+        let class_names = meta.class_names()?;
         let preprocess = read_preprocess(&meta)?;
         Ok(Self {
             session: opened.session,

@@ -104,7 +104,7 @@ impl Generator {
         let opened = open(path.as_ref(), options, &CONTRACT)?;
         let meta = opened.meta;
         meta.expect_model_type("tinydit")?;
-        let class_names: Vec<String> = meta.parse(keys::CLASS_NAMES)?;
+        let class_names = meta.class_names()?;
         let null_class: usize = meta.parse(keys::NULL_CLASS)?;
         let preprocess = read_preprocess(&meta)?;
         Ok(Self {

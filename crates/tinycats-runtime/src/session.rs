@@ -259,6 +259,18 @@ impl Metadata {
         })
     }
 
+    /// The graph's class names ([`tinycats_core::check_class_names`]: they become file
+    /// names), the error naming the file.
+    pub(crate) fn class_names(&self) -> Result<Vec<String>> {
+        let names: Vec<String> = self.parse(tinycats_onnx::metadata::CLASS_NAMES)?;
+        tinycats_core::check_class_names(&names).map_err(|e| RuntimeError::Metadata {
+            path: self.path.clone(),
+            key: tinycats_onnx::metadata::CLASS_NAMES,
+            problem: format!("is refused: {e}"),
+        })?;
+        Ok(names)
+    }
+
     pub(crate) fn expect_model_type(&self, want: &str) -> Result<()> {
         let found = self.require(tinycats_onnx::metadata::MODEL_TYPE)?;
         if found != want {

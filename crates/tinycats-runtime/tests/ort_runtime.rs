@@ -233,6 +233,49 @@ fn wrong_files_are_errors_not_panics() -> Result<()> {
     Ok(())
 }
 
+/// Class names become file names (`tinycats sample --out-dir`): a graph whose metadata
+/// names a class `../../escaped`, or two classes the same, is refused when it is loaded, the
+/// error naming the file, the key and the name.
+#[test]
+fn graphs_whose_class_names_are_paths_are_refused() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    for (graph, model) in [
+        (export_dit(dir.path(), Target::X)?, "generator"),
+        (export_classifier(dir.path())?, "classifier"),
+    ] {
+        for (bad, says) in [
+            ("../../escaped", "class_names[1]"),
+            ("BREED_0", "the same ignoring case"),
+        ] {
+            let mut proto = tinycats_onnx::read_model(&graph)?;
+            let entry = proto
+                .metadata_props
+                .iter_mut()
+                .find(|p| p.key.as_deref() == Some(tinycats_onnx::metadata::CLASS_NAMES))
+                .expect("class names in the metadata");
+            let mut names: Vec<String> =
+                serde_json::from_str(entry.value.as_deref().unwrap_or("[]"))?;
+            names[1] = bad.into();
+            entry.value = Some(serde_json::to_string(&names)?);
+            let crafted = dir.path().join(format!("crafted-{model}.onnx"));
+            tinycats_onnx::write_model(&proto, &crafted)?;
+            let err = match model {
+                "generator" => Generator::load(&crafted).unwrap_err(),
+                _ => Classifier::load(&crafted).unwrap_err(),
+            }
+            .to_string();
+            assert!(
+                err.contains(&crafted.display().to_string())
+                    && err.contains("class_names")
+                    && err.contains(says)
+                    && err.contains(&format!("{bad:?}")),
+                "{model} {bad:?}: {err}"
+            );
+        }
+    }
+    Ok(())
+}
+
 #[test]
 fn int8_graphs_load_run_and_stay_close_to_fp32() -> Result<()> {
     use tinycats_onnx::Scheme;

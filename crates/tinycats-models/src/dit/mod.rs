@@ -106,8 +106,10 @@ impl TinyDit {
     /// Builds the model from a run or model folder holding `config.json` and
     /// `model.safetensors`, and loads the weights (strictly: every tensor, every shape).
     pub fn load(dir: &Path, device: Device) -> Result<(nn::VarStore, TinyDit)> {
-        let cfg: DitConfig = io::read_json(&dir.join("config.json"))?;
-        cfg.validate()?;
+        let path = dir.join("config.json");
+        let cfg: DitConfig = io::read_json(&path)?;
+        cfg.validate()
+            .map_err(|source| crate::ModelError::ConfigFile { path, source })?;
         let vs = nn::VarStore::new(device);
         let model = TinyDit::new(vs.root(), &cfg);
         io::load_var_store(&vs, &dir.join("model.safetensors"))?;
