@@ -237,6 +237,10 @@ fn main() -> Result<()> {
     // ANCHOR: guidance
     step("guidance");
     let breeds = [breed, 0, 3]; // the chosen breed, Abyssinian and Bombay
+    let breed_names: Vec<String> = breeds
+        .iter()
+        .map(|&b| cfg.class_names[b as usize].replace('_', " "))
+        .collect();
     let mut tiles = Vec::new();
     for &b in &breeds {
         for &scale in &CONFIG.guidance_sweep {
@@ -258,12 +262,7 @@ fn main() -> Result<()> {
                 .map(|s| format!("w = {s}"))
                 .collect(),
         )
-        .row_labels(
-            breeds
-                .iter()
-                .map(|&b| cfg.class_names[b as usize].replace('_', " "))
-                .collect(),
-        )
+        .row_labels(breed_names.clone())
         .title("guidance scale w, same noise in every row")
         .render(&tiles)?;
     let path = save_png(&grid, out_dir().join("guidance.png"))?;
@@ -275,25 +274,21 @@ fn main() -> Result<()> {
     step("interval");
     // Guidance w = 4 only while t is in [from, to]; the other steps follow the breed's own
     // velocity and cost one network evaluation instead of two.
+    let guided_in = |interval: [f64; 2]| SampleOptions {
+        guidance_interval: interval,
+        ..CONFIG.before
+    };
     let mut tiles = Vec::new();
     for &b in &breeds {
         for &interval in &CONFIG.intervals {
-            let o = SampleOptions {
-                cfg_scale: CONFIG.before.cfg_scale,
-                guidance_interval: interval,
-                ..CONFIG.before
-            };
-            let x = sample_breeds(&model, &[b], 1, &o, CONFIG.seed)?;
+            let x = sample_breeds(&model, &[b], 1, &guided_in(interval), CONFIG.seed)?;
             tiles.push(images::to_rgb8(&x.get(0))?);
         }
     }
     println!("interval     network evaluations per image");
     for &[from, to] in &CONFIG.intervals {
-        let o = SampleOptions {
-            guidance_interval: [from, to],
-            ..CONFIG.before
-        };
-        println!("[{from}, {to}]   {:>3}", o.network_evaluations());
+        let evaluations = guided_in([from, to]).network_evaluations();
+        println!("[{from}, {to}]   {evaluations:>3}");
     }
     let grid = ImageGrid::new(CONFIG.intervals.len())
         .scale(CONFIG.zoom)
@@ -304,12 +299,7 @@ fn main() -> Result<()> {
                 .map(|[a, b]| format!("[{a}, {b}]"))
                 .collect(),
         )
-        .row_labels(
-            breeds
-                .iter()
-                .map(|&b| cfg.class_names[b as usize].replace('_', " "))
-                .collect(),
-        )
+        .row_labels(breed_names.clone())
         .title("guidance w = 4 only while t is in the column's [from, to]; same noise in a row")
         .render(&tiles)?;
     let path = save_png(&grid, out_dir().join("interval.png"))?;

@@ -31,7 +31,8 @@ const demoDir = join(bookDir, "demo");
  * The reference: what `examples/09_try_in_browser.rs` drew with the Rust runtime, per graph,
  * with the bundled generator's recorded sampler (the manifest's, as the page starts with).
  */
-const SAMPLER = JSON.parse(readFileSync(join(demoDir, "models/manifest.json"))).sampler;
+const MANIFEST = JSON.parse(readFileSync(join(demoDir, "models/manifest.json")));
+const SAMPLER = MANIFEST.sampler;
 const REFERENCE = { breed: "Siamese", seed: 0, steps: SAMPLER.steps, guidance: SAMPLER.cfg_scale };
 const REFERENCE_IMAGE = {
   "int8-dynamic": "images/09_try_in_browser/siamese_seed0_int8.png",
@@ -206,7 +207,7 @@ try {
   const canvasPixels = () =>
     demo.locator("[data-role=canvas]").evaluate((c) => Array.from(c.getContext("2d").getImageData(0, 0, c.width, c.height).data));
 
-  const graphs = JSON.parse(readFileSync(join(demoDir, "models/manifest.json"))).generator.graphs;
+  const graphs = MANIFEST.generator.graphs;
   const referencePixels = (src) =>
     page.evaluate(async (url) => {
       const blob = await (await fetch(url)).blob();

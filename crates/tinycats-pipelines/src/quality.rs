@@ -413,14 +413,17 @@ pub fn inside_manifold(points: &Tensor, manifold: &Tensor, radii: &Tensor) -> Ve
     Vec::<bool>::try_from(inside).expect("bool vector")
 }
 
+/// The BT.601 luma of pixel `(x, y)` on the 0–255 scale.
+fn luma(img: &RgbImage, x: u32, y: u32) -> f64 {
+    let p = img.get_pixel(x, y).0;
+    0.299 * p[0] as f64 + 0.587 * p[1] as f64 + 0.114 * p[2] as f64
+}
+
 /// Variance of the 4-neighbour Laplacian of the image's luma (interior pixels), on the
 /// 0–255 scale: a measure of fine detail.
 pub fn laplacian_variance(img: &RgbImage) -> f64 {
     let (w, h) = img.dimensions();
-    let luma = |x: u32, y: u32| {
-        let p = img.get_pixel(x, y).0;
-        0.299 * p[0] as f64 + 0.587 * p[1] as f64 + 0.114 * p[2] as f64
-    };
+    let luma = |x: u32, y: u32| luma(img, x, y);
     let mut values = Vec::with_capacity((w.saturating_sub(2) * h.saturating_sub(2)) as usize);
     for y in 1..h.saturating_sub(1) {
         for x in 1..w.saturating_sub(1) {
@@ -440,10 +443,7 @@ pub fn laplacian_variance(img: &RgbImage) -> f64 {
 /// the mean between neighbours inside a patch. About 1 for an image without a grid.
 pub fn seam_ratio(img: &RgbImage, patch: u32) -> f64 {
     let (w, h) = img.dimensions();
-    let luma = |x: u32, y: u32| {
-        let p = img.get_pixel(x, y).0;
-        0.299 * p[0] as f64 + 0.587 * p[1] as f64 + 0.114 * p[2] as f64
-    };
+    let luma = |x: u32, y: u32| luma(img, x, y);
     let (mut border, mut inside) = ((0.0, 0u64), (0.0, 0u64));
     let mut add = |across: bool, step: f64| {
         let sum = if across { &mut border } else { &mut inside };
