@@ -33,17 +33,10 @@ pub fn display_cmd(cmd: &Command) -> String {
         .join(" ")
 }
 
-/// Writes `text` to `file` through a temporary file in the same folder renamed into place,
-/// so a reader never sees half a page. Creates the folder if needed.
+/// Writes `text` to `file` atomically ([`tinycats_core::fs::write_atomic`]), so a reader
+/// never sees half a page. Creates the folder if needed.
 pub fn write_atomic(file: &std::path::Path, text: &str) -> anyhow::Result<()> {
     use anyhow::Context;
-    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let mut tmp = file.as_os_str().to_owned();
-    tmp.push(".partial");
-    let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, file).with_context(|| format!("cannot write {}", file.display()))?;
-    Ok(())
+    tinycats_core::fs::write_atomic(file, text.as_bytes())
+        .with_context(|| format!("cannot write {}", file.display()))
 }

@@ -108,6 +108,49 @@ fn utc_date_today() -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
+/// Upper limits on a config's sizes. A `config.json` may come from anyone; these keep a
+/// crafted one from asking for more memory than any machine has before a weights file is
+/// even opened. Each is far above what this project trains (its largest presets: a 128 px
+/// TinyDiT of width 384 and depth 12, a classifier of 512 channels) and far below what would exhaust a workstation.
+pub const MAX_IMAGE_SIZE: i64 = 1024;
+/// See [`MAX_IMAGE_SIZE`].
+pub const MAX_CHANNELS: i64 = 16;
+/// See [`MAX_IMAGE_SIZE`]: a TinyDiT's token width, or a classifier stage's channels.
+pub const MAX_WIDTH: i64 = 4096;
+/// See [`MAX_IMAGE_SIZE`]: transformer blocks, or residual blocks per stage.
+pub const MAX_DEPTH: i64 = 64;
+/// See [`MAX_IMAGE_SIZE`].
+pub const MAX_CLASSES: i64 = 10_000;
+/// See [`MAX_IMAGE_SIZE`]: a classifier's stages.
+pub const MAX_STAGES: usize = 8;
+/// See [`MAX_IMAGE_SIZE`]: DiT uses 4.
+pub const MAX_MLP_RATIO: f64 = 16.0;
+/// See [`MAX_IMAGE_SIZE`]: stored values of a whole model, 2³⁰ (4 GiB of f32).
+pub const MAX_STORED_VALUES: i64 = 1 << 30;
+
+fn too_large(field: &str, value: i64, max: i64) -> Invalid {
+    Invalid::new(
+        field,
+        value,
+        &format!("at most {max} (the sizes this project's code is built and tested for)"),
+    )
+}
+
+fn check_stored_values(field: &str, value: impl std::fmt::Display, n: Option<i64>) -> Result<()> {
+    match n {
+        Some(n) if n <= MAX_STORED_VALUES => Ok(()),
+        _ => Err(Invalid::new(
+            field,
+            value,
+            &format!(
+                "a model of at most {MAX_STORED_VALUES} stored values (4 GiB of f32); \
+                 this config describes {}",
+                n.map_or("more than 2⁶³".to_string(), |n| n.to_string())
+            ),
+        )),
+    }
+}
+
 /// The breed names in label order ([`BREEDS`]), as a config stores them.
 pub fn breed_names() -> Vec<String> {
     BREEDS.iter().map(|s| s.to_string()).collect()
@@ -309,6 +352,39 @@ impl DitConfig {
         self.num_classes
     }
 
+    /// How many values `model.safetensors` holds for this architecture: every parameter and
+    /// the stored position embedding, as the libtorch model names them (a test in
+    /// `tinycats-models` holds the two equal). `None` when the count overflows. A loader
+    /// compares it with the weights file's header before allocating anything.
+    pub fn stored_values(&self) -> Option<i64> {
+        let (d, c, p) = (self.hidden_size, self.in_channels, self.patch_size);
+        let m = self.mlp_hidden();
+        let grid = self.input_size.checked_div(p)?;
+        let out = p.checked_mul(p)?.checked_mul(c)?; // p²·C
+        let linear = |i: i64, o: i64| i.checked_mul(o)?.checked_add(o);
+        let block = [
+            linear(d, d.checked_mul(3)?)?, // attn.qkv
+            linear(d, d)?,                 // attn.proj
+            linear(d, m)?,                 // mlp.fc1
+            linear(m, d)?,                 // mlp.fc2
+            linear(d, d.checked_mul(6)?)?, // adaLN_modulation.1
+        ]
+        .into_iter()
+        .try_fold(0i64, i64::checked_add)?;
+        [
+            linear(out, d)?,                                  // x_embedder.proj
+            grid.checked_mul(grid)?.checked_mul(d)?,          // pos_embed
+            linear(TIME_FREQUENCIES, d)?,                     // t_embedder.mlp.0
+            linear(d, d)?,                                    // t_embedder.mlp.2
+            self.num_classes.checked_add(1)?.checked_mul(d)?, // y_embedder.embedding_table
+            block.checked_mul(self.depth)?,                   // blocks.*
+            linear(d, d.checked_mul(2)?)?,                    // final_layer.adaLN_modulation.1
+            linear(d, out)?,                                  // final_layer.linear
+        ]
+        .into_iter()
+        .try_fold(0i64, i64::checked_add)
+    }
+
     /// The pixel convention of the model's space (an error names a bad `mean` or `std`).
     pub fn normalize(&self) -> Result<Normalize> {
         Normalize::from_config(&self.mean, &self.std)
@@ -332,6 +408,17 @@ impl DitConfig {
                 return Err(Invalid::new(field, value, "at least 1"));
             }
         }
+        for (field, value, max) in [
+            ("input_size", self.input_size, MAX_IMAGE_SIZE),
+            ("in_channels", self.in_channels, MAX_CHANNELS),
+            ("hidden_size", self.hidden_size, MAX_WIDTH),
+            ("depth", self.depth, MAX_DEPTH),
+            ("num_classes", self.num_classes, MAX_CLASSES),
+        ] {
+            if value > max {
+                return Err(too_large(field, value, max));
+            }
+        }
         if self.input_size % self.patch_size != 0 {
             return Err(Invalid::new(
                 "patch_size",
@@ -353,13 +440,20 @@ impl DitConfig {
                 "a multiple of 4 (the 2-D sin-cos position embedding needs it)",
             ));
         }
-        if !(self.mlp_ratio.is_finite() && self.mlp_hidden() >= 1) {
+        if !(self.mlp_ratio.is_finite()
+            && self.mlp_hidden() >= 1
+            && self.mlp_ratio <= MAX_MLP_RATIO)
+        {
             return Err(Invalid::new(
                 "mlp_ratio",
                 self.mlp_ratio,
-                "a finite number with hidden_size · mlp_ratio ≥ 1",
+                &format!(
+                    "a number with hidden_size · mlp_ratio ≥ 1 and mlp_ratio ≤ {MAX_MLP_RATIO} \
+                     (DiT uses 4)"
+                ),
             ));
         }
+        check_stored_values("hidden_size", self.hidden_size, self.stored_values())?;
         if !(0.0..1.0).contains(&self.class_dropout_prob) {
             return Err(Invalid::new(
                 "class_dropout_prob",
@@ -452,6 +546,36 @@ impl ClassifierConfig {
         Normalize::from_config(&self.mean, &self.std)
     }
 
+    /// How many values `model.safetensors` holds for this architecture: convolutions,
+    /// batch norms (weight, bias, running mean and variance) and the head, as the libtorch
+    /// model names them (a test in `tinycats-models` holds the two equal). `None` when the
+    /// count overflows.
+    pub fn stored_values(&self) -> Option<i64> {
+        let conv = |i: i64, o: i64, k: i64| i.checked_mul(o)?.checked_mul(k * k);
+        let bn = |c: i64| c.checked_mul(4);
+        let w0 = *self.widths.first()?;
+        let mut total = conv(self.in_channels, w0, 3)?.checked_add(bn(w0)?)?; // stem
+        let mut c_in = w0;
+        for (i, (&w, &n)) in self.widths.iter().zip(&self.blocks_per_stage).enumerate() {
+            for j in 0..n {
+                let stride = if i > 0 && j == 0 { 2 } else { 1 };
+                let mut block = conv(c_in, w, 3)?
+                    .checked_add(bn(w)?)?
+                    .checked_add(conv(w, w, 3)?)?
+                    .checked_add(bn(w)?)?;
+                if stride != 1 || c_in != w {
+                    block = block.checked_add(conv(c_in, w, 1)?)?.checked_add(bn(w)?)?;
+                }
+                total = total.checked_add(block)?;
+                c_in = w;
+            }
+        }
+        total.checked_add(
+            c_in.checked_mul(self.num_classes)?
+                .checked_add(self.num_classes)?,
+        )
+    }
+
     /// Checks every field, naming the first one out of range.
     pub fn validate(&self) -> Result<()> {
         if self.model_type != "classifier" {
@@ -470,25 +594,44 @@ impl ClassifierConfig {
                 return Err(Invalid::new(field, value, "at least 1"));
             }
         }
-        if self.widths.is_empty() || self.widths.iter().any(|w| *w < 1) {
+        for (field, value, max) in [
+            ("image_size", self.image_size, MAX_IMAGE_SIZE),
+            ("in_channels", self.in_channels, MAX_CHANNELS),
+            ("num_classes", self.num_classes, MAX_CLASSES),
+        ] {
+            if value > max {
+                return Err(too_large(field, value, max));
+            }
+        }
+        if self.widths.is_empty()
+            || self.widths.len() > MAX_STAGES
+            || self.widths.iter().any(|w| !(1..=MAX_WIDTH).contains(w))
+        {
             return Err(Invalid::new(
                 "widths",
                 format!("{:?}", self.widths),
-                "one or more positive channel counts",
+                &format!(
+                    "1 to {MAX_STAGES} channel counts, each from 1 to {MAX_WIDTH} \
+                     (the sizes this project's code is built and tested for)"
+                ),
             ));
         }
         if self.blocks_per_stage.len() != self.widths.len()
-            || self.blocks_per_stage.iter().any(|b| *b < 1)
+            || self
+                .blocks_per_stage
+                .iter()
+                .any(|b| !(1..=MAX_DEPTH).contains(b))
         {
             return Err(Invalid::new(
                 "blocks_per_stage",
                 format!("{:?}", self.blocks_per_stage),
                 &format!(
-                    "{} positive counts, one per entry of widths",
+                    "{} counts from 1 to {MAX_DEPTH}, one per entry of widths",
                     self.widths.len()
                 ),
             ));
         }
+        check_stored_values("widths", format!("{:?}", self.widths), self.stored_values())?;
         check_names(&self.class_names, self.num_classes)?;
         check_norm(&self.mean, &self.std, self.in_channels)
     }
@@ -616,6 +759,47 @@ pub fn check_norm(mean: &[f64], std: &[f64], channels: i64) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crafted_sizes_are_refused_before_anything_is_built() {
+        let deep = DitConfig {
+            depth: 1_000_000,
+            ..DitConfig::tiny()
+        };
+        let err = deep.validate().unwrap_err().to_string();
+        assert!(err.contains("depth") && err.contains("1000000"), "{err}");
+        assert!(err.contains("at most 64"), "{err}");
+        let wide = DitConfig {
+            mlp_ratio: 1000.0,
+            ..DitConfig::tiny()
+        };
+        let err = wide.validate().unwrap_err().to_string();
+        assert!(err.contains("mlp_ratio") && err.contains("1000"), "{err}");
+        // Every size within its own limit, the whole still too large.
+        let big = DitConfig {
+            hidden_size: 4096,
+            num_heads: 32,
+            depth: 64,
+            ..DitConfig::tiny()
+        };
+        let err = big.validate().unwrap_err().to_string();
+        assert!(err.contains("stored values"), "{err}");
+        let classifier = ClassifierConfig {
+            widths: vec![32, 1 << 40],
+            blocks_per_stage: vec![1, 1],
+            ..ClassifierConfig::tiny()
+        };
+        let err = classifier.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("widths") && err.contains("1099511627776"),
+            "{err}"
+        );
+        let unvalidated = DitConfig {
+            hidden_size: i64::MAX,
+            ..DitConfig::tiny()
+        };
+        assert_eq!(unvalidated.stored_values(), None);
+    }
 
     #[test]
     fn presets_are_valid_and_round_trip_through_json() {

@@ -11,12 +11,14 @@
 //! - [`sampling`]: [`SampleOptions`], the time grid, guidance and the sampling loop;
 //! - [`metrics`]: classification metrics (confusion matrix, precision/recall/F1, top-k,
 //!   calibration and temperature scaling) on either back-end's outputs;
+//! - [`fs`]: the one atomic write and the one bounded read for files that matter;
 //! - [`noise`]: portable seeded Gaussian noise (Philox4x32-10 + Box–Muller with portable
 //!   `ln`, `cos`, `sin`): the same seed, the same noise, on every back-end and CPU.
 
 pub mod classes;
 pub mod config;
 mod error;
+pub mod fs;
 pub mod metrics;
 pub mod noise;
 pub mod pixels;

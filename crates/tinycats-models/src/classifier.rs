@@ -128,10 +128,15 @@ impl Classifier {
         let path = dir.join("config.json");
         let cfg: ClassifierConfig = io::read_json(&path)?;
         cfg.validate()
-            .map_err(|source| crate::ModelError::ConfigFile { path, source })?;
+            .map_err(|source| crate::ModelError::ConfigFile {
+                path: path.clone(),
+                source,
+            })?;
+        let weights = dir.join("model.safetensors");
+        io::check_weights_fit_config(&weights, &path, cfg.stored_values())?;
         let vs = nn::VarStore::new(device);
         let model = Classifier::new(vs.root(), &cfg);
-        io::load_var_store(&vs, &dir.join("model.safetensors"))?;
+        io::load_var_store(&vs, &weights)?;
         Ok((vs, model))
     }
 

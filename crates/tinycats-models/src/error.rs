@@ -52,6 +52,20 @@ pub enum ModelError {
         name: String,
         found: Vec<i64>,
     },
+    /// A weights file's header does not describe the model its `config.json` describes.
+    #[error(
+        "{} holds {found} values, but {} describes a model of {expected}: the two files are \
+         not one model's. Put the `config.json` the run wrote beside its weights (or re-export \
+         the model folder)",
+        weights.display(),
+        config.display()
+    )]
+    WeightsDoNotFitConfig {
+        weights: PathBuf,
+        config: PathBuf,
+        found: String,
+        expected: String,
+    },
     /// A model folder's `config.json` parsed but holds a value out of range.
     #[error("{}: {source}", path.display())]
     ConfigFile {

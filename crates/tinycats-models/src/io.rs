@@ -4,7 +4,7 @@
 //! that names the tensor and both shapes, so a checkpoint never half-loads into a model.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -12,25 +12,10 @@ use tch::{Kind, Tensor, nn};
 
 use crate::error::{ModelError, Result};
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
-/// reader never sees a half-written file.
+/// Writes `bytes` to `path` atomically ([`tinycats_core::fs::write_atomic`]): a reader never
+/// sees a half-written file, and a symlink planted in the folder is never written through.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temp_path(path);
-    std::fs::write(&tmp, bytes).map_err(ModelError::io(&tmp))?;
-    finish_atomic(&tmp, path)
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp-{}", std::process::id()));
-    path.with_file_name(name)
-}
-
-fn finish_atomic(tmp: &Path, path: &Path) -> Result<()> {
-    std::fs::File::open(tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(ModelError::io(tmp))?;
-    std::fs::rename(tmp, path).map_err(ModelError::io(path))
+    tinycats_core::fs::write_atomic(path, bytes).map_err(ModelError::io(path))
 }
 
 /// Serialises `value` as pretty JSON to `path`, atomically.
@@ -43,9 +28,10 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     write_atomic(path, text.as_bytes())
 }
 
-/// Reads a JSON file into `T`.
+/// Reads a JSON file into `T` (at most [`tinycats_core::fs::JSON_LIMIT`] bytes, a regular file).
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(ModelError::io(path))?;
+    let text = tinycats_core::fs::read_text_bounded(path, tinycats_core::fs::JSON_LIMIT)
+        .map_err(ModelError::io(path))?;
     serde_json::from_str(&text).map_err(|e| ModelError::Parse {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -67,20 +53,44 @@ pub fn save_tensors(path: &Path, tensors: &BTreeMap<String, Tensor>) -> Result<(
             (name.as_str(), t.contiguous())
         })
         .collect();
-    let tmp = temp_path(path);
-    Tensor::write_safetensors(&named, &tmp)?;
-    finish_atomic(&tmp, path)
+    tinycats_core::fs::write_atomic_via_path(path, |tmp| {
+        Tensor::write_safetensors(&named, tmp).map_err(std::io::Error::other)
+    })
+    .map_err(ModelError::io(path))
 }
 
-/// Reads every tensor of a safetensors file, on the CPU.
+/// Reads every tensor of a safetensors file, on the CPU. Its header is read and checked
+/// first ([`tinycats_core::fs::read_safetensors_header`]): a file that is not regular, or
+/// whose length is not what its header promises, is refused before its data is read.
 pub fn load_tensors(path: &Path) -> Result<BTreeMap<String, Tensor>> {
-    if !path.exists() {
-        return Err(ModelError::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-        });
-    }
+    tinycats_core::fs::read_safetensors_header(path).map_err(ModelError::io(path))?;
     Ok(Tensor::read_safetensors(path)?.into_iter().collect())
+}
+
+/// Refuses a weights file whose header holds a different number of values than the model
+/// that `config` describes, before the model is built: a crafted or mismatched
+/// `config.json` then costs no memory. `stored_values` comes from the config
+/// (`DitConfig::stored_values`, `ClassifierConfig::stored_values`).
+pub fn check_weights_fit_config(
+    weights: &Path,
+    config: &Path,
+    stored_values: Option<i64>,
+) -> Result<()> {
+    let header =
+        tinycats_core::fs::read_safetensors_header(weights).map_err(ModelError::io(weights))?;
+    let found = header
+        .iter()
+        .try_fold(0u64, |n, (_, t)| n.checked_add(t.values()?));
+    let expected = stored_values.and_then(|n| u64::try_from(n).ok());
+    if found.is_some() && found == expected {
+        return Ok(());
+    }
+    Err(ModelError::WeightsDoNotFitConfig {
+        weights: weights.to_path_buf(),
+        config: config.to_path_buf(),
+        found: found.map_or("more than 2⁶⁴".into(), |n| n.to_string()),
+        expected: expected.map_or("more than 2⁶³".into(), |n| n.to_string()),
+    })
 }
 
 /// Saves every variable of `vs` (trainable or not) to `path` as f32 safetensors.

@@ -64,11 +64,7 @@ pub fn write_model(model: &ModelProto, path: &Path) -> Result<u64> {
         path: path.to_path_buf(),
         source,
     };
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".partial");
-    let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, &bytes).map_err(write_err)?;
-    std::fs::rename(&tmp, path).map_err(write_err)?;
+    tinycats_core::fs::write_atomic(path, &bytes).map_err(write_err)?;
     Ok(bytes.len() as u64)
 }
 

@@ -58,24 +58,21 @@ pub(crate) fn ensure_font() {
     });
 }
 
-/// Saves `img` as PNG at `path`: deterministic bytes (no timestamps), written to a temporary
-/// file in the same folder and renamed into place. Creates the folder if needed.
+/// Saves `img` as PNG at `path`: deterministic bytes (no timestamps), written atomically
+/// ([`tinycats_core::fs::write_atomic`]). Creates the folder if needed.
 pub fn save_png(img: &RgbImage, path: impl AsRef<Path>) -> Result<PathBuf> {
     let path = path.as_ref();
     let write_err = |source| PlotError::Write {
         path: path.to_path_buf(),
         source,
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(write_err)?;
-    }
-    let tmp = path.with_extension("png.partial");
-    img.save_with_format(&tmp, image::ImageFormat::Png)
+    let mut png = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut png, image::ImageFormat::Png)
         .map_err(|source| PlotError::Encode {
-            path: tmp.clone(),
+            path: path.to_path_buf(),
             source,
         })?;
-    std::fs::rename(&tmp, path).map_err(write_err)?;
+    tinycats_core::fs::write_atomic(path, png.get_ref()).map_err(write_err)?;
     Ok(path.to_path_buf())
 }
 
@@ -92,6 +89,12 @@ mod tests {
         let a = save_png(&img, dir.path().join("a.png")).unwrap();
         let b = save_png(&img, dir.path().join("sub/b.png")).unwrap();
         assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
-        assert!(!dir.path().join("a.png.partial").exists());
+        // No temporaries left beside them.
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.png", "sub"]);
     }
 }

@@ -34,12 +34,7 @@ impl Cache {
     }
 
     pub fn save(&self, project: &Project) -> Result<()> {
-        let path = Self::path(project);
-        fs::create_dir_all(path.parent().unwrap())?;
-        let tmp = path.with_extension("json.tmp");
-        fs::write(&tmp, serde_json::to_string_pretty(self)?)?;
-        fs::rename(tmp, path)?;
-        Ok(())
+        crate::write_atomic(&Self::path(project), &serde_json::to_string_pretty(self)?)
     }
 
     pub fn is_fresh(&self, example: &str, digest: &str) -> bool {

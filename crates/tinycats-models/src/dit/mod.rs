@@ -109,10 +109,15 @@ impl TinyDit {
         let path = dir.join("config.json");
         let cfg: DitConfig = io::read_json(&path)?;
         cfg.validate()
-            .map_err(|source| crate::ModelError::ConfigFile { path, source })?;
+            .map_err(|source| crate::ModelError::ConfigFile {
+                path: path.clone(),
+                source,
+            })?;
+        let weights = dir.join("model.safetensors");
+        io::check_weights_fit_config(&weights, &path, cfg.stored_values())?;
         let vs = nn::VarStore::new(device);
         let model = TinyDit::new(vs.root(), &cfg);
-        io::load_var_store(&vs, &dir.join("model.safetensors"))?;
+        io::load_var_store(&vs, &weights)?;
         Ok((vs, model))
     }
 
@@ -412,8 +417,9 @@ mod tests {
         let msg = TinyDit::load(dir.path(), Device::Cpu)
             .unwrap_err()
             .to_string();
+        // Caught by the weights' header, before the wider model is built.
         assert!(
-            msg.contains("has shape") && msg.contains("expects"),
+            msg.contains("model.safetensors holds") && msg.contains("describes a model of"),
             "{msg}"
         );
     }
