@@ -699,10 +699,13 @@ impl ModelConfig {
     /// Reads and validates `dir/config.json`; also returns its text.
     pub fn read(dir: &Path) -> Result<(Self, String), ConfigError> {
         let path = dir.join("config.json");
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let text =
+            crate::fs::read_text_bounded(&path, crate::fs::JSON_LIMIT).map_err(|source| {
+                ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
         Ok((Self::from_json(&text, &path)?, text))
     }
 

@@ -130,6 +130,17 @@ impl TensorHeader {
     }
 }
 
+/// Bytes per value of a safetensors dtype; `None` for one this project does not know.
+fn dtype_bytes(dtype: &str) -> Option<u64> {
+    Some(match dtype {
+        "F64" | "I64" | "U64" => 8,
+        "F32" | "I32" | "U32" => 4,
+        "F16" | "BF16" | "I16" | "U16" => 2,
+        "I8" | "U8" | "BOOL" | "F8_E4M3" | "F8_E5M2" => 1,
+        _ => return None,
+    })
+}
+
 /// The largest header the safetensors format allows (the `safetensors` crate's limit).
 const SAFETENSORS_HEADER_LIMIT: u64 = 100_000_000;
 
@@ -171,7 +182,21 @@ pub fn read_safetensors_header(path: &Path) -> io::Result<Vec<(String, TensorHea
         }
         let t: TensorHeader =
             serde_json::from_value(value).map_err(|e| bad(format!("tensor {name}: {e}")))?;
-        end = end.max(t.data_offsets[1]);
+        // libtorch takes sizes as i64 and aborts with a C++ trace on larger ones.
+        if let Some(d) = t.shape.iter().find(|&&d| d > i64::MAX as u64) {
+            return Err(bad(format!("tensor {name} has a dimension of {d}")));
+        }
+        let [start, stop] = t.data_offsets;
+        let bytes = t
+            .values()
+            .and_then(|n| n.checked_mul(dtype_bytes(&t.dtype)?));
+        if start > stop || bytes.is_some_and(|b| b != stop - start) {
+            return Err(bad(format!(
+                "tensor {name} ({} {:?}) is given bytes {start}..{stop}",
+                t.dtype, t.shape
+            )));
+        }
+        end = end.max(stop);
         tensors.push((name, t));
     }
     if end.checked_add(8 + n) != Some(meta.len()) {
@@ -183,6 +208,10 @@ pub fn read_safetensors_header(path: &Path) -> io::Result<Vec<(String, TensorHea
     }
     Ok(tensors)
 }
+
+/// Upper bound for an ONNX file: protobuf cannot encode a message past 2 GiB, so no valid
+/// self-contained graph is larger.
+pub const ONNX_LIMIT: u64 = 2 << 30;
 
 /// Upper bound for a model folder's JSON files (`config.json`, `state.json`, `sampler.json`):
 /// the largest the project writes is a few kilobytes.
@@ -272,6 +301,14 @@ mod tests {
         std::fs::write(&path, b"abc").unwrap();
         let err = read_safetensors_header(&path).unwrap_err().to_string();
         assert!(err.contains("too short"), "{err}");
+        // A size libtorch cannot take, in a tensor of no values.
+        let header =
+            br#"{"w":{"dtype":"F32","shape":[0,9223372036854775813],"data_offsets":[0,0]}}"#;
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header);
+        std::fs::write(&path, &bytes).unwrap();
+        let err = read_safetensors_header(&path).unwrap_err().to_string();
+        assert!(err.contains("a dimension of 9223372036854775813"), "{err}");
     }
 
     #[test]

@@ -70,10 +70,13 @@ pub fn write_model(model: &ModelProto, path: &Path) -> Result<u64> {
 
 /// Parses an ONNX file.
 pub fn read_model(path: &Path) -> Result<ModelProto> {
-    let bytes = std::fs::read(path).map_err(|source| ExportError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes =
+        tinycats_core::fs::read_bounded(path, tinycats_core::fs::ONNX_LIMIT).map_err(|source| {
+            ExportError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
     ModelProto::decode(bytes.as_slice()).map_err(|source| ExportError::NotOnnx {
         path: path.to_path_buf(),
         source,

@@ -23,6 +23,12 @@ pub struct Weights {
 
 impl Weights {
     pub fn load(path: &Path) -> Result<Self> {
+        // The header first: an irregular file, or one longer than its header promises, is
+        // refused before its data is read.
+        tinycats_core::fs::read_safetensors_header(path).map_err(|source| ExportError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let bytes = std::fs::read(path).map_err(|source| ExportError::Read {
             path: path.to_path_buf(),
             source,

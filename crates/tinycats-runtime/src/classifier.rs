@@ -11,7 +11,7 @@ use tinycats_onnx::proto::tensor_proto::DataType;
 
 use crate::error::{OrtContext, Result, RuntimeError};
 use crate::preprocess::Preprocess;
-use crate::session::{Contract, Io, Metadata, SessionOptions, open};
+use crate::session::{Contract, Expect, Io, Metadata, REEXPORT, SessionOptions, open};
 
 const CONTRACT: Contract = Contract {
     model: "classifier",
@@ -52,15 +52,20 @@ impl Classifier {
 
     pub fn load_with(path: impl AsRef<Path>, options: SessionOptions) -> Result<Self> {
         let opened = open(path.as_ref(), options, &CONTRACT)?;
-        let meta = opened.meta;
-        meta.expect_model_type("classifier")?;
-        let class_names = meta.class_names()?;
-        let preprocess = read_preprocess(&meta)?;
+        opened.meta.expect_model_type("classifier")?;
+        let class_names = opened.meta.class_names()?;
+        let preprocess = read_preprocess(&opened.meta)?;
+        opened.check_dims("input", &Expect::image(preprocess.size))?;
+        let classes = Expect::Meta {
+            key: keys::CLASS_NAMES,
+            value: class_names.len(),
+        };
+        opened.check_dims("output", &[Expect::Batch, classes])?;
         Ok(Self {
             session: opened.session,
             class_names,
             preprocess,
-            meta,
+            meta: opened.meta,
         })
     }
 
@@ -89,6 +94,16 @@ impl Classifier {
         let out = outputs["output"]
             .try_extract_array::<f32>()
             .ctx(|| "classifier output".into())?;
+        let want = [input.shape()[0], self.class_names.len()];
+        if out.shape() != want {
+            return Err(RuntimeError::Mismatch {
+                path: self.meta.path().to_path_buf(),
+                what: "the shape of output `output`".into(),
+                found: format!("{:?}", out.shape()),
+                expected: format!("{want:?} (one row per image, one column per class name)"),
+                fix: REEXPORT,
+            });
+        }
         out.to_owned()
             .into_dimensionality::<Ix2>()
             .map_err(|e| RuntimeError::Invalid(format!("classifier output: {e}")))
@@ -96,9 +111,11 @@ impl Classifier {
 
     /// The `top_k` most probable breeds of one image.
     pub fn classify(&mut self, image: &DynamicImage, top_k: usize) -> Result<Vec<BreedScore>> {
-        Ok(self
-            .classify_batch(std::slice::from_ref(image), top_k)?
-            .remove(0))
+        let ranked = self.classify_batch(std::slice::from_ref(image), top_k)?;
+        ranked
+            .into_iter()
+            .next()
+            .ok_or_else(|| RuntimeError::Invalid("the classifier ranked no image".into()))
     }
 
     /// The `top_k` most probable breeds of each image, in one ORT call.
@@ -115,7 +132,7 @@ impl Classifier {
         Ok(logits
             .rows()
             .into_iter()
-            .map(|row| self.rank(row.as_slice().expect("contiguous"), top_k))
+            .map(|row| self.rank(&row.to_vec(), top_k))
             .collect())
     }
 
@@ -167,7 +184,23 @@ impl Classifier {
 }
 
 pub(crate) fn read_preprocess(meta: &Metadata) -> Result<Preprocess> {
+    // Checked before anything is sized from it: a 200 000 px image is 480 GB of f32.
     let size: u32 = meta.parse(keys::IMAGE_SIZE)?;
+    let max = tinycats_core::config::MAX_IMAGE_SIZE;
+    if size == 0 || i64::from(size) > max {
+        let gb = 3.0 * 4.0 * f64::from(size).powi(2) / 1e9;
+        let why = if size == 0 {
+            String::new()
+        } else {
+            format!(" (one {size} px image would take {gb:.1} GB of memory)")
+        };
+        return Err(RuntimeError::Metadata {
+            path: meta.path().to_path_buf(),
+            key: keys::IMAGE_SIZE,
+            problem: format!("is {size}, expected 1 to {max} pixels per side{why}"),
+        });
+    }
+    meta.expect_count(keys::IN_CHANNELS, 3, "RGB images")?;
     let mean: Vec<f32> = meta.parse(keys::MEAN)?;
     let std: Vec<f32> = meta.parse(keys::STD)?;
     let norm =

@@ -30,6 +30,25 @@ pub enum RuntimeError {
         key: &'static str,
         problem: String,
     },
+    #[error("{path}: {what} is {found}, expected {expected}; {fix}")]
+    Mismatch {
+        path: PathBuf,
+        what: String,
+        found: String,
+        expected: String,
+        fix: &'static str,
+    },
+    #[error(
+        "{path}: tensor `{tensor}` keeps its data in an external file ({location:?}), expected \
+         the data inside the graph file; tinycats loads only self-contained graphs, as \
+         `tinycats export onnx` writes them: re-export the model, or save it with its external \
+         data folded in (onnx: `save_model(model, path, save_as_external_data=False)`)"
+    )]
+    ExternalData {
+        path: PathBuf,
+        tensor: String,
+        location: String,
+    },
     #[error(
         "the ONNX Runtime library was not found at {path}; run `cargo xtask setup` or point ORT_DYLIB_PATH at libonnxruntime.so"
     )]

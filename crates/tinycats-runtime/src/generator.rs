@@ -17,7 +17,7 @@ use tinycats_onnx::proto::tensor_proto::DataType;
 use crate::classifier::read_preprocess;
 use crate::error::{OrtContext, Result, RuntimeError};
 use crate::preprocess::Preprocess;
-use crate::session::{Contract, Io, Metadata, SessionOptions, open};
+use crate::session::{Contract, Expect, Io, Metadata, REEXPORT, SessionOptions, open};
 
 const CONTRACT: Contract = Contract {
     model: "generator",
@@ -102,17 +102,27 @@ impl Generator {
 
     pub fn load_with(path: impl AsRef<Path>, options: SessionOptions) -> Result<Self> {
         let opened = open(path.as_ref(), options, &CONTRACT)?;
-        let meta = opened.meta;
-        meta.expect_model_type("tinydit")?;
-        let class_names = meta.class_names()?;
-        let null_class: usize = meta.parse(keys::NULL_CLASS)?;
-        let preprocess = read_preprocess(&meta)?;
+        opened.meta.expect_model_type("tinydit")?;
+        let class_names = opened.meta.class_names()?;
+        // Labels index the graph's embedding table: the classes, then "no breed".
+        let null_class = class_names.len();
+        opened.meta.expect_count(
+            keys::NULL_CLASS,
+            null_class,
+            "one past the last class name: the unconditional label",
+        )?;
+        let preprocess = read_preprocess(&opened.meta)?;
+        let image = Expect::image(preprocess.size);
+        opened.check_dims("noise", &image)?;
+        opened.check_dims("timestep", &[Expect::Batch])?;
+        opened.check_dims("breed", &[Expect::Batch])?;
+        opened.check_dims("velocity", &image)?;
         Ok(Self {
             session: opened.session,
             class_names,
             null_class,
             preprocess,
-            meta,
+            meta: opened.meta,
             guide: None,
         })
     }
@@ -210,6 +220,15 @@ impl Generator {
         let v = outputs["velocity"]
             .try_extract_array::<f32>()
             .ctx(|| "generator output".into())?;
+        if v.shape() != x.shape() {
+            return Err(RuntimeError::Mismatch {
+                path: self.meta.path().to_path_buf(),
+                what: "the shape of output `velocity`".into(),
+                found: format!("{:?}", v.shape()),
+                expected: format!("{:?} (the shape of input `noise`)", x.shape()),
+                fix: REEXPORT,
+            });
+        }
         v.to_owned()
             .into_dimensionality::<Ix4>()
             .map_err(|e| RuntimeError::Invalid(format!("generator output: {e}")))
@@ -286,8 +305,8 @@ impl Generator {
         options
             .validate()
             .map_err(|e| RuntimeError::Invalid(e.to_string()))?;
-        if let Some(bad) = labels.iter().find(|&&l| l > self.null_class) {
-            return Err(self.breed_index(&Breed::Index(*bad)).unwrap_err());
+        for &label in labels {
+            self.breed_index(&Breed::Index(label))?;
         }
         let times = timesteps(options.steps, options.shift);
         let velocity = |x: &Images, t: f64| {

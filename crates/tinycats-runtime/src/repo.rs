@@ -4,6 +4,12 @@
 //! (`$HF_HUB_CACHE`, `$HF_HOME/hub` or `~/.cache/huggingface/hub`:
 //! `models--OWNER--NAME/snapshots/REV/…`), or (3) downloaded with `hf-hub` when the user
 //! asks for it (cargo feature `download`).
+//!
+//! A cache folder is not trusted: a ref must hold a commit hash, and every file, once its
+//! links are followed, must lie inside its repository's cache folder
+//! (`models--OWNER--NAME`). Downloads need HTTPS except on loopback or with
+//! [`ALLOW_HTTP_ENV`], and are checked against the checksum the Hub announces
+//! ([`Checksum`]).
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +21,8 @@ pub const GENERATOR_ONNX: &str = "generator/model.onnx";
 pub const GENERATOR_INT8_ONNX: &str = "generator/model_int8.onnx";
 pub const CLASSIFIER_DIR: &str = "classifier";
 pub const GENERATOR_DIR: &str = "generator";
+/// Set to `1` to download from a plain-HTTP endpoint that is not on this machine.
+pub const ALLOW_HTTP_ENV: &str = "TINYCATS_ALLOW_HTTP";
 
 /// Where a repository's files come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +46,8 @@ pub struct HubOptions {
     pub cache_dir: Option<PathBuf>,
     /// How often an interrupted transfer is resumed where it stopped before giving up.
     pub retries: usize,
+    /// Accept an `http://` endpoint that is not loopback (as [`ALLOW_HTTP_ENV`]`=1` does).
+    pub allow_http: bool,
 }
 
 impl Default for HubOptions {
@@ -47,8 +57,20 @@ impl Default for HubOptions {
             endpoint: None,
             cache_dir: None,
             retries: 3,
+            allow_http: false,
         }
     }
+}
+
+/// What a file was checked against before [`ModelRepo::checked_file`] returned it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checksum {
+    /// The SHA-256 of the content (hex), as the Hub announces for LFS files.
+    Sha256(String),
+    /// Git's blob SHA-1 (hex), as the Hub announces for small files.
+    GitSha1(String),
+    /// Not checked, and why: a local folder, the cache, or a Hub answer without a checksum.
+    Unchecked(String),
 }
 
 /// A resolved model repository.
@@ -88,29 +110,14 @@ impl ModelRepo {
             )));
         }
         check_revision(revision)?;
-        let commit = if is_commit_hash(revision) {
-            revision.to_string()
-        } else {
-            let r = base.join("refs").join(revision);
-            let content = std::fs::read_to_string(&r).map_err(|_| {
+        let commit = cached_commit(&base, revision)
+            .map_err(RuntimeError::Repo)?
+            .ok_or_else(|| {
                 RuntimeError::Repo(format!(
                     "{repo_id}: revision {revision:?} is not in the cache ({} missing)",
-                    r.display()
+                    base.join("refs").join(revision).display()
                 ))
             })?;
-            let commit = content.trim();
-            // The ref names the snapshot folder: anything but a commit hash could point
-            // outside the cache.
-            if !is_commit_hash(commit) {
-                return Err(RuntimeError::Repo(format!(
-                    "{}: a ref file must hold a 40-digit commit hash, not {:?}; delete it and \
-                     download {repo_id} again",
-                    r.display(),
-                    commit.chars().take(60).collect::<String>()
-                )));
-            }
-            commit.to_string()
-        };
         let snapshot = base.join("snapshots").join(&commit);
         if !snapshot.is_dir() {
             return Err(RuntimeError::Repo(format!(
@@ -163,6 +170,7 @@ impl ModelRepo {
 
     #[cfg(feature = "download")]
     fn hub(repo_id: &str, revision: &str, options: &HubOptions) -> Result<Self> {
+        hub_endpoint(options)?;
         Ok(Self {
             origin: Origin::Hub {
                 repo_id: repo_id.to_string(),
@@ -184,120 +192,307 @@ impl ModelRepo {
         &self.origin
     }
 
-    /// The local path of the repository file `rel` (e.g. [`CLASSIFIER_ONNX`]).
+    /// The local path of the repository file `rel` (e.g. [`CLASSIFIER_ONNX`]). A downloaded
+    /// file that could not be checked against a checksum is served with a warning on stderr.
     pub fn file(&self, rel: &str) -> Result<PathBuf> {
-        let inside = !rel.is_empty()
+        let (path, checksum) = self.checked_file(rel)?;
+        if let (Origin::Hub { .. }, Checksum::Unchecked(why)) = (&self.origin, &checksum) {
+            eprintln!(
+                "warning: {} was not checked against a checksum: {why}",
+                path.display()
+            );
+        }
+        Ok(path)
+    }
+
+    /// [`ModelRepo::file`] and what the file was checked against.
+    pub fn checked_file(&self, rel: &str) -> Result<(PathBuf, Checksum)> {
+        let inside_repo = !rel.is_empty()
             && Path::new(rel)
                 .components()
                 .all(|c| matches!(c, std::path::Component::Normal(_)));
-        if !inside {
+        if !inside_repo {
             return Err(RuntimeError::Repo(format!(
                 "{rel:?} is not a file path inside a repository (no `..`, no leading `/`)"
             )));
         }
-        let path = match &self.origin {
-            Origin::Local(root) => root.join(rel),
-            Origin::HfCache { snapshot, .. } => snapshot.join(rel),
+        let (path, checksum) = match &self.origin {
+            Origin::Local(root) => (root.join(rel), "read from a local folder"),
+            Origin::HfCache { snapshot, .. } => {
+                (snapshot.join(rel), "read from the cache, not hashed again")
+            }
             Origin::Hub { repo_id, revision } => {
                 return download(repo_id, revision, rel, &self.hub);
             }
         };
-        if path.is_file() {
-            Ok(path)
-        } else {
-            Err(RuntimeError::MissingFile {
+        if !path.is_file() {
+            return Err(RuntimeError::MissingFile {
                 what: "model repository file",
                 path,
-            })
+            });
         }
+        if let Origin::HfCache { snapshot, .. } = &self.origin {
+            // `snapshots/COMMIT/` lies two levels below `models--OWNER--NAME`.
+            let base = snapshot.ancestors().nth(2).unwrap_or(snapshot);
+            inside(base, &path).map_err(RuntimeError::Repo)?;
+        }
+        Ok((path, Checksum::Unchecked(checksum.into())))
     }
 }
 
 /// Fetches `rel` through `hf-hub` (resuming an interrupted transfer up to
 /// `options.retries` times), then checks the file against the checksum the Hub announced.
+/// A file already in the snapshot is looked up here, not by `hf-hub`, whose lookup follows
+/// `refs/<revision>` as a path without checking it.
 #[cfg(feature = "download")]
-fn download(repo_id: &str, revision: &str, rel: &str, options: &HubOptions) -> Result<PathBuf> {
+fn download(
+    repo_id: &str,
+    revision: &str,
+    rel: &str,
+    options: &HubOptions,
+) -> Result<(PathBuf, Checksum)> {
     use hf_hub::{Repo, RepoType, api::sync::ApiBuilder};
-    let mut builder = ApiBuilder::from_env()
-        .with_progress(false)
-        .with_retries(options.retries);
-    if let Some(endpoint) = &options.endpoint {
-        builder = builder.with_endpoint(endpoint.clone());
-    }
-    if let Some(cache) = options.cache_dir.clone().or_else(hf_cache_dir) {
-        builder = builder.with_cache_dir(cache);
-    }
-    let api = builder
-        .build()
-        .map_err(|e| RuntimeError::Repo(format!("Hugging Face Hub client: {e}")))?;
-    let path = api
-        .repo(Repo::with_revision(
-            repo_id.to_string(),
-            RepoType::Model,
-            revision.to_string(),
-        ))
-        .get(rel)
-        .map_err(|e| {
-            RuntimeError::Repo(format!(
-                "downloading {rel} from {repo_id}@{revision}: {e} (run the command again to \
-                 resume; the part already downloaded is kept in the cache)"
-            ))
-        })?;
-    verify_blob(&path).map_err(|problem| {
-        RuntimeError::Repo(format!(
-            "downloading {rel} from {repo_id}@{revision}: {problem}; the file was deleted from \
-             the cache, run the command again to download it anew"
-        ))
-    })?;
-    Ok(path)
+    let endpoint = hub_endpoint(options)?;
+    let Some(cache) = options.cache_dir.clone().or_else(hf_cache_dir) else {
+        return Err(RuntimeError::Repo(
+            "no Hugging Face cache folder (HOME unset); set HF_HUB_CACHE".into(),
+        ));
+    };
+    let (owner, name) = split_repo_id(repo_id)?;
+    let base = cache.join(format!("models--{owner}--{name}"));
+    let failed =
+        |problem: String| RuntimeError::Repo(format!("{rel} from {repo_id}@{revision}: {problem}"));
+    let cached = cached_commit(&base, revision)
+        .map_err(failed)?
+        .map(|commit| base.join("snapshots").join(commit).join(rel))
+        .filter(|pointer| pointer.exists());
+    let pointer = match cached {
+        Some(pointer) => pointer,
+        None => {
+            let api = ApiBuilder::from_env()
+                .with_progress(false)
+                .with_retries(options.retries)
+                .with_endpoint(endpoint)
+                .with_cache_dir(cache)
+                .build()
+                .map_err(|e| RuntimeError::Repo(format!("Hugging Face Hub client: {e}")))?;
+            let repo = api.repo(Repo::with_revision(
+                repo_id.into(),
+                RepoType::Model,
+                revision.into(),
+            ));
+            // hf-hub asserts that the snapshot link it made resolves; a commit that names
+            // another folder breaks that, and is the Hub's bad answer, not our bug.
+            let stopped = "hf-hub stopped on the Hub's answer (its commit or ETag is a path, \
+                           not a checksum); refusing it";
+            let answer =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| repo.download(rel)))
+                    .map_err(|_| failed(stopped.into()))?;
+            let pointer = answer.map_err(|e| {
+                RuntimeError::Repo(format!(
+                    "downloading {rel} from {repo_id}@{revision}: {e} (run the command again \
+                     to resume; the part already downloaded is kept in the cache)"
+                ))
+            })?;
+            // hf-hub names the snapshot after the commit the server announced.
+            if !in_snapshot(&base, &pointer, rel) {
+                return Err(failed(format!(
+                    "the Hub's answer put the file at {}, not in a snapshot folder \
+                     {}/snapshots/<40-digit commit>/; refusing it",
+                    pointer.display(),
+                    base.display()
+                )));
+            }
+            pointer
+        }
+    };
+    let checksum = verify_blob(&base, &pointer).map_err(failed)?;
+    Ok((pointer, checksum))
 }
 
 #[cfg(not(feature = "download"))]
-fn download(repo_id: &str, _revision: &str, _rel: &str, _options: &HubOptions) -> Result<PathBuf> {
+fn download(
+    repo_id: &str,
+    _revision: &str,
+    _rel: &str,
+    _options: &HubOptions,
+) -> Result<(PathBuf, Checksum)> {
     Err(RuntimeError::Repo(format!(
         "{repo_id}: downloads need the `download` feature"
     )))
 }
 
-/// Checks a cached file against the name of the blob it points to, which is the checksum
-/// the Hub announced (its ETag): SHA-256 of the content for LFS files (64 hex digits), git's
-/// blob SHA-1 (`sha1("blob <len>\0" + content)`, 40 hex digits) for small ones. A mismatch — a
-/// truncated, overlong or corrupted transfer — deletes the blob and its snapshot link.
-/// Files that are not links into `blobs/` (a cache written by copying) are not checked.
+/// The Hub's address: [`HubOptions::endpoint`], else `HF_ENDPOINT`, else
+/// `https://huggingface.co`. Plain HTTP is refused unless the host is this machine
+/// (`127.0.0.1`, `localhost`, `::1`) or the user opted in.
 #[cfg(feature = "download")]
-fn verify_blob(pointer: &Path) -> std::result::Result<(), String> {
-    use sha1::Digest;
-    let Ok(target) = std::fs::read_link(pointer) else {
-        return Ok(());
+fn hub_endpoint(options: &HubOptions) -> Result<String> {
+    let endpoint = options
+        .endpoint
+        .clone()
+        .or_else(|| std::env::var("HF_ENDPOINT").ok().filter(|e| !e.is_empty()))
+        .unwrap_or_else(|| "https://huggingface.co".into());
+    let endpoint = endpoint.trim_end_matches('/').to_string();
+    let after = |scheme: &str| {
+        endpoint
+            .get(..scheme.len())
+            .filter(|s| s.eq_ignore_ascii_case(scheme))
+            .map(|_| &endpoint[scheme.len()..])
     };
-    let blob = pointer.parent().unwrap_or(Path::new(".")).join(target);
+    if after("https://").is_some_and(|rest| !rest.is_empty()) {
+        return Ok(endpoint);
+    }
+    let opted_in = options.allow_http || std::env::var(ALLOW_HTTP_ENV).is_ok_and(|v| v == "1");
+    if after("http://").is_some_and(|rest| opted_in || is_loopback(rest)) {
+        return Ok(endpoint);
+    }
+    Err(RuntimeError::Repo(format!(
+        "the Hub endpoint {endpoint:?} is not an https:// address: over plain HTTP anyone on \
+         the way can swap the model files (and read your token). Use https://, or for a \
+         mirror you trust set {ALLOW_HTTP_ENV}=1 (HubOptions::allow_http); loopback \
+         addresses (127.0.0.1, localhost, ::1) need neither"
+    )))
+}
+
+/// Whether the URL part after `http://` names this machine.
+#[cfg(feature = "download")]
+fn is_loopback(authority_and_path: &str) -> bool {
+    let authority = authority_and_path
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next(),
+        None => host_port.split(':').next(),
+    }
+    .unwrap_or_default();
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether `pointer` is `base/snapshots/<commit hash>/<rel>`: huggingface_hub refuses any
+/// pointer path that leaves `snapshots/`.
+#[cfg(feature = "download")]
+fn in_snapshot(base: &Path, pointer: &Path, rel: &str) -> bool {
+    let Ok(sub) = pointer.strip_prefix(base.join("snapshots")) else {
+        return false;
+    };
+    let mut parts = sub.components();
+    let commit = parts.next().and_then(|c| c.as_os_str().to_str());
+    commit.is_some_and(is_commit_hash) && parts.as_path() == Path::new(rel)
+}
+
+/// Checks a cached file against the name of the blob it links to, which is the checksum
+/// the Hub announced (its ETag): SHA-256 of the content for LFS files (64 hex digits), git's
+/// blob SHA-1 (`sha1("blob <len>\0" + content)`, 40 hex digits) for small ones. A mismatch —
+/// a truncated, overlong or corrupted transfer — deletes the blob and its snapshot link. A
+/// link that leaves the repository's cache folder is refused before anything is read. Any
+/// other ETag, or a file that is not a link into `blobs/` (a cache written by copying),
+/// comes back as [`Checksum::Unchecked`].
+#[cfg(feature = "download")]
+fn verify_blob(base: &Path, pointer: &Path) -> std::result::Result<Checksum, String> {
+    use sha1::Digest;
+    let blob = inside(base, pointer)?;
+    let blobs = base
+        .join("blobs")
+        .canonicalize()
+        .unwrap_or_else(|_| base.join("blobs"));
+    if !blob.starts_with(&blobs) {
+        return Ok(Checksum::Unchecked(format!(
+            "it is not a link into {}, so the Hub's checksum is not known",
+            blobs.display()
+        )));
+    }
     let etag = blob
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let content = std::fs::read(&blob).map_err(|e| format!("{}: {e}", blob.display()))?;
+    let hex_of = |n: usize| etag.len() == n && etag.bytes().all(|b| b.is_ascii_hexdigit());
+    if !hex_of(64) && !hex_of(40) {
+        return Ok(Checksum::Unchecked(format!(
+            "the Hub's ETag {etag:?} is neither a SHA-256 (64 hex digits) nor a git SHA-1 \
+             (40 hex digits)"
+        )));
+    }
+    let read = |e: std::io::Error| format!("{}: {e}", blob.display());
+    let len = std::fs::metadata(&blob).map_err(read)?.len();
+    let mut file = std::fs::File::open(&blob).map_err(read)?;
     let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    let actual = match etag.len() {
-        64 => hex(&sha2::Sha256::digest(&content)),
-        40 => {
-            let mut h = sha1::Sha1::new();
-            h.update(format!("blob {}\0", content.len()).as_bytes());
-            h.update(&content);
-            hex(&h.finalize())
-        }
-        _ => return Ok(()),
+    let (actual, checksum) = if etag.len() == 64 {
+        let mut h = sha2::Sha256::new();
+        std::io::copy(&mut file, &mut h).map_err(read)?;
+        (hex(&h.finalize()), Checksum::Sha256(etag.clone()))
+    } else {
+        let mut h = sha1::Sha1::new();
+        h.update(format!("blob {len}\0").as_bytes());
+        std::io::copy(&mut file, &mut h).map_err(read)?;
+        (hex(&h.finalize()), Checksum::GitSha1(etag.clone()))
     };
     if actual == etag {
-        return Ok(());
+        return Ok(checksum);
     }
     let _ = std::fs::remove_file(pointer);
     let _ = std::fs::remove_file(&blob);
     Err(format!(
-        "the downloaded file ({} bytes) does not match the checksum the Hub announced \
-         ({etag}; got {actual})",
-        content.len()
+        "the downloaded file ({len} bytes) does not match the checksum the Hub announced \
+         ({etag}; got {actual}); the file was deleted from the cache, run the command again \
+         to download it anew"
     ))
+}
+
+/// The commit `revision` names in the repository cache folder `base`
+/// (`models--OWNER--NAME`): the revision itself when it is a commit hash, else what
+/// `refs/<revision>` holds, which must be a commit hash, since it names a folder. `None`:
+/// no such ref.
+fn cached_commit(base: &Path, revision: &str) -> std::result::Result<Option<String>, String> {
+    use std::io::Read;
+    if is_commit_hash(revision) {
+        return Ok(Some(revision.to_string()));
+    }
+    let r = base.join("refs").join(revision);
+    if !r.exists() {
+        return Ok(None);
+    }
+    let mut content = String::new();
+    std::fs::File::open(inside(base, &r)?)
+        .and_then(|f| f.take(256).read_to_string(&mut content))
+        .map_err(|e| format!("{}: {e}", r.display()))?;
+    let commit = content.trim();
+    if !is_commit_hash(commit) {
+        return Err(format!(
+            "{}: a ref file must hold a 40-digit commit hash, not {:?}; delete it and \
+             download the repository again",
+            r.display(),
+            commit.chars().take(60).collect::<String>()
+        ));
+    }
+    Ok(Some(commit.to_string()))
+}
+
+/// `path` with its links followed, if that lies inside the repository cache folder `base`:
+/// a snapshot file links to `../../blobs/…`, and a planted link that leads elsewhere must not
+/// make us read, hash or delete what it points at.
+fn inside(base: &Path, path: &Path) -> std::result::Result<PathBuf, String> {
+    let canonical = |p: &Path| {
+        p.canonicalize()
+            .map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let (root, target) = (canonical(base)?, canonical(path)?);
+    if target.starts_with(&root) {
+        Ok(target)
+    } else {
+        Err(format!(
+            "{} leads to {}, outside the repository's cache folder {}; delete it and \
+             download the repository again",
+            path.display(),
+            target.display(),
+            root.display()
+        ))
+    }
 }
 
 /// `OWNER/NAME`, each part as the Hub allows it: ASCII letters, digits, `-`, `_` and `.`,

@@ -1,5 +1,7 @@
-//! Opening an ONNX file: read it, check its inputs/outputs against the tinycats contract
-//! and read its `metadata_props`, then build an ORT session with the chosen options.
+//! Opening an ONNX file: read it, check its inputs/outputs against the tinycats contract,
+//! refuse tensors kept in external files and read its `metadata_props`, then build an ORT
+//! session with the chosen options. The model kinds then check the declared dimensions
+//! against the metadata ([`Opened::check_dims`]) before any buffer is sized from either.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -8,7 +10,10 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use prost::Message;
 use tinycats_onnx::proto::{
-    ModelProto, ValueInfoProto, tensor_proto::DataType, tensor_shape_proto::dimension, type_proto,
+    GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto,
+    tensor_proto::{DataLocation, DataType},
+    tensor_shape_proto::dimension,
+    type_proto,
 };
 
 use crate::env::environment;
@@ -51,11 +56,78 @@ pub(crate) struct Contract {
     pub outputs: &'static [Io],
 }
 
-/// An opened model: its session, metadata and path.
+/// The fix for a graph whose shapes and metadata disagree.
+pub(crate) const REEXPORT: &str = "the graph or its metadata was changed after export: \
+                                   re-export the model with `tinycats export onnx`";
+
+/// An opened model: its session, metadata and the declared dimensions of its inputs and
+/// outputs (`None` where a dimension is dynamic).
 #[derive(Debug)]
 pub(crate) struct Opened {
     pub session: Session,
     pub meta: Metadata,
+    dims: HashMap<String, Vec<Option<i64>>>,
+}
+
+/// What a declared dimension of a graph input or output must be.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Expect {
+    /// Dynamic: the runtime sends any number of rows (guidance doubles them).
+    Batch,
+    /// Dynamic, or fixed to `value`, which metadata `key` gives.
+    Meta { key: &'static str, value: usize },
+}
+
+impl Expect {
+    /// The dimensions of an image batch `(B, 3, S, S)` of a graph whose metadata says
+    /// `image_size = size`.
+    pub(crate) fn image(size: u32) -> [Expect; 4] {
+        let side = Expect::Meta {
+            key: tinycats_onnx::metadata::IMAGE_SIZE,
+            value: size as usize,
+        };
+        let channels = Expect::Meta {
+            key: tinycats_onnx::metadata::IN_CHANNELS,
+            value: 3,
+        };
+        [Expect::Batch, channels, side, side]
+    }
+}
+
+impl Opened {
+    /// Checks the declared dimensions of input or output `name` (its rank is checked by
+    /// [`open`]), the error naming the file, the dimension, what it is and what it should be.
+    pub(crate) fn check_dims(&self, name: &str, expect: &[Expect]) -> Result<()> {
+        let dims = self.dims.get(name).map_or(&[][..], Vec::as_slice);
+        for (i, (dim, want)) in dims.iter().zip(expect).enumerate() {
+            let mismatch = |found: String, expected: String, fix| RuntimeError::Mismatch {
+                path: self.meta.path.clone(),
+                what: format!("dimension {i} of `{name}`"),
+                found,
+                expected,
+                fix,
+            };
+            match (*dim, *want) {
+                (Some(n), Expect::Batch) => {
+                    return Err(mismatch(
+                        format!("fixed to {n}"),
+                        "a dynamic batch dimension".into(),
+                        "tinycats sends batches of any size (guidance doubles them): \
+                         re-export the model with `tinycats export onnx`, which names it `batch`",
+                    ));
+                }
+                (Some(n), Expect::Meta { key, value }) if n != value as i64 => {
+                    return Err(mismatch(
+                        n.to_string(),
+                        format!("{value} (metadata `{key}`)"),
+                        REEXPORT,
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 pub(crate) fn open(path: &Path, options: SessionOptions, contract: &Contract) -> Result<Opened> {
@@ -65,10 +137,13 @@ pub(crate) fn open(path: &Path, options: SessionOptions, contract: &Contract) ->
             path: path.to_path_buf(),
         });
     }
-    let bytes = std::fs::read(path).map_err(|source| RuntimeError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes =
+        tinycats_core::fs::read_bounded(path, tinycats_core::fs::ONNX_LIMIT).map_err(|source| {
+            RuntimeError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
     let model = ModelProto::decode(bytes.as_slice()).map_err(|source| RuntimeError::NotOnnx {
         path: path.to_path_buf(),
         source,
@@ -92,6 +167,13 @@ pub(crate) fn open(path: &Path, options: SessionOptions, contract: &Contract) ->
         .filter(|v| !initializers.contains(&v.name.as_deref().unwrap_or("")))
         .collect();
     let outputs: Vec<&ValueInfoProto> = graph.output.iter().collect();
+    if let Some((tensor, location)) = external_tensor(&model) {
+        return Err(RuntimeError::ExternalData {
+            path: path.to_path_buf(),
+            tensor,
+            location,
+        });
+    }
     if !matches(&inputs, contract.inputs) || !matches(&outputs, contract.outputs) {
         return Err(RuntimeError::Contract {
             path: path.to_path_buf(),
@@ -104,6 +186,11 @@ pub(crate) fn open(path: &Path, options: SessionOptions, contract: &Contract) ->
             ),
         });
     }
+    let dims = inputs
+        .iter()
+        .chain(&outputs)
+        .filter_map(|v| Some((v.name.clone()?, declared_dims(v))))
+        .collect();
     let meta = Metadata {
         path: path.to_path_buf(),
         signature: format!(
@@ -133,7 +220,85 @@ pub(crate) fn open(path: &Path, options: SessionOptions, contract: &Contract) ->
     };
     builder = builder.with_optimization_level(level).ctx(ctx)?;
     let session = builder.commit_from_memory(&bytes).ctx(ctx)?;
-    Ok(Opened { session, meta })
+    Ok(Opened {
+        session,
+        meta,
+        dims,
+    })
+}
+
+/// The first tensor anywhere in the model (initializers, constants, subgraphs, functions)
+/// whose data lives in an external file, with the file it names. ORT would resolve it
+/// against the working directory: the session is built from memory and has no folder.
+fn external_tensor(model: &ModelProto) -> Option<(String, String)> {
+    let mut graphs = model.graph.iter().chain(
+        model
+            .training_info
+            .iter()
+            .flat_map(|t| t.initialization.iter().chain(&t.algorithm)),
+    );
+    let mut functions = model.functions.iter().flat_map(|f| &f.node);
+    graphs
+        .find_map(external_in_graph)
+        .or_else(|| functions.find_map(external_in_node))
+}
+
+fn external_in_graph(graph: &GraphProto) -> Option<(String, String)> {
+    let sparse = graph
+        .sparse_initializer
+        .iter()
+        .flat_map(|s| s.values.iter().chain(&s.indices));
+    graph
+        .initializer
+        .iter()
+        .chain(sparse)
+        .find_map(external)
+        .or_else(|| graph.node.iter().find_map(external_in_node))
+}
+
+fn external_in_node(node: &NodeProto) -> Option<(String, String)> {
+    node.attribute.iter().find_map(|a| {
+        let sparse = a
+            .sparse_tensor
+            .iter()
+            .chain(&a.sparse_tensors)
+            .flat_map(|s| s.values.iter().chain(&s.indices));
+        a.t.iter()
+            .chain(&a.tensors)
+            .chain(sparse)
+            .find_map(external)
+            .or_else(|| a.g.iter().chain(&a.graphs).find_map(external_in_graph))
+    })
+}
+
+fn external(t: &TensorProto) -> Option<(String, String)> {
+    let stored_outside = t.data_location == Some(DataLocation::External as i32);
+    if !stored_outside && t.external_data.is_empty() {
+        return None;
+    }
+    let location = t
+        .external_data
+        .iter()
+        .find(|e| e.key.as_deref() == Some("location"))
+        .and_then(|e| e.value.clone())
+        .unwrap_or_else(|| "no location given".into());
+    Some((t.name.clone().unwrap_or_else(|| "?".into()), location))
+}
+
+/// The declared dimensions of a tensor input or output: `Some(n)` fixed, `None` dynamic.
+fn declared_dims(v: &ValueInfoProto) -> Vec<Option<i64>> {
+    let Some(type_proto::Value::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref())
+    else {
+        return Vec::new();
+    };
+    t.shape
+        .iter()
+        .flat_map(|s| &s.dim)
+        .map(|d| match d.value {
+            Some(dimension::Value::DimValue(n)) => Some(n),
+            _ => None,
+        })
+        .collect()
 }
 
 fn matches(found: &[&ValueInfoProto], expected: &[Io]) -> bool {
@@ -268,7 +433,35 @@ impl Metadata {
             key: tinycats_onnx::metadata::CLASS_NAMES,
             problem: format!("is refused: {e}"),
         })?;
+        let max = tinycats_core::config::MAX_CLASSES;
+        if names.is_empty() || names.len() as i64 > max {
+            return Err(RuntimeError::Metadata {
+                path: self.path.clone(),
+                key: tinycats_onnx::metadata::CLASS_NAMES,
+                problem: format!("holds {} names, expected 1 to {max}", names.len()),
+            });
+        }
+        if self.get(tinycats_onnx::metadata::NUM_CLASSES).is_some() {
+            self.expect_count(
+                tinycats_onnx::metadata::NUM_CLASSES,
+                names.len(),
+                "the number of class names",
+            )?;
+        }
         Ok(names)
+    }
+
+    /// Metadata `key`, a count that must equal `want` (`of` says what it counts).
+    pub(crate) fn expect_count(&self, key: &'static str, want: usize, of: &str) -> Result<()> {
+        let found: i64 = self.parse(key)?;
+        if found != want as i64 {
+            return Err(RuntimeError::Metadata {
+                path: self.path.clone(),
+                key,
+                problem: format!("is {found}, expected {want} ({of})"),
+            });
+        }
+        Ok(())
     }
 
     pub(crate) fn expect_model_type(&self, want: &str) -> Result<()> {
