@@ -86,8 +86,16 @@ pub struct Intent {
 pub fn prepare(run_dir: &Path, record: &Value, intent: Intent) -> anyhow::Result<()> {
     let record_path = run_dir.join(RUN_RECORD);
     let checkpoints = run_dir.join("checkpoints");
-    let holds_run = record_path.exists()
-        || std::fs::read_dir(&checkpoints).is_ok_and(|mut d| d.next().is_some());
+    // A run is what can be resumed: its checkpoints. A `run.json` alone is the record of a
+    // start that failed or was stopped before its first checkpoint; a fresh start replaces it
+    // rather than asking for `--overwrite`.
+    let holds_run = std::fs::read_dir(&checkpoints).is_ok_and(|mut d| d.next().is_some());
+    if !intent.resume && !holds_run && record_path.exists() && !intent.overwrite {
+        println!(
+            "note: {} holds the {RUN_RECORD} of a start that left no checkpoint; starting afresh",
+            run_dir.display()
+        );
+    }
     if !intent.resume {
         if holds_run && !intent.overwrite {
             bail!(
@@ -231,6 +239,18 @@ mod tests {
         };
         prepare(&run, &record(2, 1e-3, None), overwrite).unwrap();
         assert!(!run.join("checkpoints").exists());
+    }
+
+    #[test]
+    fn a_start_that_left_no_checkpoint_does_not_block_the_retry() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("r");
+        prepare(&run, &record(1, 1e-3, None), fresh()).unwrap();
+        // The first start failed before any checkpoint: retrying with other settings works.
+        prepare(&run, &record(2, 1e-3, None), fresh()).unwrap();
+        let text = std::fs::read_to_string(run.join(RUN_RECORD)).unwrap();
+        let stored: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(stored, record(2, 1e-3, None));
     }
 
     #[test]

@@ -116,6 +116,14 @@ pub enum ModelError {
          with the same command and `--resume`"
     )]
     Interrupted { step: u64, checkpoint: String },
+    /// A checkpoint holds NaN or infinite weights (the trainer never writes such a one).
+    #[error(
+        "{}: tensor `{tensor}` holds NaN or infinite values, so this checkpoint cannot be \
+         resumed (tinycats never writes one: the file was damaged or made elsewhere). Delete \
+         its folder to resume from the checkpoint before it, or start the run again",
+        path.display()
+    )]
+    NonFiniteCheckpoint { path: PathBuf, tensor: String },
     /// `--resume` found nothing to resume from.
     #[error("{}: no complete checkpoint to resume from; start the run without `--resume`", path.display())]
     NoCheckpoint { path: PathBuf },

@@ -462,6 +462,64 @@ fn a_resume_with_another_seed_is_refused() {
     );
 }
 
+#[test]
+fn a_checkpoint_past_the_runs_end_is_refused_not_called_finished() {
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let cfg = tiny_classifier();
+    let run = tempfile::tempdir().unwrap();
+    let fit = |resume: bool| {
+        let mut task = ClassifierTask::new(&cfg, 0.0, Device::Cpu).unwrap();
+        let (mut data, mut val) = (dataset(8, 16, 5, 4), dataset(4, 16, 6, 4));
+        let tc = quiet(TrainerConfig {
+            max_steps: 4,
+            stop_at_step: Some(2),
+            warmup_steps: 0,
+            eval_every: 4,
+            ..Default::default()
+        });
+        Trainer::new(tc, run.path(), Device::Cpu)
+            .unwrap()
+            .fit(&mut task, &mut data, &mut val, resume)
+            .map(|(s, _)| s.steps)
+    };
+    assert_eq!(fit(false).unwrap(), 2);
+    let state = run.path().join("checkpoints/step-00000002/state.json");
+    let text = std::fs::read_to_string(&state).unwrap();
+    std::fs::write(
+        &state,
+        text.replace("\"step\": 2", "\"step\": 18446744073709551615"),
+    )
+    .unwrap();
+    let err = fit(true).unwrap_err().to_string();
+    assert!(
+        err.contains("`max_steps` = 4") && err.contains("at least 18446744073709551615"),
+        "{err}"
+    );
+}
+
+#[test]
+fn settings_that_would_break_a_run_later_are_refused_up_front() {
+    let err = TrainerConfig {
+        min_delta: f64::INFINITY,
+        ..Default::default()
+    }
+    .validate()
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("min_delta") && err.contains("finite"), "{err}");
+    let err = TrainerConfig {
+        eval_batches: Some(0),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("eval_batches") && err.contains("at least 1"),
+        "{err}"
+    );
+}
+
 /// Wraps a task and asks the run to stop (as Ctrl-C does) during training call `stop_at`.
 struct StopAt {
     inner: ClassifierTask,

@@ -22,7 +22,12 @@ fn the_configs_count_of_stored_values_is_the_models() {
         class_names: vec!["a".into(), "b".into(), "c".into()],
         ..DitConfig::micro()
     };
-    for cfg in [DitConfig::micro(), DitConfig::tiny(), DitConfig::small(), odd_dit] {
+    for cfg in [
+        DitConfig::micro(),
+        DitConfig::tiny(),
+        DitConfig::small(),
+        odd_dit,
+    ] {
         let vs = nn::VarStore::new(Device::Cpu);
         let _model = TinyDit::new(vs.root(), &cfg);
         assert_eq!(cfg.stored_values(), Some(stored(&vs)), "{}", cfg.preset);
@@ -32,7 +37,11 @@ fn the_configs_count_of_stored_values_is_the_models() {
         blocks_per_stage: vec![2, 1, 3],
         ..ClassifierConfig::tiny()
     };
-    for cfg in [ClassifierConfig::tiny(), ClassifierConfig::resnet18(), odd_classifier] {
+    for cfg in [
+        ClassifierConfig::tiny(),
+        ClassifierConfig::resnet18(),
+        odd_classifier,
+    ] {
         let vs = nn::VarStore::new(Device::Cpu);
         let _model = Classifier::new(vs.root(), &cfg);
         assert_eq!(cfg.stored_values(), Some(stored(&vs)), "{}", cfg.preset);
@@ -70,23 +79,40 @@ fn a_config_too_large_for_its_weights_is_refused_before_the_model_is_built() {
     });
     let started = std::time::Instant::now();
     let err = TinyDit::load(dir.path(), Device::Cpu).unwrap_err();
-    assert!(matches!(err, ModelError::WeightsDoNotFitConfig { .. }), "{err}");
+    assert!(
+        matches!(err, ModelError::WeightsDoNotFitConfig { .. }),
+        "{err}"
+    );
     let msg = err.to_string();
     assert!(msg.contains("model.safetensors holds"), "{msg}");
     assert!(msg.contains("config.json describes a model of"), "{msg}");
     // Building that model would take seconds and gigabytes; refusing it takes a header read.
-    assert!(started.elapsed().as_secs_f64() < 5.0, "{:?}", started.elapsed());
+    assert!(
+        started.elapsed().as_secs_f64() < 5.0,
+        "{:?}",
+        started.elapsed()
+    );
 
     // Past the limits: refused by `validate`, naming the field and the limit.
     tamper(dir.path(), |j| j["depth"] = 1_000_000.into());
-    let msg = TinyDit::load(dir.path(), Device::Cpu).unwrap_err().to_string();
-    assert!(msg.contains("config.json") && msg.contains("depth"), "{msg}");
-    assert!(msg.contains("1000000") && msg.contains("at most 64"), "{msg}");
+    let msg = TinyDit::load(dir.path(), Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("config.json") && msg.contains("depth"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("1000000") && msg.contains("at most 64"),
+        "{msg}"
+    );
     tamper(dir.path(), |j| {
         j["depth"] = 2.into();
         j["mlp_ratio"] = 1000.0.into();
     });
-    let msg = TinyDit::load(dir.path(), Device::Cpu).unwrap_err().to_string();
+    let msg = TinyDit::load(dir.path(), Device::Cpu)
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("mlp_ratio") && msg.contains("1000"), "{msg}");
 }
 
@@ -96,11 +122,19 @@ fn weights_files_that_lie_about_their_length_are_refused_before_their_data_is_re
     micro_folder(dir.path());
     let weights = dir.path().join("model.safetensors");
     // A sparse file of a gigabyte: the header promises far less, so nothing is read.
-    let file = std::fs::OpenOptions::new().write(true).open(&weights).unwrap();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&weights)
+        .unwrap();
     file.set_len(1 << 30).unwrap();
     drop(file);
-    let msg = TinyDit::load(dir.path(), Device::Cpu).unwrap_err().to_string();
-    assert!(msg.contains("model.safetensors is not a safetensors file"), "{msg}");
+    let msg = TinyDit::load(dir.path(), Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("model.safetensors is not a safetensors file"),
+        "{msg}"
+    );
     assert!(msg.contains("the file holds"), "{msg}");
     let msg = io::load_tensors(&weights).unwrap_err().to_string();
     assert!(msg.contains("promises"), "{msg}");
@@ -114,8 +148,13 @@ fn a_config_that_is_a_device_is_refused_without_reading_it() {
     let config = dir.path().join("config.json");
     std::fs::remove_file(&config).unwrap();
     std::os::unix::fs::symlink("/dev/zero", &config).unwrap();
-    let msg = TinyDit::load(dir.path(), Device::Cpu).unwrap_err().to_string();
-    assert!(msg.contains("config.json") && msg.contains("not a regular file"), "{msg}");
+    let msg = TinyDit::load(dir.path(), Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("config.json") && msg.contains("not a regular file"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -126,7 +165,12 @@ fn a_classifier_config_for_other_weights_is_refused_naming_both_files() {
     let _model = Classifier::new(vs.root(), &cfg);
     save_model_folder(dir.path(), &cfg, &vs, None).unwrap();
     Classifier::load(dir.path(), Device::Cpu).unwrap();
-    tamper(dir.path(), |j| j["blocks_per_stage"] = serde_json::json!([2, 2, 2, 2]));
+    tamper(dir.path(), |j| {
+        j["blocks_per_stage"] = serde_json::json!([2, 2, 2, 2])
+    });
     let err = Classifier::load(dir.path(), Device::Cpu).unwrap_err();
-    assert!(matches!(err, ModelError::WeightsDoNotFitConfig { .. }), "{err}");
+    assert!(
+        matches!(err, ModelError::WeightsDoNotFitConfig { .. }),
+        "{err}"
+    );
 }

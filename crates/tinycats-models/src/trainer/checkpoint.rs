@@ -106,18 +106,33 @@ pub fn load_latest(root: &Path) -> Result<Checkpoint> {
     load(&dir)
 }
 
-/// Loads the checkpoint in `dir`.
+/// Loads the checkpoint in `dir`. Weights that are not all finite are refused: the trainer
+/// never writes them, so such a file was damaged or made elsewhere, and resuming from it
+/// would fail at the first step with a loss that blames the learning rate.
 pub fn load(dir: &Path) -> Result<Checkpoint> {
     let state: TrainState = io::read_json(&dir.join("state.json"))?;
-    let ema_path = dir.join("ema.safetensors");
+    let read = |name: &str| -> Result<BTreeMap<String, Tensor>> {
+        let path = dir.join(name);
+        let tensors = io::load_tensors(&path)?;
+        if let Some((tensor, _)) = tensors
+            .iter()
+            .find(|(_, t)| t.is_floating_point() && t.isfinite().all().int64_value(&[]) == 0)
+        {
+            return Err(ModelError::NonFiniteCheckpoint {
+                path,
+                tensor: tensor.clone(),
+            });
+        }
+        Ok(tensors)
+    };
     Ok(Checkpoint {
-        model: io::load_tensors(&dir.join("model.safetensors"))?,
-        ema: if ema_path.exists() {
-            Some(io::load_tensors(&ema_path)?)
+        model: read("model.safetensors")?,
+        ema: if dir.join("ema.safetensors").exists() {
+            Some(read("ema.safetensors")?)
         } else {
             None
         },
-        optimizer: io::load_tensors(&dir.join("optimizer.safetensors"))?,
+        optimizer: read("optimizer.safetensors")?,
         state,
         dir: dir.to_path_buf(),
     })
@@ -165,5 +180,30 @@ mod tests {
         assert!(ck.ema.unwrap()["w"].equal(&ema["w"]));
         assert!(ck.optimizer["exp_avg.w"].equal(&opt["exp_avg.w"]));
         Ok(())
+    }
+
+    #[test]
+    fn a_checkpoint_with_nan_weights_is_refused_naming_the_tensor() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = Tensor::from_slice(&[1.0f32, f32::NAN, 3.0]);
+        let model: BTreeMap<String, Tensor> = [("blocks.0.w".to_string(), w)].into();
+        let state = TrainState {
+            step: 5,
+            epoch: 0,
+            batch_index: 5,
+            seed: 0,
+            ema_updates: None,
+            early_stopping: EarlyStopping::new(0, 0.0),
+            skipped_steps: 0,
+        };
+        save(dir.path(), &state, &model, None, &BTreeMap::new(), 1).unwrap();
+        let err = load_latest(dir.path()).unwrap_err();
+        assert!(
+            matches!(err, ModelError::NonFiniteCheckpoint { .. }),
+            "{err}"
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("step-00000005/model.safetensors"), "{msg}");
+        assert!(msg.contains("blocks.0.w"), "{msg}");
     }
 }

@@ -187,11 +187,20 @@ impl TrainerConfig {
                 "in [0, 1)",
             ));
         }
-        if self.min_delta.is_nan() || self.min_delta < 0.0 {
+        // An infinite min_delta would make every evaluation "no improvement" and be written
+        // into the checkpoints' state.json as a value JSON cannot hold.
+        if !(self.min_delta.is_finite() && self.min_delta >= 0.0) {
             return Err(ModelError::invalid(
                 "min_delta",
                 self.min_delta,
-                "at least 0",
+                "a finite number, at least 0",
+            ));
+        }
+        if self.eval_batches == Some(0) {
+            return Err(ModelError::invalid(
+                "eval_batches",
+                0,
+                "at least 1 (leave it out to validate on the whole validation set)",
             ));
         }
         Ok(())
@@ -345,6 +354,18 @@ impl Trainer {
         let mut last_checkpoint = None;
         if resume {
             let ck = checkpoint::load_latest(&self.checkpoint_dir())?;
+            if ck.state.step > cfg.max_steps {
+                return Err(ModelError::invalid(
+                    "max_steps",
+                    cfg.max_steps,
+                    &format!(
+                        "at least {}, the step of the checkpoint being resumed ({}); raise \
+                         max_steps to train it further",
+                        ck.state.step,
+                        ck.dir.display()
+                    ),
+                ));
+            }
             let model_path = ck.dir.join("model.safetensors");
             crate::io::copy_into_var_store(task.var_store(), &ck.model, &model_path)?;
             opt.restore(
