@@ -16,6 +16,9 @@ pub enum ProblemKind {
     TooLarge,
     TooSmall,
     SymlinkLoop,
+    /// A link to a folder outside the class folder holding it, or a class folder linked
+    /// to another class's folder: following it would relabel those images.
+    LinkOutsideClass,
     NonUtf8Name,
     EmptyClass,
     MissingFile,
@@ -33,6 +36,9 @@ impl ProblemKind {
             Self::TooLarge => "downscale it below the size limit",
             Self::TooSmall => "drop it or find a larger copy",
             Self::SymlinkLoop => "remove the symbolic link that points back into the dataset",
+            Self::LinkOutsideClass => {
+                "move or copy those images into this class folder, or remove the link"
+            }
             Self::NonUtf8Name => "rename the file with a UTF-8 name",
             Self::EmptyClass => "add images to the folder or delete it",
             Self::MissingFile => "restore the file, or remove its line from the annotation list",

@@ -8,7 +8,7 @@ use common::png_header;
 
 use tinycats_data::curate::{CheckOptions, check};
 use tinycats_data::decode::{DecodeLimits, decode_file};
-use tinycats_data::loaders::{ImageFolderOptions, ProblemKind, image_folder};
+use tinycats_data::loaders::{ClassMapping, ImageFolderOptions, ProblemKind, image_folder};
 use tinycats_data::{DataError, Loader, LoaderConfig, Source, SynthCats, SynthConfig};
 
 fn cat_png(path: &Path, seed: u64) -> anyhow::Result<()> {
@@ -141,6 +141,139 @@ fn scanning_reports_symlink_loops_and_non_utf8_names_and_keeps_going() -> anyhow
     assert!(kinds.contains(&ProblemKind::SymlinkLoop), "{kinds:?}");
     assert!(kinds.contains(&ProblemKind::NonUtf8Name), "{kinds:?}");
     assert!(ds.skipped.iter().all(|p| !p.detail.is_empty()));
+    Ok(())
+}
+
+/// `root/<class>/<file>` for each pair, a distinct cat in each.
+fn class_tree(root: &Path, files: &[(&str, &str)]) -> anyhow::Result<()> {
+    for (seed, (class, file)) in files.iter().enumerate() {
+        std::fs::create_dir_all(root.join(class))?;
+        cat_png(&root.join(class).join(file), seed as u64 + 1)?;
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+#[test]
+fn a_folder_link_out_of_its_class_is_reported_and_its_images_keep_their_class() -> anyhow::Result<()>
+{
+    let dir = tempfile::tempdir()?;
+    let root = dir.path();
+    let siamese = ["s1.png", "s2.png", "s3.png"];
+    let mut files = vec![("Bengal", "b1.png"), ("Bengal", "b2.png")];
+    files.extend(siamese.map(|f| ("Siamese", f)));
+    class_tree(root, &files)?;
+    let link = root.join("Bengal/loop");
+    std::os::unix::fs::symlink("..", &link)?;
+
+    // The loader training uses.
+    let opts = ImageFolderOptions {
+        mapping: ClassMapping::Sorted,
+        ..Default::default()
+    };
+    let ds = image_folder(root, &opts)?;
+    assert_eq!(ds.classes, ["Bengal", "Siamese"]);
+    assert_eq!(ds.class_counts(), [2, 3], "{:?}", ds.samples);
+
+    // `data check`.
+    let opts = CheckOptions {
+        near_threshold: 0,
+        ..CheckOptions::default()
+    };
+    let report = check(root, &opts)?;
+    let rows: Vec<_> = report.classes.iter().map(|r| (r.files, r.usable)).collect();
+    assert_eq!(rows, [(2, 2), (3, 3)], "{report}");
+    for file in siamese {
+        let hits: Vec<&str> = report
+            .usable
+            .iter()
+            .filter(|s| s.path.ends_with(file))
+            .map(|s| report.class_names[s.label].as_str())
+            .collect();
+        assert_eq!(hits, ["Siamese"], "{file} is counted once, as Siamese");
+    }
+    let target = std::fs::canonicalize(root)?;
+    let links: Vec<_> = report
+        .problems
+        .iter()
+        .filter(|p| p.kind == ProblemKind::LinkOutsideClass)
+        .collect();
+    assert_eq!(links.len(), 1, "{:?}", report.problems);
+    assert_eq!(links[0].path, link);
+    assert!(
+        links[0].detail.contains(&*target.to_string_lossy()),
+        "names the target: {}",
+        links[0]
+    );
+    Ok(())
+}
+
+#[cfg(unix)]
+#[test]
+fn links_inside_a_class_and_links_to_files_are_read_as_that_class() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let root = dir.path();
+    class_tree(root, &[("Bengal/2023", "b1.png"), ("Siamese", "s1.png")])?;
+    std::os::unix::fs::symlink("2023", root.join("Bengal/latest"))?;
+    std::os::unix::fs::symlink("../Siamese/s1.png", root.join("Bengal/borrowed.png"))?;
+
+    let opts = ImageFolderOptions {
+        mapping: ClassMapping::Sorted,
+        ..Default::default()
+    };
+    let ds = image_folder(root, &opts)?;
+    // b1.png once (through `2023` or `latest`), plus the linked file.
+    assert_eq!(ds.class_counts(), [2, 1], "{:?}", ds.samples);
+    assert!(
+        ds.skipped
+            .iter()
+            .all(|p| p.kind != ProblemKind::LinkOutsideClass),
+        "{:?}",
+        ds.skipped
+    );
+    Ok(())
+}
+
+#[cfg(unix)]
+#[test]
+fn a_class_folder_linked_to_the_dataset_or_to_another_class_is_skipped() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let root = dir.path();
+    class_tree(root, &[("Bengal", "b1.png"), ("Siamese", "s1.png")])?;
+    std::os::unix::fs::symlink(".", root.join("All"))?;
+    std::os::unix::fs::symlink("Siamese", root.join("Persian"))?;
+
+    let opts = ImageFolderOptions {
+        mapping: ClassMapping::Sorted,
+        ..Default::default()
+    };
+    let ds = image_folder(root, &opts)?;
+    assert_eq!(ds.classes, ["Bengal", "Siamese"]);
+    assert_eq!(ds.class_counts(), [1, 1]);
+    let skipped: Vec<_> = ds.skipped.iter().map(|p| (&p.path, p.kind)).collect();
+    assert!(
+        skipped.contains(&(&root.join("All"), ProblemKind::SymlinkLoop))
+            && skipped.contains(&(&root.join("Persian"), ProblemKind::LinkOutsideClass)),
+        "{skipped:?}"
+    );
+    Ok(())
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_like_an_image_is_reported_not_opened() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    class_tree(dir.path(), &[("Bengal", "b1.png")])?;
+    let fifo = dir.path().join("Bengal/pipe.png");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status()?;
+    anyhow::ensure!(made.success(), "mkfifo {}", fifo.display());
+    let report = check(dir.path(), &CheckOptions::default())?;
+    assert_eq!(report.usable.len(), 1);
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert_eq!(
+        (&report.problems[0].path, report.problems[0].kind),
+        (&fifo, ProblemKind::NotAnImage)
+    );
     Ok(())
 }
 

@@ -233,11 +233,14 @@ pub fn check(root: &Path, opts: &CheckOptions) -> Result<CheckReport> {
         })
         .collect();
     for p in &ds.skipped {
-        // Files skipped while scanning count against their class folder.
+        // Files skipped while scanning count against their class folder; folders don't.
         if let Some(row) = rows
             .iter_mut()
             .find(|r| p.path.parent().and_then(|d| d.file_name()) == Some(r.name.as_ref()))
-            && p.kind != ProblemKind::EmptyClass
+            && !matches!(
+                p.kind,
+                ProblemKind::EmptyClass | ProblemKind::LinkOutsideClass
+            )
         {
             row.files += 1;
             row.unreadable += 1;

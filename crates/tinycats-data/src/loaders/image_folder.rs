@@ -4,7 +4,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Dataset, FileProblem, ProblemKind, Sample, collect_images};
+use super::walk::{class_images, is_symlink_loop, retain_distinct_classes};
+use super::{Dataset, FileProblem, ProblemKind, Sample};
 use crate::error::{DataError, Result};
 use tinycats_core::classes::{BREEDS, BreedMatch, NUM_CLASSES, match_breed};
 
@@ -55,7 +56,7 @@ pub fn image_folder(root: &Path, opts: &ImageFolderOptions) -> Result<Dataset> {
             }
             Ok(_) => {}
             Err(e) => skipped.push(FileProblem {
-                kind: if super::is_symlink_loop(&e) {
+                kind: if is_symlink_loop(&e) {
                     ProblemKind::SymlinkLoop
                 } else {
                     ProblemKind::Unreadable
@@ -65,6 +66,7 @@ pub fn image_folder(root: &Path, opts: &ImageFolderOptions) -> Result<Dataset> {
             }),
         }
     }
+    retain_distinct_classes(root, &mut class_dirs, &mut skipped);
     if class_dirs.is_empty() {
         return Err(DataError::layout(
             root,
@@ -128,7 +130,7 @@ pub fn image_folder(root: &Path, opts: &ImageFolderOptions) -> Result<Dataset> {
     let mut visited = HashSet::new();
     for (name, dir) in &class_dirs {
         let mut files = Vec::new();
-        collect_images(dir, &mut visited, &mut files, &mut skipped);
+        class_images(dir, &mut visited, &mut files, &mut skipped);
         if files.is_empty() {
             if !opts.allow_empty_classes {
                 return Err(DataError::layout(

@@ -2,19 +2,18 @@
 //!
 //! Scanning checks names and sizes but does not decode: `tinycats data check` decodes
 //! every file, and the [`crate::Loader`] reports a file that fails to decode by name.
+//! Which files a folder scan reads, and as which class, is decided once, in `walk`.
 mod image_folder;
 mod oxford;
+mod walk;
 
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 pub use crate::problem::{FileProblem, ProblemKind};
 pub use image_folder::{ClassMapping, ImageFolderOptions, image_folder};
 pub use oxford::{OXFORD_DOG_BREEDS, OxfordOptions, OxfordPet, oxford_pet};
-
-use crate::decode::has_image_extension;
 
 /// One labelled image file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,94 +55,5 @@ impl Dataset {
             counts[s.label] += 1;
         }
         counts
-    }
-}
-
-pub(crate) fn is_symlink_loop(e: &std::io::Error) -> bool {
-    #[cfg(target_os = "linux")]
-    const ELOOP: i32 = 40;
-    #[cfg(not(target_os = "linux"))]
-    const ELOOP: i32 = 62;
-    e.raw_os_error() == Some(ELOOP)
-}
-
-/// Collects image files under `dir` recursively (sorted, symlinks followed once),
-/// reporting non-UTF-8 names, empty files, unreadable entries and symlink loops.
-pub(crate) fn collect_images(
-    dir: &Path,
-    visited: &mut HashSet<PathBuf>,
-    files: &mut Vec<PathBuf>,
-    problems: &mut Vec<FileProblem>,
-) {
-    let problem = |path: &Path, kind, detail: String| FileProblem {
-        path: path.to_path_buf(),
-        kind,
-        detail,
-    };
-    match std::fs::canonicalize(dir) {
-        Ok(canon) => {
-            if !visited.insert(canon) {
-                problems.push(problem(
-                    dir,
-                    ProblemKind::SymlinkLoop,
-                    "folder was already visited through another path".into(),
-                ));
-                return;
-            }
-        }
-        Err(e) => {
-            let kind = if is_symlink_loop(&e) {
-                ProblemKind::SymlinkLoop
-            } else {
-                ProblemKind::Unreadable
-            };
-            problems.push(problem(dir, kind, e.to_string()));
-            return;
-        }
-    }
-    let mut entries: Vec<_> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.path()).collect(),
-        Err(e) => {
-            problems.push(problem(dir, ProblemKind::Unreadable, e.to_string()));
-            return;
-        }
-    };
-    entries.sort();
-    for path in entries {
-        let Some(name) = path.file_name() else {
-            continue;
-        };
-        if name.to_str().is_none() {
-            problems.push(problem(
-                &path,
-                ProblemKind::NonUtf8Name,
-                format!("name {} is not valid UTF-8", name.to_string_lossy()),
-            ));
-            continue;
-        }
-        match std::fs::metadata(&path) {
-            Err(e) if is_symlink_loop(&e) => {
-                problems.push(problem(&path, ProblemKind::SymlinkLoop, e.to_string()))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => problems.push(problem(
-                &path,
-                ProblemKind::MissingFile,
-                "dangling symbolic link".into(),
-            )),
-            Err(e) => problems.push(problem(&path, ProblemKind::Unreadable, e.to_string())),
-            Ok(md) if md.is_dir() => collect_images(&path, visited, files, problems),
-            Ok(md) if has_image_extension(&path) => {
-                if md.len() == 0 {
-                    problems.push(problem(
-                        &path,
-                        ProblemKind::EmptyFile,
-                        "file is 0 bytes".into(),
-                    ));
-                } else {
-                    files.push(path);
-                }
-            }
-            Ok(_) => {}
-        }
     }
 }
