@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use tinycats_onnx::metadata as keys;
 use tinycats_onnx::metadata_value;
 use tinycats_runtime::repo::CLASSIFIER_ONNX;
@@ -62,7 +62,7 @@ pub fn expect_generator(model: &Path, backend: Backend) -> anyhow::Result<()> {
     let folder = generator_folder(model);
     let model = folder.as_path();
     let path = model.display();
-    match model_type(model).as_deref() {
+    match model_type(model)?.as_deref() {
         Some("tinydit") => Ok(()),
         Some("classifier") => bail!(
             "{path} holds a classifier, not a generator: classify photos with `tinycats \
@@ -98,7 +98,7 @@ pub fn classifier_graph(spec: &str, flag: &str) -> anyhow::Result<Option<PathBuf
         );
     }
     if model.is_file() {
-        return match model_type(model).as_deref() {
+        return match model_type(model)?.as_deref() {
             Some(other) if other != "classifier" && kind(other).is_some() => {
                 bail!("{}", not_a_classifier(spec, other, flag))
             }
@@ -108,7 +108,7 @@ pub fn classifier_graph(spec: &str, flag: &str) -> anyhow::Result<Option<PathBuf
     if !model.is_dir() || model.join(CLASSIFIER_ONNX).is_file() {
         return Ok(None);
     }
-    match model_type(model).as_deref() {
+    match model_type(model)?.as_deref() {
         Some("classifier") => {
             let graph = model.join("model.onnx");
             let export = format!(
@@ -151,7 +151,7 @@ fn not_a_classifier(spec: &str, model_type: &str, flag: &str) -> String {
 /// step count differ. A folder without a `config.json` has only its graph, which is then
 /// current.
 pub fn is_current(exported_from: Option<&str>, folder: &Path) -> bool {
-    let Ok(current) = std::fs::read_to_string(folder.join("config.json")) else {
+    let Ok(current) = read_config(folder) else {
         return true;
     };
     let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
@@ -159,20 +159,38 @@ pub fn is_current(exported_from: Option<&str>, folder: &Path) -> bool {
     exported_from.is_some() && exported_from == json(&current)
 }
 
+/// A folder's `config.json`, read only if it is a regular file of config size.
+fn read_config(folder: &Path) -> std::io::Result<String> {
+    let path = folder.join("config.json");
+    tinycats_core::fs::read_text_bounded(&path, tinycats_core::fs::CONFIG_LIMIT)
+}
+
 fn is_onnx(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "onnx")
 }
 
 /// The `model_type` of a `.onnx` file (its metadata) or a model folder (its `config.json`);
-/// `None` when there is none to read.
-fn model_type(path: &Path) -> Option<String> {
+/// `None` when there is none to read. A `config.json` that is there but is not a readable,
+/// config-sized regular file (a link to a device, say) is an error naming it.
+fn model_type(path: &Path) -> anyhow::Result<Option<String>> {
     if is_onnx(path) {
-        let graph = tinycats_onnx::read_model(path).ok()?;
-        return metadata_value(&graph, keys::MODEL_TYPE).map(str::to_string);
+        let Ok(graph) = tinycats_onnx::read_model(path) else {
+            return Ok(None);
+        };
+        return Ok(metadata_value(&graph, keys::MODEL_TYPE).map(str::to_string));
     }
-    let text = std::fs::read_to_string(path.join("config.json")).ok()?;
-    let config: serde_json::Value = serde_json::from_str(&text).ok()?;
-    config.get("model_type")?.as_str().map(str::to_string)
+    let config = path.join("config.json");
+    if config.symlink_metadata().is_err() {
+        return Ok(None);
+    }
+    let text = read_config(path).with_context(|| format!("cannot read {}", config.display()))?;
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Ok(None);
+    };
+    Ok(json
+        .get("model_type")
+        .and_then(|t| t.as_str())
+        .map(str::to_string))
 }
 
 /// How a message names a `model_type`; `None` for one this command line does not know.
@@ -233,6 +251,14 @@ mod tests {
         assert!(err.contains("the SynthCats feature network"), "{err}");
         let err = generator("photos").unwrap_err().to_string();
         assert!(err.contains("holds no model"), "{err}");
+        #[cfg(unix)]
+        {
+            let dir = tempfile::tempdir().unwrap();
+            std::os::unix::fs::symlink("/dev/zero", dir.path().join("config.json")).unwrap();
+            let err = expect_generator(dir.path(), Backend::Tch).unwrap_err();
+            let msg = format!("{err:#}");
+            assert!(msg.contains("config.json: not a regular file"), "{msg}");
+        }
         let err = generator("nowhere").unwrap_err().to_string();
         assert!(err.contains("there is no model folder"), "{err}");
 

@@ -113,7 +113,9 @@ pub fn prepare(run_dir: &Path, record: &Value, intent: Intent) -> anyhow::Result
                 remove(&run_dir.join(file), false)?;
             }
         }
-    } else if let Ok(text) = std::fs::read_to_string(&record_path) {
+    } else if let Ok(text) =
+        tinycats_core::fs::read_text_bounded(&record_path, tinycats_core::fs::CONFIG_LIMIT)
+    {
         let stored: Value = serde_json::from_str(&text)
             .with_context(|| format!("{} is not valid JSON", record_path.display()))?;
         let differs = differences(&stored, record);

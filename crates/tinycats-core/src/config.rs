@@ -700,7 +700,7 @@ impl ModelConfig {
     pub fn read(dir: &Path) -> Result<(Self, String), ConfigError> {
         let path = dir.join("config.json");
         let text =
-            crate::fs::read_text_bounded(&path, crate::fs::JSON_LIMIT).map_err(|source| {
+            crate::fs::read_text_bounded(&path, crate::fs::CONFIG_LIMIT).map_err(|source| {
                 ConfigError::Read {
                     path: path.clone(),
                     source,

@@ -74,41 +74,33 @@ pub fn read_bounded(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     if !meta.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!(
-                "{} is not a regular file (a device, pipe or folder); point at the file itself",
-                path.display()
-            ),
+            "not a regular file (a device, pipe or folder); point at the file itself",
         ));
     }
     if meta.len() > limit {
-        return Err(too_large(path, meta.len(), limit));
+        return Err(too_large(meta.len(), limit));
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     // `take` guards against a file that grows while it is read.
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
-        return Err(too_large(path, bytes.len() as u64, limit));
+        return Err(too_large(bytes.len() as u64, limit));
     }
     Ok(bytes)
 }
 
 /// [`read_bounded`] for UTF-8 text.
 pub fn read_text_bounded(path: &Path, limit: u64) -> io::Result<String> {
-    String::from_utf8(read_bounded(path, limit)?).map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{} is not UTF-8 text: {e}", path.display()),
-        )
-    })
+    String::from_utf8(read_bounded(path, limit)?)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("not UTF-8 text: {e}")))
 }
 
-fn too_large(path: &Path, len: u64, limit: u64) -> io::Error {
+fn too_large(len: u64, limit: u64) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
         format!(
-            "{} is {len} bytes, more than the {limit} bytes a file of its kind may hold; \
-             it is not a file this project wrote",
-            path.display()
+            "{len} bytes, more than the {limit} bytes a file of its kind may hold; \
+             it is not a file this project wrote"
         ),
     )
 }
@@ -152,7 +144,7 @@ pub fn read_safetensors_header(path: &Path) -> io::Result<Vec<(String, TensorHea
     let bad = |why: String| {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("{} is not a safetensors file: {why}", path.display()),
+            format!("not a safetensors file: {why}"),
         )
     };
     let mut file = std::fs::File::open(path)?;
@@ -213,9 +205,9 @@ pub fn read_safetensors_header(path: &Path) -> io::Result<Vec<(String, TensorHea
 /// self-contained graph is larger.
 pub const ONNX_LIMIT: u64 = 2 << 30;
 
-/// Upper bound for a model folder's JSON files (`config.json`, `state.json`, `sampler.json`):
-/// the largest the project writes is a few kilobytes.
-pub const JSON_LIMIT: u64 = 1 << 20;
+/// Upper bound for a config or record file (`config.json`, `state.json`, `sampler.json`,
+/// `run.json`, a run's TOML): the largest the project writes is a few kilobytes.
+pub const CONFIG_LIMIT: u64 = 1 << 20;
 
 #[cfg(test)]
 mod tests {
@@ -320,7 +312,7 @@ mod tests {
         let err = read_bounded(&path, 99).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(
-            err.to_string().contains("is 100 bytes, more than the 99"),
+            err.to_string().contains("100 bytes, more than the 99"),
             "{err}"
         );
         let err = read_bounded(dir.path(), 99).unwrap_err();

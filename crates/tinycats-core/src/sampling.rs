@@ -192,7 +192,7 @@ impl SampleOptions {
     /// none. A file that does not parse or holds settings out of range is an error naming it.
     pub fn recorded(folder: &std::path::Path) -> Result<Option<SampleOptions>> {
         let path = folder.join(SAMPLER_FILE);
-        let text = match crate::fs::read_text_bounded(&path, crate::fs::JSON_LIMIT) {
+        let text = match crate::fs::read_text_bounded(&path, crate::fs::CONFIG_LIMIT) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Invalid::new(SAMPLER_FILE, path.display(), &e.to_string())),

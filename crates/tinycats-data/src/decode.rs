@@ -99,7 +99,9 @@ pub fn decode_file(path: &Path, limits: &DecodeLimits) -> Result<Decoded> {
             "downscale it, or raise DecodeLimits::max_alloc",
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    // Bounded as well: a link to a device reports length 0 above and never ends.
+    let bytes = tinycats_core::fs::read_bounded(path, limits.max_alloc)
+        .map_err(|e| DataError::io(path, e))?;
     decode_bytes(&bytes, path, limits)
 }
 

@@ -28,9 +28,9 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     write_atomic(path, text.as_bytes())
 }
 
-/// Reads a JSON file into `T` (at most [`tinycats_core::fs::JSON_LIMIT`] bytes, a regular file).
+/// Reads a JSON file into `T` (at most [`tinycats_core::fs::CONFIG_LIMIT`] bytes, a regular file).
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = tinycats_core::fs::read_text_bounded(path, tinycats_core::fs::JSON_LIMIT)
+    let text = tinycats_core::fs::read_text_bounded(path, tinycats_core::fs::CONFIG_LIMIT)
         .map_err(ModelError::io(path))?;
     serde_json::from_str(&text).map_err(|e| ModelError::Parse {
         path: path.to_path_buf(),

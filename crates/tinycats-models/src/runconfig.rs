@@ -294,7 +294,8 @@ pub fn from_toml_str<T: DeserializeOwned>(text: &str) -> Result<T> {
 
 /// Reads a run config from a TOML file.
 pub fn read_toml<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(ModelError::io(path))?;
+    let text = tinycats_core::fs::read_text_bounded(path, tinycats_core::fs::CONFIG_LIMIT)
+        .map_err(ModelError::io(path))?;
     toml::from_str(&text).map_err(|e| ModelError::Parse {
         path: path.to_path_buf(),
         message: e.to_string(),

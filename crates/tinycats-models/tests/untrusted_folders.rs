@@ -132,7 +132,7 @@ fn weights_files_that_lie_about_their_length_are_refused_before_their_data_is_re
         .unwrap_err()
         .to_string();
     assert!(
-        msg.contains("model.safetensors is not a safetensors file"),
+        msg.contains("model.safetensors: not a safetensors file"),
         "{msg}"
     );
     assert!(msg.contains("the file holds"), "{msg}");
