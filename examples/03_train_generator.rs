@@ -71,6 +71,8 @@ patience = 4
 checkpoint_every = 50
 log_every = 50
 preview_every = 100
+# fp32, so this page's numbers hold on every CPU; drop it for bf16 on AMX or AVX-512 BF16
+bf16 = false
 "#,
     interrupt_at: 150,
     sampler: SampleOptions::DEFAULT,

@@ -1,5 +1,6 @@
-//! TinyDiT on the CPU: training images/s and sampling ms/image for the preset shapes, and
-//! the share of the machine's measured fp32 matmul peak that each reaches.
+//! TinyDiT on the CPU: training images/s and sampling ms/image for the preset shapes, in fp32
+//! and (on a CPU with AMX or AVX-512 BF16) in bf16 mixed precision, side by side in one run,
+//! and the share of the machine's measured matmul peak that each reaches.
 //! `bench/dit_reference.py` runs the same shapes in PyTorch eager; see `bench/README.md`.
 //!
 //! ```text
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use tch::{Device, Kind, Tensor, nn};
 use tinycats_core::{SampleOptions, Solver};
+use tinycats_models::device::Bf16Unit;
 use tinycats_models::dit::{DitConfig, TinyDit};
 use tinycats_models::flow::{self, TimeSampling};
 use tinycats_models::trainer::{AdamW, AdamWConfig};
@@ -30,11 +32,11 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// fp32 matmul throughput (GFLOP/s) of libtorch on 1024² matrices, best of 10.
-fn matmul_peak() -> f64 {
+/// Matmul throughput (GFLOP/s) of libtorch on 1024² matrices of `kind`, best of 10.
+fn matmul_peak(kind: Kind) -> f64 {
     let n = 1024;
-    let a = Tensor::randn([n, n], (Kind::Float, Device::Cpu));
-    let b = Tensor::randn([n, n], (Kind::Float, Device::Cpu));
+    let a = Tensor::randn([n, n], (kind, Device::Cpu));
+    let b = Tensor::randn([n, n], (kind, Device::Cpu));
     let _ = a.matmul(&b);
     (0..10)
         .map(|_| {
@@ -52,17 +54,45 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
     tch::manual_seed(0);
-    let peak = matmul_peak();
+    let unit = Bf16Unit::detect();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                Some(
+                    l.strip_prefix("model name")?
+                        .split_once(':')?
+                        .1
+                        .trim()
+                        .to_owned(),
+                )
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let mut precisions = vec![(Kind::Float, "fp32", matmul_peak(Kind::Float))];
+    if unit.is_some() {
+        precisions.push((Kind::BFloat16, "bf16", matmul_peak(Kind::BFloat16)));
+    }
     println!(
-        "threads {}, fp32 matmul peak (1024², best of 10): {peak:.1} GFLOP/s",
-        tch::get_num_threads()
+        "{cpu}, {} threads, bf16 unit: {}",
+        tch::get_num_threads(),
+        unit.map_or(
+            "none (bf16 rows skipped: emulated bf16 is slower than fp32)",
+            |u| u.name()
+        )
     );
+    for (_, name, peak) in &precisions {
+        println!("{name} matmul peak (1024², best of 10): {peak:.1} GFLOP/s");
+    }
     println!(
-        "| shape | params | train s/step (B={BATCH}) | train img/s | % peak | sample ms/img/NFE (B={SAMPLE_BATCH}) | % peak |"
+        "| shape | precision | params | train s/step (B={BATCH}) | train img/s | % peak | sample ms/img/NFE (B={SAMPLE_BATCH}) | % peak |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     let mut breakdown = Vec::new();
-    for &(label, patch, width, depth, heads) in SHAPES {
+    for (&(label, patch, width, depth, heads), &(kind, precision, peak)) in SHAPES
+        .iter()
+        .flat_map(|s| precisions.iter().map(move |p| (s, p)))
+    {
         if filter.as_ref().is_some_and(|f| !label.contains(f.as_str())) {
             continue;
         }
@@ -74,7 +104,8 @@ fn main() {
             ..DitConfig::tiny()
         };
         let vs = nn::VarStore::new(Device::Cpu);
-        let model = TinyDit::new(vs.root(), &cfg);
+        let mut model = TinyDit::new(vs.root(), &cfg);
+        model.set_compute_kind(kind);
         let params: i64 = vs
             .trainable_variables()
             .iter()
@@ -112,7 +143,7 @@ fn main() {
         let step_s = median(times);
         let [fwd, bwd, clip, adamw] = phases.map(median);
         breakdown.push(format!(
-            "{label}: forward and loss {fwd:.0} ms, backward {bwd:.0} ms, gradient clipping \
+            "{label}, {precision}: forward and loss {fwd:.0} ms, backward {bwd:.0} ms, gradient clipping \
              {clip:.0} ms, AdamW {adamw:.0} ms (medians)"
         ));
         let train_gflops = 3.0 * cfg.forward_macs().flops() * BATCH as f64 / step_s / 1e9;
@@ -133,7 +164,7 @@ fn main() {
         let nfe_ms = t.elapsed().as_secs_f64() * 1e3 / (opts.steps as f64 * SAMPLE_BATCH as f64);
         let sample_gflops = cfg.forward_macs().flops() / (nfe_ms / 1e3) / 1e9;
         println!(
-            "| {label} | {:.2} M | {step_s:.3} | {:.1} | {:.0} % | {nfe_ms:.2} | {:.0} % |",
+            "| {label} | {precision} | {:.2} M | {step_s:.3} | {:.1} | {:.0} % | {nfe_ms:.2} | {:.0} % |",
             params as f64 / 1e6,
             BATCH as f64 / step_s,
             100.0 * train_gflops / peak,

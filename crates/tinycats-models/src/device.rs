@@ -84,6 +84,96 @@ pub fn pin_portable_cpu_kernels() -> Vec<&'static str> {
     set
 }
 
+/// A CPU unit that computes bf16 matrix products natively. oneDNN, which libtorch calls for
+/// bf16 matrix products and convolutions, uses it; without one libtorch emulates bf16 and
+/// runs slower than in fp32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bf16Unit {
+    /// Intel's Advanced Matrix Extensions (Sapphire Rapids and later Xeons).
+    Amx,
+    /// AVX-512 BF16 (AMD Zen 4 and later, Intel Cooper Lake).
+    Avx512Bf16,
+}
+
+impl Bf16Unit {
+    /// The unit this CPU has, as libtorch will see it: none while its kernels are pinned
+    /// below AVX-512 ([`pin_portable_cpu_kernels`] or `ONEDNN_MAX_CPU_ISA`).
+    pub fn detect() -> Option<Self> {
+        let pinned = |key| {
+            std::env::var(key).is_ok_and(|v| {
+                !v.to_ascii_uppercase().contains("AVX512")
+                    && !v.to_ascii_uppercase().contains("AMX")
+                    && !v.eq_ignore_ascii_case("ALL")
+            })
+        };
+        if pinned("ONEDNN_MAX_CPU_ISA") || pinned("DNNL_MAX_CPU_ISA") {
+            return None;
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            // Stable Rust cannot detect AMX yet (`x86_amx_intrinsics`); the kernel lists it.
+            if cpu_flags().iter().any(|f| f == "amx_bf16") {
+                return Some(Bf16Unit::Amx);
+            }
+            if std::arch::is_x86_feature_detected!("avx512bf16") {
+                return Some(Bf16Unit::Avx512Bf16);
+            }
+        }
+        None
+    }
+
+    /// Its name as the vendors write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bf16Unit::Amx => "AMX",
+            Bf16Unit::Avx512Bf16 => "AVX-512 BF16",
+        }
+    }
+}
+
+/// The flags of the first CPU in `/proc/cpuinfo` (empty where there is none).
+fn cpu_flags() -> Vec<String> {
+    let text = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix("flags"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, flags)| flags.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// The precision a training run computes in, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Precision {
+    /// bf16 matrix products and attention, with f32 weights, norms, residual stream, loss
+    /// and optimiser (as `torch.autocast` does); else everything in f32.
+    pub bf16: bool,
+    /// One line for the run's log.
+    pub reason: String,
+}
+
+/// What a run asking for bf16 (`want_bf16`) on `device` gets: bf16 on CUDA and on a CPU
+/// with a [`Bf16Unit`]; f32 elsewhere, where emulated bf16 would be slower.
+pub fn training_precision(device: Device, want_bf16: bool) -> Precision {
+    let (bf16, reason) = match (want_bf16, device, Bf16Unit::detect()) {
+        (false, _, _) => (false, "fp32 (bf16 = false)".to_string()),
+        (true, Device::Cuda(_), _) => (true, "bf16 mixed precision on CUDA".to_string()),
+        (true, _, Some(unit)) => (
+            true,
+            format!(
+                "bf16 mixed precision on the CPU's {} unit (bf16 = false for fp32)",
+                unit.name()
+            ),
+        ),
+        (true, _, None) => (
+            false,
+            "fp32: this CPU has no bf16 unit (AMX or AVX-512 BF16), and emulated bf16 is \
+             slower than fp32"
+                .to_string(),
+        ),
+    };
+    Precision { bf16, reason }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,10 +23,13 @@ fn dataset(n: i64, size: i64, seed: i64, batch: usize) -> TensorDataset {
     TensorDataset::new(images, labels, batch, true, seed as u64, true)
 }
 
+/// Quiet, and in fp32 so that these checks of the trainer's logic hold on every CPU (bf16 has
+/// its own tests, `bf16.rs` and the resume below).
 fn quiet(cfg: TrainerConfig) -> TrainerConfig {
     TrainerConfig {
         log_every: u64::MAX,
         preview_every: None,
+        bf16: false,
         ..cfg
     }
 }
@@ -224,15 +227,30 @@ fn run_generator(run: &Path, cfg: TrainerConfig, resume: bool) -> GeneratorTask 
 
 #[test]
 fn a_resumed_run_equals_the_uninterrupted_run() {
+    resume_is_bit_exact(false);
+}
+
+/// The same in bf16 mixed precision, where this CPU has a bf16 unit (elsewhere the run is
+/// fp32 and the check repeats the one above).
+#[test]
+fn a_resumed_bf16_run_equals_the_uninterrupted_run() {
+    resume_is_bit_exact(true);
+}
+
+fn resume_is_bit_exact(bf16: bool) {
     let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
     // Bit-exact: the same ops run on the same data with the same seeds, and the checkpoint
     // restores weights, AdamW moments, EMA, data position and early-stopping state exactly.
+    let config = |stop| TrainerConfig {
+        bf16,
+        ..resume_config(stop)
+    };
     let whole = tempfile::tempdir().unwrap();
-    let full = run_generator(whole.path(), resume_config(None), false);
+    let full = run_generator(whole.path(), config(None), false);
 
     let split = tempfile::tempdir().unwrap();
-    drop(run_generator(split.path(), resume_config(Some(5)), false));
-    let resumed = run_generator(split.path(), resume_config(None), true);
+    drop(run_generator(split.path(), config(Some(5)), false));
+    let resumed = run_generator(split.path(), config(None), true);
 
     for col in [0, 1, 2, 3, 4] {
         let (a, b) = (column(whole.path(), col), column(split.path(), col));

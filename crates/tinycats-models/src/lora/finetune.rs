@@ -226,6 +226,10 @@ impl TrainTask for FineTune {
         )
     }
 
+    fn has_bf16_path(&self) -> bool {
+        true
+    }
+
     fn set_compute_kind(&mut self, kind: Kind) {
         self.model.set_compute_kind(kind);
     }

@@ -94,7 +94,10 @@ pub struct TrainerConfig {
     pub preview_every: Option<u64>,
     /// The run's seed.
     pub seed: u64,
-    /// bf16 mixed precision on CUDA (ignored on the CPU).
+    /// bf16 mixed precision where the hardware computes bf16: CUDA, or a CPU with AMX or
+    /// AVX-512 BF16 ([`crate::device::training_precision`]); elsewhere the run stays fp32
+    /// and says so. bf16 results differ between CPU makers: runs that must match everywhere
+    /// (the book's) set it to `false`.
     pub bf16: bool,
 }
 
@@ -260,7 +263,12 @@ pub trait TrainTask {
     fn preview(&mut self, _step: u64, _dir: &Path) -> Result<()> {
         Ok(())
     }
-    /// Sets the activation precision (`Kind::BFloat16` on CUDA with `bf16`).
+    /// Whether the model can compute in bf16 ([`TrainTask::set_compute_kind`]); the
+    /// default is f32 only.
+    fn has_bf16_path(&self) -> bool {
+        false
+    }
+    /// Sets the activation precision (`Kind::BFloat16` under mixed precision).
     fn set_compute_kind(&mut self, _kind: Kind) {}
 }
 
@@ -283,6 +291,8 @@ pub struct FitSummary {
     pub checkpoint: Option<PathBuf>,
     /// Steps whose update was skipped because a gradient was NaN or infinite.
     pub skipped_steps: u64,
+    /// The precision the run computed in.
+    pub precision: crate::device::Precision,
 }
 
 /// Runs training for a task, writing into a run folder.
@@ -336,7 +346,15 @@ impl Trainer {
                 "the training set yields no batch: lower batch_size or add images".into(),
             ));
         }
-        if self.device.is_cuda() && cfg.bf16 {
+        let precision = if task.has_bf16_path() {
+            crate::device::training_precision(self.device, cfg.bf16)
+        } else {
+            crate::device::Precision {
+                bf16: false,
+                reason: "fp32 (this model has no bf16 path)".into(),
+            }
+        };
+        if precision.bf16 {
             task.set_compute_kind(Kind::BFloat16);
         }
         let vs_vars: BTreeMap<String, Tensor> = task.var_store().variables().into_iter().collect();
@@ -414,6 +432,11 @@ impl Trainer {
             .stop_at_step
             .map_or(cfg.max_steps, |s| s.min(cfg.max_steps));
         let progress = Progress::new(cfg.max_steps, state.step, cfg.log_every);
+        // Said only when bf16 was asked for a model that has it: whether the hardware gives
+        // it is news.
+        if cfg.bf16 && task.has_bf16_path() {
+            progress.println(&format!("precision: {}", precision.reason));
+        }
         let mut stopped_early = false;
         let mut skipped_in_a_row = 0u32;
         STOP_REQUESTED.store(false, std::sync::atomic::Ordering::SeqCst);
@@ -590,6 +613,7 @@ impl Trainer {
             restored_best,
             checkpoint: last_checkpoint,
             skipped_steps: state.skipped_steps,
+            precision,
         };
         Ok((summary, ema))
     }
