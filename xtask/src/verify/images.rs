@@ -394,12 +394,9 @@ pub fn check_example(
     Ok(written)
 }
 
-/// Copies through a temporary file in the same folder, then renames.
+/// Copies atomically ([`tinycats_core::fs::write_atomic`]); the images are a few hundred KB.
 pub fn atomic_copy(from: &Path, to: &Path) -> Result<()> {
-    let tmp = to.with_extension("png.tmp");
-    fs::copy(from, &tmp)
-        .with_context(|| format!("cannot copy {} to {}", from.display(), tmp.display()))?;
-    fs::rename(&tmp, to)
-        .with_context(|| format!("cannot rename {} to {}", tmp.display(), to.display()))?;
-    Ok(())
+    let bytes = fs::read(from).with_context(|| format!("cannot read {}", from.display()))?;
+    tinycats_core::fs::write_atomic(to, &bytes)
+        .with_context(|| format!("cannot write {}", to.display()))
 }
