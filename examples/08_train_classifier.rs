@@ -13,7 +13,6 @@ use std::path::Path;
 
 use anyhow::{Result, ensure};
 use tch::{Device, Tensor};
-use tinycats_core::metrics::ConfusionMatrix;
 use tinycats_data::augment::Augment;
 use tinycats_data::curate::{self, CheckOptions, SplitOptions};
 use tinycats_data::loaders::{ImageFolderOptions, image_folder};
@@ -379,7 +378,7 @@ fn main() -> Result<()> {
                 .map(|i| test.batch(0, i))
                 .collect::<Result<Vec<_>, _>>()?;
             let (logits, labels) = task.predict(&batches);
-            let report = ClassificationReport::from_logits(&logits, &labels, 3);
+            let report = ClassificationReport::from_logits(&logits, &labels, 3)?;
             top1.push(report.top1);
             reports.push((*name, report));
         }
@@ -570,7 +569,7 @@ fn main() -> Result<()> {
             &Tensor::cat(&logits, 0),
             &Tensor::cat(&labels, 0),
             3,
-        );
+        )?;
         println!(
             "{name:<10}  top-1 {:.1} %  top-3 {:.1} %  on {} test photos",
             100.0 * report.top1,
@@ -624,9 +623,7 @@ fn main() -> Result<()> {
     // The three most frequent confusions of each run on the wild split.
     let mut grey_pair = Vec::new();
     for (name, report) in reports.iter().skip(1).step_by(2) {
-        let matrix = ConfusionMatrix {
-            counts: report.confusion.clone(),
-        };
+        let matrix = &report.confusion;
         let top: Vec<String> = matrix
             .most_frequent_confusions(3)
             .iter()

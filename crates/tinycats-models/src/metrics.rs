@@ -1,95 +1,57 @@
-//! Classification metrics as data (the plotting crate draws them): top-1 and top-k accuracy,
-//! per-class precision, recall and F1, and the confusion matrix.
+//! A libtorch classifier's logits as a classification report. The numbers come from
+//! [`tinycats_core::metrics`], the one implementation that the ONNX Runtime path, the
+//! evaluation chapter and the command line report through: a class that no image was
+//! predicted as has no precision (`NaN`) and is left out of macro F1, everywhere.
 
-use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
+pub use tinycats_core::metrics::{ClassScores, ConfusionMatrix};
 
-/// Precision, recall and F1 of one class.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClassMetrics {
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
-    /// Images whose true label is this class.
-    pub support: u64,
-}
+use crate::error::{ModelError, Result};
 
 /// A classifier's results on a labelled set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClassificationReport {
     pub top1: f64,
-    /// Accuracy when any of the `k` highest logits is the label.
+    /// Accuracy when the label is among the `k` highest logits.
     pub top_k: f64,
     pub k: usize,
-    pub per_class: Vec<ClassMetrics>,
-    /// Unweighted mean of the per-class F1.
+    pub per_class: Vec<ClassScores>,
+    /// Mean F1 over the classes with images and predictions ([`ConfusionMatrix::macro_f1`]).
     pub macro_f1: f64,
-    /// `confusion[true][predicted]` counts.
-    pub confusion: Vec<Vec<u64>>,
+    pub confusion: ConfusionMatrix,
 }
 
 impl ClassificationReport {
-    /// Builds the report from logits and labels.
+    /// Builds the report from logits and labels; an error if a label is not below the
+    /// number of classes or the set is empty.
     ///
     /// # Shapes
     /// `logits`: `(N, K)`, `labels`: `(N,)` int64
-    pub fn from_logits(logits: &Tensor, labels: &Tensor, k: usize) -> Self {
-        let classes = logits.size()[1] as usize;
-        let k = k.clamp(1, classes);
-        let pred = Vec::<i64>::try_from(logits.argmax(1, false).to_device(tch::Device::Cpu))
-            .expect("int64 predictions");
-        let truth = Vec::<i64>::try_from(labels.to_kind(Kind::Int64).to_device(tch::Device::Cpu))
-            .expect("int64 labels");
-        let topk = logits.topk(k as i64, 1, true, true).1; // (N, k)
-        let hit_k = topk
-            .eq_tensor(&labels.unsqueeze(1))
-            .any_dim(1, false)
-            .to_kind(Kind::Double)
-            .sum(Kind::Double)
-            .double_value(&[]);
-        let mut confusion = vec![vec![0u64; classes]; classes];
-        for (&t, &p) in truth.iter().zip(&pred) {
-            confusion[t as usize][p as usize] += 1;
-        }
-        let n = truth.len().max(1) as f64;
-        let correct: u64 = (0..classes).map(|c| confusion[c][c]).sum();
-        let per_class: Vec<ClassMetrics> = (0..classes)
-            .map(|c| {
-                let tp = confusion[c][c] as f64;
-                let support: u64 = confusion[c].iter().sum();
-                let predicted: u64 = confusion.iter().map(|row| row[c]).sum();
-                let precision = if predicted > 0 {
-                    tp / predicted as f64
-                } else {
-                    0.0
-                };
-                let recall = if support > 0 {
-                    tp / support as f64
-                } else {
-                    0.0
-                };
-                let f1 = if precision + recall > 0.0 {
-                    2.0 * precision * recall / (precision + recall)
-                } else {
-                    0.0
-                };
-                ClassMetrics {
-                    precision,
-                    recall,
-                    f1,
-                    support,
-                }
-            })
+    pub fn from_logits(logits: &Tensor, labels: &Tensor, k: usize) -> Result<Self> {
+        let invalid = |e: tinycats_core::Invalid| ModelError::Data(e.to_string());
+        let rows =
+            Vec::<Vec<f32>>::try_from(logits.to_kind(Kind::Float).to_device(tch::Device::Cpu))?;
+        let truth: Vec<usize> =
+            Vec::<i64>::try_from(labels.to_kind(Kind::Int64).to_device(tch::Device::Cpu))?
+                .into_iter()
+                .map(|l| usize::try_from(l).unwrap_or(usize::MAX))
+                .collect();
+        let classes = rows.first().map_or(0, Vec::len);
+        let k = k.clamp(1, classes.max(1));
+        let predicted: Vec<usize> = rows
+            .iter()
+            .map(|r| tinycats_core::metrics::argmax(r))
             .collect();
-        let macro_f1 = per_class.iter().map(|m| m.f1).sum::<f64>() / classes as f64;
-        ClassificationReport {
-            top1: correct as f64 / n,
-            top_k: hit_k / n,
+        let confusion = ConfusionMatrix::new(&truth, &predicted, classes).map_err(invalid)?;
+        let top_k = tinycats_core::metrics::top_k_accuracy(&rows, &truth, k).map_err(invalid)?;
+        Ok(ClassificationReport {
+            top1: confusion.accuracy(),
+            top_k,
             k,
-            per_class,
-            macro_f1,
+            per_class: confusion.per_class(),
+            macro_f1: confusion.macro_f1(),
             confusion,
-        }
+        })
     }
 }
 
@@ -108,9 +70,9 @@ mod tests {
         ])
         .reshape([4, 3]);
         let labels = Tensor::from_slice(&[0i64, 0, 1, 2]);
-        let r = ClassificationReport::from_logits(&logits, &labels, 2);
+        let r = ClassificationReport::from_logits(&logits, &labels, 2).unwrap();
         assert_eq!(
-            r.confusion,
+            r.confusion.counts,
             vec![vec![1, 1, 0], vec![0, 1, 0], vec![0, 1, 0]]
         );
         assert!((r.top1 - 0.5).abs() < 1e-12);
@@ -118,7 +80,11 @@ mod tests {
         assert!((r.per_class[1].precision - 1.0 / 3.0).abs() < 1e-12);
         assert!((r.per_class[0].recall - 0.5).abs() < 1e-12);
         assert!((r.per_class[0].f1 - 2.0 / 3.0).abs() < 1e-12);
-        assert_eq!(r.per_class[2].f1, 0.0);
-        assert!((r.macro_f1 - (2.0 / 3.0 + 0.5) / 3.0).abs() < 1e-12);
+        // Class 2 was never predicted: no precision, and no F1 to average (as in the core).
+        assert!(r.per_class[2].precision.is_nan());
+        assert!((r.macro_f1 - (2.0 / 3.0 + 0.5) / 2.0).abs() < 1e-12);
+        let err =
+            ClassificationReport::from_logits(&logits, &Tensor::from_slice(&[0i64, 0, 1, 7]), 2);
+        assert!(err.unwrap_err().to_string().contains("below 3"));
     }
 }

@@ -229,7 +229,7 @@ impl TrainTask for ClassifierTask {
         }
         let (logits, labels) = self.predict(batches);
         let val_loss = classification_loss(&logits, &labels, None, 0.0).double_value(&[]);
-        let r = ClassificationReport::from_logits(&logits, &labels, 5);
+        let r = ClassificationReport::from_logits(&logits, &labels, 5)?;
         Ok(Evaluation {
             val_loss,
             metrics: vec![r.top1, r.top_k, r.macro_f1],
