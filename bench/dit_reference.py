@@ -2,7 +2,8 @@
 
 The same TinyDiT (facebookresearch/DiT `models.py` with learn_sigma=False, x-prediction and
 the velocity loss of tinycats' flow matching), the same shapes, AdamW and clipping, timed the
-same way. Run on the same machine right after the Rust benchmark:
+same way, in fp32 and (on a CPU with AMX or AVX-512 BF16, as the Rust benchmark decides) in
+bf16 under `torch.autocast("cpu", dtype=torch.bfloat16)`. Run on the same machine right after the Rust benchmark:
 
     PYTHONPATH=.tinycats/torch:.tinycats/pydeps python3 bench/dit_reference.py [filter]
 """
@@ -92,8 +93,17 @@ def forward_flops(p, d, depth):
     return depth * block + 2 * t * pc * d * 2 + 2 * (256 * d + d * d) + 2 * d * 2 * d
 
 
-def matmul_peak():
-    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+def bf16_unit():
+    """AMX or AVX-512 BF16 from the kernel's CPU flags, as `Bf16Unit::detect` reads them."""
+    try:
+        flags = next(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return None
+    return "AMX" if "amx_bf16" in flags else "AVX-512 BF16" if "avx512_bf16" in flags else None
+
+
+def matmul_peak(dtype=torch.float32):
+    a, b = torch.randn(1024, 1024, dtype=dtype), torch.randn(1024, 1024, dtype=dtype)
     a @ b
     best = 0.0
     for _ in range(10):
@@ -107,14 +117,22 @@ def main():
     flt = sys.argv[1] if len(sys.argv) > 1 else None
     steps = int(__import__("os").environ.get("TINYCATS_BENCH_STEPS", "5"))
     torch.manual_seed(0)
-    peak = matmul_peak()
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, fp32 matmul peak (1024², best of 10): {peak:.1f} GFLOP/s")
-    print(f"| shape | params | train s/step (B={BATCH}) | train img/s | % peak | sample ms/img/NFE (B={SAMPLE_BATCH}) | % peak |")
-    print("|---|---|---|---|---|---|---|")
+    unit = bf16_unit()
+    precisions = [("fp32", torch.float32, matmul_peak())]
+    if unit:
+        precisions.append(("bf16", torch.bfloat16, matmul_peak(torch.bfloat16)))
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, bf16 unit: {unit or 'none'}")
+    for name, _, peak in precisions:
+        print(f"{name} matmul peak (1024², best of 10): {peak:.1f} GFLOP/s")
+    print(f"| shape | precision | params | train s/step (B={BATCH}) | train img/s | % peak | sample ms/img/NFE (B={SAMPLE_BATCH}) | % peak |")
+    print("|---|---|---|---|---|---|---|---|")
     one_cat, breakdown = [], []
-    for label, p, d, depth, heads in SHAPES:
+    for (label, p, d, depth, heads), (precision, dtype, peak) in (
+        (s, q) for s in SHAPES for q in precisions
+    ):
         if flt and flt not in label:
             continue
+        autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == torch.bfloat16)
         model = TinyDiT(p, d, depth, heads)
         params = sum(q.numel() for q in model.parameters() if q.requires_grad)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.0, foreach=False)
@@ -128,7 +146,8 @@ def main():
             t = torch.sigmoid(torch.randn(BATCH))
             tb = t.view(-1, 1, 1, 1)
             xt = tb * x1 + (1 - tb) * x0
-            loss = (model.velocity(xt, t, y) - (x1 - x0)).square().mean()
+            with autocast():
+                loss = (model.velocity(xt, t, y) - (x1 - x0)).float().square().mean()
             t1 = time.perf_counter()
             loss.backward()
             t2 = time.perf_counter()
@@ -143,14 +162,14 @@ def main():
         step_s = sorted(times)[len(times) // 2]
         fwd, bwd, clip, adamw = (sorted(p_)[len(p_) // 2] for p_ in phases)
         breakdown.append(
-            f"{label}: forward and loss {fwd:.0f} ms, backward {bwd:.0f} ms, gradient clipping "
+            f"{label}, {precision}: forward and loss {fwd:.0f} ms, backward {bwd:.0f} ms, gradient clipping "
             f"{clip:.0f} ms, AdamW {adamw:.0f} ms (medians)"
         )
         train_gflops = 3 * forward_flops(p, d, depth) * BATCH / step_s / 1e9
 
         noise = torch.randn(SAMPLE_BATCH, 3, SIZE, SIZE)
         ys = torch.arange(SAMPLE_BATCH)
-        with torch.no_grad():
+        with torch.no_grad(), autocast():
             model.velocity(noise, torch.zeros(SAMPLE_BATCH), ys)
             t0 = time.perf_counter()
             x = noise
@@ -159,10 +178,10 @@ def main():
             nfe_ms = (time.perf_counter() - t0) * 1e3 / (10 * SAMPLE_BATCH)
         sample_gflops = forward_flops(p, d, depth) / (nfe_ms / 1e3) / 1e9
         print(
-            f"| {label} | {params / 1e6:.2f} M | {step_s:.3f} | {BATCH / step_s:.1f} | "
+            f"| {label} | {precision} | {params / 1e6:.2f} M | {step_s:.3f} | {BATCH / step_s:.1f} | "
             f"{100 * train_gflops / peak:.0f} % | {nfe_ms:.2f} | {100 * sample_gflops / peak:.0f} % |"
         )
-        if label.startswith("tiny"):
+        if label.startswith("tiny") and precision == "fp32":
             load_bundled(model)  # the bundled generator is a `tiny`
             one_cat.append((label, one_cat_ms(model)))
     for line in breakdown:
