@@ -64,6 +64,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         .parent()
         .context("libtorch lives in a site-packages folder")?
         .to_path_buf();
+    // The full wheel with its CUDA libraries when installed; else setup's, which imports
+    // only on a machine that has those libraries already.
+    let full = root.join(PYTORCH_FULL);
+    let (site, shown) = if python_has_torch(&full) {
+        (full, PYTORCH_FULL.to_owned())
+    } else {
+        (site, ".tinycats/torch".to_owned())
+    };
     let pytorch = if args.no_pytorch {
         None
     } else if python_has_torch(&site) {
@@ -74,11 +82,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             .env("TINYCATS_BENCH_STEPS", &steps);
         Some(capture(
             &mut py,
-            &format!("PYTHONPATH=.tinycats/torch TINYCATS_BENCH_STEPS={steps} "),
+            &format!("PYTHONPATH={shown} TINYCATS_BENCH_STEPS={steps} "),
         )?)
     } else {
         eprintln!(
-            "bench: python3 cannot import torch from {}; the chapter will say so",
+            "bench: python3 cannot import torch from {}; the chapter will say so \
+             (`{PYTORCH_INSTALL}` installs one that imports)",
             site.display()
         );
         None
@@ -106,6 +115,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     eprintln!("bench: wrote {}", out.display());
     Ok(())
 }
+
+/// Where `bench/dit_reference.py`'s PyTorch is installed, with what it needs to import.
+const PYTORCH_FULL: &str = ".tinycats/pytorch-full";
+const PYTORCH_INSTALL: &str = "pip install --target .tinycats/pytorch-full torch==2.11.0";
 
 fn python_has_torch(site: &Path) -> bool {
     Command::new("python3")
@@ -169,17 +182,43 @@ fn as_markdown(report: &Report) -> String {
     out
 }
 
-/// `(train s/step, sample ms/img/NFE)` of the `tiny` row of a training report (both
-/// programs print the same columns).
-fn tiny_row(report: &Report) -> Option<(f64, f64)> {
-    let row = report.stdout.lines().find(|l| l.starts_with("| tiny"))?;
-    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-    Some((cells.get(3)?.parse().ok()?, cells.get(6)?.parse().ok()?))
+/// `(train s/step, sample ms/img/NFE)` of the `tiny` row in `precision` (`fp32` or
+/// `bf16`) of a training report (both programs print the same columns: shape, precision,
+/// params, s/step, img/s, % peak, ms/img/NFE, % peak).
+fn tiny_row(report: &Report, precision: &str) -> Option<(f64, f64)> {
+    report.stdout.lines().find_map(|row| {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        if !cells.get(1)?.starts_with("tiny") || *cells.get(2)? != precision {
+            return None;
+        }
+        Some((cells.get(4)?.parse().ok()?, cells.get(7)?.parse().ok()?))
+    })
 }
 
-/// The sentence that divides the two programs' times, when both have the `tiny` row.
+/// The sentences that divide the two programs' times, when both have the `tiny` rows: fp32,
+/// then bf16 where the CPU had a unit for it.
 fn ratios(train: &Report, pytorch: &Report) -> Option<String> {
-    let ((ours_step, ours_nfe), (ref_step, ref_nfe)) = (tiny_row(train)?, tiny_row(pytorch)?);
+    let mut text = fp32_ratios(train, pytorch)?;
+    if let (Some((ours, _)), Some((theirs, _)), Some((ours_fp32, _))) = (
+        tiny_row(train, "bf16"),
+        tiny_row(pytorch, "bf16"),
+        tiny_row(train, "fp32"),
+    ) {
+        text.push_str(&format!(
+            "\nIn bf16 mixed precision (the bf16 rows: matrix products and attention in bf16, \
+             weights, norms, residual stream and loss in f32, PyTorch under `torch.autocast`), \
+             tinycats trained at **{:.2}×** PyTorch's speed ({ours:.3} s against {theirs:.3} s \
+             per step) and at **{:.2}×** its own fp32 speed.\n",
+            theirs / ours,
+            ours_fp32 / ours
+        ));
+    }
+    Some(text)
+}
+
+fn fp32_ratios(train: &Report, pytorch: &Report) -> Option<String> {
+    let ((ours_step, ours_nfe), (ref_step, ref_nfe)) =
+        (tiny_row(train, "fp32")?, tiny_row(pytorch, "fp32")?);
     Some(format!(
         "In this run tinycats trained at **{:.2}×** PyTorch's speed ({ours_step:.3} s against \
          {ref_step:.3} s per step) and sampled at **{:.2}×** ({ours_nfe:.2} ms against {ref_nfe:.2} ms per \
@@ -272,10 +311,13 @@ fn chapter(machine: &str, train: &Report, pytorch: Option<&Report>, inference: &
             as_markdown(r),
             ratios(train, r).unwrap_or_default()
         ),
-        None => "PyTorch could not be imported on the machine that wrote this page, so the \
-                 reference run is missing; `cargo xtask bench` adds it wherever `python3` can \
-                 import the `torch` that `cargo xtask setup` installs.\n"
-            .to_owned(),
+        None => format!(
+            "PyTorch could not be imported on the machine that wrote this page, so the \
+             reference run is missing. The `torch` wheel that `cargo xtask setup` unpacks for \
+             its libtorch cannot be imported from Python without the CUDA libraries it links \
+             (about 4.6 GB, which setup does not fetch); `{PYTORCH_INSTALL}` installs them, and \
+             `cargo xtask bench` then adds the reference run.\n"
+        ),
     };
     format!(
         r#"# How fast is it?
@@ -299,9 +341,12 @@ come from a separate run on a rented H100: `bench/results/`.)
 The library's own `TinyDit`, flow-matching loss and AdamW with gradient clipping, for the
 `tiny` preset (patch 8, width 256, depth 6) at batch 32, and its sampler: the median of
 the timed steps after a warm-up step, and the time per image per network evaluation of a
-10-step sampler. `% peak` divides the model's matmul and attention FLOPs by the fp32
-matmul throughput that each program measures first. The `step phases` line under each
-table splits a step into forward and loss, backward, gradient clipping and AdamW.
+10-step sampler, each in fp32 and, on a CPU with a bf16 unit (AMX or AVX-512 BF16), in
+bf16 mixed precision (what `bf16 = true` in a run's config gives; see the training chapter).
+`% peak` divides the model's matmul and attention FLOPs by the matmul throughput in the
+row's precision that each program measures first; "NFE" is one network function
+evaluation, one call of the model. The `step phases` lines under each table split a step
+into forward and loss, backward, gradient clipping and AdamW.
 
 ```console
 {train_cmd}
@@ -382,20 +427,35 @@ mod tests {
 
     #[test]
     fn the_speed_ratio_divides_pytorchs_time_by_ours() {
-        let head = "| shape | params | train s/step (B=32) | train img/s | % peak | sample ms/img/NFE (B=13) | % peak |\n|---|---|---|---|---|---|---|\n";
+        let head = "| shape | precision | params | train s/step (B=32) | train img/s | % peak | sample ms/img/NFE (B=13) | % peak |\n|---|---|---|---|---|---|---|---|\n";
         let ours = report(&format!(
-            "{head}| tiny: p8-w256-d6 | 7.47 M | 0.500 | 64.0 | 60 % | 4.00 | 70 % |"
+            "{head}| tiny: p8-w256-d6 | fp32 | 7.47 M | 0.500 | 64.0 | 60 % | 4.00 | 70 % |"
         ));
         let theirs = report(&format!(
-            "{head}| tiny: p8-w256-d6 | 7.47 M | 0.550 | 58.2 | 58 % | 5.00 | 66 % |"
+            "{head}| tiny: p8-w256-d6 | fp32 | 7.47 M | 0.550 | 58.2 | 58 % | 5.00 | 66 % |"
         ));
-        assert_eq!(tiny_row(&ours), Some((0.5, 4.0)));
+        assert_eq!(tiny_row(&ours, "fp32"), Some((0.5, 4.0)));
         let text = ratios(&ours, &theirs).unwrap();
         assert!(
             text.contains("**1.10×**") && text.contains("**1.25×**"),
             "{text}"
         );
+        assert!(!text.contains("bf16"), "{text}");
         assert_eq!(ratios(&ours, &report("no table")), None);
+        // With bf16 rows on both sides, a second sentence.
+        let ours = report(&format!(
+            "{}\n| tiny: p8-w256-d6 | bf16 | 7.47 M | 0.250 | 128.0 | 20 % | 2.00 | 25 % |",
+            ours.stdout
+        ));
+        let theirs = report(&format!(
+            "{}\n| tiny: p8-w256-d6 | bf16 | 7.47 M | 0.300 | 106.7 | 18 % | 2.10 | 24 % |",
+            theirs.stdout
+        ));
+        let text = ratios(&ours, &theirs).unwrap();
+        assert!(
+            text.contains("**1.20×** PyTorch's speed") && text.contains("**2.00×** its own fp32"),
+            "{text}"
+        );
     }
 
     #[test]
