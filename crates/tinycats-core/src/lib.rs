@@ -12,6 +12,7 @@
 //! - [`metrics`]: classification metrics (confusion matrix, precision/recall/F1, top-k,
 //!   calibration and temperature scaling) on either back-end's outputs;
 //! - [`fs`]: the one atomic write and the one bounded read for files that matter;
+//! - [`seed`]: SplitMix64, the one seed mixer;
 //! - [`noise`]: portable seeded Gaussian noise (Philox4x32-10 + Box–Muller with portable
 //!   `ln`, `cos`, `sin`): the same seed, the same noise, on every back-end and CPU.
 
@@ -23,6 +24,7 @@ pub mod metrics;
 pub mod noise;
 pub mod pixels;
 pub mod sampling;
+pub mod seed;
 
 pub use classes::{
     BREEDS, Breed, BreedMatch, NUM_CLASSES, OTHER, UnknownBreed, breed_id, check_class_names,

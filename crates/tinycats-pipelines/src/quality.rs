@@ -22,6 +22,7 @@
 use image::RgbImage;
 use rayon::prelude::*;
 use serde::Serialize;
+use tinycats_core::seed::splitmix; // the bootstrap's indices and the mirror choice
 use tinycats_data::synth::targets::{CATEGORIES, Targets, VALUES};
 use tinycats_data::{SynthCats, SynthConfig, SynthSplit};
 use tinycats_models::features::{FeatureNet, FeatureNetConfig};
@@ -32,14 +33,6 @@ use crate::Result;
 
 /// Images fed to the feature network at once.
 const EMBED_BATCH: usize = 128;
-
-/// SplitMix64: the stream of indices the bootstrap and the mirror choice draw from.
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
 
 /// How [`train_feature_net`] trains.
 #[derive(Debug, Clone, PartialEq)]

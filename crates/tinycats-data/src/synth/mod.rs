@@ -132,12 +132,7 @@ fn stable_hash(s: &str) -> u64 {
 /// Salt of the wild shift's random stream ("WILD"), apart from the render's own.
 const WILD_STREAM: u64 = 0x5749_4c44;
 
-/// SplitMix64 finaliser: decorrelates nearby seeds.
-pub(crate) fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+pub(crate) use tinycats_core::seed::mix64;
 
 impl SynthCats {
     /// Checks the config and prepares the 13 presets.

@@ -79,26 +79,7 @@ impl BatchSource for tinycats_data::Loader {
     }
 }
 
-/// SplitMix64 (Steele et al., 2014): a tiny, well-mixed generator for data order and seeds.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
-/// Mixes a seed with a stream id and a counter into a new seed.
-pub fn derive_seed(seed: u64, stream: u64, counter: u64) -> u64 {
-    let mut r = SplitMix64(seed ^ stream.rotate_left(32));
-    r.0 ^= counter.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    r.next_u64()
-}
+pub use tinycats_core::seed::{SplitMix64, derive_seed};
 
 /// An in-memory dataset of images and labels, reshuffled every epoch from the seed.
 #[derive(Debug)]
