@@ -31,8 +31,8 @@ enum Mode {
 }
 
 /// A minimal Hub: `GET /<owner>/<name>/resolve/<rev>/<file>` with `Range` headers, as
-/// hf-hub's sync client asks (a `bytes=0-0` probe for the size, ETag and commit, then
-/// `bytes=<from>-`). Records the ranges it was asked for.
+/// the downloader asks (a `bytes=0-0` probe for the ETag and commit, then `bytes=<from>-`).
+/// Records the ranges it was asked for.
 struct Hub {
     endpoint: String,
     ranges: Arc<Mutex<Vec<String>>>,
@@ -204,6 +204,26 @@ fn a_file_downloads_into_the_cache_and_is_checked() {
     let path = repo.file("generator/model.onnx").unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), content());
     assert!(path.starts_with(cache.path()), "{}", path.display());
+    // The layout huggingface_hub reads: a relative link into `blobs/`, and the branch's ref.
+    let base = cache.path().join("models--tinycats--test-repo");
+    let etag = hex(&sha2::Sha256::digest(content()));
+    assert_eq!(
+        std::fs::read_link(&path).unwrap(),
+        Path::new("../../../blobs").join(&etag)
+    );
+    assert_eq!(
+        std::fs::read_to_string(base.join("refs/main")).unwrap(),
+        COMMIT
+    );
+    let blobs: Vec<_> = std::fs::read_dir(base.join("blobs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        blobs,
+        [std::ffi::OsString::from(&etag)],
+        "no part files left"
+    );
     // Downloaded once, the repository now resolves from the cache alone, offline.
     let cached = ModelRepo::resolve_with(
         "tinycats/test-repo",
@@ -233,6 +253,12 @@ fn an_interrupted_download_resumes_where_it_stopped() {
     assert_eq!(std::fs::read(&path).unwrap(), content());
     let ranges = hub.ranges.lock().unwrap().clone();
     assert_eq!(ranges.last().unwrap(), "bytes=25000-", "{ranges:?}");
+    let blobs = cache.path().join("models--tinycats--test-repo/blobs");
+    assert_eq!(
+        std::fs::read_dir(blobs).unwrap().count(),
+        1,
+        "no part files left"
+    );
 
     // With retries (the default), one call resumes on its own.
     let hub = start_hub("generator/model.onnx", content(), Mode::InterruptOnce);
@@ -345,8 +371,8 @@ fn a_poisoned_ref_is_refused_before_anything_is_read() {
     let base = cache.join("models--tinycats--test-repo");
     std::fs::create_dir_all(base.join("refs")).unwrap();
     std::fs::create_dir_all(base.join("snapshots")).unwrap();
-    // hf-hub's own lookup would read `snapshots/<ref>/generator/model.onnx`: the decoy for
-    // the first two, /etc for the third.
+    // Read as a path, the ref would lead `snapshots/<ref>/generator/model.onnx` to the decoy
+    // for the first two, to /etc for the third.
     let depth = "../".repeat(root.path().components().count() + 4);
     for poison in [
         "../../../outside".to_string(),
@@ -411,7 +437,7 @@ fn a_snapshot_link_out_of_the_cache_is_refused_and_left_alone() {
             "the link reaches the decoy"
         );
         let before = tree(root.path());
-        // Through the download path (hf-hub's lookup would follow the link) and the cache.
+        // Through the download path and the cache.
         let cached = ModelRepo::resolve_with("tinycats/test-repo", &offline).unwrap();
         for repo in [&repo, &cached] {
             let err = repo.file("classifier/model.onnx").unwrap_err().to_string();
@@ -432,30 +458,44 @@ fn a_snapshot_link_out_of_the_cache_is_refused_and_left_alone() {
 }
 
 #[test]
-fn a_hub_answer_that_leads_out_of_the_repository_is_refused() {
+fn a_hub_answer_that_names_a_path_is_refused_before_anything_is_written() {
     let file = "generator/model.onnx";
     let sha256 = hex(&sha2::Sha256::digest(content()));
-    // hf-hub writes where the ETag and commit point before we see its answer; the cache is
-    // kept one folder down so that this stays inside the test's temporary folder.
-    for case in 0..3 {
+    for case in 0..6 {
         let (root, cache, _) = cache_and_decoy();
+        let abs = root.path().join("escaped").display().to_string();
         let (etag, commit, want) = match case {
-            0 => (
-                "../../escaped".into(),
-                COMMIT.into(),
-                "outside the repository's cache",
-            ),
-            1 => (sha256.clone(), "../../../escaped".into(), "hf-hub stopped"),
-            _ => {
-                let commit = root.path().join("escaped").display().to_string();
-                (sha256.clone(), commit, "not in a snapshot folder")
-            }
+            0 => ("../../escaped".into(), COMMIT.into(), "(ETag)"),
+            1 => (abs.clone(), COMMIT.into(), "(ETag)"),
+            2 => (format!("{sha256}/../../x"), COMMIT.into(), "(ETag)"),
+            3 => (sha256.clone(), "../../../escaped".into(), "(X-Repo-Commit)"),
+            4 => (sha256.clone(), abs, "(X-Repo-Commit)"),
+            _ => (sha256.clone(), format!("{COMMIT}/../x"), "(X-Repo-Commit)"),
         };
-        let hub = start_hub_with(file, content(), Mode::Whole, etag, commit);
+        let before = tree(root.path());
+        let hub = start_hub_with(file, content(), Mode::Whole, etag.clone(), commit.clone());
         let repo =
             ModelRepo::resolve_with("tinycats/test-repo", &options(&hub, &cache, 0)).unwrap();
         let err = repo.file(file).unwrap_err().to_string();
-        assert!(err.contains(file) && err.contains(want), "{err}");
+        assert!(
+            err.contains(file) && err.contains(want) && err.contains("refusing it"),
+            "{etag} {commit}: {err}"
+        );
+        assert_eq!(
+            tree(root.path()),
+            before,
+            "{etag} {commit}: nothing may change"
+        );
+        assert_eq!(
+            std::fs::read_dir(&cache).unwrap().count(),
+            0,
+            "{etag} {commit}: not even a folder may be made in the cache"
+        );
+        assert_eq!(
+            hub.ranges.lock().unwrap().as_slice(),
+            ["bytes=0-0"],
+            "only the probe may be asked"
+        );
     }
 }
 

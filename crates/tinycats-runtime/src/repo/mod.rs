@@ -2,7 +2,7 @@
 //! `classifier/model.onnx`, `generator/model.onnx`, `*/model.safetensors`, `*/config.json`,
 //! found in (1) a local folder such as `assets/`, (2) the Hugging Face cache
 //! (`$HF_HUB_CACHE`, `$HF_HOME/hub` or `~/.cache/huggingface/hub`:
-//! `models--OWNER--NAME/snapshots/REV/…`), or (3) downloaded with `hf-hub` when the user
+//! `models--OWNER--NAME/snapshots/REV/…`), or (3) downloaded from the Hub when the user
 //! asks for it (cargo feature `download`).
 //!
 //! A cache folder is not trusted: a ref must hold a commit hash, and every file, once its
