@@ -1,6 +1,6 @@
 //! `cargo xtask ci`: exactly what CI runs.
 //!
-//! set-up, `cargo fmt --check`, clippy and the tests with the runtime's `download` feature on
+//! set-up, `cargo fmt --check`, clippy, the API docs with warnings denied, and the tests with the runtime's `download` feature on
 //! (the Hub download test runs against a server on 127.0.0.1), the in-browser demo's unit
 //! tests, the workflows linted with actionlint, then verify-docs twice: on this CPU (building
 //! the book and testing its in-browser demo in headless Chromium), and again with libtorch, MKL and oneDNN
@@ -99,6 +99,22 @@ fn run_stages(args: &CiArgs, timings: &mut Vec<(String, Duration)>) -> Result<()
             "-D",
             "warnings",
         ]))
+    })?;
+    // The API docs, with broken and ambiguous links refused (mdBook and candle build theirs
+    // with warnings denied).
+    stage("docs", &mut || {
+        crate::run_cmd(
+            cargo()
+                .args([
+                    "doc",
+                    "--workspace",
+                    "--no-deps",
+                    "--locked",
+                    "--features",
+                    DOWNLOAD,
+                ])
+                .env("RUSTDOCFLAGS", "-D warnings"),
+        )
     })?;
     // Includes the Hub download test, against a Hub it starts on 127.0.0.1 (no other network).
     // The examples are left out here: they hold no tests, clippy has checked them, and

@@ -82,7 +82,7 @@ impl CurateArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// ImageFolder root: DIR/<class>/*.{jpg,jpeg,png,webp}.
+    /// ImageFolder root: `DIR/<class>/*.{jpg,jpeg,png,webp}`.
     dir: PathBuf,
     #[command(flatten)]
     curate: CurateArgs,

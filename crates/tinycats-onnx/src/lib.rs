@@ -7,7 +7,7 @@
 //! - classifier → `input → output` logits ([`classifier`]).
 //!
 //! Everything an inference caller needs rides along in `metadata_props` ([`metadata`]).
-//! [`quantize`] rewrites a graph to int8 weights.
+//! [`quantize()`] rewrites a graph to int8 weights.
 //!
 //! ```no_run
 //! let summary = tinycats_onnx::export(

@@ -27,7 +27,7 @@ pub const PROVENANCE_DATE: &str = "provenance.date";
 pub const PROVENANCE_COMMAND: &str = "provenance.command";
 /// The full `config.json` the graph was exported from.
 pub const CONFIG: &str = "config";
-/// `none`, or the int8 scheme applied by [`crate::quantize`].
+/// `none`, or the int8 scheme applied by [`crate::quantize()`].
 pub const QUANTIZATION: &str = "quantization";
 
 /// The flow-matching convention of the generator graph, stored verbatim.

@@ -1,7 +1,7 @@
 //! Opening an ONNX file: read it, check its inputs/outputs against the tinycats contract,
 //! refuse tensors kept in external files and read its `metadata_props`, then build an ORT
 //! session with the chosen options. The model kinds then check the declared dimensions
-//! against the metadata ([`Opened::check_dims`]) before any buffer is sized from either.
+//! against the metadata (`Opened::check_dims`) before any buffer is sized from either.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

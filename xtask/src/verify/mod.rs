@@ -3,7 +3,7 @@
 //! 1. Provenance ([`chapters`]): every Rust block of a published chapter (at any depth, in any
 //!    spelling, as HTML or as an mdBook directive) is an include of an example's anchor, with
 //!    prose before it; every anchor and example is shown; images exist.
-//! 2. Execution ([`run`]): all examples built once (release) and run with a timeout, in their
+//! 2. Execution ([`run()`]): all examples built once (release) and run with a timeout, in their
 //!    own process group (nothing they start may outlive them); `--kernels avx2` limits libtorch,
 //!    MKL and oneDNN to AVX2 kernels, as on a CPU without AVX-512.
 //! 3. Outputs ([`outputs`]): each step's normalised stdout against its insta snapshot, shown
