@@ -1,13 +1,14 @@
 //! `cargo xtask ci`: exactly what CI runs.
 //!
-//! set-up, `cargo fmt --check`, clippy, the API docs with warnings denied, and the tests with the runtime's `download` feature on
-//! (the Hub download test runs against a server on 127.0.0.1), the in-browser demo's unit
-//! tests, the workflows linted with actionlint, then verify-docs twice: on this CPU (building
-//! the book and testing its in-browser demo in headless Chromium), and again with libtorch, MKL and oneDNN
-//! limited to AVX2 kernels, as on a CPU without AVX-512. Both runs hold the same committed
-//! snapshots and images (chaotic training steps: their declared stable values, claims and
-//! the structure of their curves), so the book passes on every x86-64 CPU, not only the one
-//! that wrote it. No example is left out of either run.
+//! set-up, `cargo fmt --check`, clippy, the API docs with warnings denied, and the tests with
+//! the runtime's `download` feature on (the Hub download test runs against a server on
+//! 127.0.0.1), the in-browser demo's unit tests, the workflows linted with actionlint, then
+//! verify-docs twice: on this CPU (building the book and testing its in-browser demo in
+//! headless Chromium), and again with libtorch, MKL and oneDNN limited to AVX2 kernels, as on
+//! a CPU without AVX-512. Both runs hold the same committed snapshots and images (chaotic
+//! training steps: their declared stable values, claims and the structure of their curves),
+//! so the book passes on every x86-64 CPU, not only the one that wrote it. No example is left
+//! out of either run.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
