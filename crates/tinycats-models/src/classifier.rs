@@ -125,19 +125,7 @@ impl Classifier {
 
     /// Builds the classifier from a folder with `config.json` and `model.safetensors`.
     pub fn load(dir: &Path, device: Device) -> Result<(nn::VarStore, Classifier)> {
-        let path = dir.join("config.json");
-        let cfg: ClassifierConfig = io::read_json(&path)?;
-        cfg.validate()
-            .map_err(|source| crate::ModelError::ConfigFile {
-                path: path.clone(),
-                source,
-            })?;
-        let weights = dir.join("model.safetensors");
-        io::check_weights_fit_config(&weights, &path, cfg.stored_values())?;
-        let vs = nn::VarStore::new(device);
-        let model = Classifier::new(vs.root(), &cfg);
-        io::load_var_store(&vs, &weights)?;
-        Ok((vs, model))
+        io::load_folder::<ClassifierConfig, _>(dir, device, Classifier::new)
     }
 
     /// The config this model was built from.

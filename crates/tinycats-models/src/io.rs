@@ -67,6 +67,55 @@ pub fn load_tensors(path: &Path) -> Result<BTreeMap<String, Tensor>> {
     Ok(Tensor::read_safetensors(path)?.into_iter().collect())
 }
 
+/// A config that a model folder keeps beside its weights as `config.json`.
+pub trait FolderConfig: DeserializeOwned {
+    /// Every field in range.
+    fn validate(&self) -> std::result::Result<(), tinycats_core::Invalid>;
+    /// How many values `model.safetensors` must hold (`None`: more than an i64 counts).
+    fn stored_values(&self) -> Option<i64>;
+}
+
+impl FolderConfig for tinycats_core::DitConfig {
+    fn validate(&self) -> std::result::Result<(), tinycats_core::Invalid> {
+        tinycats_core::DitConfig::validate(self)
+    }
+    fn stored_values(&self) -> Option<i64> {
+        tinycats_core::DitConfig::stored_values(self)
+    }
+}
+
+impl FolderConfig for tinycats_core::ClassifierConfig {
+    fn validate(&self) -> std::result::Result<(), tinycats_core::Invalid> {
+        tinycats_core::ClassifierConfig::validate(self)
+    }
+    fn stored_values(&self) -> Option<i64> {
+        tinycats_core::ClassifierConfig::stored_values(self)
+    }
+}
+
+/// Builds a model from a folder holding `config.json` and `model.safetensors`: reads and
+/// validates the config, compares it with the weights' header before anything is allocated
+/// ([`check_weights_fit_config`]), builds the model with `build` and loads the weights
+/// strictly (every tensor, every shape).
+pub fn load_folder<C: FolderConfig, M>(
+    dir: &Path,
+    device: tch::Device,
+    build: impl FnOnce(nn::Path, &C) -> M,
+) -> Result<(nn::VarStore, M)> {
+    let path = dir.join("config.json");
+    let cfg: C = read_json(&path)?;
+    cfg.validate().map_err(|source| ModelError::ConfigFile {
+        path: path.clone(),
+        source,
+    })?;
+    let weights = dir.join("model.safetensors");
+    check_weights_fit_config(&weights, &path, cfg.stored_values())?;
+    let vs = nn::VarStore::new(device);
+    let model = build(vs.root(), &cfg);
+    load_var_store(&vs, &weights)?;
+    Ok((vs, model))
+}
+
 /// Refuses a weights file whose header holds a different number of values than the model
 /// that `config` describes, before the model is built: a crafted or mismatched
 /// `config.json` then costs no memory. `stored_values` comes from the config

@@ -451,27 +451,29 @@ fn non_finite_gradients_in_a_row_stop_the_run_at_the_last_good_checkpoint() {
     assert!(!run.path().join("checkpoints/step-00000006").exists());
 }
 
+/// A 4-step classifier run with `seed` into `run`, stopped at step 2; its step count.
+fn fit_to_step_2(run: &Path, seed: u64, resume: bool) -> tinycats_models::Result<u64> {
+    let mut task = ClassifierTask::new(&tiny_classifier(), 0.0, Device::Cpu).unwrap();
+    let (mut data, mut val) = (dataset(8, 16, 5, 4), dataset(4, 16, 6, 4));
+    let tc = quiet(TrainerConfig {
+        max_steps: 4,
+        stop_at_step: Some(2),
+        warmup_steps: 0,
+        eval_every: 4,
+        seed,
+        ..Default::default()
+    });
+    Trainer::new(tc, run, Device::Cpu)
+        .unwrap()
+        .fit(&mut task, &mut data, &mut val, resume)
+        .map(|(s, _)| s.steps)
+}
+
 #[test]
 fn a_resume_with_another_seed_is_refused() {
     let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
-    let cfg = tiny_classifier();
     let run = tempfile::tempdir().unwrap();
-    let fit = |seed: u64, resume: bool| {
-        let mut task = ClassifierTask::new(&cfg, 0.0, Device::Cpu).unwrap();
-        let (mut data, mut val) = (dataset(8, 16, 5, 4), dataset(4, 16, 6, 4));
-        let tc = quiet(TrainerConfig {
-            max_steps: 4,
-            stop_at_step: Some(2),
-            warmup_steps: 0,
-            eval_every: 4,
-            seed,
-            ..Default::default()
-        });
-        Trainer::new(tc, run.path(), Device::Cpu)
-            .unwrap()
-            .fit(&mut task, &mut data, &mut val, resume)
-            .map(|(s, _)| s.steps)
-    };
+    let fit = |seed: u64, resume: bool| fit_to_step_2(run.path(), seed, resume);
     assert_eq!(fit(7, false).unwrap(), 2);
     let err = fit(8, true).unwrap_err().to_string();
     assert!(
@@ -483,23 +485,8 @@ fn a_resume_with_another_seed_is_refused() {
 #[test]
 fn a_checkpoint_past_the_runs_end_is_refused_not_called_finished() {
     let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
-    let cfg = tiny_classifier();
     let run = tempfile::tempdir().unwrap();
-    let fit = |resume: bool| {
-        let mut task = ClassifierTask::new(&cfg, 0.0, Device::Cpu).unwrap();
-        let (mut data, mut val) = (dataset(8, 16, 5, 4), dataset(4, 16, 6, 4));
-        let tc = quiet(TrainerConfig {
-            max_steps: 4,
-            stop_at_step: Some(2),
-            warmup_steps: 0,
-            eval_every: 4,
-            ..Default::default()
-        });
-        Trainer::new(tc, run.path(), Device::Cpu)
-            .unwrap()
-            .fit(&mut task, &mut data, &mut val, resume)
-            .map(|(s, _)| s.steps)
-    };
+    let fit = |resume: bool| fit_to_step_2(run.path(), 0, resume);
     assert_eq!(fit(false).unwrap(), 2);
     let state = run.path().join("checkpoints/step-00000002/state.json");
     let text = std::fs::read_to_string(&state).unwrap();

@@ -106,19 +106,7 @@ impl TinyDit {
     /// Builds the model from a run or model folder holding `config.json` and
     /// `model.safetensors`, and loads the weights (strictly: every tensor, every shape).
     pub fn load(dir: &Path, device: Device) -> Result<(nn::VarStore, TinyDit)> {
-        let path = dir.join("config.json");
-        let cfg: DitConfig = io::read_json(&path)?;
-        cfg.validate()
-            .map_err(|source| crate::ModelError::ConfigFile {
-                path: path.clone(),
-                source,
-            })?;
-        let weights = dir.join("model.safetensors");
-        io::check_weights_fit_config(&weights, &path, cfg.stored_values())?;
-        let vs = nn::VarStore::new(device);
-        let model = TinyDit::new(vs.root(), &cfg);
-        io::load_var_store(&vs, &weights)?;
-        Ok((vs, model))
+        io::load_folder::<DitConfig, _>(dir, device, TinyDit::new)
     }
 
     /// The config this model was built from.
