@@ -167,9 +167,10 @@ fn run_stages(args: &CiArgs, timings: &mut Vec<(String, Duration)>) -> Result<()
     Ok(())
 }
 
-/// Space a cold run needs under the project folder: the clones of three earlier full runs
-/// (dev and release builds, libtorch, ONNX Runtime, the book's tools) held 14 to 15 GB each.
-const NEEDED_GB: u64 = 20;
+/// Space a cold run needs under the project folder: a fresh clone after a full run (dev and
+/// release builds, libtorch, ONNX Runtime, the book's tools) held 8.7 GB, measured
+/// 2026-12-05 (14 to 15 GB before the dev builds dropped their examples and most debug info).
+const NEEDED_GB: u64 = 12;
 
 /// Refuse to start a run that will die of a full disk half an hour in, naming the folder and
 /// what it needs. Where `df` is missing the check is skipped.
