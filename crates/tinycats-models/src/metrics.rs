@@ -15,9 +15,8 @@ pub struct ClassificationReport {
     /// Accuracy when the label is among the `k` highest logits.
     pub top_k: f64,
     pub k: usize,
-    pub per_class: Vec<ClassScores>,
-    /// Mean F1 over the classes with images and predictions ([`ConfusionMatrix::macro_f1`]).
-    pub macro_f1: f64,
+    /// Per-class scores and macro F1 are its [`ConfusionMatrix::per_class`] and
+    /// [`ConfusionMatrix::macro_f1`].
     pub confusion: ConfusionMatrix,
 }
 
@@ -48,8 +47,6 @@ impl ClassificationReport {
             top1: confusion.accuracy(),
             top_k,
             k,
-            per_class: confusion.per_class(),
-            macro_f1: confusion.macro_f1(),
             confusion,
         })
     }
@@ -77,12 +74,12 @@ mod tests {
         );
         assert!((r.top1 - 0.5).abs() < 1e-12);
         assert!((r.top_k - 1.0).abs() < 1e-12); // every label is among the two best
-        assert!((r.per_class[1].precision - 1.0 / 3.0).abs() < 1e-12);
-        assert!((r.per_class[0].recall - 0.5).abs() < 1e-12);
-        assert!((r.per_class[0].f1 - 2.0 / 3.0).abs() < 1e-12);
+        assert!((r.confusion.per_class()[1].precision - 1.0 / 3.0).abs() < 1e-12);
+        assert!((r.confusion.per_class()[0].recall - 0.5).abs() < 1e-12);
+        assert!((r.confusion.per_class()[0].f1 - 2.0 / 3.0).abs() < 1e-12);
         // Class 2 was never predicted: no precision, and no F1 to average (as in the core).
-        assert!(r.per_class[2].precision.is_nan());
-        assert!((r.macro_f1 - (2.0 / 3.0 + 0.5) / 2.0).abs() < 1e-12);
+        assert!(r.confusion.per_class()[2].precision.is_nan());
+        assert!((r.confusion.macro_f1() - (2.0 / 3.0 + 0.5) / 2.0).abs() < 1e-12);
         let err =
             ClassificationReport::from_logits(&logits, &Tensor::from_slice(&[0i64, 0, 1, 7]), 2);
         assert!(err.unwrap_err().to_string().contains("below 3"));

@@ -232,7 +232,7 @@ impl TrainTask for ClassifierTask {
         let r = ClassificationReport::from_logits(&logits, &labels, 5)?;
         Ok(Evaluation {
             val_loss,
-            metrics: vec![r.top1, r.top_k, r.macro_f1],
+            metrics: vec![r.top1, r.top_k, r.confusion.macro_f1()],
         })
     }
 }
