@@ -33,6 +33,20 @@ fn small_dit(prediction: Prediction) -> DitConfig {
     }
 }
 
+/// The three graphs the exporter writes: v and x prediction, and x with the output
+/// convolution.
+fn small_dits() -> [DitConfig; 3] {
+    let with_conv = DitConfig {
+        final_conv: true,
+        ..small_dit(Prediction::X)
+    };
+    [
+        small_dit(Prediction::V),
+        small_dit(Prediction::X),
+        with_conv,
+    ]
+}
+
 fn small_classifier() -> ClassifierConfig {
     let mut cfg = ClassifierConfig::tiny();
     cfg.image_size = 16;
@@ -64,8 +78,8 @@ fn export(dir: &Path) -> Result<std::path::PathBuf> {
 #[test]
 fn generator_graph_matches_tch_per_call_and_over_a_sampling_run() -> Result<()> {
     tinycats_models::tch::manual_seed(5);
-    for prediction in [Prediction::V, Prediction::X] {
-        let cfg = small_dit(prediction);
+    for cfg in small_dits() {
+        let prediction = (cfg.prediction, cfg.final_conv);
         let dir = tempfile::tempdir()?;
         let vs = nn::VarStore::new(Device::Cpu);
         let model = TinyDit::new(vs.root(), &cfg);

@@ -168,6 +168,12 @@ pub fn run_generator(args: GeneratorArgs) -> anyhow::Result<()> {
         &format!("{} ({} parameters)", cfg.preset, training.parameters()),
         device,
     );
+    if !training.kept_initial.is_empty() {
+        println!(
+            "new in this model, kept at zero (it starts as the model it grows from): {}",
+            training.kept_initial.join(", ")
+        );
+    }
     stop_on_ctrl_c();
     let summary = training.fit(a.resume)?;
     println!(

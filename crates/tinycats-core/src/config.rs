@@ -231,6 +231,16 @@ pub struct DitConfig {
     pub t_scale: f64,
     /// Lower clip of `1 − t` when converting an `x` prediction to a velocity.
     pub t_eps: f64,
+    /// A 3×3 convolution over the unpatchified output, added to it (`out + conv(out)`),
+    /// so that neighbouring patches can agree at their shared border: U-ViT's output
+    /// convolution (Bao et al., 2023, "All are Worth Words"), here zero-initialised and
+    /// residual, so a model with it starts as the same model without it and can be trained
+    /// further from that model's weights. Its weights are `final_conv.weight` `(C, C, 3, 3)`
+    /// and `final_conv.bias` `(C,)`, the one pair of tensors the reference DiT code does not
+    /// have (load the rest with `strict=False` and apply the convolution after
+    /// `unpatchify`). Absent from `config.json` when off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub final_conv: bool,
     /// Breed names in label order.
     pub class_names: Vec<String>,
     /// Per-channel mean used to normalise images into the model's space.
@@ -267,6 +277,7 @@ impl DitConfig {
             prediction: Prediction::X,
             t_scale: 1000.0,
             t_eps: 0.05,
+            final_conv: false,
             class_names,
             mean: vec![0.5; 3],
             std: vec![0.5; 3],
@@ -380,6 +391,11 @@ impl DitConfig {
             block.checked_mul(self.depth)?,                   // blocks.*
             linear(d, d.checked_mul(2)?)?,                    // final_layer.adaLN_modulation.1
             linear(d, out)?,                                  // final_layer.linear
+            if self.final_conv {
+                c.checked_mul(c)?.checked_mul(9)?.checked_add(c)? // final_conv
+            } else {
+                0
+            },
         ]
         .into_iter()
         .try_fold(0i64, i64::checked_add)

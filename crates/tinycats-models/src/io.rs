@@ -205,6 +205,24 @@ pub fn load_var_store(vs: &nn::VarStore, path: &Path) -> Result<()> {
     copy_into_var_store(vs, &tensors, path)
 }
 
+/// Loads `path` into `vs` as [`load_var_store`] does, except that the variables named in
+/// `new_modules` may be missing from the file: they keep the values `vs` was built with.
+/// This grows a trained model by a module that starts as the identity (such as TinyDiT's
+/// zero-initialised `final_conv`). Returns the names that kept their initial values.
+pub fn load_var_store_growing(
+    vs: &nn::VarStore,
+    path: &Path,
+    new_modules: &[&str],
+) -> Result<Vec<String>> {
+    let tensors = load_tensors(path)?;
+    let (kept, variables): (BTreeMap<_, _>, BTreeMap<_, _>) = vs
+        .variables()
+        .into_iter()
+        .partition(|(name, _)| new_modules.contains(&name.as_str()) && !tensors.contains_key(name));
+    copy_into_variables(variables, &tensors, path)?;
+    Ok(kept.into_keys().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,7 @@ fn the_configs_count_of_stored_values_is_the_models() {
         mlp_ratio: 2.5,
         num_classes: 3,
         class_names: vec!["a".into(), "b".into(), "c".into()],
+        final_conv: true,
         ..DitConfig::micro()
     };
     for cfg in [

@@ -2,7 +2,8 @@
 //!
 //! Mirrors facebookresearch/DiT `models.py` (Peebles & Xie, "Scalable Diffusion Models with
 //! Transformers", 2023) with `learn_sigma = false`: patch embedding + fixed sin-cos position
-//! embedding, timestep and label embedders, adaLN-Zero blocks, final layer, unpatchify.
+//! embedding, timestep and label embedders, adaLN-Zero blocks, final layer, unpatchify,
+//! and the optional residual output convolution (`DitConfig::final_conv`).
 //! Classifier-free guidance is deliberately NOT in the graph: the caller batches the
 //! conditional and unconditional rows (breed = `num_classes`) and mixes the velocities.
 
@@ -119,7 +120,25 @@ pub fn build(cfg: &DitConfig, w: &Weights, config_json: &str) -> Result<ModelPro
     let perm = attr_ints("perm", &[0, 5, 1, 3, 2, 4]);
     let out = b.op("Transpose", &[&out], vec![perm]); // (B, C, g, p, g, p)
     let shape = b.ints(&[0, ci, si, si]);
-    let out = b.op("Reshape", &[&out, &shape], vec![]); // (B, C, S, S)
+    let mut out = b.op("Reshape", &[&out, &shape], vec![]); // (B, C, S, S)
+
+    if cfg.final_conv {
+        // out + Conv3×3(out): the residual output convolution (`DitConfig::final_conv`).
+        b.set_scope("final_conv");
+        let cw = w.get("final_conv.weight", &[c, c, 3, 3])?;
+        let cw = b.init_f32("final_conv.weight", &[ci, ci, 3, 3], &cw.data);
+        let cb = w.get("final_conv.bias", &[c])?;
+        let cb = b.init_f32("final_conv.bias", &[ci], &cb.data);
+        let conv = b.op(
+            "Conv",
+            &[&out, &cw, &cb],
+            vec![
+                attr_ints("kernel_shape", &[3, 3]),
+                attr_ints("pads", &[1, 1, 1, 1]),
+            ],
+        ); // (B, C, S, S)
+        out = b.op("Add", &[&out, &conv], vec![]); // (B, C, S, S)
+    }
 
     if cfg.prediction == Prediction::X {
         // velocity = (x̂₁ − x_t) / max(1 − t, t_eps)

@@ -150,6 +150,10 @@ pub fn write_random_dit(dir: &Path, cfg: &DitConfig, seed: u64) -> Result<()> {
     }
     w.linear("final_layer.adaLN_modulation.1", d, 2 * d);
     w.linear("final_layer.linear", d, p * p * c);
+    if cfg.final_conv {
+        w.uniform("final_conv.weight".into(), &[c, c, 3, 3], c * 9);
+        w.uniform("final_conv.bias".into(), &[c], c * 9);
+    }
     w.save(dir, &ModelConfig::TinyDit(cfg.clone()))
 }
 

@@ -10,6 +10,7 @@ use tinycats_data::augment::Augment;
 use tinycats_data::loaders::{ImageFolderOptions, image_folder};
 use tinycats_data::{Loader, LoaderConfig, Source, SynthCats, SynthConfig, SynthSplit};
 use tinycats_models::autoencoder::AutoencoderConfig;
+use tinycats_models::dit::TinyDit;
 use tinycats_models::runconfig::{AutoencoderRun, ClassifierRun, GeneratorRun};
 use tinycats_models::tasks::{self, AutoencoderTask, ClassifierTask, GeneratorTask};
 use tinycats_models::tch::{Device, nn::VarStore};
@@ -106,6 +107,9 @@ pub struct Training<T> {
     pub run_dir: PathBuf,
     /// The model's `config.json`, as written into the run folder.
     pub config: ModelFolderConfig,
+    /// Variables of a new module that the `init_from` weights lack, left at their
+    /// identity-preserving initialisation (TinyDiT's `final_conv`); empty otherwise.
+    pub kept_initial: Vec<String>,
 }
 
 /// The config that a finished run stamps with its provenance and saves.
@@ -139,6 +143,7 @@ pub fn generator(
         run_dir,
         device,
         init_from,
+        new_modules: &TinyDit::NEW_MODULES,
     };
     let config = ModelFolderConfig::Generator(cfg.clone());
     build(&place, &spec, &run.trainer, config, || {
@@ -172,6 +177,7 @@ pub fn autoencoder(
         run_dir,
         device,
         init_from,
+        new_modules: &[],
     };
     let config = ModelFolderConfig::Autoencoder(cfg.clone());
     build(&place, &spec, &run.trainer, config, || {
@@ -201,6 +207,7 @@ pub fn classifier(
         run_dir,
         device,
         init_from,
+        new_modules: &[],
     };
     let config = ModelFolderConfig::Classifier(cfg.clone());
     build(&place, &spec, &run.trainer, config, || {
@@ -214,6 +221,8 @@ struct Place<'a> {
     run_dir: &'a Path,
     device: Device,
     init_from: Option<&'a Path>,
+    /// Variables the `init_from` weights may lack ([`TinyDit::NEW_MODULES`]).
+    new_modules: &'a [&'a str],
 }
 
 /// What every run does before training: the loaders, the seed, the task (`make_task`,
@@ -229,7 +238,7 @@ fn build<T: TrainTask>(
     let (train, val) = loaders(place.data, spec)?;
     tinycats_models::tch::manual_seed(trainer.seed as i64);
     let task = make_task()?;
-    init_weights(task.var_store(), place.init_from)?;
+    let kept_initial = init_weights(task.var_store(), place)?;
     let run_dir = place.run_dir;
     std::fs::create_dir_all(run_dir).map_err(|source| PipelineError::Io {
         path: run_dir.to_path_buf(),
@@ -248,20 +257,23 @@ fn build<T: TrainTask>(
         trainer: Trainer::new(trainer.clone(), run_dir, place.device)?,
         run_dir: run_dir.to_path_buf(),
         config,
+        kept_initial,
     })
 }
 
-/// Loads `init_from/model.safetensors` into `vs`, strictly: every tensor, every shape.
-fn init_weights(vs: &VarStore, init_from: Option<&Path>) -> Result<()> {
-    if let Some(dir) = init_from {
-        tinycats_models::io::load_var_store(vs, &dir.join("model.safetensors")).map_err(
-            |source| PipelineError::InitFrom {
-                dir: dir.to_path_buf(),
-                source: Box::new(source),
-            },
-        )?;
-    }
-    Ok(())
+/// Loads `init_from/model.safetensors` into `vs`, strictly (every tensor, every shape)
+/// except for the place's new modules, which may be missing. Returns those that were.
+fn init_weights(vs: &VarStore, place: &Place<'_>) -> Result<Vec<String>> {
+    let Some(dir) = place.init_from else {
+        return Ok(Vec::new());
+    };
+    let path = dir.join("model.safetensors");
+    tinycats_models::io::load_var_store_growing(vs, &path, place.new_modules).map_err(|source| {
+        PipelineError::InitFrom {
+            dir: dir.to_path_buf(),
+            source: Box::new(source),
+        }
+    })
 }
 
 impl<T: TrainTask> Training<T> {

@@ -53,13 +53,21 @@ pub struct TinyDit {
     y_embedder: LabelEmbedder,
     blocks: Vec<DitBlock>,
     final_layer: FinalLayer,
+    /// `DitConfig::final_conv`: the residual 3×3 convolution over the output image.
+    final_conv: Option<nn::Conv2D>,
     compute_kind: Kind,
 }
 
 impl TinyDit {
+    /// Tensors that start at zero and leave the model unchanged there, so that a model
+    /// trained without them can be loaded into one that has them
+    /// ([`crate::io::load_var_store_growing`]): `DitConfig::final_conv`'s.
+    pub const NEW_MODULES: [&str; 2] = ["final_conv.weight", "final_conv.bias"];
+
     /// Builds the model under `vs` with the reference's initialisation: Xavier-uniform
     /// linears and patch embedding, N(0, 0.02²) timestep MLP and label table, the fixed
-    /// sin-cos position embedding, and zeros in every adaLN modulation and the final layer.
+    /// sin-cos position embedding, and zeros in every adaLN modulation, the final layer and
+    /// the optional output convolution.
     ///
     /// Panics if `cfg` is invalid; call [`DitConfig::validate`] first on untrusted configs.
     pub fn new(vs: nn::Path, cfg: &DitConfig) -> Self {
@@ -99,6 +107,15 @@ impl TinyDit {
             ),
             blocks,
             final_layer: FinalLayer::new(&vs / "final_layer", d, p, c),
+            final_conv: cfg.final_conv.then(|| {
+                let zero = nn::ConvConfig {
+                    padding: 1,
+                    ws_init: Init::Const(0.0),
+                    bs_init: Init::Const(0.0),
+                    ..Default::default()
+                };
+                nn::conv2d(&vs / "final_conv", c, c, 3, zero)
+            }),
             compute_kind: Kind::Float,
         }
     }
@@ -147,7 +164,15 @@ impl TinyDit {
             x = block.forward(&x, &cond); // (N, T, D)
         }
         let x = self.final_layer.forward(&x, &cond).to_kind(Kind::Float); // (N, T, p·p·C)
-        unpatchify(&x, p, c) // (N, C, H, W)
+        self.refine(unpatchify(&x, p, c)) // (N, C, H, W)
+    }
+
+    /// `out + final_conv(out)` when the config has the output convolution, else `out`.
+    fn refine(&self, out: Tensor) -> Tensor {
+        match &self.final_conv {
+            Some(conv) => out.apply(conv) + out,
+            None => out,
+        }
     }
 
     /// What happens inside [`TinyDit::forward_net`] (eval mode): the conditioning vector,
@@ -172,7 +197,7 @@ impl TinyDit {
             cond,
             modulation,
             attention,
-            output: unpatchify(&out, p, c),
+            output: self.refine(unpatchify(&out, p, c)),
         }
     }
 
@@ -391,6 +416,52 @@ mod tests {
         let tokens = Tensor::randn([2, 64, 256], (Kind::Float, Device::Cpu));
         let cond = Tensor::randn([2, 256], (Kind::Float, Device::Cpu)).to_kind(Kind::BFloat16);
         assert_eq!(model.blocks[0].forward(&tokens, &cond).kind(), Kind::Float);
+    }
+
+    #[test]
+    fn a_model_grown_by_the_output_convolution_starts_as_the_model_it_grows_from() {
+        tch::manual_seed(4);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.safetensors");
+        let cfg = DitConfig::micro();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let base = TinyDit::new(vs.root(), &cfg);
+        crate::testing::randomise(&vs);
+        io::save_var_store(&vs, &path).unwrap();
+
+        let grown_cfg = DitConfig {
+            final_conv: true,
+            ..cfg.clone()
+        };
+        let grown_vs = nn::VarStore::new(Device::Cpu);
+        let grown = TinyDit::new(grown_vs.root(), &grown_cfg);
+        let vars = grown_vs.variables();
+        assert_eq!(vars["final_conv.weight"].size(), [3, 3, 3, 3]);
+        assert_eq!(vars["final_conv.bias"].size(), [3]);
+        let stored: i64 = vars.values().map(|t| t.numel() as i64).sum();
+        assert_eq!(grown_cfg.stored_values(), Some(stored));
+        // A strict load refuses the base weights; the growing load keeps the new zeros.
+        assert!(io::load_var_store(&grown_vs, &path).is_err());
+        let kept = io::load_var_store_growing(&grown_vs, &path, &TinyDit::NEW_MODULES).unwrap();
+        assert_eq!(kept, ["final_conv.bias", "final_conv.weight"]);
+
+        let (x, t, y) = inputs(2, &cfg);
+        let same = tch::no_grad(|| {
+            base.forward_net(&x, &t, &y, false)
+                .equal(&grown.forward_net(&x, &t, &y, false))
+        });
+        assert!(same, "a zero output convolution must change nothing");
+        // ...and it learns: its weights get a gradient from the first step.
+        let loss = grown
+            .forward_net(&x, &t, &y, false)
+            .square()
+            .mean(Kind::Float);
+        loss.backward();
+        let grad = vars["final_conv.weight"].grad().abs().sum(Kind::Float);
+        assert!(grad.double_value(&[]) > 0.0);
+        // Any other missing tensor is still refused.
+        let err = io::load_var_store_growing(&grown_vs, &path, &["final_conv.bias"]).unwrap_err();
+        assert!(err.to_string().contains("final_conv.weight"), "{err}");
     }
 
     #[test]
