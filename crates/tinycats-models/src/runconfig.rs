@@ -303,26 +303,33 @@ pub fn read_toml<T: DeserializeOwned>(path: &Path) -> Result<T> {
 }
 
 /// `base` with the fields named in `overrides` replaced; an unknown field is an error.
+/// Unknown means what the config type does not read (`serde_ignored`), so a field that is
+/// left out of a written config when off (TinyDiT's `final_conv`) can still be set.
 fn apply_overrides<T: Serialize + DeserializeOwned>(
     base: &T,
     overrides: &toml::Table,
 ) -> Result<T> {
     let mut table = toml::Table::try_from(base)
         .map_err(|e| ModelError::invalid("model", "?", &e.to_string()))?;
-    for (key, value) in overrides {
-        if !table.contains_key(key) && key != "provenance" {
-            let known: Vec<&String> = table.keys().collect();
-            return Err(ModelError::invalid(
-                &format!("model.{key}"),
-                value,
-                &format!("a model field: one of {known:?}"),
-            ));
-        }
-        table.insert(key.clone(), value.clone());
+    let known: Vec<String> = table.keys().cloned().collect();
+    table.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let mut ignored = Vec::new();
+    let cfg = serde_ignored::deserialize(toml::Value::Table(table), |path| {
+        ignored.push(path.to_string());
+    })
+    .map_err(|e: toml::de::Error| ModelError::invalid("model", "(overrides)", &e.to_string()))?;
+    if let Some(path) = ignored.first() {
+        let key = path.split('.').next().unwrap_or(path);
+        let value = overrides
+            .get(key)
+            .map_or("?".to_string(), |v| v.to_string());
+        return Err(ModelError::invalid(
+            &format!("model.{path}"),
+            value,
+            &format!("a model field: one of {known:?}"),
+        ));
     }
-    table
-        .try_into()
-        .map_err(|e: toml::de::Error| ModelError::invalid("model", "(overrides)", &e.to_string()))
+    Ok(cfg)
 }
 
 #[cfg(test)]
@@ -352,6 +359,19 @@ mod tests {
         let run: GeneratorRun = toml::from_str("[trainer]\nlr = 5.0\n").unwrap();
         assert!(run.validate().unwrap_err().to_string().contains("`lr` = 5"));
         assert!(toml::from_str::<GeneratorRun>("[trainer]\nmax_step = 5\n").is_err());
+    }
+
+    #[test]
+    fn a_field_left_out_of_written_configs_can_still_be_set() {
+        // `final_conv` is not written when off, so it is not in the preset's table.
+        for on in [true, false] {
+            let run: GeneratorRun =
+                toml::from_str(&format!("[model]\nfinal_conv = {on}\n")).unwrap();
+            assert_eq!(run.dit_config().unwrap().final_conv, on);
+        }
+        let run: GeneratorRun = toml::from_str("[model]\nfinal_cnov = true\n").unwrap();
+        let msg = run.dit_config().unwrap_err().to_string();
+        assert!(msg.contains("`model.final_cnov` = true"), "{msg}");
     }
 
     #[test]

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# One measured training stage of the bundled generator (issue: stages that each land).
+#
+#   bash bench/generator/stage.sh NAME      # trains bench/generator/stages/NAME.toml, measures it
+#   bash bench/generator/stage.sh 00-bundled  # measures assets/generator itself, no training
+#   python3 bench/generator/table.py        # writes assets/generator/experiments.md
+#
+# A stage starts from committed weights (INIT, default assets/generator) and renders
+# PER_CLASS SynthCats per breed (default 2000). Training goes into runs/stages/NAME (git-ignored);
+# a finished run (its model.safetensors exists) is measured again without retraining. What is
+# committed: the log and metrics.csv (logs/), the eval report (reports/NAME.json, .txt), the
+# stage's facts (reports/NAME.stage.json) and a contact sheet (sheets/NAME.png).
+#
+# Measured at the bundled default sampler, fp32 on ONNX Runtime, seed 0, 50 samples per breed,
+# so every row compares with the bundled model's (assets/generator/sampler.json).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+name=${1:?usage: stage.sh NAME}
+here=bench/generator
+bin=target/release/tinycats
+init=${INIT:-assets/generator}
+per_class=${PER_CLASS:-2000}
+sampler=(--precision fp32 --steps 10 --solver heun --shift 1 --cfg-scale 3 --guidance-interval 0.3,1)
+mkdir -p "$here/logs" "$here/reports" "$here/sheets"
+cpu=$(sed -n 's/^model name\s*:\s*//p' /proc/cpuinfo | head -1)
+threads=$(nproc)
+
+if [ "$name" = 00-bundled ]; then
+  model=$init
+  printf '{"name": "%s", "model": "%s", "cpu": "%s", "threads": %s}\n' "$name" "$init" "$cpu" "$threads" \
+    > "$here/reports/$name.stage.json"
+else
+  config=$here/stages/$name.toml
+  [ -f "$config" ] || { echo "no stage config $config" >&2; exit 2; }
+  model=runs/stages/$name
+  log=$here/logs/$name.log
+  if [ ! -f "$model/model.safetensors" ]; then
+    start=$(date +%s)
+    "$bin" train-generator --data synth --synth-per-class "$per_class" --config "$config" \
+      --init-from "$init" --runs-dir runs/stages --name "$name" 2>&1 | tee "$log"
+    echo "wall $(( $(date +%s) - start )) s" >> "$log"
+  fi
+  cp "$model/metrics.csv" "$here/logs/$name.metrics.csv"
+  python3 - "$name" "$config" "$init" "$per_class" "$cpu" "$threads" "$log" > "$here/reports/$name.stage.json" <<'PY'
+import json, re, sys, tomllib
+name, config, init, per_class, cpu, threads, log = sys.argv[1:]
+run = tomllib.load(open(config, "rb"))
+text = open(log).read()
+steps = int(re.search(r"done after (\d+) steps", text).group(1))
+batch = run.get("batch_size", 32)
+decay = run["trainer"].get("ema_decay")
+print(json.dumps({
+    "name": name,
+    "command": f"tinycats train-generator --data synth --synth-per-class {per_class} "
+               f"--config {config} --init-from {init}",
+    "init": init, "steps": steps, "batch": batch, "images": steps * batch,
+    "wall_s": int(re.search(r"^wall (\d+) s", text, re.M).group(1)),
+    "precision": re.search(r"^precision: (.*)$", text, re.M).group(1),
+    "lr": run["trainer"]["lr"],
+    # The trainer's warm-up: decay_k = min(decay, (1 + k) / (10 + k)) at update k.
+    "ema_final_decay": None if decay is None else min(decay, steps / (steps + 9)),
+    "cpu": cpu, "threads": int(threads),
+}, indent=1))
+PY
+fi
+
+"$bin" eval generator --model "$model" --per-breed 50 "${sampler[@]}" \
+  --report "$here/reports/$name.json" | tee "$here/reports/$name.txt"
+"$bin" sample --model "$model" --per-breed 4 "${sampler[@]}" --out "$here/sheets/$name.png"
+echo "measured $name; now: python3 $here/table.py"
