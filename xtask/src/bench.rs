@@ -344,7 +344,7 @@ the timed steps after a warm-up step, and the time per image per network evaluat
 10-step sampler, each in fp32 and, on a CPU with a bf16 unit (AMX or AVX-512 BF16), in
 bf16 mixed precision (what `bf16 = true` in a run's config gives; see the training chapter).
 `% peak` divides the model's matmul and attention FLOPs by the matmul throughput in the
-row's precision that each program measures first; "NFE" is one network function
+row's precision that each program measures first; "[NFE](glossary.md#nfe)" is one network function
 evaluation, one call of the model. The `step phases` lines under each table split a step
 into forward and loss, backward, gradient clipping and AdamW.
 
