@@ -13,11 +13,20 @@
 #
 # Measured at the bundled default sampler, fp32 on ONNX Runtime, seed 0, 50 samples per breed,
 # so every row compares with the bundled model's (assets/generator/sampler.json).
+#
+# On a lent GPU machine (one call; see ../shared/notes/gpu.md for building gpu-bin/tinycats):
+#   BIN=gpu-bin/tinycats DEVICE=cuda BUDGET=420 COPY=$OUT bash bench/generator/stage.sh 03-gpu
+#     BUDGET: seconds of training; the run is then stopped (SIGINT: it finishes its step,
+#     checkpoints and writes its EMA weights), measured on the machine's CPU cores, and its
+#     model folder, log, report and sheet are copied to COPY (weights in 15 MiB parts).
+# Rehearse it here with a short dry run that skips the measurement:
+#   DEVICE=cpu BUDGET=30 EVAL=0 COPY=/tmp/gpu-rehearsal bash bench/generator/stage.sh 03-gpu
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 name=${1:?usage: stage.sh NAME}
 here=bench/generator
-bin=target/release/tinycats
+bin=${BIN:-target/release/tinycats}
+device=${DEVICE:-auto}
 init=${INIT:-assets/generator}
 per_class=${PER_CLASS:-2000}
 sampler=(--precision fp32 --steps 10 --solver heun --shift 1 --cfg-scale 3 --guidance-interval 0.3,1)
@@ -36,8 +45,11 @@ else
   log=$here/logs/$name.log
   if [ ! -f "$model/model.safetensors" ]; then
     start=$(date +%s)
-    "$bin" train-generator --data synth --synth-per-class "$per_class" --config "$config" \
-      --init-from "$init" --runs-dir runs/stages --name "$name" 2>&1 | tee "$log"
+    limit=()
+    [ -n "${BUDGET:-}" ] && limit=(timeout -s INT -k 120 "$BUDGET")
+    "${limit[@]}" "$bin" train-generator --data synth --synth-per-class "$per_class" \
+      --config "$config" --init-from "$init" --runs-dir runs/stages --name "$name" \
+      --device "$device" 2>&1 | tee "$log" || [ "${PIPESTATUS[0]}" = 124 ] # 124: BUDGET ran out
     echo "wall $(( $(date +%s) - start )) s" >> "$log"
   fi
   cp "$model/metrics.csv" "$here/logs/$name.metrics.csv"
@@ -46,6 +58,7 @@ import json, re, sys, tomllib
 name, config, init, per_class, cpu, threads, log = sys.argv[1:]
 run = tomllib.load(open(config, "rb"))
 text = open(log).read()
+rates = sorted(float(l.split(",")[-1]) for l in open(log.replace(".log", ".metrics.csv")).readlines()[1:])
 steps = int(re.search(r"done after (\d+) steps", text).group(1))
 batch = run.get("batch_size", 32)
 decay = run["trainer"].get("ema_decay")
@@ -55,6 +68,7 @@ print(json.dumps({
                f"--config {config} --init-from {init}",
     "init": init, "steps": steps, "batch": batch, "images": steps * batch,
     "wall_s": int(re.search(r"^wall (\d+) s", text, re.M).group(1)),
+    "median_images_per_s": rates[len(rates) // 2],
     "precision": re.search(r"^precision: (.*)$", text, re.M).group(1),
     "lr": run["trainer"]["lr"],
     # The trainer's warm-up: decay_k = min(decay, (1 + k) / (10 + k)) at update k.
@@ -64,7 +78,17 @@ print(json.dumps({
 PY
 fi
 
-"$bin" eval generator --model "$model" --per-breed 50 "${sampler[@]}" \
-  --report "$here/reports/$name.json" | tee "$here/reports/$name.txt"
-"$bin" sample --model "$model" --per-breed 4 "${sampler[@]}" --out "$here/sheets/$name.png"
+if [ "${EVAL:-1}" != 0 ]; then
+  "$bin" eval generator --model "$model" --per-breed 50 "${sampler[@]}" \
+    --report "$here/reports/$name.json" | tee "$here/reports/$name.txt"
+  "$bin" sample --model "$model" --per-breed 4 "${sampler[@]}" --out "$here/sheets/$name.png"
+fi
+if [ -n "${COPY:-}" ]; then
+  mkdir -p "$COPY/$name"
+  cp "$model/config.json" "$COPY/$name/"
+  split -b 15M -d "$model/model.safetensors" "$COPY/$name/model.safetensors.part"
+  cp "$here"/logs/"$name".* "$here"/reports/"$name".* "$COPY/$name/" 2>/dev/null || true
+  cp "$here/sheets/$name.png" "$COPY/$name/" 2>/dev/null || true
+  echo "copied to $COPY/$name (join: cat model.safetensors.part* > model.safetensors)"
+fi
 echo "measured $name; now: python3 $here/table.py"
