@@ -15,10 +15,13 @@
 # so every row compares with the bundled model's (assets/generator/sampler.json).
 #
 # On a lent GPU machine (one call; see ../shared/notes/gpu.md for building gpu-bin/tinycats):
-#   BIN=gpu-bin/tinycats DEVICE=cuda BUDGET=420 COPY=$OUT bash bench/generator/stage.sh 03-gpu
+#   BIN=gpu-bin/tinycats DEVICE=cuda PER_CLASS=20000 BUDGET=420 COPY=$OUT bash bench/generator/stage.sh 03-gpu
 #     BUDGET: seconds of training; the run is then stopped (SIGINT: it finishes its step,
-#     checkpoints and writes its EMA weights), measured on the machine's CPU cores, and its
-#     model folder, log, report and sheet are copied to COPY (weights in 15 MiB parts).
+#     checkpoints and writes its EMA weights), and its config, weights (15 MiB parts), log
+#     and metrics are copied to COPY. Add EVAL=0 unless ONNX Runtime travelled with it
+#     (carry .tinycats/onnxruntime); then measure here: join the parts into
+#     runs/stages/NAME/model.safetensors beside its config.json and metrics.csv, put the log
+#     in bench/generator/logs/, and run this script again (it finds the trained folder).
 # Rehearse it here with a short dry run that skips the measurement:
 #   DEVICE=cpu BUDGET=30 EVAL=0 COPY=/tmp/gpu-rehearsal bash bench/generator/stage.sh 03-gpu
 set -euo pipefail
@@ -51,6 +54,13 @@ else
       --config "$config" --init-from "$init" --runs-dir runs/stages --name "$name" \
       --device "$device" 2>&1 | tee "$log" || [ "${PIPESTATUS[0]}" = 124 ] # 124: BUDGET ran out
     echo "wall $(( $(date +%s) - start )) s" >> "$log"
+    if [ ! -f "$model/model.safetensors" ]; then
+      # Stopped by BUDGET: the trainer checkpointed and asks for --resume. The stage's result
+      # is the EMA weights of that checkpoint, as a finished run would have written them.
+      last=$(ls -d "$model"/checkpoints/step-* | sort | tail -1)
+      cp "$last/ema.safetensors" "$model/model.safetensors"
+      echo "model.safetensors: the EMA weights of $last" | tee -a "$log"
+    fi
   fi
   cp "$model/metrics.csv" "$here/logs/$name.metrics.csv"
   python3 - "$name" "$config" "$init" "$per_class" "$cpu" "$threads" "$log" > "$here/reports/$name.stage.json" <<'PY'
@@ -59,7 +69,8 @@ name, config, init, per_class, cpu, threads, log = sys.argv[1:]
 run = tomllib.load(open(config, "rb"))
 text = open(log).read()
 rates = sorted(float(l.split(",")[-1]) for l in open(log.replace(".log", ".metrics.csv")).readlines()[1:])
-steps = int(re.search(r"done after (\d+) steps", text).group(1))
+steps = int(re.search(r"done after (\d+) steps|stopped at step (\d+)", text).group(1, 2)[0]
+            or re.search(r"stopped at step (\d+)", text).group(1))
 batch = run.get("batch_size", 32)
 decay = run["trainer"].get("ema_decay")
 print(json.dumps({
@@ -70,6 +81,7 @@ print(json.dumps({
     "wall_s": int(re.search(r"^wall (\d+) s", text, re.M).group(1)),
     "median_images_per_s": rates[len(rates) // 2],
     "precision": re.search(r"^precision: (.*)$", text, re.M).group(1),
+    "device": re.search(r"^training .* on (\S+) into", text, re.M).group(1),
     "lr": run["trainer"]["lr"],
     # The trainer's warm-up: decay_k = min(decay, (1 + k) / (10 + k)) at update k.
     "ema_final_decay": None if decay is None else min(decay, steps / (steps + 9)),

@@ -18,6 +18,12 @@ def hms(seconds):
     return f"{seconds // 60} min" if seconds < 3600 else f"{seconds / 3600:.2f} h"
 
 
+def where(stage):
+    """Where a stage trained: the CPU's threads, or the GPU device the log names."""
+    device = stage.get("device", "Cpu")
+    return f"{stage['threads']} CPU threads" if device == "Cpu" else f"{device} (a lent GPU)"
+
+
 rows, notes, yardsticks = [], [], set()
 for path in sorted(reports.glob("*.stage.json")):
     stage = json.loads(path.read_text())
@@ -32,13 +38,15 @@ for path in sorted(reports.glob("*.stage.json")):
     if "steps" in stage:
         trained = (
             f"{stage['steps']:,} × {stage['batch']} = {stage['images']:,} images from "
-            f"`{stage['init']}`, lr {stage['lr']:g}; {hms(stage['wall_s'])} on {stage['threads']} "
-            f"threads ({stage['median_images_per_s']:.0f} images/s median); {stage['precision'].split(' (')[0]}; EMA decay at the end "
+            f"`{stage['init']}`, lr {stage['lr']:g}; {hms(stage['wall_s'])} on "
+            f"{where(stage)} ({stage['median_images_per_s']:.0f} images/s median); {stage['precision'].split(' (')[0]}; EMA decay at the end "
             f"{stage['ema_final_decay']:.4f}"
         )
         note = f"- **{name}**: `{stage['command']}`."
+        sheet = f"../../bench/generator/sheets/{name}.png"
     else:
         trained = f"the bundled weights (`{stage['model']}`), not trained here"
+        sheet = "samples.png"  # stage.sh draws it byte for byte
         note = f"- **{name}**: the starting point."
     seen = reports / f"{name}.seen.txt"
     if seen.exists():
@@ -48,7 +56,7 @@ for path in sorted(reports.glob("*.stage.json")):
         f"| {name} | {trained} | {fidelity} % | {interval(report['fd'])} "
         f"| {interval(report['precision'])} | {interval(report['recall'])} "
         f"| {interval(report['sharpness'])} | {interval(report['seams'])} "
-        f"| [sheet](../../bench/generator/sheets/{name}.png) |"
+        f"| [sheet]({sheet}) |"
     )
 
 (fd_rr, seams_rr), = yardsticks or {("?", "?")}
@@ -72,5 +80,6 @@ out.write_text(
     "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
     "What each stage ran, and what its contact sheet shows (4 samples per breed, one breed "
     "per column, in the order of `class_names`):\n\n" + "\n".join(notes) + "\n"
+    + ("\n" + (here / "conclusions.md").read_text() if (here / "conclusions.md").exists() else "")
 )
 print(f"wrote {out}")
