@@ -24,7 +24,7 @@ use tinycats_models::{TinyDit, images};
 use tinycats_notebook::{Tolerance, display_path, out_dir, step, tolerance, workspace_root};
 use tinycats_pipelines::eval::breed_fidelity;
 use tinycats_pipelines::quality::{self, QualityOptions};
-use tinycats_plot::{BarChart, ImageGrid, LineChart, save_png};
+use tinycats_plot::{BarChart, Corner, ImageGrid, LineChart, save_png};
 use tinycats_runtime::repo::CLASSIFIER_ONNX;
 use tinycats_runtime::{Classifier, ModelRepo};
 // ANCHOR_END: uses
@@ -226,7 +226,7 @@ fn main() -> Result<()> {
         .collect();
     let grid = ImageGrid::new(all.len())
         .scale(CONFIG.zoom)
-        .col_labels(cfg.class_names.iter().map(|n| short(n)).collect())
+        .col_labels(cfg.class_names.iter().map(|n| label(n)).collect())
         .title("two samples of every breed")
         .render(&by_row)?;
     let path = save_png(&grid, out_dir().join("all_breeds.png"))?;
@@ -322,7 +322,9 @@ fn main() -> Result<()> {
         scale_over_t(&CONFIG.before),
     )
     .series(format!("default: {opts}"), scale_over_t(&opts))
-    .y_range(0.0, 5.0);
+    .y_range(0.0, 5.0)
+    .legend(Corner::LowerRight); // below both lines where guidance acts
+
     let path = save_png(&chart.render(640, 300)?, out_dir().join("interval_t.png"))?;
     println!("saved        {}", display_path(&path));
     // ANCHOR_END: interval
@@ -341,7 +343,7 @@ fn main() -> Result<()> {
     }
     let grid = ImageGrid::new(all.len())
         .scale(CONFIG.zoom)
-        .col_labels(cfg.class_names.iter().map(|n| short(n)).collect())
+        .col_labels(cfg.class_names.iter().map(|n| label(n)).collect())
         .row_labels(vec!["before".into(), "now".into()])
         .title("the old default (guidance 4 at every step) and the new one, same noise")
         .render(&tiles)?;
@@ -680,15 +682,10 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// A column label for a breed name that fits a 128-pixel tile: `British_Shorthair` → `British S.`.
-fn short(name: &str) -> String {
-    let name = name.replace('_', " ");
-    match name.split_once(' ') {
-        Some((first, rest)) if name.len() > 12 => {
-            format!("{first} {}.", rest.chars().next().unwrap_or(' '))
-        }
-        _ => name,
-    }
+/// A column label for a breed: `British_Shorthair` → `British Shorthair` (17 characters fit
+/// a 128-pixel tile).
+fn label(name: &str) -> String {
+    name.replace('_', " ")
 }
 
 /// The first four samples of breed `b` (breed-major, `per_breed` each) side by side.

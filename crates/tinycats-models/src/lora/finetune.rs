@@ -130,8 +130,9 @@ impl FineTune {
         self.count(true)
     }
 
-    /// Number of frozen values: every tensor of the base checkpoint (the fixed `pos_embed`
-    /// included).
+    /// Number of frozen parameters: the base model's weights, held fixed. The sin-cos
+    /// `pos_embed` is stored in the checkpoint but is not a parameter (no model ever trains
+    /// it), so it is not counted, as the trainer's parameter count does not count it.
     pub fn base_parameters(&self) -> i64 {
         self.count(false)
     }
@@ -139,9 +140,9 @@ impl FineTune {
     fn count(&self, trainable: bool) -> i64 {
         self.vs
             .variables()
-            .values()
-            .filter(|t| t.requires_grad() == trainable)
-            .map(|t| t.size().iter().product::<i64>())
+            .iter()
+            .filter(|(name, t)| t.requires_grad() == trainable && name.as_str() != "pos_embed")
+            .map(|(_, t)| t.size().iter().product::<i64>())
             .sum()
     }
 
