@@ -69,8 +69,8 @@ name, config, init, per_class, cpu, threads, log = sys.argv[1:]
 run = tomllib.load(open(config, "rb"))
 text = open(log).read()
 rates = sorted(float(l.split(",")[-1]) for l in open(log.replace(".log", ".metrics.csv")).readlines()[1:])
-steps = int(re.search(r"done after (\d+) steps|stopped at step (\d+)", text).group(1, 2)[0]
-            or re.search(r"stopped at step (\d+)", text).group(1))
+end = re.search(r"done after (\d+) steps|stopped at step (\d+)", text)  # finished | BUDGET
+steps = int(end.group(1) or end.group(2))
 batch = run.get("batch_size", 32)
 decay = run["trainer"].get("ema_decay")
 print(json.dumps({

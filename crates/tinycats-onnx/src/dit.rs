@@ -9,7 +9,7 @@
 
 use crate::error::Result;
 use crate::graph::{Dim, GraphBuilder, attr_i, attr_ints};
-use crate::layers::{gelu_tanh, layer_norm, linear, silu};
+use crate::layers::{conv2d, gelu_tanh, layer_norm, linear, silu};
 use crate::metadata;
 use crate::proto::{ModelProto, tensor_proto::DataType};
 use crate::weights::Weights;
@@ -41,18 +41,7 @@ pub fn build(cfg: &DitConfig, w: &Weights, config_json: &str) -> Result<ModelPro
 
     // Patch embedding + fixed position embedding.
     b.set_scope("x_embedder");
-    let pw = w.get("x_embedder.proj.weight", &[d, c, p, p])?;
-    let pw = b.init_f32("x_embedder.proj.weight", &[di, ci, pi, pi], &pw.data);
-    let pb = w.get("x_embedder.proj.bias", &[d])?;
-    let pb = b.init_f32("x_embedder.proj.bias", &[di], &pb.data);
-    let x = b.op(
-        "Conv",
-        &[&noise, &pw, &pb],
-        vec![
-            attr_ints("kernel_shape", &[pi, pi]),
-            attr_ints("strides", &[pi, pi]),
-        ],
-    ); // (B, D, g, g)
+    let x = conv2d(&mut b, w, "x_embedder.proj", &noise, c, d, p, (pi, 0))?; // (B, D, g, g)
     let shape = b.ints(&[0, di, t_len as i64]);
     let x = b.op("Reshape", &[&x, &shape], vec![]); // (B, D, T)
     let x = b.op("Transpose", &[&x], vec![attr_ints("perm", &[0, 2, 1])]); // (B, T, D)
@@ -125,18 +114,7 @@ pub fn build(cfg: &DitConfig, w: &Weights, config_json: &str) -> Result<ModelPro
     if cfg.final_conv {
         // out + Conv3×3(out): the residual output convolution (`DitConfig::final_conv`).
         b.set_scope("final_conv");
-        let cw = w.get("final_conv.weight", &[c, c, 3, 3])?;
-        let cw = b.init_f32("final_conv.weight", &[ci, ci, 3, 3], &cw.data);
-        let cb = w.get("final_conv.bias", &[c])?;
-        let cb = b.init_f32("final_conv.bias", &[ci], &cb.data);
-        let conv = b.op(
-            "Conv",
-            &[&out, &cw, &cb],
-            vec![
-                attr_ints("kernel_shape", &[3, 3]),
-                attr_ints("pads", &[1, 1, 1, 1]),
-            ],
-        ); // (B, C, S, S)
+        let conv = conv2d(&mut b, w, "final_conv", &out, c, c, 3, (1, 1))?; // (B, C, S, S)
         out = b.op("Add", &[&out, &conv], vec![]); // (B, C, S, S)
     }
 

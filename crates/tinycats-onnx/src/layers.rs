@@ -1,7 +1,7 @@
 //! Graph fragments shared by both exporters: PyTorch-named `Linear`, SiLU, GELU, LayerNorm.
 
 use crate::error::Result;
-use crate::graph::{GraphBuilder, attr_f, attr_i};
+use crate::graph::{GraphBuilder, attr_f, attr_i, attr_ints};
 use crate::weights::{Weights, transpose};
 
 /// `Linear(in_f → out_f)` from `{prefix}.weight` `[out, in]` + `{prefix}.bias` as
@@ -26,6 +26,35 @@ pub(crate) fn linear(
     let bias = b.init_f32(&format!("{prefix}.bias"), &[out_f as i64], &bias.data);
     let y = b.op("MatMul", &[x, &wt], vec![]);
     Ok(b.op("Add", &[&y, &bias], vec![]))
+}
+
+/// `Conv2d(in_c → out_c, k×k)` from `{prefix}.weight` `[out, in, k, k]` + `{prefix}.bias`,
+/// as PyTorch names it. `strides` and `pads` are written only when not 1 and 0, ONNX's
+/// defaults, so a graph without them stays byte for byte what it was.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv2d(
+    b: &mut GraphBuilder,
+    w: &Weights,
+    prefix: &str,
+    x: &str,
+    in_c: usize,
+    out_c: usize,
+    k: usize,
+    (stride, pad): (i64, i64),
+) -> Result<String> {
+    let weight = w.get(&format!("{prefix}.weight"), &[out_c, in_c, k, k])?;
+    let bias = w.get(&format!("{prefix}.bias"), &[out_c])?;
+    let (o, i, k) = (out_c as i64, in_c as i64, k as i64);
+    let weight = b.init_f32(&format!("{prefix}.weight"), &[o, i, k, k], &weight.data);
+    let bias = b.init_f32(&format!("{prefix}.bias"), &[o], &bias.data);
+    let mut attrs = vec![attr_ints("kernel_shape", &[k, k])];
+    if stride != 1 {
+        attrs.push(attr_ints("strides", &[stride, stride]));
+    }
+    if pad != 0 {
+        attrs.push(attr_ints("pads", &[pad, pad, pad, pad]));
+    }
+    Ok(b.op("Conv", &[x, &weight, &bias], attrs))
 }
 
 /// `x · σ(x)`.
