@@ -15,8 +15,14 @@ struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
-/// One measurement at a time: the counters are process-wide.
-static MEASURE: Mutex<()> = Mutex::new(());
+/// One test at a time: the counters are process-wide, so a test that allocates while another
+/// measures (the bomb test's 32 MB source buffer, say) would be counted in the other's peak.
+/// Each test holds this for its whole body, not only around the measured call.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 // SAFETY: forwards to the system allocator and only counts bytes.
 #[allow(unsafe_code)]
@@ -37,9 +43,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// Bytes allocated at the peak of `f` above what was live when it started.
+/// Bytes allocated at the peak of `f` above what was live when it started. Call it with
+/// [`serial`] held.
 fn peak_of<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let _one = MEASURE.lock().unwrap_or_else(|e| e.into_inner());
     let base = LIVE.load(Ordering::SeqCst);
     PEAK.store(base, Ordering::SeqCst);
     let out = f();
@@ -61,6 +67,7 @@ fn png(w: u32, h: u32, color: image::ExtendedColorType) -> Vec<u8> {
 
 #[test]
 fn a_bomb_under_the_side_limit_is_refused_before_it_is_decoded() {
+    let _serial = serial();
     // 2,000 × 2,000 16-bit RGBA: 32 MB of pixels in a file of a few hundred kB.
     let file = png(2000, 2000, image::ExtendedColorType::Rgba16);
     assert!(file.len() < 1 << 20, "{} bytes", file.len());
@@ -90,6 +97,7 @@ fn a_bomb_under_the_side_limit_is_refused_before_it_is_decoded() {
 
 #[test]
 fn the_peak_estimate_bounds_what_decoding_allocates() {
+    let _serial = serial();
     use image::ExtendedColorType as C;
     for (color, bound_color) in [
         (C::Rgba16, image::ColorType::Rgba16),
