@@ -28,15 +28,15 @@ const root = resolve(new URL("../..", import.meta.url).pathname);
 const demoDir = join(bookDir, "demo");
 
 /**
- * The reference: what `examples/09_try_in_browser.rs` drew with the Rust runtime, per graph,
+ * The reference: what `examples/07_try_in_browser.rs` drew with the Rust runtime, per graph,
  * with the bundled generator's recorded sampler (the manifest's, as the page starts with).
  */
 const MANIFEST = JSON.parse(readFileSync(join(demoDir, "models/manifest.json")));
 const SAMPLER = MANIFEST.sampler;
 const REFERENCE = { breed: "Siamese", seed: 0, steps: SAMPLER.steps, guidance: SAMPLER.cfg_scale };
 const REFERENCE_IMAGE = {
-  "int8-dynamic": "images/09_try_in_browser/siamese_seed0_int8.png",
-  fp32: "images/09_try_in_browser/siamese_seed0_fp32.png",
+  "int8-dynamic": "images/07_try_in_browser/siamese_seed0_int8.png",
+  fp32: "images/07_try_in_browser/siamese_seed0_fp32.png",
 };
 /**
  * How far the page's pixels may land from the Rust runtime's, in 8-bit levels. The noise is

@@ -71,6 +71,50 @@ fn an_example_no_chapter_uses_is_caught() {
 }
 
 #[test]
+fn examples_numbered_out_of_the_books_reading_order_are_caught() {
+    // Two chapters, read in SUMMARY.md's order: `02_later` first, then `01_sooner`.
+    let f = Fixture::new();
+    for (name, word) in [("01_sooner", "one"), ("02_later", "two")] {
+        f.example(
+            name,
+            &["main"],
+            &format!("echo '{MARK} main'; echo '{word}'"),
+        );
+        f.snapshot(name, "main", word);
+    }
+    let chapter = |name: &str| {
+        format!(
+            "# {name}\n\nWe count.\n\n```rust\n{{{{#include ../../examples/{name}.rs:main}}}}\n```\n{}",
+            f.output_include(name, "main")
+        )
+    };
+    fs::write(f.root().join("book/src/ch.md"), chapter("02_later")).unwrap();
+    fs::write(f.root().join("book/src/ch2.md"), chapter("01_sooner")).unwrap();
+    let summary = f.root().join("book/src/SUMMARY.md");
+    fs::write(
+        &summary,
+        "# Summary\n\n- [Later](ch.md)\n- [Sooner](ch2.md)\n",
+    )
+    .unwrap();
+    one_problem(
+        &f.verify(),
+        &[
+            "book/src/ch2.md:5",
+            "example `01_sooner` is numbered 01, but the book reads it after `02_later` (first shown at book/src/ch.md:5)",
+            "renumber the examples",
+        ],
+    );
+    // Read in their numbers' order, the same two chapters pass.
+    fs::write(
+        &summary,
+        "# Summary\n\n- [Sooner](ch2.md)\n- [Later](ch.md)\n",
+    )
+    .unwrap();
+    let problems = f.verify();
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
 fn a_crate_example_is_included_run_and_checked_like_a_file_example() {
     let f = healthy();
     f.crate_example(

@@ -193,6 +193,7 @@ pub fn check(
         }
         check_chapter(project, chapter, examples, &mut index, problems)?;
     }
+    check_reading_order(project, &index.includes, problems);
 
     let used: BTreeSet<(&str, &str)> = index
         .includes
@@ -220,6 +221,49 @@ pub fn check(
         }
     }
     Ok(index)
+}
+
+/// The number an example's name starts with (`05_train_classifier` → 5); `None` for an
+/// unnumbered one such as the `my-cats` crate.
+fn reading_number(example: &str) -> Option<u32> {
+    let (digits, rest) = example.split_once('_')?;
+    (!rest.is_empty() && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+/// The examples' numbers follow the book: taken in the order the chapters of `SUMMARY.md`
+/// first show them, numbered examples must rise, so that a reader who runs `00`, `01`, `02` …
+/// reads the book in order, and an example's number says where the book reads it. `includes` are in
+/// reading order (chapters as `SUMMARY.md` lists them, blocks top to bottom). Unnumbered
+/// examples (a crate such as `my-cats`) may sit anywhere, and showing an earlier example
+/// again later is fine.
+fn check_reading_order(project: &Project, includes: &[CodeInclude], problems: &mut Vec<Problem>) {
+    let mut first_shown: Vec<&str> = Vec::new();
+    let mut highest: Option<(u32, &CodeInclude)> = None;
+    for inc in includes {
+        if first_shown.contains(&inc.example.as_str()) {
+            continue;
+        }
+        first_shown.push(&inc.example);
+        let Some(number) = reading_number(&inc.example) else {
+            continue;
+        };
+        match highest {
+            Some((top, before)) if number <= top => problems.push(Problem::new(
+                format!("{}:{}", project.rel(&inc.chapter), inc.line),
+                format!(
+                    "example `{}` is numbered {number:02}, but the book reads it after `{}` (first shown at {}:{}): the examples' numbers must follow SUMMARY.md's order",
+                    inc.example,
+                    before.example,
+                    project.rel(&before.chapter),
+                    before.line
+                ),
+                "renumber the examples in the order book/src/SUMMARY.md reads them (rename examples/NN_name.rs, book/outputs/NN_name/ and book/src/images/NN_name/ together, then `cargo xtask verify-docs --update`), or move the chapter in SUMMARY.md",
+            )),
+            _ => highest = Some((number, inc)),
+        }
+    }
 }
 
 fn check_chapter(

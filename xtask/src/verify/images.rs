@@ -117,7 +117,7 @@ pub fn compare_images(new: &image::RgbImage, committed: &image::RgbImage) -> Res
 /// grid, labels, legend) that may differ from the committed one's, among the pixels no
 /// curve covers in either image. A grey best-step marker that moves with the run (a 2-px
 /// line across the plot) is most of what differs between kernel settings: measured 6.7 and
-/// 6.8 % on chapter 08's curves; a moved frame or other axes differ by half or more.
+/// 6.8 % on the classifier-training chapter's curves; a moved frame or other axes differ by half or more.
 pub const CHAOTIC_MAX_SKELETON_CHANGE: f64 = 0.12;
 
 /// A grey pixel darker than this (mean of its channels) is skeleton ink.
@@ -131,7 +131,7 @@ const GREY_CHROMA: u8 = 24;
 /// image's pixels is one of the figure's own (background, grid, text, a curve): each must
 /// still be drawn, on at least [`CHAOTIC_MIN_INK`] of its committed area, and no new one may
 /// appear. A best-step marker, a thin line that another run's marker may cover, stays below
-/// it: in chapter 08's curves a curve covers 0.39 to 0.68 % of the figure, a marker 0.10 to
+/// it: in the classifier-training chapter's curves a curve covers 0.39 to 0.68 % of the figure, a marker 0.10 to
 /// 0.24 %.
 pub const CHAOTIC_COLOUR_SHARE: f64 = 0.003;
 

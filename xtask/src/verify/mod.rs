@@ -2,7 +2,8 @@
 //!
 //! 1. Provenance ([`chapters`]): every Rust block of a published chapter (at any depth, in any
 //!    spelling, as HTML or as an mdBook directive) is an include of an example's anchor, with
-//!    prose before it; every anchor and example is shown; images exist.
+//!    prose before it; every anchor and example is shown; images exist; the examples are
+//!    numbered in the order `SUMMARY.md` reads them.
 //! 2. Execution ([`run()`]): all examples built once (release) and run with a timeout, in their
 //!    own process group (nothing they start may outlive them); `--kernels avx2` limits libtorch,
 //!    MKL and oneDNN to AVX2 kernels, as on a CPU without AVX-512.

@@ -1,0 +1,120 @@
+//! Try it in your browser: the Rust side of the book's in-browser demo. It draws the cat that
+//! the page's test must reproduce (the same graph, seed, breed, steps and guidance on ONNX
+//! Runtime), shows the portable noise that both sides compute bit for bit, and measures what
+//! the page's int8 generator costs in quality against the fp32 graph.
+//!
+//! Run it with `cargo run --release --example 07_try_in_browser` after `cargo xtask setup`.
+// verify-docs: timeout_s = 120, budget_s = 40
+
+// ANCHOR: uses
+use anyhow::Result;
+use image::DynamicImage;
+use tinycats_notebook::{Tolerance, display_path, out_dir, step, tolerance, workspace_root};
+use tinycats_runtime::repo::{CLASSIFIER_ONNX, GENERATOR_INT8_ONNX, GENERATOR_ONNX};
+use tinycats_runtime::{Breed, Classifier, GenerateOptions, Generator, ModelRepo};
+// ANCHOR_END: uses
+
+// ANCHOR: config
+/// Everything this example can be tuned with.
+struct Config {
+    /// The breed and seed of the reference cat: the page's test generates the same one.
+    breed: &'static str,
+    seed: u64,
+    /// Samples per breed when comparing the int8 graph with the fp32 one.
+    per_breed: usize,
+}
+
+const CONFIG: Config = Config {
+    breed: "Siamese",
+    seed: 0,
+    per_breed: 1,
+};
+// ANCHOR_END: config
+
+fn main() -> Result<()> {
+    let repo = ModelRepo::local(workspace_root().join("assets"))?;
+
+    // ANCHOR: noise
+    step("noise");
+    // The first values of the reference cat's noise (stream 0 of seed 0). The page computes
+    // them with the same algorithm in JavaScript and gets the same 32-bit floats.
+    let noise = tinycats_core::noise::images(CONFIG.seed, 1, 3 * 64 * 64);
+    println!("noise[0..4]  {:?}", &noise[..4]);
+    println!(
+        "as f32 bits  {:08x?}",
+        noise[..4].iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
+    // ANCHOR_END: noise
+
+    // ANCHOR: reference
+    step("reference");
+    // The page's default sampler (the library's: 10 Heun steps, guidance 3 at t in [0.3, 1])
+    // on both of its graphs.
+    let mut generator = Generator::load(repo.file(GENERATOR_INT8_ONNX)?)?;
+    let options = GenerateOptions {
+        breed: Breed::Name(CONFIG.breed.into()),
+        seed: CONFIG.seed,
+        batch: 1,
+        ..GenerateOptions::default()
+    };
+    let mut fp32 = Generator::load(repo.file(GENERATOR_ONNX)?)?;
+    for (name, model) in [("int8", &mut generator), ("fp32", &mut fp32)] {
+        let mut steps = 0;
+        let cat = model.generate(&options, |_| steps += 1)?.remove(0);
+        let path = out_dir().join(format!("siamese_seed0_{name}.png"));
+        cat.save(&path)?;
+        let mean = cat.as_raw().iter().map(|&v| f64::from(v)).sum::<f64>() / cat.len() as f64;
+        println!(
+            "{name}: {} seed {}, {steps} steps, {}×{} pixels, mean level {mean:.1}",
+            CONFIG.breed,
+            CONFIG.seed,
+            cat.width(),
+            cat.height()
+        );
+        println!("saved {}", display_path(&path));
+    }
+    // ANCHOR_END: reference
+
+    // ANCHOR: int8_vs_fp32
+    step("int8_vs_fp32");
+    // ONNX Runtime's fp32 kernels round differently on AVX-512 and AVX2 CPUs, and the int8
+    // graph quantizes those activations: the RMSE moves in its last digits between machines.
+    tolerance(Tolerance::relative(0.05));
+    let mut classifier = Classifier::load(repo.file(CLASSIFIER_ONNX)?)?;
+    let breeds: Vec<String> = generator.class_names().to_vec();
+    let (mut agree_int8, mut agree_fp32, mut sq, mut n) = (0, 0, 0.0f64, 0usize);
+    for breed in &breeds {
+        let options = GenerateOptions {
+            breed: Breed::Name(breed.clone()),
+            batch: CONFIG.per_breed,
+            ..options.clone()
+        };
+        let small = generator.generate(&options, |_| {})?;
+        let large = fp32.generate(&options, |_| {})?;
+        for (a, b) in small.iter().zip(&large) {
+            for (x, y) in a.as_raw().iter().zip(b.as_raw()) {
+                sq += ((f64::from(*x) - f64::from(*y)) / 255.0).powi(2);
+            }
+            n += a.len();
+            let called = |img: &image::RgbImage, c: &mut Classifier| -> Result<bool> {
+                let top = c.classify(&DynamicImage::ImageRgb8(img.clone()), 1)?;
+                Ok(&top[0].name == breed)
+            };
+            agree_int8 += usize::from(called(a, &mut classifier)?);
+            agree_fp32 += usize::from(called(b, &mut classifier)?);
+        }
+    }
+    let total = breeds.len() * CONFIG.per_breed;
+    println!("{total} cats, one per breed, the same noise for both graphs");
+    println!("called their breed: int8 {agree_int8}/{total}, fp32 {agree_fp32}/{total}");
+    println!(
+        "pixel RMSE, int8 against fp32: {:.4}",
+        (sq / n as f64).sqrt()
+    );
+    for (name, file) in [("int8", GENERATOR_INT8_ONNX), ("fp32", GENERATOR_ONNX)] {
+        let bytes = std::fs::metadata(repo.file(file)?)?.len();
+        println!("{name} graph: {:.1} MB", bytes as f64 / 1e6);
+    }
+    // ANCHOR_END: int8_vs_fp32
+    Ok(())
+}
