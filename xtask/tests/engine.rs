@@ -115,6 +115,36 @@ fn examples_numbered_out_of_the_books_reading_order_are_caught() {
 }
 
 #[test]
+fn a_generated_page_with_source_text_or_a_broken_table_is_caught() {
+    let f = healthy();
+    fs::write(
+        f.root().join("book/src/SUMMARY.md"),
+        "# Summary\n\n- [Chapter](ch.md)\n- [Speed](speed.md)\n",
+    )
+    .unwrap();
+    let page = format!(
+        "{} -->\n# Speed\n\nMeasured by\n\n```console\ncargo bench\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
+        verify::generated::MARK
+    );
+    fs::write(f.root().join("book/src/speed.md"), &page).unwrap();
+    assert!(f.verify().is_empty(), "{:#?}", f.verify());
+    let broken = page.replace("| 1 | 2 |", "| 1 |\ndef one_cat(model):");
+    fs::write(f.root().join("book/src/speed.md"), broken).unwrap();
+    let problems = f.verify();
+    let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("book/src/speed.md:12: a table row with 1 cells")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("book/src/speed.md:13: text from a source file")),
+        "{text:#?}"
+    );
+}
+
+#[test]
 fn a_crate_example_is_included_run_and_checked_like_a_file_example() {
     let f = healthy();
     f.crate_example(

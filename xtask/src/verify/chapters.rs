@@ -192,6 +192,11 @@ pub fn check(
             continue;
         }
         check_chapter(project, chapter, examples, &mut index, problems)?;
+        let text = fs::read_to_string(chapter)
+            .with_context(|| format!("cannot read {}", chapter.display()))?;
+        if super::generated::is_generated(&text) {
+            problems.extend(super::generated::check_page(&project.rel(chapter), &text));
+        }
     }
     check_reading_order(project, &index.includes, problems);
 

@@ -3,7 +3,8 @@
 //! 1. Provenance ([`chapters`]): every Rust block of a published chapter (at any depth, in any
 //!    spelling, as HTML or as an mdBook directive) is an include of an example's anchor, with
 //!    prose before it; every anchor and example is shown; images exist; the examples are
-//!    numbered in the order `SUMMARY.md` reads them.
+//!    numbered in the order `SUMMARY.md` reads them. Pages a program writes (the bench's
+//!    "How fast is it?") are checked for structure ([`generated`]).
 //! 2. Execution ([`run()`]): all examples built once (release) and run with a timeout, in their
 //!    own process group (nothing they start may outlive them); `--kernels avx2` limits libtorch,
 //!    MKL and oneDNN to AVX2 kernels, as on a CPU without AVX-512.
@@ -26,6 +27,7 @@
 pub mod cache;
 pub mod chapters;
 mod check;
+pub mod generated;
 pub mod images;
 pub mod links;
 pub mod markdown;
