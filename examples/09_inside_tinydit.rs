@@ -521,7 +521,10 @@ fn main() -> Result<()> {
     // ANCHOR: exercise_patch4
     step("exercise_patch4");
     // What the same width and depth would cost with 4 × 4 patches (256 tokens).
-    println!("patch  tokens  MFLOP/image: projections  MLP  attention T×T  total (blocks)");
+    println!(
+        "patch  tokens  MFLOP/image: projections  MLP  attention T×T  total (blocks)  × patch 8"
+    );
+    let mut patch8_total = None;
     for patch in [8, 4] {
         let config = DitConfig {
             patch_size: patch,
@@ -534,10 +537,12 @@ fn main() -> Result<()> {
             all_blocks(m.mlp),
             all_blocks(m.attention),
         );
+        let total = proj + mlp + attn;
+        let base = *patch8_total.get_or_insert(total);
         println!(
-            "{patch:>5}  {:>6}  {proj:>24.0}  {mlp:>4.0}  {attn:>13.0}  {:>14.0}",
+            "{patch:>5}  {:>6}  {proj:>24.0}  {mlp:>4.0}  {attn:>13.0}  {total:>14.0}  {:>9.2}",
             config.num_patches(),
-            proj + mlp + attn
+            total / base
         );
     }
     // ANCHOR_END: exercise_patch4

@@ -115,6 +115,30 @@ fn examples_numbered_out_of_the_books_reading_order_are_caught() {
 }
 
 #[test]
+fn a_prose_figure_no_step_printed_is_caught_by_line() {
+    // The healthy example prints `hello 42`; its chapter's prose may quote it.
+    let f = healthy();
+    let md = fs::read_to_string(f.root().join("book/src/ch.md")).unwrap();
+    f.chapter(&format!("{md}\nThe step took 42 s.\n"));
+    assert!(f.verify().is_empty());
+    f.chapter(&format!("{md}\nThe step took 41.5 s.\n"));
+    let p = one_problem(
+        &f.verify(),
+        &["`41.5 s` in the prose is printed by none of this chapter's steps"],
+    );
+    assert_eq!(
+        p.location,
+        format!("book/src/ch.md:{}", md.lines().count() + 2)
+    );
+    // Marked as coming from a file of the project, it must be in that file.
+    fs::write(f.root().join("run.toml"), "seconds = 41.5\n").unwrap();
+    f.chapter(&format!(
+        "{md}\nThe step took 41.5 s <!-- numbers: run.toml -->.\n"
+    ));
+    assert!(f.verify().is_empty());
+}
+
+#[test]
 fn a_generated_page_with_source_text_or_a_broken_table_is_caught() {
     let f = healthy();
     fs::write(
@@ -173,6 +197,82 @@ fn a_crate_example_is_included_run_and_checked_like_a_file_example() {
         &format!("echo '{MARK} hello'; echo 'something else'"),
     );
     one_problem(&f.verify(), &["my-crate", "hello"]);
+}
+
+#[test]
+fn an_example_split_into_modules_is_read_from_its_folder() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = healthy();
+    let dir = f.root().join("examples/split_ex");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("main.rs"),
+        "//! fixture\n// verify-docs: timeout_s = 5\nmod helpers;\nfn main() {\n    // ANCHOR: hello\n    helpers::hello();\n    // ANCHOR_END: hello\n}\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("helpers.rs"),
+        "pub fn hello() {\n    println!(\"from a module\");\n}\n",
+    )
+    .unwrap();
+    let runs = f.root().join("runs.txt");
+    let bin = f.root().join("bin/split_ex");
+    fs::write(
+        &bin,
+        format!(
+            "#!/bin/sh\necho x >> {}\necho '{MARK} hello'; echo 'from a module'\n",
+            runs.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+    f.snapshot("split_ex", "hello", "from a module");
+    let md = fs::read_to_string(f.root().join("book/src/ch.md")).unwrap();
+    f.chapter(&format!(
+        "{md}\nFrom a module:\n\n```rust\n{{{{#include ../../examples/split_ex/main.rs:hello}}}}\n```\n\n{}",
+        f.output_include("split_ex", "hello")
+    ));
+    let run = || {
+        let problems = f.verify_with(VerifyArgs {
+            jobs: Some(1),
+            ..Default::default()
+        });
+        assert!(problems.is_empty(), "{problems:#?}");
+        fs::read_to_string(&runs).unwrap().lines().count()
+    };
+    assert_eq!(run(), 1);
+    assert_eq!(run(), 1, "unchanged: skipped");
+    // A sibling module is one of its inputs.
+    fs::write(
+        dir.join("helpers.rs"),
+        "pub fn hello() {\n    println!(\"from a module\"); // changed\n}\n",
+    )
+    .unwrap();
+    assert_eq!(run(), 2, "its module changed: rerun");
+    // An anchor may sit in a sibling file, and is looked up in the file the chapter names.
+    fs::write(
+        dir.join("helpers.rs"),
+        "// ANCHOR: helper\npub fn hello() {\n    println!(\"from a module\");\n}\n// ANCHOR_END: helper\n",
+    )
+    .unwrap();
+    let with = |include: &str| {
+        f.chapter(&format!(
+            "{md}\nFrom a module:\n\n```rust\n{{{{#include ../../examples/split_ex/main.rs:hello}}}}\n```\n\n{}\nThe helper:\n\n```rust\n{{{{#include ../../examples/split_ex/{include}}}}}\n```\n",
+            f.output_include("split_ex", "hello")
+        ));
+        f.verify()
+    };
+    let problems = with("helpers.rs:helper");
+    assert!(problems.is_empty(), "{problems:#?}");
+    let problems = with("helpers.rs:hello");
+    assert!(
+        problems.iter().any(|p| {
+            let t = p.to_string();
+            t.contains("anchor `hello` does not exist in examples/split_ex/helpers.rs")
+                && t.contains("use one of: helper")
+        }),
+        "{problems:#?}"
+    );
 }
 
 #[test]

@@ -23,8 +23,19 @@ pub struct ExampleSource {
     /// For a crate example (`examples/<name>/` with its own `Cargo.toml`, built as the
     /// package `<name>`): its folder. `None` for an `examples/<name>.rs` of the root package.
     pub crate_dir: Option<PathBuf>,
-    /// anchor name → line of its `// ANCHOR:` (1-based)
-    pub anchors: BTreeMap<String, usize>,
+    /// For an example of the root package split into modules (`examples/<name>/main.rs` and
+    /// its sibling files, which cargo builds as the example `<name>`): its folder. Its
+    /// anchors may sit in any of its `.rs` files.
+    pub module_dir: Option<PathBuf>,
+    /// anchor name → where its `// ANCHOR:` line is
+    pub anchors: BTreeMap<String, Anchor>,
+}
+
+/// Where an anchor starts: its file and the line of its `// ANCHOR:` (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    pub file: PathBuf,
+    pub line: usize,
 }
 
 /// A Rust code block that includes an example's anchor.
@@ -57,25 +68,30 @@ impl ExampleSource {
 }
 
 /// The file a chapter includes an example's code from, relative to the project root, for
-/// places that know only the example's name: `examples/<name>.rs`, or
+/// places that know only the example's name: `examples/<name>.rs`,
+/// `examples/<name>/main.rs` for an example split into modules, or
 /// `examples/<name>/src/main.rs` for a crate example. [`read_examples`] enforces the rule
 /// this relies on (crate examples' package names have a `-`, the root package's example
 /// names never do); with an [`ExampleSource`] at hand, use its `path` instead.
-pub fn example_file(name: &str) -> String {
+pub fn example_file(root: &Path, name: &str) -> String {
     if name.contains('-') {
         format!("examples/{name}/src/main.rs")
+    } else if root.join("examples").join(name).join("main.rs").is_file() {
+        format!("examples/{name}/main.rs")
     } else {
         format!("examples/{name}.rs")
     }
 }
 
-/// The examples: every `examples/*.rs` of the root package, and every crate example
-/// (`examples/<name>/Cargo.toml` with `src/main.rs`), which shows a reader's own crate.
+/// The examples: every `examples/*.rs` of the root package, every example of it split into
+/// modules (`examples/<name>/main.rs`), and every crate example (`examples/<name>/Cargo.toml`
+/// with `src/main.rs`), which shows a reader's own crate.
 pub fn read_examples(project: &Project) -> Result<Vec<ExampleSource>> {
     let anchor_re = Regex::new(r"ANCHOR:\s*([A-Za-z0-9_-]+)").unwrap();
     let mut out = Vec::new();
     let dir = project.examples_dir();
-    let mut entries: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
+    // (the file with the anchors, a crate example's folder, a module example's folder)
+    let mut entries: Vec<(PathBuf, Option<PathBuf>, Option<PathBuf>)> = Vec::new();
     for path in fs::read_dir(&dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -88,7 +104,7 @@ pub fn read_examples(project: &Project) -> Result<Vec<ExampleSource>> {
                  crate examples in examples/<name>/); rename it",
                 project.rel(&path)
             );
-            entries.push((path, None));
+            entries.push((path, None, None));
         } else if path.join("Cargo.toml").is_file() {
             let main = path.join("src/main.rs");
             let name = path.file_name().unwrap_or_default().to_string_lossy();
@@ -98,20 +114,56 @@ pub fn read_examples(project: &Project) -> Result<Vec<ExampleSource>> {
                  src/main.rs",
                 project.rel(&path)
             );
-            entries.push((main, Some(path)));
+            entries.push((main, Some(path), None));
+        } else if path.join("main.rs").is_file() {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            anyhow::ensure!(
+                !name.contains('-'),
+                "{}: example names of the root package use `_`, not `-` (names with `-` are \
+                 crate examples with their own Cargo.toml); rename it",
+                project.rel(&path)
+            );
+            entries.push((path.join("main.rs"), None, Some(path)));
         }
     }
     entries.sort();
-    for (path, crate_dir) in entries {
-        let text =
-            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let anchors = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.contains("ANCHOR_END"))
-            .filter_map(|(i, l)| anchor_re.captures(l).map(|c| (c[1].to_owned(), i + 1)))
-            .collect();
-        let name = match &crate_dir {
+    for (path, crate_dir, module_dir) in entries {
+        // The files that may hold anchors: the example's file, or every `.rs` of its folder.
+        let mut files = vec![path.clone()];
+        if let Some(dir) = &module_dir {
+            let mut siblings: Vec<PathBuf> = fs::read_dir(dir)
+                .with_context(|| format!("cannot read {}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p != &path && p.extension().is_some_and(|e| e == "rs"))
+                .collect();
+            siblings.sort();
+            files.extend(siblings);
+        }
+        let mut anchors: BTreeMap<String, Anchor> = BTreeMap::new();
+        for file in files {
+            let text = fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            for (i, l) in text.lines().enumerate() {
+                let Some(c) = anchor_re.captures(l).filter(|_| !l.contains("ANCHOR_END")) else {
+                    continue;
+                };
+                let anchor = Anchor {
+                    file: file.clone(),
+                    line: i + 1,
+                };
+                if let Some(first) = anchors.insert(c[1].to_owned(), anchor) {
+                    anyhow::bail!(
+                        "{}:{}: anchor `{}` is also at {}:{}; give each step its own name",
+                        project.rel(&file),
+                        i + 1,
+                        &c[1],
+                        project.rel(&first.file),
+                        first.line
+                    );
+                }
+            }
+        }
+        let name = match crate_dir.as_ref().or(module_dir.as_ref()) {
             Some(dir) => dir.file_name(),
             None => path.file_stem(),
         }
@@ -122,6 +174,7 @@ pub fn read_examples(project: &Project) -> Result<Vec<ExampleSource>> {
             name,
             path,
             crate_dir,
+            module_dir,
             anchors,
         });
     }
@@ -199,6 +252,7 @@ pub fn check(
         }
     }
     check_reading_order(project, &index.includes, problems);
+    check_prose_numbers(project, &chapters, &index, problems)?;
 
     let used: BTreeSet<(&str, &str)> = index
         .includes
@@ -215,7 +269,8 @@ pub fn check(
             ));
             continue;
         }
-        for (anchor, line) in &ex.anchors {
+        for (anchor, Anchor { file, line }) in &ex.anchors {
+            let rel = project.rel(file);
             if !used.contains(&(ex.name.as_str(), anchor.as_str())) {
                 problems.push(Problem::new(
                     format!("{rel}:{line}"),
@@ -226,6 +281,55 @@ pub fn check(
         }
     }
     Ok(index)
+}
+
+/// Every published chapter's prose figures against what its examples printed
+/// ([`super::prose`]): the outputs of every example it includes code from, and the text files
+/// it includes. Generated pages are the bench's own printout and are checked for structure
+/// instead.
+fn check_prose_numbers(
+    project: &Project,
+    chapters: &[PathBuf],
+    index: &BookIndex,
+    problems: &mut Vec<Problem>,
+) -> Result<()> {
+    for chapter in chapters.iter().filter(|c| c.exists()) {
+        let text = fs::read_to_string(chapter)
+            .with_context(|| format!("cannot read {}", chapter.display()))?;
+        if super::generated::is_generated(&text) {
+            continue;
+        }
+        let mut printed = Vec::new();
+        let examples: BTreeSet<&str> = index
+            .includes
+            .iter()
+            .filter(|i| &i.chapter == chapter)
+            .map(|i| i.example.as_str())
+            .collect();
+        for example in examples {
+            printed.extend(super::prose::numbers_in(
+                &project.outputs_dir().join(example),
+            ));
+        }
+        let dir = chapter.parent().unwrap_or(Path::new("."));
+        for line in text.lines() {
+            if let Some(c) = INCLUDE.captures(line.trim()) {
+                let target = c[1].split(':').next().unwrap_or("");
+                let path = normalize(&dir.join(target));
+                if path.is_file() && path.extension().is_none_or(|e| e != "rs") {
+                    printed.extend(super::prose::numbers_in(&path));
+                }
+            }
+        }
+        super::prose::check_chapter(
+            &project.rel(chapter),
+            &text,
+            &printed,
+            project.root(),
+            problems,
+        );
+    }
+    Ok(())
 }
 
 /// The number an example's name starts with (`05_train_classifier` → 5); `None` for an
@@ -382,7 +486,7 @@ fn check_chapter(
                             problems.push(Problem::new(
                                 &loc,
                                 format!("the output of `{example}` step `{step}` is not right under the code block of that step"),
-                                format!("move it directly below the block `{{{{#include ../../{}:{step}}}}}`", example_file(&example)),
+                                format!("move it directly below the block `{{{{#include ../../{}:{step}}}}}`", example_file(project.root(), &example)),
                             ));
                         }
                         index.outputs_shown.insert((example, step), loc.clone());
@@ -526,14 +630,20 @@ fn resolve_include(
         None => (target, ""),
     };
     let path = normalize(&dir.join(file));
-    let Some(example) = examples.iter().find(|e| e.path == path) else {
+    let Some(example) = examples.iter().find(|e| {
+        e.path == path
+            || e.module_dir.as_ref().is_some_and(|d| {
+                path.parent() == Some(d.as_path()) && path.extension().is_some_and(|x| x == "rs")
+            })
+    }) else {
         return Err((
             format!(
                 "`{target}` is not an example: {} is not a file in examples/",
                 project.rel(&path)
             ),
-            "include code only from `examples/*.rs` or a crate example's \
-             `examples/<name>/src/main.rs` (paths are relative to the chapter)"
+            "include code only from `examples/*.rs`, the `.rs` files of an example's folder \
+             `examples/<name>/`, or a crate example's `examples/<name>/src/main.rs` (paths are \
+             relative to the chapter)"
                 .into(),
         ));
     };
@@ -548,8 +658,13 @@ fn resolve_include(
             ),
         ));
     }
-    if !example.anchors.contains_key(anchor) {
-        let known: Vec<_> = example.anchors.keys().map(String::as_str).collect();
+    if example.anchors.get(anchor).is_none_or(|a| a.file != path) {
+        let known: Vec<_> = example
+            .anchors
+            .iter()
+            .filter(|(_, a)| a.file == path)
+            .map(|(name, _)| name.as_str())
+            .collect();
         return Err((
             format!("anchor `{anchor}` does not exist in {}", project.rel(&path)),
             format!(

@@ -4,7 +4,9 @@
 //!    spelling, as HTML or as an mdBook directive) is an include of an example's anchor, with
 //!    prose before it; every anchor and example is shown; images exist; the examples are
 //!    numbered in the order `SUMMARY.md` reads them. Pages a program writes (the bench's
-//!    "How fast is it?") are checked for structure ([`generated`]).
+//!    "How fast is it?") are checked for structure ([`generated`]). Every measured figure
+//!    of a chapter's prose is one its examples printed, or marked as coming from elsewhere
+//!    ([`prose`]).
 //! 2. Execution ([`run()`]): all examples built once (release) and run with a timeout, in their
 //!    own process group (nothing they start may outlive them); `--kernels avx2` limits libtorch,
 //!    MKL and oneDNN to AVX2 kernels, as on a CPU without AVX-512.
@@ -33,6 +35,7 @@ pub mod links;
 pub mod markdown;
 pub mod outputs;
 pub mod problems;
+pub mod prose;
 pub mod run;
 pub mod timings;
 
@@ -262,7 +265,7 @@ fn run_examples(
         anyhow::ensure!(
             examples.iter().any(|e| &e.name == wanted),
             "--example {wanted}: no {} (known: {})",
-            chapters::example_file(wanted),
+            chapters::example_file(project.root(), wanted),
             examples
                 .iter()
                 .map(|e| e.name.as_str())
@@ -294,7 +297,11 @@ fn run_examples(
                 continue;
             }
         };
-        let source_path = ex.crate_dir.as_ref().unwrap_or(&ex.path);
+        let source_path = ex
+            .crate_dir
+            .as_ref()
+            .or(ex.module_dir.as_ref())
+            .unwrap_or(&ex.path);
         let digest = cache::example_digest(project, &shared, &ex.name, source_path)?;
         if !args.force && !args.update && cache.is_fresh(&ex.name, &digest) {
             skipped.push(ex.name.clone());

@@ -518,7 +518,7 @@ pub fn write_snapshot(project: &Project, example: &str, step: &str, text: &str) 
         text,
         format!(
             "stdout of step `{step}` of {}, shown in the book; regenerate with `cargo xtask verify-docs --update`",
-            super::chapters::example_file(example)
+            super::chapters::example_file(project.root(), example)
         ),
     );
 }
@@ -540,7 +540,7 @@ pub fn write_stable_snapshot(project: &Project, example: &str, step: &str, text:
         text,
         format!(
             "what step `{step}` of {} must reproduce on every machine (its stable values, each within its tolerance, and its claims); regenerate with `cargo xtask verify-docs --update`",
-            super::chapters::example_file(example)
+            super::chapters::example_file(project.root(), example)
         ),
     );
 }

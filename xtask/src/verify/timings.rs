@@ -7,7 +7,7 @@
 //! instruction set), labelled with the CPU and its thread count. A check only asks that the
 //! table exists and lists the steps the example has now.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -59,7 +59,7 @@ pub fn machine() -> String {
 }
 
 /// The table as text.
-pub fn table(example: &str, rows: &[(String, f64)], machine: &str) -> String {
+pub fn table(root: &Path, example: &str, rows: &[(String, f64)], machine: &str) -> String {
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(4).max(5);
     let mut out = format!("{:<width$}  {:>9}\n", "step", "seconds");
     for (name, secs) in rows {
@@ -69,7 +69,7 @@ pub fn table(example: &str, rows: &[(String, f64)], machine: &str) -> String {
     out.push_str(&format!("{:<width$}  {total:>9.1}\n", "total"));
     out.push_str(&format!(
         "\n{}, release build, on {machine};\nwritten by `cargo xtask verify-docs --update`, not compared between machines\n",
-        super::chapters::example_file(example)
+        super::chapters::example_file(root, example)
     ));
     out
 }
@@ -101,7 +101,7 @@ pub fn check_or_write(
     }
     let file = path(project, example);
     if write {
-        return crate::write_atomic(&file, &table(example, &rows, &machine()));
+        return crate::write_atomic(&file, &table(project.root(), example, &rows, &machine()));
     }
     let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     let fix = "run `cargo xtask verify-docs --update` on the book's reference machine (or yours) and commit the table";
@@ -152,7 +152,12 @@ mod tests {
                 ("save".into(), 0.25)
             ]
         );
-        let text = table("05_toy", &rows, "Test CPU, 2 threads");
+        let text = table(
+            Path::new("/nowhere"),
+            "05_toy",
+            &rows,
+            "Test CPU, 2 threads",
+        );
         assert!(text.starts_with("step     seconds\nload         1.5\ntrain        7.5\nsave         0.2\ntotal        9.2\n"), "{text}");
         assert!(text.contains("on Test CPU, 2 threads"), "{text}");
         assert_eq!(listed_steps(&text), vec!["load", "train", "save"]);
