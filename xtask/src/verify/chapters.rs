@@ -618,7 +618,7 @@ fn check_directives(
 
 type Failure = (String, String);
 
-/// `../../examples/00_setup_check.rs:versions` → (example, anchor), checked.
+/// `../../examples/00_setup_check/main.rs:versions` → (example, anchor), checked.
 fn resolve_include(
     dir: &Path,
     target: &str,

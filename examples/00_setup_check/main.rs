@@ -1,6 +1,8 @@
 //! Getting started: checks that libtorch, ONNX Runtime and the plotting stack work on this
 //! machine, and shows where an example's pictures go.
 //!
+//! `main` runs the steps in the chapter's order, each one function below.
+//!
 //! Run it with `cargo run --release --example 00_setup_check` after `cargo xtask setup`.
 // verify-docs: timeout_s = 120, budget_s = 60
 
@@ -36,17 +38,36 @@ const CONFIG: Config = Config {
 };
 // ANCHOR_END: config
 
+// ANCHOR: main
 fn main() -> Result<()> {
-    // ANCHOR: versions
+    versions();
+    let device = device();
+    let n = tensor(device);
+    autograd()?;
+    image()?;
+    onnx()?;
+    exercise_seed(device, n);
+    exercise_threads(device, n);
+    exercise_tanh();
+    Ok(())
+}
+// ANCHOR_END: main
+
+// ANCHOR: versions
+/// The versions in play.
+fn versions() {
     step("versions");
     println!("tinycats       {}", env!("CARGO_PKG_VERSION"));
     println!(
         "libtorch       {}",
         libtorch_version().unwrap_or_else(|| "unknown".into())
     );
-    // ANCHOR_END: versions
+}
+// ANCHOR_END: versions
 
-    // ANCHOR: device
+// ANCHOR: device
+/// Where the tensors will live: a GPU if libtorch sees one, else the CPU.
+fn device() -> Device {
     step("device");
     let device = Device::cuda_if_available();
     println!(
@@ -55,9 +76,13 @@ fn main() -> Result<()> {
     );
     println!("cuda devices   {}", tch::Cuda::device_count());
     println!("libtorch uses  {} threads", tch::get_num_threads());
-    // ANCHOR_END: device
+    device
+}
+// ANCHOR_END: device
 
-    // ANCHOR: tensor
+// ANCHOR: tensor
+/// A seeded matrix product, and one of its entries by hand; returns the matrices' side.
+fn tensor(device: Device) -> i64 {
     step("tensor");
     tch::manual_seed(CONFIG.seed);
     let n = CONFIG.matmul_size;
@@ -77,9 +102,13 @@ fn main() -> Result<()> {
         "mean |c|       {:.4}",
         c.abs().mean(Kind::Float).double_value(&[])
     );
-    // ANCHOR_END: tensor
+    n
+}
+// ANCHOR_END: tensor
 
-    // ANCHOR: autograd
+// ANCHOR: autograd
+/// The sigmoid and its gradient by autograd, drawn.
+fn autograd() -> Result<()> {
     step("autograd");
     let x = Tensor::linspace(-6.0, 6.0, 121, (Kind::Float, Device::Cpu)).set_requires_grad(true);
     let y = x.sigmoid();
@@ -98,9 +127,13 @@ fn main() -> Result<()> {
         grad.max().double_value(&[])
     );
     println!("saved          {}", display_path(&path));
-    // ANCHOR_END: autograd
+    Ok(())
+}
+// ANCHOR_END: autograd
 
-    // ANCHOR: image
+// ANCHOR: image
+/// A picture computed as a tensor and saved as a PNG.
+fn image() -> Result<()> {
     step("image");
     let s = CONFIG.image_size;
     let coords = Tensor::linspace(-1.0, 1.0, s, (Kind::Float, Device::Cpu));
@@ -120,9 +153,13 @@ fn main() -> Result<()> {
     let path = save_png(&img, out_dir().join("disc.png"))?;
     println!("image          {}x{} RGB", img.width(), img.height());
     println!("saved          {}", display_path(&path));
-    // ANCHOR_END: image
+    Ok(())
+}
+// ANCHOR_END: image
 
-    // ANCHOR: onnx
+// ANCHOR: onnx
+/// The book's classifier exported to ONNX and run on ONNX Runtime beside libtorch.
+fn onnx() -> Result<()> {
     step("onnx");
     // The book's breed classifier, untrained: right architecture, random weights.
     tch::manual_seed(CONFIG.seed);
@@ -163,9 +200,12 @@ fn main() -> Result<()> {
     );
     println!("logits         {:?} from both", ort_logits.size());
     println!("tch vs ORT     agree within 1e-4: {}", max_diff < 1e-4);
-    // ANCHOR_END: onnx
+    Ok(())
+}
+// ANCHOR_END: onnx
 
-    // ANCHOR: exercise_seed
+// ANCHOR: exercise_seed
+fn exercise_seed(device: Device, n: i64) {
     step("exercise_seed");
     // The tensor step's first entry for seeds 0, 0 again and 1.
     for seed in [CONFIG.seed, CONFIG.seed, CONFIG.seed + 1] {
@@ -179,9 +219,11 @@ fn main() -> Result<()> {
             c.size()
         );
     }
-    // ANCHOR_END: exercise_seed
+}
+// ANCHOR_END: exercise_seed
 
-    // ANCHOR: exercise_threads
+// ANCHOR: exercise_threads
+fn exercise_threads(device: Device, n: i64) {
     step("exercise_threads");
     // The same product on one thread, against the default pool.
     tch::manual_seed(CONFIG.seed);
@@ -199,9 +241,11 @@ fn main() -> Result<()> {
         "one thread vs the pool   agree within 1e-4: {}",
         max_diff < 1e-4
     );
-    // ANCHOR_END: exercise_threads
+}
+// ANCHOR_END: exercise_threads
 
-    // ANCHOR: exercise_tanh
+// ANCHOR: exercise_tanh
+fn exercise_tanh() {
     step("exercise_tanh");
     // Autograd's derivative of tanh against the formula 1 − tanh²(x).
     let x = Tensor::from_slice(&[-2.0f32, -0.5, 0.0, 0.5, 2.0]).set_requires_grad(true);
@@ -218,6 +262,5 @@ fn main() -> Result<()> {
             formula.double_value(&[i])
         );
     }
-    // ANCHOR_END: exercise_tanh
-    Ok(())
 }
+// ANCHOR_END: exercise_tanh
