@@ -28,7 +28,7 @@ const root = resolve(new URL("../..", import.meta.url).pathname);
 const demoDir = join(bookDir, "demo");
 
 /**
- * The reference: what `examples/07_try_in_browser.rs` drew with the Rust runtime, per graph,
+ * The reference: what `examples/07_try_in_browser/main.rs` drew with the Rust runtime, per graph,
  * with the bundled generator's recorded sampler (the manifest's, as the page starts with).
  */
 const MANIFEST = JSON.parse(readFileSync(join(demoDir, "models/manifest.json")));

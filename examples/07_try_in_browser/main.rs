@@ -3,6 +3,8 @@
 //! Runtime), shows the portable noise that both sides compute bit for bit, and measures what
 //! the page's int8 generator costs in quality against the fp32 graph.
 //!
+//! `main` runs the steps in the chapter's order, each one function below.
+//!
 //! Run it with `cargo run --release --example 07_try_in_browser` after `cargo xtask setup`.
 // verify-docs: timeout_s = 120, budget_s = 40
 
@@ -31,10 +33,19 @@ const CONFIG: Config = Config {
 };
 // ANCHOR_END: config
 
+// ANCHOR: main
 fn main() -> Result<()> {
     let repo = ModelRepo::local(workspace_root().join("assets"))?;
+    noise();
+    let mut graphs = reference(&repo)?;
+    int8_vs_fp32(&repo, &mut graphs)?;
+    Ok(())
+}
+// ANCHOR_END: main
 
-    // ANCHOR: noise
+// ANCHOR: noise
+/// The first values of the reference cat's noise, as numbers and as bits.
+fn noise() {
     step("noise");
     // The first values of the reference cat's noise (stream 0 of seed 0). The page computes
     // them with the same algorithm in JavaScript and gets the same 32-bit floats.
@@ -44,9 +55,12 @@ fn main() -> Result<()> {
         "as f32 bits  {:08x?}",
         noise[..4].iter().map(|v| v.to_bits()).collect::<Vec<_>>()
     );
-    // ANCHOR_END: noise
+}
+// ANCHOR_END: noise
 
-    // ANCHOR: reference
+// ANCHOR: reference
+/// The reference cat on the page's two graphs; returns them, int8 first.
+fn reference(repo: &ModelRepo) -> Result<(Generator, Generator)> {
     step("reference");
     // The page's default sampler (the library's: 10 Heun steps, guidance 3 at t in [0.3, 1])
     // on both of its graphs.
@@ -73,21 +87,27 @@ fn main() -> Result<()> {
         );
         println!("saved {}", display_path(&path));
     }
-    // ANCHOR_END: reference
+    Ok((generator, fp32))
+}
+// ANCHOR_END: reference
 
-    // ANCHOR: int8_vs_fp32
+// ANCHOR: int8_vs_fp32
+/// One cat per breed from both graphs: pixel difference, and whether the classifier agrees.
+fn int8_vs_fp32(repo: &ModelRepo, graphs: &mut (Generator, Generator)) -> Result<()> {
     step("int8_vs_fp32");
     // ONNX Runtime's fp32 kernels round differently on AVX-512 and AVX2 CPUs, and the int8
     // graph quantizes those activations: the RMSE moves in its last digits between machines.
     tolerance(Tolerance::relative(0.05));
     let mut classifier = Classifier::load(repo.file(CLASSIFIER_ONNX)?)?;
+    let (generator, fp32) = graphs;
     let breeds: Vec<String> = generator.class_names().to_vec();
     let (mut agree_int8, mut agree_fp32, mut sq, mut n) = (0, 0, 0.0f64, 0usize);
     for breed in &breeds {
         let options = GenerateOptions {
             breed: Breed::Name(breed.clone()),
+            seed: CONFIG.seed,
             batch: CONFIG.per_breed,
-            ..options.clone()
+            ..GenerateOptions::default()
         };
         let small = generator.generate(&options, |_| {})?;
         let large = fp32.generate(&options, |_| {})?;
@@ -115,6 +135,6 @@ fn main() -> Result<()> {
         let bytes = std::fs::metadata(repo.file(file)?)?.len();
         println!("{name} graph: {:.1} MB", bytes as f64 / 1e6);
     }
-    // ANCHOR_END: int8_vs_fp32
     Ok(())
 }
+// ANCHOR_END: int8_vs_fp32
