@@ -1,0 +1,134 @@
+//! The generation chapter's measurements: the classifier as a judge, breed fidelity, quality
+//! in the feature network's space, the saved cats, and the GPU. They use the example's
+//! imports (`super::*`).
+
+use super::*;
+
+// ANCHOR: judge
+/// The bundled classifier, and what it makes of the first cat.
+pub fn judge(one: RgbImage) -> Result<Classifier> {
+    step("judge");
+    let root = workspace_root();
+    let repo = ModelRepo::resolve(&root.join(CONFIG.repo).to_string_lossy(), false)?;
+    let mut judge = Classifier::load(repo.file(CLASSIFIER_ONNX)?)?;
+    let verdict = judge.classify(&DynamicImage::ImageRgb8(one), 3)?;
+    println!("the one {} above, as the classifier sees it:", CONFIG.breed);
+    for p in &verdict {
+        println!("  {:<18} {:>5.1}%", p.name, 100.0 * p.probability);
+    }
+    Ok(judge)
+}
+// ANCHOR_END: judge
+
+// ANCHOR: fidelity
+pub fn fidelity(g: &mut Loaded, judge: &mut Classifier) -> Result<Fidelity> {
+    step("fidelity");
+    let started = Instant::now();
+    // Every breed from its own seed (`seed + 100 + breed`), judged by the classifier.
+    // `breed_fidelity` takes either back-end's generator: libtorch's here.
+    let fidelity = breed_fidelity(
+        &mut g.model,
+        judge,
+        CONFIG.fidelity_per_breed,
+        &CONFIG.sampler,
+        CONFIG.seed + 100,
+    )?;
+    let report = &fidelity.report;
+    println!(
+        "{} samples in {:.1} s",
+        fidelity.samples.len(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("{}", report.table("breed fidelity"));
+    let chart = BarChart::new(
+        "breed fidelity: the classifier agrees with the requested breed",
+        report.class_names.clone(),
+        (0..report.class_names.len())
+            .map(|i| 100.0 * report.of(i).unwrap_or(0.0))
+            .collect(),
+    )
+    .value_label("agreement (%)")
+    .range(0.0, 100.0);
+    let path = save_png(&chart.render(640, 400)?, out_dir().join("fidelity.png"))?;
+    println!("saved        {}", display_path(&path));
+    ensure!(
+        report.mean_per_breed() >= CONFIG.min_fidelity,
+        "breed fidelity {:.3} is below the promised {}",
+        report.mean_per_breed(),
+        CONFIG.min_fidelity
+    );
+    Ok(fidelity)
+}
+// ANCHOR_END: fidelity
+
+// ANCHOR: quality
+pub fn quality(fidelity: &Fidelity) -> Result<()> {
+    step("quality");
+    // The same samples in the SynthCats feature network's space, against real test renders.
+    // Features are sums over thousands of pixels: on another CPU they move in the last digits.
+    tolerance(Tolerance::relative(0.02));
+    let started = Instant::now();
+    let (_fvs, features) = FeatureNet::load(&workspace_root().join(CONFIG.features), Device::Cpu)?;
+    let q = quality::measure(&features, &fidelity.samples, &QualityOptions::default())?;
+    println!(
+        "{} generated vs {} real images in {:.1} s",
+        q.images,
+        q.images,
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "Fréchet distance  {:.2}  (real vs real: {:.2}, ratio {:.1}×)",
+        q.fd, q.fd_real_real, q.fd_ratio
+    );
+    println!("precision         {:.3}", q.precision);
+    println!("recall            {:.3}", q.recall);
+    println!("sharpness         {:.3}  (generated / real)", q.sharpness);
+    println!(
+        "patch seams       {:.3}  (real: {:.3})",
+        q.seams, q.seams_real
+    );
+    Ok(())
+}
+// ANCHOR_END: quality
+
+// ANCHOR: save
+pub fn save(g: &Loaded, fidelity: &Fidelity) -> Result<()> {
+    step("save");
+    let folder = out_dir().join("cats");
+    for (i, name) in g.cfg.class_names.iter().enumerate() {
+        let file = folder.join(format!("{}.png", name.to_lowercase().replace(' ', "_")));
+        save_png(
+            &tiles_of(&fidelity.samples, i, CONFIG.fidelity_per_breed),
+            &file,
+        )?;
+    }
+    println!(
+        "saved {} PNGs (4 samples each) in {}",
+        g.cfg.class_names.len(),
+        display_path(&folder)
+    );
+    Ok(())
+}
+// ANCHOR_END: save
+
+// ANCHOR: gpu
+pub fn gpu(g: &Loaded) -> Result<()> {
+    step("gpu");
+    if tch::Cuda::is_available() {
+        let generator = workspace_root().join(CONFIG.generator);
+        let (_vs, gpu_model) = TinyDit::load(&generator, Device::Cuda(0))?;
+        let all: Vec<i64> = (0..g.cfg.num_classes).collect();
+        let started = Instant::now();
+        let x = sample_breeds(&gpu_model, &all, 8, &CONFIG.sampler, CONFIG.seed)?;
+        tch::Cuda::synchronize(0);
+        println!(
+            "CUDA: {} samples in {:.0} ms",
+            x.size()[0],
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    } else {
+        println!("no CUDA device: everything above ran on the CPU");
+    }
+    Ok(())
+}
+// ANCHOR_END: gpu
