@@ -1,0 +1,259 @@
+//! The training steps: a run interrupted and resumed, its curves, previews and EMA, and
+//! early stopping. They use the example's imports (`super::*`).
+
+use super::*;
+
+// ANCHOR: train
+/// A loader of one split of the dataset, with the model's own normalisation.
+fn loader(setup: &Setup, split: &str, shuffle: bool) -> Result<Loader> {
+    let data = image_folder(&setup.split_dir.join(split), &ImageFolderOptions::default())?;
+    Ok(Loader::new(
+        Source::Files(data),
+        LoaderConfig {
+            batch_size: setup.run.batch_size,
+            image_size: setup.cfg.input_size as u32,
+            normalize: setup.cfg.normalize()?, // the model folder's own mean and std
+            augment: if shuffle {
+                Augment::generator_train()
+            } else {
+                Augment::eval()
+            },
+            shuffle,
+            drop_last: shuffle,
+            seed: CONFIG.seed,
+            ..LoaderConfig::default()
+        },
+    )?)
+}
+
+/// The interrupted run: its folder, the step it stopped at, and the loaders it continues with.
+pub struct Interrupted {
+    run_dir: PathBuf,
+    train: Loader,
+    val: Loader,
+    steps: u64,
+}
+
+pub fn train(setup: &Setup) -> Result<Interrupted> {
+    step("train");
+    let Setup {
+        work, run, device, ..
+    } = setup;
+    let device = *device;
+
+    let run_dir = work.join("runs/first");
+    let (mut train, mut val) = (loader(setup, "train", true)?, loader(setup, "val", false)?);
+    tch::manual_seed(CONFIG.seed as i64);
+    let mut task = GeneratorTask::new(&setup.cfg, run.time_sampling, device)?;
+    task.preview = CONFIG.sampler;
+    task.preview_seed = CONFIG.seed;
+    // Stop early, at `interrupt_at`, as a crash or a closed laptop would.
+    let interrupted = TrainerConfig {
+        stop_at_step: Some(CONFIG.interrupt_at),
+        ..run.trainer.clone()
+    };
+    let started = Instant::now();
+    let (first, _) =
+        Trainer::new(interrupted, &run_dir, device)?.fit(&mut task, &mut train, &mut val, false)?;
+    println!(
+        "stopped at step {} after {:.1} s",
+        first.steps,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Interrupted {
+        run_dir,
+        train,
+        val,
+        steps: first.steps,
+    })
+}
+// ANCHOR_END: train
+
+// ANCHOR: resume
+/// A finished run: its folder, the trained task, how the run went, and its EMA.
+pub struct Trained {
+    pub run_dir: PathBuf,
+    pub task: GeneratorTask,
+    pub summary: FitSummary,
+    pub ema: Ema,
+}
+
+pub fn resume(setup: &Setup, first: Interrupted) -> Result<Trained> {
+    step("resume");
+    // A fresh process would rebuild the task the same way; the trainer restores weights,
+    // optimiser moments, EMA, data order and the early-stopping state from the checkpoint.
+    let (run, device) = (&setup.run, setup.device);
+    let Interrupted {
+        run_dir,
+        mut train,
+        mut val,
+        steps,
+    } = first;
+    tch::manual_seed(CONFIG.seed as i64);
+    let mut task = GeneratorTask::new(&setup.cfg, run.time_sampling, device)?;
+    task.preview = CONFIG.sampler;
+    task.preview_seed = CONFIG.seed;
+    let started = Instant::now();
+    let (summary, ema) = Trainer::new(run.trainer.clone(), &run_dir, device)?
+        .fit(&mut task, &mut train, &mut val, true)?;
+    println!(
+        "resumed at step {} and finished at step {} in {:.1} s; best val_loss {:.4}{}",
+        steps,
+        summary.steps,
+        started.elapsed().as_secs_f64(),
+        summary.best_val_loss.unwrap_or(f64::NAN),
+        if summary.stopped_early {
+            " (stopped early)"
+        } else {
+            ""
+        }
+    );
+    let ema = ema.context("the run config keeps an EMA")?;
+    Ok(Trained {
+        run_dir,
+        task,
+        summary,
+        ema,
+    })
+}
+// ANCHOR_END: resume
+
+// ANCHOR: curves
+pub fn curves(trained: &Trained) -> Result<()> {
+    step("curves");
+    let Trained {
+        run_dir, summary, ..
+    } = trained;
+    let metrics = read_metrics(&run_dir.join("metrics.csv"))?;
+    let train_loss: Vec<(f64, f64)> = smooth(
+        &metrics
+            .iter()
+            .map(|m| (m.step as f64, m.train_loss))
+            .collect::<Vec<_>>(),
+        10,
+    );
+    let val_loss: Vec<(f64, f64)> = metrics
+        .iter()
+        .filter_map(|m| Some((m.step as f64, m.val_loss?)))
+        .collect();
+    let (best_step, best) = val_loss
+        .iter()
+        .copied()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .context("no validation in metrics.csv")?;
+    let mut chart = LineChart::new("training the small TinyDiT", "step", "flow-matching loss")
+        .series("train (mean of 10 steps)", train_loss)
+        .series("validation", val_loss.clone())
+        .marker(CONFIG.interrupt_at as f64, "interrupted and resumed")
+        .marker(best_step, "best val_loss");
+    if summary.stopped_early {
+        chart = chart.marker(summary.steps as f64, "early stop");
+    }
+    let loss_png = save_png(&chart.render(720, 400)?, out_dir().join("loss.png"))?;
+    let lr = LineChart::new("learning rate: warm-up, then cosine", "step", "lr").series(
+        "lr",
+        metrics.iter().map(|m| (m.step as f64, m.lr)).collect(),
+    );
+    let lr_png = save_png(&lr.render(720, 260)?, out_dir().join("lr.png"))?;
+    println!(
+        "{} logged steps, {} validations",
+        metrics.len(),
+        val_loss.len()
+    );
+    println!("best val_loss {best:.4} at step {best_step}");
+    println!("saved        {}", display_path(&loss_png));
+    println!("saved        {}", display_path(&lr_png));
+    Ok(())
+}
+// ANCHOR_END: curves
+
+// ANCHOR: previews
+pub fn previews(trained: &Trained) -> Result<()> {
+    step("previews");
+    let preview_dir = trained.run_dir.join("samples");
+    let mut rows = Vec::new();
+    let mut labels = Vec::new();
+    for file in list_dir(&preview_dir)? {
+        rows.push(image::open(preview_dir.join(&file))?.to_rgb8());
+        let step: u64 = file
+            .trim_start_matches("step-")
+            .trim_end_matches(".png")
+            .parse()?;
+        labels.push(format!("step {step}"));
+    }
+    let grid = ImageGrid::new(1)
+        .scale(2)
+        .row_labels(labels)
+        .title("preview samples during training (EMA weights, same noise)")
+        .render(&rows)?;
+    let path = save_png(&grid, out_dir().join("previews.png"))?;
+    println!("{} preview grids", rows.len());
+    println!("saved        {}", display_path(&path));
+    Ok(())
+}
+// ANCHOR_END: previews
+
+// ANCHOR: ema
+pub fn ema(trained: &Trained) -> Result<()> {
+    step("ema");
+    let Trained { task, ema, .. } = trained;
+    let breeds: Vec<i64> = (0..task.model.config().num_classes).collect();
+    let raw_samples = sample_breeds(&task.model, &breeds, 1, &CONFIG.sampler, CONFIG.seed)?;
+    let mut vars = task.vs.variables();
+    let ema_samples = ema.with_weights(&mut vars, || {
+        sample_breeds(&task.model, &breeds, 1, &CONFIG.sampler, CONFIG.seed)
+    })?;
+    let mut tiles = images::to_rgb8_all(&raw_samples)?;
+    tiles.extend(images::to_rgb8_all(&ema_samples)?);
+    let grid = ImageGrid::new(breeds.len())
+        .scale(2)
+        .row_labels(vec!["raw".into(), "EMA".into()])
+        .title("the last step's weights against their moving average, same noise")
+        .render(&tiles)?;
+    let path = save_png(&grid, out_dir().join("ema.png"))?;
+    let diff = (&raw_samples - &ema_samples)
+        .abs()
+        .mean(Kind::Float)
+        .double_value(&[]);
+    println!("mean |raw − EMA| per pixel: {diff:.4}");
+    println!("saved        {}", display_path(&path));
+    Ok(())
+}
+// ANCHOR_END: ema
+
+// ANCHOR: early_stop
+pub fn early_stop(setup: &Setup) -> Result<()> {
+    step("early_stop");
+    // The same run from scratch, but an evaluation counts as an improvement only when it
+    // beats the best validation loss by at least 0.005, and two evaluations without one
+    // end the run.
+    let Setup { work, run, cfg, .. } = setup;
+    let strict = TrainerConfig {
+        patience: 2,
+        min_delta: 0.005,
+        preview_every: None,
+        ..run.trainer.clone()
+    };
+    let (mut train, mut val) = (loader(setup, "train", true)?, loader(setup, "val", false)?);
+    tch::manual_seed(CONFIG.seed as i64);
+    let mut strict_task = GeneratorTask::new(cfg, run.time_sampling, setup.device)?;
+    let (stopped, _) = Trainer::new(strict, &work.join("runs/strict"), setup.device)?.fit(
+        &mut strict_task,
+        &mut train,
+        &mut val,
+        false,
+    )?;
+    println!(
+        "{} at step {} of {}; best val_loss {:.4}",
+        if stopped.stopped_early {
+            "stopped early"
+        } else {
+            "ran to the end"
+        },
+        stopped.steps,
+        run.trainer.max_steps,
+        stopped.best_val_loss.unwrap_or(f64::NAN)
+    );
+    Ok(())
+}
+// ANCHOR_END: early_stop
