@@ -171,22 +171,14 @@ pub fn package(
     tuned: &Tuned,
     measured: &Measured,
 ) -> Result<()> {
-    let Measured {
-        before,
-        after,
-        parity,
-        table,
-    } = measured;
     step("package");
     let Merged {
         dir: merged_dir,
         model: merged,
-        provenance,
         new_class,
         ..
     } = m;
     let new_class = *new_class;
-    let lora = &ft_run.lora;
     let repo_dir = work.join("hf-repo");
     let grid = sample_breeds(merged, &[new_class, 3, 10], 4, &CONFIG.sampler, CONFIG.seed)?;
     let grid = ImageGrid::new(4)
@@ -198,7 +190,47 @@ pub fn package(
         ])
         .render(&images::to_rgb8_all(&grid)?)?;
     save_png(&grid, merged_dir.join("samples.png"))?;
-    let card = format!(
+    let card = model_card(m, ft_run, tuned, measured);
+    tinycats_models::io::write_atomic(&repo_dir.join("README.md"), card.as_bytes())?;
+    // Validate offline: the folder resolves as a repository and its generator loads.
+    let repo = ModelRepo::local(&repo_dir)?;
+    let g = Generator::load(repo.file(GENERATOR_ONNX)?)?;
+    println!(
+        "{} loads: {} classes, the last {:?}",
+        display_path(&repo_dir),
+        g.class_names().len(),
+        g.class_names().last().map(String::as_str).unwrap_or("")
+    );
+    let card_lines = std::fs::read_to_string(repo_dir.join("README.md"))?
+        .lines()
+        .count();
+    println!("  {:<36} model card, {card_lines} lines", "README.md");
+    for file in [
+        "adapter/adapter_config.json",
+        "adapter/adapter_model.safetensors",
+        "generator/config.json",
+        "generator/model.safetensors",
+        "generator/model.onnx",
+        "generator/samples.png",
+    ] {
+        println!(
+            "  {file:<36} {:>8.3} MB",
+            std::fs::metadata(repo_dir.join(file))?.len() as f64 / 1e6
+        );
+    }
+    Ok(())
+}
+
+/// The model card (`README.md`): what the model is, how it was made, what this run measured.
+fn model_card(m: &Merged, ft_run: &FineTuneRun, tuned: &Tuned, measured: &Measured) -> String {
+    let Measured {
+        before,
+        after,
+        parity,
+        table,
+    } = measured;
+    let (lora, provenance, new_class) = (&ft_run.lora, &m.provenance, m.new_class);
+    format!(
         "---\nlicense: mit\nlibrary_name: tinycats\npipeline_tag: unconditional-image-generation\n\
          tags: [tinycats, flow-matching, diffusion-transformer, lora]\n\
          base_model: tinycats bundled generator (assets/generator)\n---\n\n\
@@ -230,34 +262,6 @@ pub fn package(
         data = 100.0 * before.data_share,
         fb = 100.0 * after.fid_before,
         fa = 100.0 * after.fid_after,
-    );
-    tinycats_models::io::write_atomic(&repo_dir.join("README.md"), card.as_bytes())?;
-    // Validate offline: the folder resolves as a repository and its generator loads.
-    let repo = ModelRepo::local(&repo_dir)?;
-    let g = Generator::load(repo.file(GENERATOR_ONNX)?)?;
-    println!(
-        "{} loads: {} classes, the last {:?}",
-        display_path(&repo_dir),
-        g.class_names().len(),
-        g.class_names().last().map(String::as_str).unwrap_or("")
-    );
-    let card_lines = std::fs::read_to_string(repo_dir.join("README.md"))?
-        .lines()
-        .count();
-    println!("  {:<36} model card, {card_lines} lines", "README.md");
-    for file in [
-        "adapter/adapter_config.json",
-        "adapter/adapter_model.safetensors",
-        "generator/config.json",
-        "generator/model.safetensors",
-        "generator/model.onnx",
-        "generator/samples.png",
-    ] {
-        println!(
-            "  {file:<36} {:>8.3} MB",
-            std::fs::metadata(repo_dir.join(file))?.len() as f64 / 1e6
-        );
-    }
-    Ok(())
+    )
 }
 // ANCHOR_END: package

@@ -4,6 +4,10 @@
 use super::*;
 
 // ANCHOR: gradcam
+/// For one image: the picture as the model sees it and one overlay per class, the
+/// probabilities, and each map's peak before it is scaled to its own maximum.
+type Explained = (Vec<RgbImage>, Vec<f32>, Vec<f32>);
+
 pub fn gradcam(
     repo: &ModelRepo,
     classifier: &mut Classifier,
@@ -17,12 +21,6 @@ pub fn gradcam(
     let config = repo.file(&format!("{CLASSIFIER_DIR}/config.json"))?;
     repo.file(&format!("{CLASSIFIER_DIR}/model.safetensors"))?;
     let dir = config.parent().context("the classifier's folder")?;
-    let Studied {
-        images,
-        labels,
-        probs,
-        ..
-    } = studied;
     let (names, size) = (
         classifier.class_names().to_vec(),
         classifier.preprocess().size,
@@ -31,7 +29,6 @@ pub fn gradcam(
     let preprocess = classifier.preprocess().clone();
     // The picture as the model sees it, one overlay per class, the probabilities, and each
     // map's peak before it is scaled to its own maximum (0: no evidence anywhere).
-    type Explained = (Vec<RgbImage>, Vec<f32>, Vec<f32>);
     let explain = |image: &DynamicImage, classes: &[usize]| -> Result<Explained> {
         let x = preprocess.batch(std::slice::from_ref(image)); // (1, 3, S, S)
         let seen = preprocess.to_image(x.index_axis(Axis(0), 0));
@@ -48,7 +45,26 @@ pub fn gradcam(
         }
         Ok((panels, probs, peaks))
     };
-    // The most frequent confusions at the studied severity: (count, truth, predicted).
+    confusions(studied, matrix, predicted, &names, &explain)?;
+    photos(classifier, &explain)
+}
+
+/// The most frequent confusions: for each, the surest right answer and the surest mistake,
+/// with the evidence for the predicted and the true breed.
+fn confusions(
+    studied: &Studied,
+    matrix: &ConfusionMatrix,
+    predicted: &[usize],
+    names: &[String],
+    explain: &dyn Fn(&DynamicImage, &[usize]) -> Result<Explained>,
+) -> Result<()> {
+    let Studied {
+        images,
+        labels,
+        probs,
+        ..
+    } = studied;
+    // (count, truth, predicted), most frequent first
     let pairs = matrix.most_frequent_confusions(CONFIG.gradcam_pairs);
     let surest = |truth: usize, guess: usize| {
         (0..labels.len())
@@ -96,7 +112,14 @@ pub fn gradcam(
         .render(&tiles)?;
     let path = save_png(&grid, out_dir().join("gradcam.png"))?;
     println!("saved        {}", display_path(&path));
-    // The two real photos, with the evidence for the classifier's first and second guess.
+    Ok(())
+}
+
+/// The two real photos, with the evidence for the classifier's first and second guess.
+fn photos(
+    classifier: &mut Classifier,
+    explain: &dyn Fn(&DynamicImage, &[usize]) -> Result<Explained>,
+) -> Result<()> {
     let mut tiles = Vec::new();
     for photo in CONFIG.photos {
         let image = open_image(&workspace_root().join(photo))?;

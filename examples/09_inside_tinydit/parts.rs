@@ -5,12 +5,21 @@ use super::*;
 
 // ANCHOR: architecture
 pub fn architecture(g: &Loaded) -> Result<()> {
+    step("architecture");
+    // The figure is drawn from the configuration, so it always shows the bundled model.
+    let (fig, output) = diagram(g);
+    let path = save_png(&fig.render(760, 520)?, out_dir().join("architecture.png"))?;
+    println!("output: {}", output.join("; "));
+    println!("saved        {}", display_path(&path));
+    Ok(())
+}
+
+/// The architecture as boxes and arrows, and the lines that describe the model's output.
+fn diagram(g: &Loaded) -> (Diagram, Vec<String>) {
     let Loaded {
         p, d, tokens, c_in, ..
     } = *g;
     let cfg = &g.cfg;
-    step("architecture");
-    // The figure is drawn from the configuration, so it always shows the bundled model.
     let mut fig = Diagram::new("TinyDiT, as configured in assets/generator/config.json");
     let (w, h) = (300, 46);
     let image = format!("{c_in} × {} × {}", cfg.input_size, cfg.input_size);
@@ -96,10 +105,7 @@ pub fn architecture(g: &Loaded) -> Result<()> {
     fig.arrow(y_emb, Side::Bottom, cond, Side::Top);
     fig.arrow(cond, Side::Bottom, blocks, Side::Right);
     fig.arrow(cond, Side::Bottom, last, Side::Right);
-    let path = save_png(&fig.render(760, 520)?, out_dir().join("architecture.png"))?;
-    println!("output: {}", output.join("; "));
-    println!("saved        {}", display_path(&path));
-    Ok(())
+    (fig, output)
 }
 // ANCHOR_END: architecture
 

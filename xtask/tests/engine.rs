@@ -276,6 +276,22 @@ fn an_example_split_into_modules_is_read_from_its_folder() {
 }
 
 #[test]
+fn an_example_file_longer_than_the_limit_is_caught() {
+    let f = healthy();
+    let src = f.root().join("examples/ex.rs");
+    let long = fs::read_to_string(&src).unwrap() + &"// more\n".repeat(400);
+    fs::write(&src, long).unwrap();
+    one_problem(
+        &f.verify(),
+        &[
+            "examples/ex.rs:1",
+            "more than the 400",
+            "examples/ex/main.rs",
+        ],
+    );
+}
+
+#[test]
 fn a_file_example_named_like_a_crate_is_refused() {
     let f = healthy();
     f.example("my-example", &["a"], "true");

@@ -252,6 +252,7 @@ pub fn check(
         }
     }
     check_reading_order(project, &index.includes, problems);
+    check_example_sizes(project, examples, problems)?;
     check_prose_numbers(project, &chapters, &index, problems)?;
 
     let used: BTreeSet<(&str, &str)> = index
@@ -328,6 +329,50 @@ fn check_prose_numbers(
             project.root(),
             problems,
         );
+    }
+    Ok(())
+}
+
+/// The most lines an example's source file may have: a longer one is split into sibling
+/// modules (`examples/<name>/main.rs` with one function per step, the rest beside it), so
+/// that a reader can find a step and read it alone.
+pub const MAX_EXAMPLE_LINES: usize = 400;
+
+/// Every source file of every example (an example's file, or each `.rs` of its folder) is at
+/// most [`MAX_EXAMPLE_LINES`] long.
+fn check_example_sizes(
+    project: &Project,
+    examples: &[ExampleSource],
+    problems: &mut Vec<Problem>,
+) -> Result<()> {
+    for ex in examples {
+        let dir = ex.module_dir.as_ref().or(ex.crate_dir.as_ref());
+        let files: Vec<PathBuf> = match dir {
+            Some(dir) => walkdir::WalkDir::new(dir)
+                .into_iter()
+                .filter_map(|e| e.ok())
+                .map(|e| e.into_path())
+                .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+                .collect(),
+            None => vec![ex.path.clone()],
+        };
+        for file in files {
+            let text = fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let lines = text.lines().count();
+            if lines > MAX_EXAMPLE_LINES {
+                problems.push(Problem::new(
+                    format!("{}:1", project.rel(&file)),
+                    format!(
+                        "{lines} lines, more than the {MAX_EXAMPLE_LINES} an example's file may have"
+                    ),
+                    format!(
+                        "make the example a folder, examples/{}/main.rs, whose main calls one function per step, and move steps or helpers into sibling modules (`mod name;`, examples/{}/name.rs)",
+                        ex.name, ex.name
+                    ),
+                ));
+            }
+        }
     }
     Ok(())
 }
