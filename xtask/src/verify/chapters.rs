@@ -235,6 +235,7 @@ pub fn check(
             ),
         ));
     }
+    let mut texts: Vec<(&PathBuf, String)> = Vec::new();
     for chapter in &chapters {
         if !chapter.exists() {
             problems.push(Problem::new(
@@ -244,16 +245,17 @@ pub fn check(
             ));
             continue;
         }
-        check_chapter(project, chapter, examples, &mut index, problems)?;
         let text = fs::read_to_string(chapter)
             .with_context(|| format!("cannot read {}", chapter.display()))?;
+        check_chapter(project, chapter, &text, examples, &mut index, problems)?;
         if super::generated::is_generated(&text) {
             problems.extend(super::generated::check_page(&project.rel(chapter), &text));
         }
+        texts.push((chapter, text));
     }
     check_reading_order(project, &index.includes, problems);
     check_example_sizes(project, examples, problems)?;
-    check_prose_numbers(project, &chapters, &index, problems)?;
+    check_prose_numbers(project, &texts, &index, problems);
 
     let used: BTreeSet<(&str, &str)> = index
         .includes
@@ -290,14 +292,13 @@ pub fn check(
 /// instead.
 fn check_prose_numbers(
     project: &Project,
-    chapters: &[PathBuf],
+    chapters: &[(&PathBuf, String)],
     index: &BookIndex,
     problems: &mut Vec<Problem>,
-) -> Result<()> {
-    for chapter in chapters.iter().filter(|c| c.exists()) {
-        let text = fs::read_to_string(chapter)
-            .with_context(|| format!("cannot read {}", chapter.display()))?;
-        if super::generated::is_generated(&text) {
+) {
+    for (chapter, text) in chapters {
+        let chapter = *chapter;
+        if super::generated::is_generated(text) {
             continue;
         }
         let mut printed = Vec::new();
@@ -324,13 +325,12 @@ fn check_prose_numbers(
         }
         super::prose::check_chapter(
             &project.rel(chapter),
-            &text,
+            text,
             &printed,
             project.root(),
             problems,
         );
     }
-    Ok(())
 }
 
 /// The most lines an example's source file may have: a longer one is split into sibling
@@ -423,12 +423,11 @@ fn check_reading_order(project: &Project, includes: &[CodeInclude], problems: &m
 fn check_chapter(
     project: &Project,
     chapter: &Path,
+    text: &str,
     examples: &[ExampleSource],
     index: &mut BookIndex,
     problems: &mut Vec<Problem>,
 ) -> Result<()> {
-    let text = fs::read_to_string(chapter)
-        .with_context(|| format!("cannot read {}", chapter.display()))?;
     let rel_chapter = project.rel(chapter);
     let dir = chapter.parent().unwrap();
     let Parsed {
@@ -436,7 +435,7 @@ fn check_chapter(
         images,
         nested_code,
         html,
-    } = parse_blocks(&text);
+    } = parse_blocks(text);
     check_html(&rel_chapter, &html, problems);
     let mut rust_include_lines = BTreeSet::new();
     for block in blocks.iter().chain(&nested_code) {
@@ -447,7 +446,7 @@ fn check_chapter(
             rust_include_lines.insert(block.line + 1);
         }
     }
-    check_directives(&rel_chapter, &text, &rust_include_lines, problems);
+    check_directives(&rel_chapter, text, &rust_include_lines, problems);
     for block in &nested_code {
         let BlockKind::Code { lang, content } = &block.kind else {
             continue;

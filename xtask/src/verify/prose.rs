@@ -374,36 +374,50 @@ pub fn check_chapter(
     problems: &mut Vec<Problem>,
 ) {
     for block in blocks(text) {
+        // Each mark's files read once per block: the block's own marks one by one (with the
+        // problems of the files they name, reported after the figures), and the marks above
+        // the block together.
+        let inline: Vec<(Vouch, Vec<Problem>)> = block
+            .marks
+            .iter()
+            .map(|mark| {
+                let mut missing = Vec::new();
+                (vouch(&[mark], root, rel, &mut missing), missing)
+            })
+            .collect();
+        let above = (!block.above.is_empty()).then(|| {
+            vouch(
+                &block.above.iter().collect::<Vec<_>>(),
+                root,
+                rel,
+                &mut Vec::new(),
+            )
+        });
         for (line, text) in &block.lines {
             for figure in figures(text, *line) {
                 if printed.iter().any(|p| matches(&figure, p)) {
                     continue;
                 }
-                let covering: Vec<&Mark> = match block
+                let covering = match block
                     .marks
                     .iter()
-                    .find(|(l, c, _)| (*l, *c) > (figure.line, figure.column))
+                    .position(|(l, c, _)| (*l, *c) > (figure.line, figure.column))
                 {
-                    Some(mark) => vec![mark],
-                    None => block.above.iter().collect(),
+                    Some(i) => Some(&inline[i].0),
+                    None => above.as_ref(),
                 };
-                if covering.is_empty() {
-                    problems.push(Problem::new(
+                match covering {
+                    None => problems.push(Problem::new(
                         format!("{rel}:{line}"),
                         format!(
                             "`{}` in the prose is printed by none of this chapter's steps",
                             figure.text
                         ),
                         "write what the run printed (its snapshot in book/outputs/), or, for a figure from elsewhere, mark it `<!-- numbers: FILE or source -->` after it in its paragraph (a project file is then searched for it)",
-                    ));
-                    continue;
-                }
-                // Missing files are reported once, by the mark's own check below.
-                let mut quiet = Vec::new();
-                match vouch(&covering, root, rel, &mut quiet) {
-                    Vouch::Waived => {}
-                    Vouch::Files(cited) if cited.iter().any(|p| matches(&figure, p)) => {}
-                    Vouch::Files(_) => problems.push(Problem::new(
+                    )),
+                    Some(Vouch::Waived) => {}
+                    Some(Vouch::Files(cited)) if cited.iter().any(|p| matches(&figure, p)) => {}
+                    Some(Vouch::Files(_)) => problems.push(Problem::new(
                         format!("{rel}:{line}"),
                         format!(
                             "`{}` in the prose is neither printed by this chapter's steps nor found in the files its numbers mark names",
@@ -415,8 +429,8 @@ pub fn check_chapter(
             }
         }
         // Each mark's paths exist.
-        for mark in &block.marks {
-            vouch(&[mark], root, rel, problems);
+        for (_, missing) in inline {
+            problems.extend(missing);
         }
     }
 }
