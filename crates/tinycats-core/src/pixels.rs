@@ -29,9 +29,32 @@ impl Normalize {
         std: [1.0; 3],
     };
 
+    /// Checks that `mean` and `std` have one finite entry per channel, that `std` is
+    /// positive, and that there are three channels (RGB): a config's normalisation fields.
+    pub fn check(mean: &[f64], std: &[f64], channels: i64) -> Result<()> {
+        if channels != 3 {
+            return Err(Invalid::new("in_channels", channels, "3 (RGB images)"));
+        }
+        if mean.len() as i64 != channels || mean.iter().any(|m| !m.is_finite()) {
+            return Err(Invalid::new(
+                "mean",
+                format!("{mean:?}"),
+                &format!("{channels} finite values"),
+            ));
+        }
+        if std.len() as i64 != channels || std.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err(Invalid::new(
+                "std",
+                format!("{std:?}"),
+                &format!("{channels} values, each greater than 0"),
+            ));
+        }
+        Ok(())
+    }
+
     /// From a config's `mean` and `std` (three entries each, std > 0).
     pub fn from_config(mean: &[f64], std: &[f64]) -> Result<Self> {
-        crate::config::check_norm(mean, std, 3)?;
+        Self::check(mean, std, 3)?;
         let three = |v: &[f64]| [v[0] as f32, v[1] as f32, v[2] as f32];
         Ok(Normalize {
             mean: three(mean),
@@ -89,7 +112,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn normalise_and_back_round_trips_every_8_bit_value() {
+    fn normalize_and_back_round_trips_every_8_bit_value() {
         for norm in [
             Normalize::MINUS_ONE_ONE,
             Normalize::IMAGENET,
