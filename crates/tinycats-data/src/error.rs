@@ -35,6 +35,7 @@ pub enum DataError {
     },
     /// A manifest or report could not be written or read.
     #[error("{path}: {cause} (the file is CSV; re-create it with the command that wrote it)")]
+    #[cfg(feature = "datasets")]
     Csv { path: PathBuf, cause: csv::Error },
     /// A saved loader state does not belong to this loader.
     #[error("cannot restore loader state: {reason} (fix: {fix})")]
@@ -44,6 +45,7 @@ pub enum DataError {
     Worker(String),
 }
 
+#[cfg_attr(not(feature = "datasets"), allow(dead_code))] // the datasets' constructors
 impl DataError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {

@@ -10,22 +10,34 @@
 //!   seeded, resumable, prefetching loader yielding contiguous NCHW [`Batch`]es.
 //!
 //! This crate needs neither libtorch nor ONNX Runtime.
+#[cfg(feature = "datasets")]
 pub mod augment;
+#[cfg(feature = "datasets")]
 pub mod batch;
 
+#[cfg(feature = "datasets")]
 pub mod curate;
 pub mod decode;
 mod error;
+#[cfg(feature = "datasets")]
 pub mod loader;
+#[cfg(feature = "datasets")]
 pub mod loaders;
+#[cfg(feature = "datasets")]
 mod pixelops;
 mod problem;
+#[cfg(feature = "datasets")]
 pub mod synth;
 
+#[cfg(feature = "datasets")]
 pub use batch::Batch;
 pub use error::{DataError, Result};
+#[cfg(feature = "datasets")]
 pub use loader::{Loader, LoaderConfig, LoaderState, Source, SynthSplit};
-pub use loaders::{Dataset, FileProblem, ProblemKind, Sample};
+#[cfg(feature = "datasets")]
+pub use loaders::{Dataset, Sample};
+pub use problem::{FileProblem, ProblemKind};
+#[cfg(feature = "datasets")]
 pub use synth::{BreedSpec, SynthCats, SynthConfig, WILD_SEVERITY};
 pub use tinycats_core::Normalize;
 pub use tinycats_core::classes::{

@@ -26,7 +26,7 @@ pub fn open_image_with(path: &Path, limits: &DecodeLimits) -> crate::Result<Dyna
         message: match e {
             tinycats_data::DataError::Io { cause, .. } => cause.to_string(),
             tinycats_data::DataError::Image {
-                kind: tinycats_data::loaders::ProblemKind::TooLarge,
+                kind: tinycats_data::ProblemKind::TooLarge,
                 reason,
                 fix,
                 ..

@@ -5,8 +5,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tiny_skia::{GradientStop, LinearGradient, PathBuilder, Pixmap, Rect, SpreadMode, Transform};
 
-use super::canvas::{Canvas, blob, color, ellipse, mix, shade};
-use super::spec::Rgb;
+use super::canvas::{Canvas, blob, color, ellipse};
+use super::colour::{Rgb, mix, shade};
 
 /// Wall, floor and fabric colours seen in pet photos.
 const ROOM: [Rgb; 14] = [

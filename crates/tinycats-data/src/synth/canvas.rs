@@ -5,7 +5,7 @@ use tiny_skia::{
     Stroke, Transform,
 };
 
-use super::spec::Rgb;
+use super::colour::Rgb;
 
 pub(crate) fn color(c: Rgb, alpha: f32) -> tiny_skia::Color {
     tiny_skia::Color::from_rgba8(
@@ -14,17 +14,6 @@ pub(crate) fn color(c: Rgb, alpha: f32) -> tiny_skia::Color {
         c[2],
         (alpha.clamp(0.0, 1.0) * 255.0).round() as u8,
     )
-}
-
-/// Linear interpolation between two colours, `t` in 0..1.
-pub(crate) fn mix(a: Rgb, b: Rgb, t: f32) -> Rgb {
-    let t = t.clamp(0.0, 1.0);
-    [0, 1, 2].map(|i| (a[i] as f32 + (b[i] as f32 - a[i] as f32) * t).round() as u8)
-}
-
-/// Multiplies a colour's channels by `f` (clamped).
-pub(crate) fn shade(c: Rgb, f: f32) -> Rgb {
-    c.map(|v| (v as f32 * f).round().clamp(0.0, 255.0) as u8)
 }
 
 pub(crate) fn ellipse(cx: f32, cy: f32, rx: f32, ry: f32) -> Option<Path> {

@@ -19,6 +19,7 @@
 //! ```
 mod background;
 mod canvas;
+mod colour;
 mod post;
 mod render;
 mod sheet;
@@ -34,9 +35,10 @@ use serde::{Deserialize, Serialize};
 use tiny_skia::{Pixmap, Transform};
 
 pub use background::BackgroundKind;
+pub use colour::Rgb;
 pub use render::DogCoat;
 pub use spec::{
-    BreedSpec, CoatPattern, EarShape, EarStyle, EyeShape, FurLength, HeadShape, Rgb, Species,
+    BreedSpec, CoatPattern, EarShape, EarStyle, EyeShape, FurLength, HeadShape, Species,
     WhiteMarkings,
 };
 pub use wild::{LOOK_ALIKE_PULL, LOOK_ALIKES, look_alike};

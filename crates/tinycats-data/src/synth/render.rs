@@ -9,8 +9,9 @@ use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 use tiny_skia::{GradientStop, LinearGradient, Mask, PathBuilder, RadialGradient, SpreadMode};
 
-use super::canvas::{Canvas, blob, color, curve, ellipse, mix, polygon, polyline, pt, shade};
-use super::spec::{BreedSpec, CoatPattern, EarStyle, EyeShape, FurLength, HeadShape, Rgb, Species};
+use super::canvas::{Canvas, blob, color, curve, ellipse, polygon, polyline, pt};
+use super::colour::{Rgb, mix, shade};
+use super::spec::{BreedSpec, CoatPattern, EarStyle, EyeShape, FurLength, HeadShape, Species};
 
 const WHITE: Rgb = [246, 244, 238];
 const INK: Rgb = [24, 20, 20];

@@ -6,10 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use tinycats_core::classes::NUM_CLASSES;
 
-use super::canvas::mix;
-
-/// An sRGB colour.
-pub type Rgb = [u8; 3];
+use super::colour::{Rgb, mix};
 
 /// Cat or dog (Oxford-IIIT Pet's non-cat classes are dogs; they become `Other`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
