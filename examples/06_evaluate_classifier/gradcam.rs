@@ -25,7 +25,7 @@ pub fn gradcam(
         classifier.class_names().to_vec(),
         classifier.preprocess().size,
     );
-    let (_vs, torch_classifier) = TorchClassifier::load(dir, Device::Cpu)?;
+    let (_vs, tch_classifier) = TchClassifier::load(dir, Device::Cpu)?;
     let preprocess = classifier.preprocess().clone();
     // The picture as the model sees it, one overlay per class, the probabilities, and each
     // map's peak before it is scaled to its own maximum (0: no evidence anywhere).
@@ -37,7 +37,7 @@ pub fn gradcam(
         let x = x.view([1, 3, side, side]);
         let (mut panels, mut probs, mut peaks) = (vec![seen.clone()], Vec::new(), Vec::new());
         for &c in classes {
-            let cam = grad_cam(&torch_classifier, &x, &[c])?;
+            let cam = grad_cam(&tch_classifier, &x, &[c])?;
             let (map, alpha) = (cam.scaled(0), CONFIG.gradcam_alpha);
             panels.push(overlay(&seen, &map, cam.rows, cam.cols, alpha)?);
             probs = metrics::softmax(&cam.logits[0]);

@@ -18,7 +18,7 @@ use image::{DynamicImage, RgbImage};
 use tch::{Device, Tensor};
 use tinycats_core::metrics::{self, ConfusionMatrix};
 use tinycats_data::{SynthCats, SynthConfig, SynthSplit};
-use tinycats_models::Classifier as TorchClassifier;
+use tinycats_models::Classifier as TchClassifier;
 use tinycats_models::gradcam::grad_cam;
 use tinycats_notebook::{Tolerance, display_path, out_dir, step, tolerance, workspace_root};
 use tinycats_pipelines::eval::{logits_of, synth_split};

@@ -8,8 +8,6 @@ use tinycats_onnx::metadata as keys;
 use tinycats_runtime::Generator;
 use tinycats_runtime::repo::{GENERATOR_DIR, GENERATOR_INT8_ONNX, GENERATOR_ONNX};
 
-use crate::preflight::is_current;
-
 /// Which back-end runs the generator. The same seed gives the same image on both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
@@ -142,4 +140,23 @@ pub fn load_generator(
         graph.display()
     );
     Ok(Generator::load(&out)?)
+}
+
+/// Whether a model folder's graph was exported from the folder's current `config.json`
+/// (`exported_from`, the graph's `config` metadata): after more training, provenance and
+/// step count differ. A folder without a `config.json` has only its graph, which is then
+/// current.
+pub fn is_current(exported_from: Option<&str>, folder: &Path) -> bool {
+    let Ok(current) = read_config(folder) else {
+        return true;
+    };
+    let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
+    let exported_from = exported_from.and_then(json);
+    exported_from.is_some() && exported_from == json(&current)
+}
+
+/// A folder's `config.json`, read only if it is a regular file of config size.
+pub fn read_config(folder: &Path) -> std::io::Result<String> {
+    let path = folder.join("config.json");
+    tinycats_core::fs::read_text_bounded(&path, tinycats_core::fs::CONFIG_LIMIT)
 }

@@ -10,7 +10,7 @@ use tinycats_onnx::metadata as keys;
 use tinycats_onnx::metadata_value;
 use tinycats_runtime::repo::CLASSIFIER_ONNX;
 
-use crate::backend::{Backend, generator_folder};
+use crate::backend::{Backend, generator_folder, is_current, read_config};
 
 /// What `--model` takes where a generator is run.
 const A_GENERATOR: &str = "--model takes a generator folder (config.json + model.safetensors \
@@ -144,25 +144,6 @@ fn not_a_classifier(spec: &str, model_type: &str, flag: &str) -> String {
         "{spec} holds {kind}, not a classifier: {hint}pass {flag} assets (the bundled \
          classifier), {A_CLASSIFIER}"
     )
-}
-
-/// Whether a model folder's graph was exported from the folder's current `config.json`
-/// (`exported_from`, the graph's `config` metadata): after more training, provenance and
-/// step count differ. A folder without a `config.json` has only its graph, which is then
-/// current.
-pub fn is_current(exported_from: Option<&str>, folder: &Path) -> bool {
-    let Ok(current) = read_config(folder) else {
-        return true;
-    };
-    let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
-    let exported_from = exported_from.and_then(json);
-    exported_from.is_some() && exported_from == json(&current)
-}
-
-/// A folder's `config.json`, read only if it is a regular file of config size.
-fn read_config(folder: &Path) -> std::io::Result<String> {
-    let path = folder.join("config.json");
-    tinycats_core::fs::read_text_bounded(&path, tinycats_core::fs::CONFIG_LIMIT)
 }
 
 fn is_onnx(path: &Path) -> bool {

@@ -5,7 +5,7 @@
 //! detail.
 //!
 //! Norm-free on purpose: on two CPU cores a GroupNorm version trained four times slower per
-//! step for a worse reconstruction in the same time (see `shared/notes/latent-probe.md`).
+//! step for a worse reconstruction in the same time (a probe run when this module was written).
 //!
 //! Encoder: `stem` (3×3 conv) → per level a 3×3 conv with stride 2 and a 3×3 conv, each
 //! followed by SiLU → `to_latent` (3×3 conv, no activation). Decoder, mirrored: `from_latent`

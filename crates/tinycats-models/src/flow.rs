@@ -8,8 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
-use tinycats_core::{Normalize, SampleOptions, State, timesteps};
+use tinycats_core::{Normalize, SampleOptions, timesteps};
 
+pub use crate::dit::Tch;
 use crate::dit::TinyDit;
 use crate::error::Result;
 
@@ -73,17 +74,6 @@ pub fn flow_matching_loss(
     let target = x1 - &x0;
     let v = model.forward_t(&x_t, &t, y, train);
     (v - target).square().mean(Kind::Float)
-}
-
-/// A libtorch tensor as a sampler state of the shared sampling loop
-/// ([`tinycats_core::integrate`]).
-#[derive(Debug)]
-pub struct Tch(pub Tensor);
-
-impl State for Tch {
-    fn add_scaled(&self, v: &Self, a: f64) -> Self {
-        Tch(&self.0 + &v.0 * a)
-    }
 }
 
 /// Generates images of breeds `y` from the noise `noise`, in the model's normalised space

@@ -12,7 +12,7 @@ use crate::dit::{DitConfig, Provenance, TinyDit};
 use crate::error::{ModelError, Result};
 use crate::flow::{self, TimeSampling};
 use crate::metrics::ClassificationReport;
-use crate::trainer::{Batch, Ema, Evaluation, TrainTask};
+use crate::trainer::{DeviceBatch, Ema, Evaluation, TrainTask};
 use crate::{images, io};
 use tinycats_core::SampleOptions;
 
@@ -112,7 +112,7 @@ impl TrainTask for GeneratorTask {
         &self.vs
     }
 
-    fn loss(&mut self, batch: &Batch, train: bool) -> Tensor {
+    fn loss(&mut self, batch: &DeviceBatch, train: bool) -> Tensor {
         flow::flow_matching_loss(&self.model, &batch.images, &batch.labels, self.times, train)
     }
 
@@ -168,7 +168,7 @@ impl ClassifierTask {
     }
 
     /// Logits for a whole set of batches, and the labels, under `no_grad` in eval mode.
-    pub fn predict(&self, batches: &[Batch]) -> (Tensor, Tensor) {
+    pub fn predict(&self, batches: &[DeviceBatch]) -> (Tensor, Tensor) {
         let _guard = tch::no_grad_guard();
         let logits: Vec<Tensor> = batches
             .iter()
@@ -184,7 +184,7 @@ impl TrainTask for ClassifierTask {
         &self.vs
     }
 
-    fn loss(&mut self, batch: &Batch, train: bool) -> Tensor {
+    fn loss(&mut self, batch: &DeviceBatch, train: bool) -> Tensor {
         let logits = self.model.forward_t(&batch.images, train);
         if train {
             // Right means the top logit is the label, or under CutMix/MixUp the larger share
@@ -220,7 +220,7 @@ impl TrainTask for ClassifierTask {
         vec![top1]
     }
 
-    fn evaluate(&mut self, batches: &[Batch]) -> Result<Evaluation> {
+    fn evaluate(&mut self, batches: &[DeviceBatch]) -> Result<Evaluation> {
         if batches.is_empty() {
             return Err(ModelError::Data(
                 "the validation set is empty: the classifier needs labelled validation images"
@@ -269,7 +269,7 @@ impl TrainTask for AutoencoderTask {
         &self.vs
     }
 
-    fn loss(&mut self, batch: &Batch, _train: bool) -> Tensor {
+    fn loss(&mut self, batch: &DeviceBatch, _train: bool) -> Tensor {
         let recon = self.model.reconstruct(&batch.images);
         autoencoder::reconstruction_loss(&recon, &batch.images, self.edge_weight)
     }
@@ -280,7 +280,7 @@ impl TrainTask for AutoencoderTask {
 
     /// The mean loss, the PSNR of the reconstructions in `[0, 1]` pixels, and the latents'
     /// standard deviation.
-    fn evaluate(&mut self, batches: &[Batch]) -> Result<Evaluation> {
+    fn evaluate(&mut self, batches: &[DeviceBatch]) -> Result<Evaluation> {
         if batches.is_empty() {
             return Err(ModelError::Data(
                 "the validation set is empty: the autoencoder needs validation images".into(),

@@ -9,7 +9,7 @@ use tinycats_core::SampleOptions;
 use tinycats_models::dit::{DitConfig, TinyDit};
 use tinycats_models::lora::{FineTune, LoraConfig};
 use tinycats_models::tasks::GeneratorTask;
-use tinycats_models::trainer::{Batch, TensorDataset, TrainTask, Trainer, TrainerConfig};
+use tinycats_models::trainer::{DeviceBatch, TensorDataset, TrainTask, Trainer, TrainerConfig};
 use tinycats_models::{io, tasks};
 
 /// libtorch's RNG is process-wide and the trainer reseeds it every step: tests that train
@@ -115,7 +115,7 @@ fn distance_from(model: &TinyDit, label: i64, colour: [f64; 3], n: i64) -> f64 {
 
 /// The loss over `batch` with noise and times drawn from a fixed seed, so that two calls
 /// compare the model and nothing else.
-fn fixed_loss(ft: &mut FineTune, batch: &Batch) -> f64 {
+fn fixed_loss(ft: &mut FineTune, batch: &DeviceBatch) -> f64 {
     let _guard = tch::no_grad_guard();
     tch::manual_seed(9);
     ft.loss(batch, false).double_value(&[])
@@ -136,7 +136,7 @@ fn lora_fine_tune_learns_a_flat_colour() {
     .unwrap();
     let label = ft.new_class_labels()[0];
     let green = [0.1, 0.8, 0.2]; // greener than any breed's colour
-    let probe = Batch {
+    let probe = DeviceBatch {
         images: flat_images(&[green], 64, 16),
         labels: Tensor::full([64], label, (Kind::Int64, Device::Cpu)),
         soft_targets: None,

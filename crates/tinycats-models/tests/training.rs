@@ -284,7 +284,7 @@ impl TrainTask for NanAt {
         &self.inner.vs
     }
 
-    fn loss(&mut self, batch: &tinycats_models::trainer::Batch, train: bool) -> Tensor {
+    fn loss(&mut self, batch: &tinycats_models::trainer::DeviceBatch, train: bool) -> Tensor {
         let loss = self.inner.loss(batch, train);
         if train {
             self.calls += 1;
@@ -351,7 +351,7 @@ impl TrainTask for NanGradAt {
         &self.inner.vs
     }
 
-    fn loss(&mut self, batch: &tinycats_models::trainer::Batch, train: bool) -> Tensor {
+    fn loss(&mut self, batch: &tinycats_models::trainer::DeviceBatch, train: bool) -> Tensor {
         let loss = self.inner.loss(batch, train);
         if train {
             self.calls += 1;
@@ -537,7 +537,7 @@ impl TrainTask for StopAt {
         &self.inner.vs
     }
 
-    fn loss(&mut self, batch: &tinycats_models::trainer::Batch, train: bool) -> Tensor {
+    fn loss(&mut self, batch: &tinycats_models::trainer::DeviceBatch, train: bool) -> Tensor {
         if train {
             self.calls += 1;
             if self.calls == self.stop_at {

@@ -93,6 +93,41 @@ impl Tolerance {
     pub const fn absolute(abs: f64) -> Tolerance {
         Tolerance { rel: 0.0, abs }
     }
+
+    /// Reads a tolerance as [`tolerance`] prints it (`rel=0.01 abs=0.5`, either part may be
+    /// left out); the error says what is wrong with `spec`.
+    pub fn parse(spec: &str) -> std::result::Result<Tolerance, String> {
+        let mut t = Tolerance { rel: 0.0, abs: 0.0 };
+        for pair in spec.split_whitespace() {
+            let (key, value) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("`{pair}`: expected key=value"))?;
+            let v: f64 = value
+                .parse()
+                .map_err(|_| format!("`{value}` is not a number"))?;
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!("`{value}` must be finite and not negative"));
+            }
+            match key {
+                "rel" => t.rel = v,
+                "abs" => t.abs = v,
+                other => return Err(format!("unknown key `{other}` (known: rel, abs)")),
+            }
+        }
+        Ok(t)
+    }
+}
+
+/// How a problem message names a tolerance.
+impl std::fmt::Display for Tolerance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.rel > 0.0, self.abs > 0.0) {
+            (true, true) => write!(f, "relative {:e} + absolute {}", self.rel, self.abs),
+            (true, false) => write!(f, "relative {:e}", self.rel),
+            (false, true) => write!(f, "absolute {}", self.abs),
+            (false, false) => write!(f, "exact"),
+        }
+    }
 }
 
 /// Declares how far the numbers of the current step (the last [`step`]) may move between
@@ -275,6 +310,28 @@ pub fn workspace_root() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tolerance_reads_back_as_its_marker_prints_it() {
+        let t = Tolerance {
+            rel: 0.01,
+            abs: 0.5,
+        };
+        let printed = format!("rel={:e} abs={:e}", t.rel, t.abs);
+        assert_eq!(Tolerance::parse(&printed), Ok(t));
+        assert_eq!(Tolerance::parse("abs=2"), Ok(Tolerance::absolute(2.0)));
+        assert!(
+            Tolerance::parse("rel=-1")
+                .unwrap_err()
+                .contains("not negative")
+        );
+        assert!(
+            Tolerance::parse("tol=1")
+                .unwrap_err()
+                .contains("unknown key")
+        );
+        assert_eq!(Tolerance::STRICT.to_string(), "relative 1e-3");
+    }
 
     #[test]
     fn workspace_root_holds_the_workspace_manifest() {

@@ -1,4 +1,4 @@
-//! CPU inference benchmark (issue 5, Performance): ms per TinyDiT denoiser call at batch 1
+//! CPU inference benchmark: ms per TinyDiT denoiser call at batch 1
 //! and 26 (13 breeds × conditional/unconditional) and classifier images/s, for tch, ONNX
 //! Runtime fp32 and ONNX Runtime int8 (both quantization schemes), same machine, same run;
 //! plus the share of the measured fp32 matmul peak and the int8 drift against fp32.

@@ -1,4 +1,4 @@
-//! Crafted model files (issue 42, "untrusted model folders"): each is built here from an
+//! Crafted model files: each is built here from an
 //! exported graph or by hand, then loaded and run; each must give an error that names the
 //! file and the bad value, never a panic or an abort.
 

@@ -5,8 +5,8 @@
 use tch::nn::{self, Init};
 use tch::{Device, Kind, Tensor};
 
+use super::adapters::LoraLinear;
 use super::linear::{linear, xavier_linear};
-use super::lora::LoraLinear;
 
 /// Width of the sinusoidal timestep features fed to the timestep MLP (the reference's 256).
 pub use tinycats_core::config::TIME_FREQUENCIES as FREQUENCY_EMBEDDING_SIZE;

@@ -10,25 +10,36 @@
 //! cargo run --release -p tinycats-cli -- train-generator --preset tiny --data data/synthcats
 //! ```
 
+mod adapters;
 mod blocks;
 mod linear;
-mod lora;
 
 use std::path::Path;
 
+pub use adapters::{LoraLinear, NEW_ROWS, is_adapter_tensor};
 pub use blocks::{
     Attention, DitBlock, FinalLayer, LabelEmbedder, Mlp, TimestepEmbedder, modulate, patchify,
     sincos_pos_embed_2d, timestep_frequencies, unpatchify,
 };
-pub use lora::{LoraLinear, NEW_ROWS, is_adapter_tensor};
 pub use tinycats_core::config::{DitConfig, Prediction, Provenance, breed_names};
 
 use tch::nn::{self, Init};
 use tch::{Device, Kind, Tensor};
+use tinycats_core::State;
 
 use crate::error::Result;
-use crate::flow::Tch;
 use crate::io;
+
+/// A libtorch tensor as a sampler state of the shared sampling loop
+/// ([`tinycats_core::integrate`]).
+#[derive(Debug)]
+pub struct Tch(pub Tensor);
+
+impl State for Tch {
+    fn add_scaled(&self, v: &Self, a: f64) -> Self {
+        Tch(&self.0 + &v.0 * a)
+    }
+}
 
 /// The inside of one forward pass ([`TinyDit::inspect`]).
 #[derive(Debug)]

@@ -11,7 +11,7 @@ use crate::error::{ModelError, Result};
 use crate::flow::{self, TimeSampling};
 use crate::images;
 use crate::tasks::sample_labels;
-use crate::trainer::{Batch, TrainTask};
+use crate::trainer::{DeviceBatch, TrainTask};
 use tinycats_core::SampleOptions;
 
 /// Base breeds shown beside the new classes in previews, to catch forgetting early.
@@ -214,7 +214,7 @@ impl TrainTask for FineTune {
 
     /// The flow-matching loss of [`GeneratorTask`](crate::tasks::GeneratorTask); label
     /// dropout sends labels to the fine-tuned model's null class, `K + k`.
-    fn loss(&mut self, batch: &Batch, train: bool) -> Tensor {
+    fn loss(&mut self, batch: &DeviceBatch, train: bool) -> Tensor {
         flow::flow_matching_loss(&self.model, &batch.images, &batch.labels, self.times, train)
     }
 

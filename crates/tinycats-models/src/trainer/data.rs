@@ -6,9 +6,9 @@ use tch::{Device, Kind, Tensor};
 
 use crate::error::Result;
 
-/// One batch on a device.
+/// One batch on a device (a [`tinycats_data::Batch`] of host `f32` values, copied into tensors).
 #[derive(Debug)]
-pub struct Batch {
+pub struct DeviceBatch {
     /// `(N, C, H, W)` f32 images, normalised for the model.
     pub images: Tensor,
     /// `(N,)` int64 labels.
@@ -17,7 +17,7 @@ pub struct Batch {
     pub soft_targets: Option<Tensor>,
 }
 
-impl Batch {
+impl DeviceBatch {
     /// Number of images.
     pub fn len(&self) -> i64 {
         self.images.size()[0]
@@ -28,9 +28,9 @@ impl Batch {
     }
 
     /// Copies a `tinycats_data` batch (contiguous NCHW `f32`) into tensors on the CPU.
-    pub fn from_data(b: &tinycats_data::Batch) -> Batch {
+    pub fn from_data(b: &tinycats_data::Batch) -> DeviceBatch {
         let [n, c, h, w] = b.shape.map(|d| d as i64);
-        Batch {
+        DeviceBatch {
             images: Tensor::from_slice(&b.images).reshape([n, c, h, w]), // (N, C, H, W)
             labels: Tensor::from_slice(&b.labels),                       // (N,)
             soft_targets: b
@@ -41,8 +41,8 @@ impl Batch {
     }
 
     /// Moves every tensor to `device`.
-    pub fn to_device(&self, device: Device) -> Batch {
-        Batch {
+    pub fn to_device(&self, device: Device) -> DeviceBatch {
+        DeviceBatch {
             images: self.images.to_device(device),
             labels: self.labels.to_device(device),
             soft_targets: self.soft_targets.as_ref().map(|t| t.to_device(device)),
@@ -55,7 +55,7 @@ pub trait BatchSource {
     /// Batches in one epoch.
     fn batches_per_epoch(&self) -> usize;
     /// Batch `index` of epoch `epoch`; the same arguments always give the same batch.
-    fn batch(&mut self, epoch: u64, index: usize) -> Result<Batch>;
+    fn batch(&mut self, epoch: u64, index: usize) -> Result<DeviceBatch>;
 }
 
 /// tinycats-data's loader is sequential with a saveable position; asking for the batch at
@@ -66,7 +66,7 @@ impl BatchSource for tinycats_data::Loader {
         tinycats_data::Loader::batches_per_epoch(self)
     }
 
-    fn batch(&mut self, epoch: u64, index: usize) -> Result<Batch> {
+    fn batch(&mut self, epoch: u64, index: usize) -> Result<DeviceBatch> {
         let at = self.state();
         if (at.epoch, at.batch) != (epoch, index) {
             self.restore(tinycats_data::LoaderState {
@@ -75,7 +75,7 @@ impl BatchSource for tinycats_data::Loader {
                 ..at
             })?;
         }
-        Ok(Batch::from_data(&self.next_batch()?))
+        Ok(DeviceBatch::from_data(&self.next_batch()?))
     }
 }
 
@@ -145,12 +145,12 @@ impl BatchSource for TensorDataset {
         }) as usize
     }
 
-    fn batch(&mut self, epoch: u64, index: usize) -> Result<Batch> {
+    fn batch(&mut self, epoch: u64, index: usize) -> Result<DeviceBatch> {
         let order = self.order(epoch);
         let start = index * self.batch_size as usize;
         let end = (start + self.batch_size as usize).min(order.len());
         let idx = Tensor::from_slice(&order[start..end]);
-        Ok(Batch {
+        Ok(DeviceBatch {
             images: self.images.index_select(0, &idx),
             labels: self.labels.index_select(0, &idx),
             soft_targets: None,

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor, nn};
 
 pub use checkpoint::TrainState;
-pub use data::{Batch, BatchSource, TensorDataset, derive_seed};
+pub use data::{BatchSource, DeviceBatch, TensorDataset, derive_seed};
 pub use early_stopping::EarlyStopping;
 pub use ema::Ema;
 pub use logger::{CsvLogger, Progress, Row, read_metrics};
@@ -224,7 +224,7 @@ pub trait TrainTask {
     fn var_store(&self) -> &nn::VarStore;
     /// The scalar training loss of one micro-batch (`train = true`: dropout, label dropout,
     /// BatchNorm statistics updates).
-    fn loss(&mut self, batch: &Batch, train: bool) -> Tensor;
+    fn loss(&mut self, batch: &DeviceBatch, train: bool) -> Tensor;
     /// Names of the extra validation metrics (columns `val_<name>` of `metrics.csv`).
     fn metric_names(&self) -> Vec<String> {
         Vec::new()
@@ -240,7 +240,7 @@ pub trait TrainTask {
         Vec::new()
     }
     /// Validates on `batches`; the default is the mean loss with `train = false`.
-    fn evaluate(&mut self, batches: &[Batch]) -> Result<Evaluation> {
+    fn evaluate(&mut self, batches: &[DeviceBatch]) -> Result<Evaluation> {
         let _guard = tch::no_grad_guard();
         let mut total = 0.0;
         let mut count = 0;
@@ -623,7 +623,7 @@ impl Trainer {
         self.run_dir.join("best").join("model.safetensors")
     }
 
-    fn validation_batches(&self, val: &mut dyn BatchSource) -> Result<Vec<Batch>> {
+    fn validation_batches(&self, val: &mut dyn BatchSource) -> Result<Vec<DeviceBatch>> {
         let n = self
             .cfg
             .eval_batches
