@@ -89,12 +89,24 @@ fn run_stages(args: &CiArgs, timings: &mut Vec<(String, Duration)>) -> Result<()
         ]))
     })?;
     // The few lines that only a build without the feature compiles (its "cannot download" errors).
+    // And tinycats-data as inference builds it: the decode alone, without `datasets`.
     stage("clippy, without download", &mut || {
         crate::run_cmd(cargo().args([
             "clippy",
             "-p",
             "tinycats-runtime",
             "--lib",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+        crate::run_cmd(cargo().args([
+            "clippy",
+            "-p",
+            "tinycats-data",
+            "--lib",
+            "--no-default-features",
             "--locked",
             "--",
             "-D",
@@ -138,7 +150,7 @@ fn run_stages(args: &CiArgs, timings: &mut Vec<(String, Duration)>) -> Result<()
     })?;
     // The in-browser demo's sampler, noise and preprocessing against the Rust core's answers.
     stage("web unit tests", &mut || {
-        crate::web::ensure_packages(&root)?;
+        crate::setup::ensure_packages(&root)?;
         crate::run_cmd(
             Command::new("node")
                 .args(["--test", "web/test/unit.test.mjs"])
@@ -148,14 +160,14 @@ fn run_stages(args: &CiArgs, timings: &mut Vec<(String, Duration)>) -> Result<()
     stage("workflows", &mut || lint_workflows(&root))?;
     if !args.no_docs {
         stage("verify-docs", &mut || {
-            crate::verify::run(&crate::verify::VerifyArgs {
+            crate::verify_docs(&crate::verify::VerifyArgs {
                 force: true,
                 ..Default::default()
             })
         })?;
         if !args.no_avx2 {
             stage("verify-docs, AVX2", &mut || {
-                crate::verify::run(&crate::verify::VerifyArgs {
+                crate::verify_docs(&crate::verify::VerifyArgs {
                     force: true,
                     no_book: true,
                     isa: Some("avx2".into()),

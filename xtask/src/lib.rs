@@ -6,13 +6,28 @@
 pub mod bench;
 pub mod book;
 pub mod ci;
+pub mod imports;
 pub mod paths;
 pub mod setup;
 pub mod verify;
 pub mod versions;
-pub mod web;
 
 use std::process::Command;
+
+/// `cargo xtask verify-docs`: sets the native libraries and the book's tools up (not for a
+/// `--root` project, which brings its own), then checks the book ([`verify::run()`]).
+pub fn verify_docs(args: &verify::VerifyArgs) -> anyhow::Result<()> {
+    let mdbook = if args.root.is_none() {
+        let setup = setup::SetupArgs {
+            no_book_tools: args.no_book,
+            ..Default::default()
+        };
+        setup::run(&setup)?.mdbook
+    } else {
+        None
+    };
+    verify::run(args, mdbook.as_deref())
+}
 
 /// Runs `cmd`, echoing it, and fails with its exit status.
 pub fn run_cmd(cmd: &mut Command) -> anyhow::Result<()> {
@@ -39,4 +54,14 @@ pub fn write_atomic(file: &std::path::Path, text: &str) -> anyhow::Result<()> {
     use anyhow::Context;
     tinycats_core::fs::write_atomic(file, text.as_bytes())
         .with_context(|| format!("cannot write {}", file.display()))
+}
+
+/// Removes `dir` and everything in it; a folder that is not there is fine.
+pub fn remove_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove {}", dir.display())),
+    }
 }

@@ -28,7 +28,7 @@ enum Task {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Setup(args) => xtask::setup::run(&args).map(|_| ()),
-        Task::VerifyDocs(args) => xtask::verify::run(&args),
+        Task::VerifyDocs(args) => xtask::verify_docs(&args),
         Task::Book(args) => xtask::book::run(&args),
         Task::Ci(args) => xtask::ci::run(&args),
         Task::Bench(args) => xtask::bench::run(&args),

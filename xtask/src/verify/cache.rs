@@ -96,7 +96,7 @@ fn native_identity(root: &Path) -> String {
     let libtorch = std::env::var_os("LIBTORCH")
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::paths::libtorch(root));
-    let torch = crate::setup::torch_version(&libtorch).unwrap_or_else(|e| e.to_string());
+    let torch = crate::versions::torch_version(&libtorch).unwrap_or_else(|e| e.to_string());
     let ort = std::env::var_os("ORT_DYLIB_PATH")
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::paths::onnxruntime_dylib(root));

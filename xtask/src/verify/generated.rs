@@ -20,6 +20,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::markdown::CODE_SPAN;
 use super::problems::Problem;
 
 /// The first line of every generated page (an HTML comment: the reader does not see it).
@@ -47,9 +48,6 @@ static TERM: LazyLock<Regex> =
 
 /// `[text](target)` links, to tell whether a term sits in a link's text to the glossary.
 static LINK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[([^\]]*)\]\(([^)]*)\)").unwrap());
-
-/// Inline code spans, blanked before looking for terms.
-static CODE_SPAN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"`[^`]*`").unwrap());
 
 /// The structural problems of a generated page; `rel` is its path for the locations.
 pub fn check_page(rel: &str, text: &str) -> Vec<Problem> {

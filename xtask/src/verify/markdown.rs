@@ -22,6 +22,9 @@ pub(crate) struct Block {
 }
 
 /// An include directive that is the whole content of a code block.
+/// An inline code span, `like this`.
+pub(crate) static CODE_SPAN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"`[^`]*`").unwrap());
+
 pub(crate) static INCLUDE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\{\{#(?:include|rustdoc_include|playground)\s+([^}\s]+)[^}]*\}\}$").unwrap()
 });

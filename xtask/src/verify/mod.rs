@@ -38,6 +38,7 @@ pub mod problems;
 pub mod prose;
 pub mod run;
 pub mod timings;
+pub mod web;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -153,7 +154,9 @@ impl Project {
     }
 }
 
-pub fn run(args: &VerifyArgs) -> Result<()> {
+/// Checks the book with the book's tools at hand: `mdbook`, when the book is built (`None`
+/// skips the build, saying so). Installs nothing: [`crate::verify_docs`] sets up first.
+pub fn run(args: &VerifyArgs, mdbook: Option<&Path>) -> Result<()> {
     let project = match &args.root {
         Some(r) => Project::self_contained(
             r.canonicalize()
@@ -161,23 +164,14 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         ),
         None => Project::new(crate::paths::project_root()),
     };
-    let mdbook = if args.root.is_none() {
-        let setup = crate::setup::SetupArgs {
-            no_book_tools: args.no_book,
-            ..Default::default()
-        };
-        crate::setup::run(&setup)?.mdbook
-    } else {
-        None
-    };
     let mut problems = Vec::new();
     verify(&project, args, &mut problems)?;
     if !args.no_book {
-        match &mdbook {
+        match mdbook {
             Some(mdbook) => {
                 build_book(&project, mdbook, &mut problems)?;
                 if !args.no_browser && problems.is_empty() && project.has_web_demo() {
-                    crate::web::browser_test(&project, args.update, &mut problems)?;
+                    web::browser_test(&project, args.update, &mut problems)?;
                 }
             }
             None if args.root.is_some() => {}
@@ -425,7 +419,7 @@ fn print_timings(jobs: &[run::Job], runs: &[run::Run]) {
 /// `mdbook build`, then every internal link of the site.
 pub fn build_book(project: &Project, mdbook: &Path, problems: &mut Vec<Problem>) -> Result<()> {
     if project.has_web_demo() {
-        crate::web::bundle(project)?;
+        web::bundle(project)?;
     }
     let mut cmd = mdbook_command(mdbook, "build", project)?;
     if let Err(e) = crate::run_cmd(&mut cmd) {

@@ -22,62 +22,11 @@ use anyhow::{Context, Result};
 use regex::Regex;
 
 use super::Project;
+pub use tinycats_notebook::Tolerance;
 use tinycats_notebook::{
     CHAOTIC_IMAGE_MARKER, CHAOTIC_MARKER, CLAIM_MARKER, CLOCK_MARKER, STABLE_MARKER, STEP_MARKER,
     TOLERANCE_MARKER,
 };
-
-/// How far a step's printed numbers may move between machines (see [`compare`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Tolerance {
-    pub rel: f64,
-    pub abs: f64,
-}
-
-impl Tolerance {
-    /// What a step that declares nothing is held to: 0.1 % of each value (plus one unit of
-    /// its last printed digit, see [`compare`]).
-    pub const STRICT: Tolerance = Tolerance {
-        rel: 1e-3,
-        abs: 0.0,
-    };
-
-    pub const fn relative(rel: f64) -> Tolerance {
-        Tolerance { rel, abs: 0.0 }
-    }
-
-    fn parse(spec: &str) -> std::result::Result<Tolerance, String> {
-        let mut t = Tolerance { rel: 0.0, abs: 0.0 };
-        for pair in spec.split_whitespace() {
-            let (key, value) = pair
-                .split_once('=')
-                .ok_or_else(|| format!("`{pair}`: expected key=value"))?;
-            let v: f64 = value
-                .parse()
-                .map_err(|_| format!("`{value}` is not a number"))?;
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(format!("`{value}` must be finite and not negative"));
-            }
-            match key {
-                "rel" => t.rel = v,
-                "abs" => t.abs = v,
-                other => return Err(format!("unknown key `{other}` (known: rel, abs)")),
-            }
-        }
-        Ok(t)
-    }
-}
-
-impl std::fmt::Display for Tolerance {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.rel > 0.0, self.abs > 0.0) {
-            (true, true) => write!(f, "relative {:e} + absolute {}", self.rel, self.abs),
-            (true, false) => write!(f, "relative {:e}", self.rel),
-            (false, true) => write!(f, "absolute {}", self.abs),
-            (false, false) => write!(f, "exact"),
-        }
-    }
-}
 
 /// One step's raw output.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -27,6 +27,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::markdown::CODE_SPAN;
 use super::problems::Problem;
 
 /// A number as printed: its value and how many decimals it was printed with.
@@ -57,7 +58,6 @@ static MARK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"<!--\s*numbers:\s*(.*?)\s*-->").unwrap());
 static HTML_COMMENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<!--.*?-->").unwrap());
 static HTML_TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"</?[a-zA-Z][^>]*>").unwrap());
-static CODE_SPAN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"`[^`]*`").unwrap());
 static MATH: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\$[^$]*\$").unwrap());
 static LINK_TARGET: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\]\([^)]*\)").unwrap());
 static NUMBER: LazyLock<Regex> =

@@ -1,7 +1,6 @@
 //! The book's in-browser demo (`web/`): its npm packages, its bundle in the book, and its
 //! test in headless Chromium.
 //!
-//! - [`ensure_packages`]: `npm ci` in `web/` from the committed lockfile (setup runs it).
 //! - [`bundle`]: `node web/build.mjs` (esbuild) into `book/src/demo/`, plus the models the
 //!   page loads, copied from `assets/`, and `models/manifest.json`, which tells the page
 //!   which graph files there are and the sampler's defaults. mdbook then copies the folder
@@ -10,17 +9,17 @@
 //!   compared with the committed one like every other image of the book.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
-use crate::setup::remove_dir;
-use crate::verify::Project;
-use crate::verify::images::ImageOutcome;
-use crate::verify::problems::Problem;
+use super::Project;
+use super::images::ImageOutcome;
+use super::problems::Problem;
+use crate::remove_dir;
+use crate::setup::{chromium, ensure_packages, web_dir};
 
 /// The committed screenshot of the working demo page.
 pub const SCREENSHOT: &str = "book/src/images/browser/demo.png";
@@ -35,45 +34,6 @@ const GRAPHS: &[(&str, &[(&str, &str)])] = &[
     ),
     ("classifier", &[("model.onnx", "fp32")]),
 ];
-
-fn web_dir(root: &Path) -> PathBuf {
-    root.join("web")
-}
-
-/// Whether `tool --version` runs; the error says how to install Node.js.
-fn require(tool: &str) -> Result<()> {
-    match Command::new(tool).arg("--version").output() {
-        Ok(out) if out.status.success() => Ok(()),
-        _ => bail!(
-            "`{tool}` is not on PATH: the book's in-browser demo is built with Node.js 18 or newer \
-             and npm (Debian/Ubuntu: `apt-get install nodejs npm`; elsewhere https://nodejs.org \
-             or your package manager), then rerun the command"
-        ),
-    }
-}
-
-/// `npm ci` in `web/` when `node_modules` does not hold the committed lockfile's packages.
-pub fn ensure_packages(root: &Path) -> Result<()> {
-    let web = web_dir(root);
-    let lock = fs::read(web.join("package-lock.json"))
-        .with_context(|| format!("cannot read {}", web.join("package-lock.json").display()))?;
-    let want = format!("{:x}", Sha256::digest(&lock));
-    let stamp = web.join("node_modules/.tinycats-lock-sha256");
-    if fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) {
-        return Ok(());
-    }
-    require("node")?;
-    require("npm")?;
-    // `npm ci` removes node_modules first, so an interrupted install leaves no stamp.
-    crate::run_cmd(
-        Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&web),
-    )
-    .context("npm could not install web/package-lock.json's packages from the npm registry")?;
-    fs::write(&stamp, want).with_context(|| format!("cannot write {}", stamp.display()))?;
-    Ok(())
-}
 
 /// Builds the demo into `book/src/demo/` (atomically: a half-built folder never replaces the
 /// last good one).
@@ -125,50 +85,6 @@ fn copy(from: &Path, to: &Path) -> Result<u64> {
         .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))
 }
 
-/// Debian's Chromium (or `TINYCATS_CHROMIUM`). In CI, where the test must run, a missing
-/// browser is installed with apt-get; elsewhere the error says how.
-pub fn chromium() -> Result<std::result::Result<PathBuf, String>> {
-    let path = std::env::var_os("TINYCATS_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    if path.exists() {
-        return Ok(Ok(path));
-    }
-    let how = "install Debian's Chromium (`sudo apt-get install chromium`) or point TINYCATS_CHROMIUM at a Chromium or Chrome binary";
-    if std::env::var_os("CI").is_some() && is_root() {
-        eprintln!(
-            "web: {} is missing; installing Debian's chromium",
-            path.display()
-        );
-        crate::run_cmd(Command::new("apt-get").args(["update", "-qq"]))
-            .context("apt-get update failed")?;
-        crate::run_cmd(
-            Command::new("apt-get")
-                .args([
-                    "install",
-                    "-y",
-                    "-qq",
-                    "--no-install-recommends",
-                    "chromium",
-                ])
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-        )
-        .with_context(|| format!("apt-get could not install chromium: {how}"))?;
-        if path.exists() {
-            return Ok(Ok(path));
-        }
-    }
-    Ok(Err(format!("no browser at {}: {how}", path.display())))
-}
-
-fn is_root() -> bool {
-    // geteuid has no preconditions and cannot fail.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::geteuid() == 0
-    }
-}
-
 /// Runs the demo's test in headless Chromium against the built book, then compares its
 /// screenshot with the committed one (`update` accepts a changed screenshot).
 pub fn browser_test(project: &Project, update: bool, problems: &mut Vec<Problem>) -> Result<()> {
@@ -205,7 +121,7 @@ pub fn browser_test(project: &Project, update: bool, problems: &mut Vec<Problem>
     }
     let shot = out.join("demo.png");
     let committed = root.join(SCREENSHOT);
-    let why = match crate::verify::images::compare(&shot, &committed)? {
+    let why = match super::images::compare(&shot, &committed)? {
         ImageOutcome::Same | ImageOutcome::WithinTolerance(_) => return Ok(()),
         ImageOutcome::New => "the demo's screenshot is not committed".to_owned(),
         ImageOutcome::Changed(how) => format!(
@@ -215,7 +131,7 @@ pub fn browser_test(project: &Project, update: bool, problems: &mut Vec<Problem>
     };
     if update {
         fs::create_dir_all(committed.parent().expect("a file in a folder"))?;
-        crate::verify::images::atomic_copy(&shot, &committed)?;
+        super::images::atomic_copy(&shot, &committed)?;
         eprintln!("verify-docs: wrote {SCREENSHOT} ({why})");
     } else {
         problems.push(Problem::new(
