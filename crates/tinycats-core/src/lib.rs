@@ -12,7 +12,8 @@
 //! - [`metrics`]: classification metrics (confusion matrix, precision/recall/F1, top-k,
 //!   calibration and temperature scaling) on either back-end's outputs;
 //! - [`fs`]: the one atomic write and the one bounded read for files that matter;
-//! - [`seed`]: SplitMix64, the one seed mixer;
+//! - [`seed`]: SplitMix64, the one seed mixer, and [`seed::derive`], the one way a run's seed
+//!   becomes the seed of each thing it draws;
 //! - [`noise`]: portable seeded Gaussian noise (Philox4x32-10 + Box–Muller with portable
 //!   `ln`, `cos`, `sin`): the same seed, the same noise, on every back-end and CPU.
 

@@ -46,7 +46,9 @@ use crate::batch::Batch;
 use crate::decode::{DecodeLimits, decode_file};
 use crate::error::{DataError, Result};
 use crate::loaders::Dataset;
-use crate::synth::{BreedSpec, SynthCats, mix64};
+use tinycats_core::seed::derive;
+
+use crate::synth::{BreedSpec, SynthCats};
 use tinycats_core::Normalize;
 use tinycats_core::classes::NUM_CLASSES;
 
@@ -259,7 +261,7 @@ const MIX_STREAM: u64 = 0x6d69_785f_6261_7463; // "mix_batc"
 fn epoch_order(n: usize, seed: u64, epoch: u64, shuffle: bool) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
     if shuffle {
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(mix64(seed ^ mix64(epoch))));
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(derive(seed, &[epoch])));
     }
     order
 }
@@ -282,7 +284,7 @@ fn make_batch(
         .par_chunks_mut(per)
         .zip(idx.par_iter().enumerate())
         .try_for_each(|(out, (k, &i))| -> Result<()> {
-            let key = mix64(cfg.seed ^ mix64(epoch ^ mix64((start + k) as u64)));
+            let key = derive(cfg.seed, &[epoch, (start + k) as u64]);
             let mut rng = ChaCha8Rng::seed_from_u64(key);
             let img = source.load(i, &cfg.limits)?;
             augment_into(
@@ -299,9 +301,7 @@ fn make_batch(
     let shape = [idx.len(), 3, s, s];
     let num_classes = source.num_classes();
     let soft_targets = cfg.augment.mixing.as_ref().and_then(|m| {
-        let mut rng = ChaCha8Rng::seed_from_u64(mix64(
-            cfg.seed ^ MIX_STREAM ^ mix64(epoch ^ mix64(b as u64)),
-        ));
+        let mut rng = ChaCha8Rng::seed_from_u64(derive(cfg.seed ^ MIX_STREAM, &[epoch, b as u64]));
         mix_batch(&mut images, shape, &labels, num_classes, m, &mut rng)
     });
     Ok(Batch {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::AtomicDir;
 use crate::error::{DataError, Result};
 use crate::loaders::{ClassMapping, ImageFolderOptions, image_folder};
-use crate::synth::mix64;
+use tinycats_core::seed::{derive, name_id};
 
 /// Split fractions; train gets the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -101,7 +101,7 @@ pub fn split(root: &Path, out: &Path, opts: &SplitOptions) -> Result<SplitSummar
 /// a class's draw does not depend on which other classes exist.
 pub(super) fn shuffle_class<T: Ord>(files: &mut [T], class: &str, seed: u64) {
     files.sort();
-    let key = class.bytes().fold(seed, |h, b| mix64(h ^ b as u64));
+    let key = derive(seed, &[name_id(class)]);
     files.shuffle(&mut ChaCha8Rng::seed_from_u64(key));
 }
 

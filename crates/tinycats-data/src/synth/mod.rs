@@ -33,6 +33,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tiny_skia::{Pixmap, Transform};
+use tinycats_core::seed::{derive, name_id};
 
 pub use background::BackgroundKind;
 pub use colour::Rgb;
@@ -124,17 +125,8 @@ fn hex(c: Rgb) -> String {
     format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
 }
 
-/// FNV-1a: a stable hash of the breed name (std's hasher may change between releases).
-fn stable_hash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// Salt of the wild shift's random stream ("WILD"), apart from the render's own.
 const WILD_STREAM: u64 = 0x5749_4c44;
-
-pub(crate) use tinycats_core::seed::mix64;
 
 impl SynthCats {
     /// Checks the config and prepares the 13 presets.
@@ -211,14 +203,14 @@ impl SynthCats {
         index: u64,
     ) -> (RgbImage, SampleAttributes) {
         let size = self.config.size;
-        let key = mix64(self.config.seed ^ mix64(stable_hash(&spec.name) ^ mix64(index)));
+        let key = derive(self.config.seed, &[name_id(&spec.name), index]);
         let mut rng = ChaCha8Rng::seed_from_u64(key);
         let mut pixmap = Pixmap::new(size, size).expect("size was checked in SynthCats::new");
         let (background, clutter) = background::draw(&mut pixmap, &mut rng);
         // The wild shift's own stream: a busier room and a breed drawn closer to its
         // look-alike now, the photographic shift after the render.
         let severity = self.config.severity;
-        let mut wild_rng = ChaCha8Rng::seed_from_u64(mix64(key ^ WILD_STREAM));
+        let mut wild_rng = ChaCha8Rng::seed_from_u64(derive(key ^ WILD_STREAM, &[]));
         let closer;
         let spec = if severity > 0.0 {
             background::busier(&mut pixmap, severity, &mut wild_rng);

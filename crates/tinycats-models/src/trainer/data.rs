@@ -79,7 +79,10 @@ impl BatchSource for tinycats_data::Loader {
     }
 }
 
-pub use tinycats_core::seed::{SplitMix64, derive_seed};
+use tinycats_core::seed::{SplitMix64, derive};
+
+/// The stream of a [`TensorDataset`]'s epoch order, apart from the trainer's step seeds.
+const ORDER_STREAM: u64 = 0x5EED_DA7A;
 
 /// An in-memory dataset of images and labels, reshuffled every epoch from the seed.
 #[derive(Debug)]
@@ -125,7 +128,7 @@ impl TensorDataset {
     fn order(&self, epoch: u64) -> Vec<i64> {
         let mut idx: Vec<i64> = (0..self.len()).collect();
         if self.shuffle {
-            let mut rng = SplitMix64(derive_seed(self.seed, 0x5EED_DA7A, epoch));
+            let mut rng = SplitMix64(derive(self.seed ^ ORDER_STREAM, &[epoch]));
             for i in (1..idx.len()).rev() {
                 let j = (rng.next_u64() % (i as u64 + 1)) as usize;
                 idx.swap(i, j);

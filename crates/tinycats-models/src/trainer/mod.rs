@@ -21,9 +21,10 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor, nn};
+use tinycats_core::seed::derive;
 
 pub use checkpoint::TrainState;
-pub use data::{BatchSource, DeviceBatch, TensorDataset, derive_seed};
+pub use data::{BatchSource, DeviceBatch, TensorDataset};
 pub use early_stopping::EarlyStopping;
 pub use ema::Ema;
 pub use logger::{CsvLogger, Progress, Row, read_metrics};
@@ -449,7 +450,7 @@ impl Trainer {
 
         while state.step < end {
             let started = Instant::now();
-            tch::manual_seed(derive_seed(state.seed, STEP_SEED_STREAM, state.step) as i64);
+            tch::manual_seed(derive(state.seed ^ STEP_SEED_STREAM, &[state.step]) as i64);
             opt.zero_grad();
             let mut loss_sum = 0.0;
             let mut images = 0;
@@ -522,7 +523,7 @@ impl Trainer {
             let interrupted = STOP_REQUESTED.load(std::sync::atomic::Ordering::SeqCst);
             let pause = state.step == end || interrupted;
             if state.step.is_multiple_of(cfg.eval_every) || last {
-                tch::manual_seed(derive_seed(state.seed, VAL_SEED_STREAM, 0) as i64);
+                tch::manual_seed(derive(state.seed ^ VAL_SEED_STREAM, &[]) as i64);
                 let eval = task.evaluate(&val_batches)?;
                 row.val_loss = Some(eval.val_loss);
                 row.val_metrics = eval.metrics;

@@ -2,7 +2,7 @@
 //! seeded, and a figure's 95 % interval read from its value over the resamples.
 
 use serde::Serialize;
-use tinycats_core::seed::splitmix; // the resamples' indices
+use tinycats_core::seed::derive; // the resamples' indices
 
 /// A figure with its 95 % bootstrap interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -39,7 +39,7 @@ pub(super) fn resamples(n: usize, rounds: usize, seed: u64) -> Vec<Vec<i64>> {
     (0..rounds as u64)
         .map(|r| {
             (0..n as u64)
-                .map(|i| (splitmix(seed ^ splitmix(r) ^ (i << 20)) % n as u64) as i64)
+                .map(|i| (derive(seed, &[r, i]) % n as u64) as i64)
                 .collect()
         })
         .collect()

@@ -5,7 +5,7 @@
 use image::RgbImage;
 use rayon::prelude::*;
 use serde::Serialize;
-use tinycats_core::seed::splitmix; // the mirror choice
+use tinycats_core::seed::derive; // the mirror choice
 use tinycats_data::synth::targets::{CATEGORIES, Targets, VALUES};
 use tinycats_data::{SynthCats, SynthConfig, SynthSplit};
 use tinycats_models::features::{FeatureNet, FeatureNetConfig};
@@ -68,7 +68,7 @@ fn render_batch(
 ) -> (Vec<RgbImage>, Tensor, Tensor) {
     let items: Vec<(RgbImage, Targets)> = range
         .into_par_iter()
-        .map(|j| render(synth, split, j, splitmix(seed ^ j) & 1 == 1))
+        .map(|j| render(synth, split, j, derive(seed, &[j]) & 1 == 1))
         .collect();
     let classes: Vec<i64> = items.iter().flat_map(|(_, t)| t.classes).collect();
     let values: Vec<f32> = items.iter().flat_map(|(_, t)| t.values).collect();
