@@ -202,12 +202,7 @@ impl Autoencoder {
 
     /// Loads `dir/config.json` and `dir/model.safetensors`, frozen.
     pub fn load(dir: &Path, device: Device) -> Result<(nn::VarStore, Autoencoder)> {
-        let cfg: AutoencoderConfig = io::read_json(&dir.join("config.json"))?;
-        let mut vs = nn::VarStore::new(device);
-        let model = Autoencoder::new(vs.root(), &cfg)?;
-        io::load_var_store(&vs, &dir.join("model.safetensors"))?;
-        vs.freeze();
-        Ok((vs, model))
+        io::load_frozen(dir, device, Autoencoder::new)
     }
 
     /// The config the network was built from.

@@ -188,12 +188,7 @@ impl FeatureNet {
 
     /// Loads `dir/config.json` and `dir/model.safetensors`.
     pub fn load(dir: &Path, device: Device) -> Result<(nn::VarStore, FeatureNet)> {
-        let cfg: FeatureNetConfig = io::read_json(&dir.join("config.json"))?;
-        let mut vs = nn::VarStore::new(device);
-        let net = FeatureNet::new(vs.root(), &cfg)?;
-        io::load_var_store(&vs, &dir.join("model.safetensors"))?;
-        vs.freeze();
-        Ok((vs, net))
+        io::load_frozen(dir, device, FeatureNet::new)
     }
 
     /// The config the network was built from.

@@ -199,6 +199,22 @@ pub fn copy_into_variables(
     Ok(())
 }
 
+/// Loads a model folder that holds a JSON `config.json` and `model.safetensors`: `build`
+/// makes the network from the config, the weights load strictly, and the store is frozen
+/// (the feature network and the autoencoder, which are used, not trained, once loaded).
+pub fn load_frozen<C: DeserializeOwned, M>(
+    dir: &Path,
+    device: tch::Device,
+    build: impl FnOnce(nn::Path, &C) -> Result<M>,
+) -> Result<(nn::VarStore, M)> {
+    let cfg: C = read_json(&dir.join("config.json"))?;
+    let mut vs = nn::VarStore::new(device);
+    let model = build(vs.root(), &cfg)?;
+    load_var_store(&vs, &dir.join("model.safetensors"))?;
+    vs.freeze();
+    Ok((vs, model))
+}
+
 /// Loads `path` into `vs` (see [`copy_into_var_store`] for the checks).
 pub fn load_var_store(vs: &nn::VarStore, path: &Path) -> Result<()> {
     let tensors = load_tensors(path)?;
