@@ -18,8 +18,12 @@
 //! ```
 //!
 //! When the mark names files or folders of the project, the figures must be found in them
-//! (folders are searched through); a mark that names none is taken at its word, and a path in
-//! it that does not exist is a problem.
+//! (folders are searched through), and the mark covers its paragraph's figures back to the
+//! mark before it. A mark that names none is taken at its word, for its own sentence only: a
+//! figure of an earlier sentence that no step printed needs a mark of its own, so that a
+//! figure quoted from a run cannot go stale behind a mark that explains another one (when the
+//! run changes, the quote is no longer printed and the check says so). A path in a mark that
+//! does not exist is a problem.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -362,10 +366,47 @@ fn vouch(marks: &[&Mark], root: &Path, rel: &str, problems: &mut Vec<Problem>) -
     }
 }
 
+/// Where the sentence that ends at (or runs through) position `at` of a block starts: after
+/// the last `.`, `!` or `?` followed by a space (or by the end of a line) before it, not
+/// counting the one that ends the sentence itself; the block's start when there is none.
+fn sentence_start(lines: &[(usize, String)], at: (usize, usize)) -> (usize, usize) {
+    // The block's prose before `at`, as (line, column, char), comments and code blanked.
+    let mut before: Vec<(usize, usize, char)> = Vec::new();
+    for (line, text) in lines {
+        if *line > at.0 {
+            break;
+        }
+        let text = blank(text);
+        for (column, c) in text.char_indices() {
+            if (*line, column) >= at {
+                break;
+            }
+            before.push((*line, column, c));
+        }
+        before.push((*line, text.len(), '\n'));
+    }
+    // Trailing space and the sentence's own closing punctuation.
+    while before
+        .last()
+        .is_some_and(|(_, _, c)| c.is_whitespace() || ".!?)\"'".contains(*c))
+    {
+        before.pop();
+    }
+    for k in (0..before.len()).rev() {
+        let (_, _, c) = before[k];
+        let next = before.get(k + 1).map(|(_, _, c)| *c);
+        if "!?.".contains(c) && next.is_some_and(char::is_whitespace) {
+            return before.get(k + 1).map_or(at, |(l, col, _)| (*l, *col));
+        }
+    }
+    lines.first().map_or(at, |(l, _)| (*l, 0))
+}
+
 /// Checks the prose of one chapter (`rel` its path for the messages) against `printed`, the
 /// numbers its examples printed; marks are resolved against `root`. A mark inside a block
-/// covers the figures after the block's previous mark, up to itself; a marks-only block
-/// covers the whole block under it, and the figures after a block's last mark.
+/// that names files covers the figures after the block's previous mark, up to itself; one
+/// that names none, the figures of its own sentence; a marks-only block covers the whole
+/// block under it, and the figures after a block's last mark.
 pub fn check_chapter(
     rel: &str,
     text: &str,
@@ -393,16 +434,20 @@ pub fn check_chapter(
                 &mut Vec::new(),
             )
         });
+        let starts: Vec<(usize, usize)> = block
+            .marks
+            .iter()
+            .map(|(l, c, _)| sentence_start(&block.lines, (*l, *c)))
+            .collect();
         for (line, text) in &block.lines {
             for figure in figures(text, *line) {
                 if printed.iter().any(|p| matches(&figure, p)) {
                     continue;
                 }
-                let covering = match block
-                    .marks
-                    .iter()
-                    .position(|(l, c, _)| (*l, *c) > (figure.line, figure.column))
-                {
+                let at = (figure.line, figure.column);
+                let covering = match block.marks.iter().position(|(l, c, _)| (*l, *c) > at) {
+                    // A mark that names no file vouches for its own sentence only.
+                    Some(i) if matches!(inline[i].0, Vouch::Waived) && at < starts[i] => None,
                     Some(i) => Some(&inline[i].0),
                     None => above.as_ref(),
                 };
@@ -441,6 +486,39 @@ mod tests {
 
     fn texts(line: &str) -> Vec<String> {
         figures(line, 1).into_iter().map(|f| f.text).collect()
+    }
+
+    fn problems_of(text: &str) -> Vec<String> {
+        let mut problems = Vec::new();
+        check_chapter("c.md", text, &[], Path::new("."), &mut problems);
+        problems.iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn a_mark_that_names_no_file_vouches_for_its_own_sentence_only() {
+        // Both figures in the marked sentence: fine.
+        assert!(
+            problems_of("Wilson intervals of ±7.1 and ±6.5 points. <!-- numbers: arithmetic -->\n")
+                .is_empty()
+        );
+        // A quoted figure one sentence earlier is not covered: it has to be printed.
+        let p = problems_of(
+            "Top-1 rose from 68.6 % to 76.9 %.\nThat is ±7.1 points at n = 156. <!-- numbers: arithmetic -->\n",
+        );
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(
+            p[0].contains("`68.6 %`") && p[1].contains("`76.9 %`"),
+            "{p:?}"
+        );
+        // Decimals do not end a sentence, and a mark mid-sentence covers its sentence's start.
+        assert!(
+            problems_of(
+                "It fell by 0.0040, and then by 0.0077 <!-- numbers: differences --> at 225.\n"
+            )
+            .is_empty()
+        );
+        // A marks-only line above a block still covers all of it.
+        assert!(problems_of("<!-- numbers: a paper -->\nFirst 1.5 %. Then 2.5 %.\n").is_empty());
     }
 
     #[test]
