@@ -2,30 +2,34 @@
 //! training run that is interrupted and resumed, its curves, previews and EMA.
 //!
 //! `main` runs the steps in the chapter's order, each one function: the data and the config
-//! here, training and what it produced in `training.rs`, the exercises in `exercises.rs`.
+//! here, training and what it produced in `training.rs`, the bundled generator continued on
+//! this data in `warm.rs`, the exercises in `exercises.rs`.
 //!
 //! Run it with `cargo run --release --example 03_train_generator`.
 // verify-docs: timeout_s = 420, budget_s = 300
 
 mod exercises;
 mod training;
+mod warm;
 
 // ANCHOR: uses
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use tch::{Device, Kind};
-use tinycats_core::{DitConfig, SampleOptions};
+use tinycats_core::{DitConfig, ModelConfig, SampleOptions};
 use tinycats_data::augment::Augment;
 use tinycats_data::curate::{self, CheckOptions, SplitOptions};
 use tinycats_data::loaders::{ImageFolderOptions, image_folder};
 use tinycats_data::{Loader, LoaderConfig, Source, SynthCats, SynthConfig};
 use tinycats_models::runconfig::{self, GeneratorRun};
 use tinycats_models::tasks::{GeneratorTask, sample_breeds};
-use tinycats_models::trainer::{Ema, FitSummary, Trainer, TrainerConfig, read_metrics};
-use tinycats_models::{TinyDit, images};
-use tinycats_notebook::{display_path, out_dir, step};
+use tinycats_models::trainer::{Ema, FitSummary, TrainTask, Trainer, TrainerConfig, read_metrics};
+use tinycats_models::{TinyDit, images, io};
+use tinycats_notebook::{
+    Tolerance, chaotic, chaotic_image, display_path, out_dir, stable, step, workspace_root,
+};
 use tinycats_plot::{ImageGrid, LineChart, save_png};
 
 use training::Trained;
@@ -114,6 +118,7 @@ fn main() -> Result<()> {
     training::previews(&trained)?;
     training::ema(&trained)?;
     training::early_stop(&setup)?;
+    warm::warm_start(&setup)?;
     exercises::ema(&trained);
     exercises::bad_heads();
     exercises::new_breed(&setup)?;

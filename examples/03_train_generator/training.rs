@@ -4,15 +4,16 @@
 use super::*;
 
 // ANCHOR: train
-/// A loader of one split of the dataset, with the model's own normalisation.
-fn loader(setup: &Setup, split: &str, shuffle: bool) -> Result<Loader> {
+/// A loader of one split of the dataset for the model `cfg` describes: its image size and its
+/// own normalisation.
+pub fn loader(setup: &Setup, cfg: &DitConfig, split: &str, shuffle: bool) -> Result<Loader> {
     let data = image_folder(&setup.split_dir.join(split), &ImageFolderOptions::default())?;
     Ok(Loader::new(
         Source::Files(data),
         LoaderConfig {
             batch_size: setup.run.batch_size,
-            image_size: setup.cfg.input_size as u32,
-            normalize: setup.cfg.normalize()?, // the model folder's own mean and std
+            image_size: cfg.input_size as u32,
+            normalize: cfg.normalize()?, // the model folder's own mean and std
             augment: if shuffle {
                 Augment::generator_train()
             } else {
@@ -42,7 +43,10 @@ pub fn train(setup: &Setup) -> Result<Interrupted> {
     let device = *device;
 
     let run_dir = work.join("runs/first");
-    let (mut train, mut val) = (loader(setup, "train", true)?, loader(setup, "val", false)?);
+    let (mut train, mut val) = (
+        loader(setup, &setup.cfg, "train", true)?,
+        loader(setup, &setup.cfg, "val", false)?,
+    );
     tch::manual_seed(CONFIG.seed as i64);
     let mut task = GeneratorTask::new(&setup.cfg, run.time_sampling, device)?;
     task.preview = CONFIG.sampler;
@@ -170,11 +174,21 @@ pub fn curves(trained: &Trained) -> Result<()> {
 // ANCHOR: previews
 pub fn previews(trained: &Trained) -> Result<()> {
     step("previews");
-    let preview_dir = trained.run_dir.join("samples");
+    let title = "preview samples during training (EMA weights, same noise)";
+    let (grids, picture) = preview_grids(&trained.run_dir.join("samples"), title, 2)?;
+    let path = save_png(&picture, out_dir().join("previews.png"))?;
+    println!("{grids} preview grids");
+    println!("saved        {}", display_path(&path));
+    Ok(())
+}
+
+/// The preview grids the trainer wrote into `dir` (`step-00000100.png`…), one row each,
+/// labelled with their step, magnified `scale` times; and how many there are.
+pub fn preview_grids(dir: &Path, title: &str, scale: u32) -> Result<(usize, image::RgbImage)> {
     let mut rows = Vec::new();
     let mut labels = Vec::new();
-    for file in list_dir(&preview_dir)? {
-        rows.push(image::open(preview_dir.join(&file))?.to_rgb8());
+    for file in list_dir(dir)? {
+        rows.push(image::open(dir.join(&file))?.to_rgb8());
         let step: u64 = file
             .trim_start_matches("step-")
             .trim_end_matches(".png")
@@ -182,14 +196,11 @@ pub fn previews(trained: &Trained) -> Result<()> {
         labels.push(format!("step {step}"));
     }
     let grid = ImageGrid::new(1)
-        .scale(2)
+        .scale(scale)
         .row_labels(labels)
-        .title("preview samples during training (EMA weights, same noise)")
+        .title(title)
         .render(&rows)?;
-    let path = save_png(&grid, out_dir().join("previews.png"))?;
-    println!("{} preview grids", rows.len());
-    println!("saved        {}", display_path(&path));
-    Ok(())
+    Ok((rows.len(), grid))
 }
 // ANCHOR_END: previews
 
@@ -234,7 +245,10 @@ pub fn early_stop(setup: &Setup) -> Result<()> {
         preview_every: None,
         ..run.trainer.clone()
     };
-    let (mut train, mut val) = (loader(setup, "train", true)?, loader(setup, "val", false)?);
+    let (mut train, mut val) = (
+        loader(setup, cfg, "train", true)?,
+        loader(setup, cfg, "val", false)?,
+    );
     tch::manual_seed(CONFIG.seed as i64);
     let mut strict_task = GeneratorTask::new(cfg, run.time_sampling, setup.device)?;
     let (stopped, _) = Trainer::new(strict, &work.join("runs/strict"), setup.device)?.fit(
