@@ -23,8 +23,8 @@ use std::time::Instant;
 use anyhow::{Result, ensure};
 use image::DynamicImage;
 use tinycats_core::{Breed, class_index};
-use tinycats_data::{SynthCats, SynthConfig, SynthSplit};
-use tinycats_notebook::{display_path, out_dir, step, workspace_root};
+use tinycats_data::{SynthCats, SynthConfig, SynthSplit, WILD_SEVERITY};
+use tinycats_notebook::{Tolerance, display_path, out_dir, step, tolerance, workspace_root};
 use tinycats_pipelines::eval;
 use tinycats_plot::{BarChart, ImageGrid, heatmap, save_png, side_by_side, upscale_nearest};
 use tinycats_runtime::ndarray::{Array3, Axis};
@@ -93,6 +93,7 @@ fn main() -> Result<()> {
     top_k(&mut classifier, &image)?;
     let test = measure::test_split(&mut classifier, &prep)?;
     measure::per_breed(&test.report)?;
+    measure::hard_breeds(&mut classifier, &prep)?;
     let ranked = measure::gallery(&mut classifier, &test)?;
     let photo = photos::real_photo(&mut classifier, &root)?;
     let coffee = photos::no_cat(&mut classifier, &root)?;

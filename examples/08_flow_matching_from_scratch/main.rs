@@ -42,7 +42,7 @@ use tinycats_core::{SampleOptions, Solver, guide, integrate, timesteps};
 use tinycats_models::flow::{Tch, TimeSampling};
 use tinycats_models::trainer::Ema;
 use tinycats_notebook::{display_path, out_dir, step};
-use tinycats_plot::{LineChart, Plane, save_png, side_by_side};
+use tinycats_plot::{Corner, LineChart, Plane, save_png, side_by_side};
 // ANCHOR_END: uses
 
 // ANCHOR: config

@@ -69,7 +69,8 @@ pub fn time_sampling(model: &VelocityMlp, train: &Toy, eval: &EvalBatch) -> Resu
         "t",
         "relative error against the exact field",
     )
-    .log_y(true);
+    .log_y(true)
+    .legend(Corner::UpperLeft); // the errors rise to the right: the upper left stays empty
     let logit_normal = Measured::of(model, train)?; // the network of the `train` step
     for (name, m) in [
         ("logit-normal", &logit_normal),
@@ -117,7 +118,8 @@ pub fn ablations(
         "t",
         "relative error against the exact field",
     )
-    .log_y(true);
+    .log_y(true)
+    .legend(Corner::UpperLeft); // the errors rise to the right: the upper left stays empty
     for (name, m) in [
         ("velocity, last weights", last),
         ("velocity, EMA weights", averaged),
