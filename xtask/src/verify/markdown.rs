@@ -21,10 +21,10 @@ pub(crate) struct Block {
     pub(crate) line: usize,
 }
 
-/// An include directive that is the whole content of a code block.
 /// An inline code span, `like this`.
 pub(crate) static CODE_SPAN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"`[^`]*`").unwrap());
 
+/// An include directive that is the whole content of a code block.
 pub(crate) static INCLUDE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\{\{#(?:include|rustdoc_include|playground)\s+([^}\s]+)[^}]*\}\}$").unwrap()
 });
