@@ -1,6 +1,6 @@
 //! The project's one seed mixer, SplitMix64 (Steele, Lea and Flood, 2014, "Fast splittable
 //! pseudorandom number generators"), and its one way of deriving seeds from a run's seed
-//! ([`derive`]): data order, a render's stream, augmentation, the trainer's per-step seed and a
+//! ([`derive()`]): data order, a render's stream, augmentation, the trainer's per-step seed and a
 //! bootstrap draw are all `derive(seed, ids)`. Defined once so that every crate turns a seed
 //! into the same bits, and a rerun, a resumed run or another crate's copy of the same
 //! computation sees the same randomness.
@@ -43,7 +43,7 @@ pub fn derive(seed: u64, ids: &[u64]) -> u64 {
     mix64(seed ^ inner)
 }
 
-/// A name as an id for [`derive`] (a breed's, a class folder's): FNV-1a of its bytes, the same
+/// A name as an id for [`derive()`] (a breed's, a class folder's): FNV-1a of its bytes, the same
 /// on every machine and in every Rust version (the standard library's hasher is neither).
 pub fn name_id(name: &str) -> u64 {
     name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
