@@ -373,16 +373,3 @@ fn is_test(attrs: &[syn::Attribute]) -> bool {
             || (a.path().is_ident("cfg") && a.parse_args::<syn::Ident>().is_ok_and(|i| i == "test"))
     })
 }
-
-/// The loops of the project at `root` as problems' lines, for `cargo xtask ci`.
-pub fn check(root: &Path) -> Result<()> {
-    let loops = loops_in_project(root)?;
-    let lines: BTreeSet<String> = loops.iter().map(|l| l.to_string()).collect();
-    anyhow::ensure!(
-        lines.is_empty(),
-        "{} import loop(s) between files:\n  {}",
-        lines.len(),
-        lines.into_iter().collect::<Vec<_>>().join("\n  ")
-    );
-    Ok(())
-}
