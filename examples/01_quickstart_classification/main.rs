@@ -26,14 +26,13 @@ use tinycats_core::{Breed, class_index};
 use tinycats_data::{SynthCats, SynthConfig, SynthSplit, WILD_SEVERITY};
 use tinycats_notebook::{Tolerance, display_path, out_dir, step, tolerance, workspace_root};
 use tinycats_pipelines::eval;
-use tinycats_plot::{BarChart, ImageGrid, heatmap, save_png, side_by_side, upscale_nearest};
+use tinycats_plot::save_png;
 use tinycats_runtime::ndarray::{Array3, Axis};
 use tinycats_runtime::preprocess::open_image;
 use tinycats_runtime::quality::PerBreedAccuracy;
 use tinycats_runtime::repo::CLASSIFIER_ONNX;
 use tinycats_runtime::{BreedScore, Classifier, Generator, ModelRepo, Preprocess};
 
-use figures::{prediction_figure, print_ranking};
 use measure::TestSplit;
 // ANCHOR_END: uses
 
@@ -228,7 +227,7 @@ fn resize(prep: &Preprocess, image: &DynamicImage) -> Result<Array3<f32>> {
     let x = prep.apply(image); // shorter side → size, centre crop, normalise: (3, S, S)
     let seen = prep.to_image(x.view()); // what the model sees, back as pixels
     let seen_path = save_png(
-        &side_by_side(&[image.to_rgb8(), upscale_nearest(&seen, 3)], 12),
+        &figures::model_input(image, &seen),
         out_dir().join("resized.png"),
     )?;
     println!("model input  {:?}", x.shape());
@@ -259,23 +258,8 @@ fn normalise(prep: &Preprocess, image: &DynamicImage, x: &Array3<f32>) -> Result
             ["R", "G", "B"][c]
         );
     }
-    // The three channels the network reads, on one colour scale from −2.5 to +2.5.
-    let channels = (0..3)
-        .map(|c| {
-            let values: Vec<f32> = x.index_axis(Axis(0), c).iter().copied().collect();
-            Ok(heatmap(
-                &values,
-                prep.size as usize,
-                prep.size as usize,
-                3,
-                (-2.5, 2.5),
-            )?)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let grid = ImageGrid::new(3)
-        .col_labels(vec!["R".into(), "G".into(), "B".into()])
-        .title("normalised channels: -2.5 purple, 0 teal, +2.5 yellow")
-        .render(&channels)?;
+    // The three channels the network reads, on one colour scale.
+    let grid = figures::normalised_channels(x)?;
     let path = save_png(&grid, out_dir().join("normalised.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
@@ -292,13 +276,12 @@ fn logits(classifier: &mut Classifier, x: Array3<f32>) -> Result<()> {
     for (name, v) in classifier.class_names().iter().zip(logits.row(0)) {
         println!("  {name:<18} {v:+.2}");
     }
-    let chart = BarChart::new(
-        format!("logits of the held-out {}", CONFIG.breed),
-        classifier.class_names().to_vec(),
-        logits.row(0).iter().map(|&v| f64::from(v)).collect(),
-    )
-    .value_label("logit (higher: more likely)");
-    let path = save_png(&chart.render(560, 380)?, out_dir().join("logits.png"))?;
+    let chart = figures::logits_chart(
+        CONFIG.breed,
+        classifier.class_names(),
+        &logits.row(0).to_vec(),
+    )?;
+    let path = save_png(&chart, out_dir().join("logits.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
 }
@@ -308,8 +291,8 @@ fn logits(classifier: &mut Classifier, x: Array3<f32>) -> Result<()> {
 fn top_k(classifier: &mut Classifier, image: &DynamicImage) -> Result<()> {
     step("top_k");
     let top = classifier.classify(image, CONFIG.top_k)?;
-    print_ranking(&top);
-    let figure = prediction_figure(
+    figures::print_ranking(&top);
+    let figure = figures::prediction_figure(
         image,
         &top,
         &format!("held-out {}: top {}", CONFIG.breed, CONFIG.top_k),

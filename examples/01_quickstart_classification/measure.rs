@@ -77,14 +77,8 @@ pub fn hard_breeds(classifier: &mut Classifier, prep: &Preprocess) -> Result<()>
         top1.iter().filter(|&&a| a < 90.0).count(),
         top1.len()
     );
-    let chart = BarChart::new(
-        "top-1 per breed under photo-like conditions (the wild test split)",
-        wild.class_names.clone(),
-        top1,
-    )
-    .value_label("top-1 (%)")
-    .range(0.0, 100.0);
-    let path = save_png(&chart.render(640, 400)?, out_dir().join("per_breed.png"))?;
+    let chart = figures::wild_per_breed_chart(&wild.class_names, top1)?;
+    let path = save_png(&chart, out_dir().join("per_breed.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
 }
@@ -134,15 +128,7 @@ pub fn gallery(classifier: &mut Classifier, test: &TestSplit) -> Result<Vec<Vec<
                 100.0 * guess.probability
             );
         }
-        let grid = ImageGrid::new(set.len().min(13))
-            .scale(2)
-            .col_labels(
-                set.iter()
-                    .map(|&i| format!("{:.0}%", 100.0 * ranked[i][0].probability))
-                    .collect(),
-            )
-            .title(format!("{title} (top-1 probability)"))
-            .render(&set.iter().map(|&i| images[i].to_rgb8()).collect::<Vec<_>>())?;
+        let grid = figures::gallery(title, set, images, &ranked)?;
         let path = save_png(&grid, out_dir().join(file))?;
         println!("saved        {}", display_path(&path));
     }

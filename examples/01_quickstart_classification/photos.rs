@@ -19,9 +19,9 @@ pub fn real_photo(classifier: &mut Classifier, root: &Path) -> Result<DynamicIma
         "provenance   scikit-image 0.26.0 `skimage/data/chelsea.png`, CC0 (Stefan van der Walt)"
     );
     let top = classifier.classify(&photo, CONFIG.top_k)?;
-    print_ranking(&top);
+    figures::print_ranking(&top);
     let path = save_png(
-        &prediction_figure(&photo, &top, "a real tabby: top 5")?,
+        &figures::prediction_figure(&photo, &top, "a real tabby: top 5")?,
         out_dir().join("real_photo.png"),
     )?;
     println!("saved        {}", display_path(&path));
@@ -40,9 +40,9 @@ pub fn no_cat(classifier: &mut Classifier, root: &Path) -> Result<DynamicImage> 
         coffee.height()
     );
     let top = classifier.classify(&coffee, CONFIG.top_k)?;
-    print_ranking(&top);
+    figures::print_ranking(&top);
     let path = save_png(
-        &prediction_figure(&coffee, &top, "no cat at all: top 5")?,
+        &figures::prediction_figure(&coffee, &top, "no cat at all: top 5")?,
         out_dir().join("no_cat.png"),
     )?;
     println!("saved        {}", display_path(&path));
