@@ -100,16 +100,7 @@ fn confusions(
         );
         rows.push(format!("{} → {}", short(t), short(p)));
     }
-    let grid = ImageGrid::new(5)
-        .scale(2)
-        .col_labels(
-            ["right", "its breed", "mistake", "predicted", "true breed"]
-                .map(String::from)
-                .to_vec(),
-        )
-        .row_labels(rows)
-        .title("Grad-CAM: where the evidence for a breed lies (yellow: most)")
-        .render(&tiles)?;
+    let grid = figures::gradcam_confusions(&tiles, rows)?;
     let path = save_png(&grid, out_dir().join("gradcam.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
@@ -132,17 +123,7 @@ fn photos(
             .collect();
         println!("{photo}: {}", top.join(", "));
     }
-    let names_of = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
-    let grid = ImageGrid::new(3)
-        .scale(2)
-        .col_labels(
-            ["as the model sees it", "first guess", "second guess"]
-                .map(String::from)
-                .to_vec(),
-        )
-        .row_labels(CONFIG.photos.iter().map(|p| names_of(p)).collect())
-        .title("Grad-CAM on the two photos")
-        .render(&tiles)?;
+    let grid = figures::gradcam_photos(&tiles, &CONFIG.photos)?;
     let path = save_png(&grid, out_dir().join("gradcam_photos.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())

@@ -4,12 +4,14 @@
 //! well its confidence matches its accuracy, and what its surest mistakes look like.
 //!
 //! `main` runs the steps in the chapter's order, each one function: the first sections' in
-//! this file, Grad-CAM in `gradcam.rs`, the exercises in `exercises.rs`.
+//! this file, Grad-CAM in `gradcam.rs`, the exercises in `exercises.rs`, and the printing
+//! and plotting helpers in `figures.rs`.
 //!
 //! Run it with `cargo run --release --example 06_evaluate_classifier`.
 // verify-docs: timeout_s = 300, budget_s = 90
 
 mod exercises;
+mod figures;
 mod gradcam;
 
 // ANCHOR: uses
@@ -22,7 +24,7 @@ use tinycats_models::Classifier as TchClassifier;
 use tinycats_models::gradcam::grad_cam;
 use tinycats_notebook::{Tolerance, display_path, out_dir, step, tolerance, workspace_root};
 use tinycats_pipelines::eval::{logits_of, synth_split};
-use tinycats_plot::{ImageGrid, LineChart, confusion_figure, overlay, save_png};
+use tinycats_plot::{overlay, save_png};
 use tinycats_runtime::ndarray::Axis;
 use tinycats_runtime::preprocess::open_image;
 use tinycats_runtime::repo::{CLASSIFIER_DIR, CLASSIFIER_ONNX};
@@ -130,18 +132,8 @@ fn wild(classifier: &Classifier) -> Result<()> {
             tiles.push(synth.render(breed, SynthSplit::Test.index_offset() + 3)?);
         }
     }
-    let grid = ImageGrid::new(CONFIG.severities.len())
-        .scale(2)
-        .col_labels(
-            CONFIG
-                .severities
-                .iter()
-                .map(|s| format!("severity {s}"))
-                .collect(),
-        )
-        .row_labels(breeds.iter().map(|&b| names[b].replace('_', " ")).collect())
-        .title("one held-out render per row, shifted harder from left to right")
-        .render(&tiles)?;
+    let rows = breeds.map(|b| names[b].as_str());
+    let grid = figures::wild_grid(&tiles, &CONFIG.severities, &rows)?;
     let path = save_png(&grid, out_dir().join("wild.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
@@ -208,14 +200,8 @@ fn robustness(classifier: &mut Classifier) -> Result<(Vec<Run>, Studied)> {
             });
         }
     }
-    let chart = LineChart::new(
-        "the bundled classifier under the wild shift",
-        "severity",
-        "accuracy (%)",
-    )
-    .series("top-1", top1_curve)
-    .series("top-3", top3_curve);
-    let path = save_png(&chart.render(640, 360)?, out_dir().join("robustness.png"))?;
+    let chart = figures::robustness_chart(top1_curve, top3_curve)?;
+    let path = save_png(&chart, out_dir().join("robustness.png"))?;
     println!("saved        {}", display_path(&path));
     let studied = studied.context("CONFIG.studied must be one of CONFIG.severities")?;
     Ok((runs, studied))
@@ -230,26 +216,8 @@ fn confusion(classifier: &Classifier, studied: &Studied) -> Result<(ConfusionMat
     let names = classifier.class_names();
     let predicted: Vec<usize> = logits.iter().map(|l| metrics::argmax(l)).collect();
     let matrix = ConfusionMatrix::new(labels, &predicted, names.len())?;
-    let heads: Vec<String> = names
-        .iter()
-        .map(|n| format!("{:>4}", n.chars().take(4).collect::<String>()))
-        .collect();
-    println!("{:<17}  {}", "truth \\ predicted", heads.join(" "));
-    for (name, row) in names.iter().zip(&matrix.counts) {
-        let cells: Vec<String> = row
-            .iter()
-            .map(|&c| {
-                if c == 0 {
-                    "   .".into()
-                } else {
-                    format!("{c:>4}")
-                }
-            })
-            .collect();
-        println!("{name:<17}  {}", cells.join(" "));
-    }
-    let title = format!("confusion at severity {}", CONFIG.studied);
-    let figure = confusion_figure(&matrix.counts, names, &title)?;
+    figures::print_confusion(&matrix.counts, names);
+    let figure = figures::confusion(&matrix.counts, names, CONFIG.studied)?;
     let path = save_png(&figure, out_dir().join("confusion.png"))?;
     println!("saved        {}", display_path(&path));
     Ok((matrix, predicted))
@@ -299,8 +267,8 @@ fn calibration(
         .iter()
         .map(|l| metrics::softmax_with_temperature(l, temperature))
         .collect();
-    // Accuracy against confidence, beside the diagonal of a perfectly calibrated model.
-    let mut chart = LineChart::reliability(format!("reliability at severity {}", CONFIG.studied));
+    // Accuracy against confidence, as trained and scaled.
+    let mut curves = Vec::new();
     for (name, p) in [
         ("as trained".to_string(), probs),
         (format!("temperature {temperature:.2}"), &scaled),
@@ -313,12 +281,11 @@ fn calibration(
             .sum::<f64>()
             / p.len() as f64;
         println!("{name:<18} ECE {ece:.3}, mean confidence {mean_confidence:.3}");
-        // Bins with fewer than 10 images are left out: they make a jagged line of noise.
-        let bins = bins.iter().map(|b| (b.confidence, b.accuracy, b.count));
-        chart = chart.calibration_curve(name, bins);
+        curves.push((name, bins));
     }
     println!("accuracy           {:.3}", matrix.accuracy());
-    let path = save_png(&chart.render(640, 400)?, out_dir().join("reliability.png"))?;
+    let chart = figures::reliability_diagram(CONFIG.studied, &curves)?;
+    let path = save_png(&chart, out_dir().join("reliability.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
 }
@@ -339,7 +306,7 @@ fn mistakes(classifier: &Classifier, studied: &Studied, predicted: &[usize]) -> 
         .filter(|&i| predicted[i] != labels[i])
         .collect();
     wrong.sort_by(|&a, &b| probs[b][predicted[b]].total_cmp(&probs[a][predicted[a]]));
-    let (mut tiles, mut captions) = (Vec::new(), Vec::new());
+    let mut shown = Vec::new();
     for &i in wrong.iter().take(CONFIG.mistakes) {
         let mut order: Vec<usize> = (0..names.len()).collect();
         order.sort_by(|&a, &b| probs[i][b].total_cmp(&probs[i][a]));
@@ -348,18 +315,9 @@ fn mistakes(classifier: &Classifier, studied: &Studied, predicted: &[usize]) -> 
             .map(|&c| format!("{} {:.0} %", names[c], 100.0 * probs[i][c]))
             .collect();
         println!("{:<17} → {}", names[labels[i]], top3.join(", "));
-        tiles.push(images[i].to_rgb8());
-        let short = |c: usize| names[c].chars().take(4).collect::<String>();
-        captions.push(format!("{} → {}", short(labels[i]), short(predicted[i])));
+        shown.push((&images[i], labels[i], predicted[i]));
     }
-    let grid = ImageGrid::new(tiles.len().max(1))
-        .scale(2)
-        .col_labels(captions)
-        .title(format!(
-            "the surest mistakes at severity {}: true → predicted",
-            CONFIG.studied
-        ))
-        .render(&tiles)?;
+    let grid = figures::mistakes_grid(&shown, names, CONFIG.studied)?;
     let path = save_png(&grid, out_dir().join("mistakes.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
