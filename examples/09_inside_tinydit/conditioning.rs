@@ -20,11 +20,7 @@ pub fn adaln(g: &Loaded) -> Result<()> {
     let t = Tensor::from_slice(&ts.iter().map(|&t| t as f32).collect::<Vec<_>>());
     let y = Tensor::full([n], breed, (Kind::Int64, Device::Cpu));
     let inside = tch::no_grad(|| model.inspect(&x, &t, &y));
-    let mut chart = LineChart::new(
-        "attention gate per block: mean |gate| over the width",
-        "t",
-        "mean |gate|",
-    );
+    let mut curves = Vec::new();
     println!("block  |attention gate| at t = 0, 0.5, 1   |MLP gate| at t = 0, 0.5, 1");
     for (b, m) in inside.modulation.iter().enumerate() {
         let mean_abs = |k: i64| m.select(1, k).abs().mean_dim(1, false, Kind::Float); // (n,)
@@ -44,9 +40,10 @@ pub fn adaln(g: &Loaded) -> Result<()> {
             .enumerate()
             .map(|(i, &t)| (t, at(&attn_gate, i as i64)))
             .collect();
-        chart = chart.series(format!("block {b}"), points);
+        curves.push(points);
     }
-    let path = save_png(&chart.render(640, 340)?, out_dir().join("adaln.png"))?;
+    let chart = figures::attention_gates(curves)?;
+    let path = save_png(&chart, out_dir().join("adaln.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
 }
@@ -111,35 +108,17 @@ pub fn attention(g: &Loaded, cat: &RgbImage) -> Result<Halfway> {
             w[query as usize],
             share(&|k| dist(k) <= 1)
         );
-        let max = w.iter().cloned().fold(0f32, f32::max);
-        maps.push(heatmap(&w, grid as usize, grid as usize, 16, (0.0, max))?);
+        maps.push(w);
     }
-    // The cat, with the query token framed in red.
-    let mut framed = upscale_nearest(cat, 2);
-    let (x0p, y0p, side) = ((qc * p * 2) as u32, (qr * p * 2) as u32, (p * 2) as u32);
-    for i in 0..side {
-        for (x, y) in [
-            (x0p + i, y0p),
-            (x0p + i, y0p + side - 1),
-            (x0p, y0p + i),
-            (x0p + side - 1, y0p + i),
-        ] {
-            framed.put_pixel(x, y, image::Rgb([230, 20, 20]));
-        }
-    }
-    let mut tiles = vec![framed];
-    tiles.extend(maps);
-    let img = ImageGrid::new(tiles.len())
-        .col_labels(
-            std::iter::once("the token".to_owned())
-                .chain((0..cfg.depth).map(|b| format!("block {b}")))
-                .collect(),
-        )
-        .title(format!(
-            "where token (row {qr}, col {qc}) attends at t = {}, heads averaged (yellow = most)",
-            CONFIG.attention_t
-        ))
-        .render(&tiles)?;
+    // The cat, with the query token framed in red, and the maps.
+    let img = figures::attention_maps(
+        cat,
+        CONFIG.query,
+        p,
+        &maps,
+        grid as usize,
+        CONFIG.attention_t,
+    )?;
     let path = save_png(&img, out_dir().join("attention.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(Halfway { x0, x1 })

@@ -6,13 +6,15 @@
 //!
 //! `main` runs the steps in the chapter's order, each one function: the architecture and
 //! its cost in `parts.rs`, tokens and embeddings here, the conditioning's gates and the
-//! attention in `conditioning.rs`, the exercises in `exercises.rs`.
+//! attention in `conditioning.rs`, the exercises in `exercises.rs`, and the code that draws
+//! the diagram, the charts and the maps in `figures.rs`.
 //!
 //! Run it with `cargo run --release --example 09_inside_tinydit`.
 // verify-docs: timeout_s = 120, budget_s = 60
 
 mod conditioning;
 mod exercises;
+mod figures;
 mod parts;
 
 use conditioning::Halfway;
@@ -30,9 +32,7 @@ use tinycats_models::dit::{
 use tinycats_models::flow::{self, seeded_noise};
 use tinycats_models::{TinyDit, images};
 use tinycats_notebook::{display_path, out_dir, step, workspace_root};
-use tinycats_plot::{
-    BarChart, Diagram, ImageGrid, LineChart, Side, heatmap, save_png, upscale_nearest,
-};
+use tinycats_plot::save_png;
 // ANCHOR_END: uses
 
 // ANCHOR: config
@@ -136,7 +136,6 @@ fn patches(g: &Loaded) -> Result<RgbImage> {
     let Loaded {
         p,
         grid,
-        tokens,
         c_in,
         breed,
         ..
@@ -158,17 +157,8 @@ fn patches(g: &Loaded) -> Result<RgbImage> {
         back.size(),
         (&back - &x).abs().max().double_value(&[])
     );
-    // Each token's patch as a small picture, in reading order.
-    let tiles: Vec<_> = (0..tokens)
-        .map(|i| {
-            let one = unpatchify(&patches.narrow(1, i, 1), p, c_in); // (1, 3, p, p)
-            images::to_rgb8(&one.get(0)).map(|t| upscale_nearest(&t, 5))
-        })
-        .collect::<Result<_, _>>()?;
-    let grid_img = ImageGrid::new(grid as usize)
-        .title("64 tokens of 8 × 8 pixels")
-        .render(&tiles)?;
-    let path = save_png(&grid_img, out_dir().join("patches.png"))?;
+    let tiles = figures::tokens(&patches, p, c_in, grid as usize)?;
+    let path = save_png(&tiles, out_dir().join("patches.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(cat)
 }
@@ -188,15 +178,7 @@ fn positions(g: &Loaded) -> Result<()> {
     let mut maps = Vec::new();
     for &(r, c) in &chosen {
         let sim = unit.matmul(&unit.get(r * grid + c)); // (T,) cosine similarities
-        let values = Vec::<f32>::try_from(&sim)?;
-        let low = values.iter().cloned().fold(1f32, f32::min);
-        maps.push(heatmap(
-            &values,
-            grid as usize,
-            grid as usize,
-            16,
-            (low, 1.0),
-        )?);
+        maps.push(Vec::<f32>::try_from(&sim)?);
         let neighbour = sim.double_value(&[r * grid + if c + 1 < grid { c + 1 } else { c - 1 }]);
         let far: Vec<f64> = (0..tokens)
             .filter(|k| (k / grid - r).abs().max((k % grid - c).abs()) >= 4)
@@ -207,15 +189,7 @@ fn positions(g: &Loaded) -> Result<()> {
             "token ({r}, {c}): similarity to a neighbour {neighbour:+.2}, to tokens 4 or more steps away {far:+.2} on average"
         );
     }
-    let img = ImageGrid::new(chosen.len())
-        .col_labels(
-            chosen
-                .iter()
-                .map(|(r, c)| format!("row {r}, col {c}"))
-                .collect(),
-        )
-        .title("cosine similarity of each position to one (yellow = 1)")
-        .render(&maps)?;
+    let img = figures::position_similarity(&chosen, &maps, grid as usize)?;
     let path = save_png(&img, out_dir().join("positions.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
@@ -230,10 +204,7 @@ fn time(g: &Loaded) -> Result<()> {
     let cfg = &g.cfg;
     let features = timestep_frequencies(&ts, 256, cfg.t_scale); // (64, 256)
     let values = Vec::<f32>::try_from(&features.reshape([-1]))?;
-    let img = heatmap(&values, 64, 256, 3, (-1.0, 1.0))?;
-    let img = ImageGrid::new(1)
-        .title("time features: rows t = 0 … 1 (top to bottom), columns cos | sin by frequency")
-        .render(&[img])?;
+    let img = figures::time_features(&values, 64, 256)?;
     let path = save_png(&img, out_dir().join("time.png"))?;
     println!(
         "t scaled by {} before the features; {} features per t",

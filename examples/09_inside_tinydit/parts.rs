@@ -6,62 +6,10 @@ use super::*;
 // ANCHOR: architecture
 pub fn architecture(g: &Loaded) -> Result<()> {
     step("architecture");
-    // The figure is drawn from the configuration, so it always shows the bundled model.
-    let (fig, output) = diagram(g);
-    let path = save_png(&fig.render(760, 520)?, out_dir().join("architecture.png"))?;
-    println!("output: {}", output.join("; "));
-    println!("saved        {}", display_path(&path));
-    Ok(())
-}
-
-/// The architecture as boxes and arrows, and the lines that describe the model's output.
-fn diagram(g: &Loaded) -> (Diagram, Vec<String>) {
-    let Loaded {
-        p, d, tokens, c_in, ..
-    } = *g;
     let cfg = &g.cfg;
-    let mut fig = Diagram::new("TinyDiT, as configured in assets/generator/config.json");
-    let (w, h) = (300, 46);
-    let image = format!("{c_in} × {} × {}", cfg.input_size, cfg.input_size);
-    let x_in = fig.node(
-        ["noisy image x_t".into(), image.clone()],
-        (30, 40, w, h),
-        Some(0),
-    );
-    let embed = fig.node(
-        [
-            "patch embedding".into(),
-            format!("{p} × {p} patches → {tokens} tokens × {d}"),
-        ],
-        (30, 116, w, h),
-        Some(0),
-    );
-    let pos = fig.node(
-        ["+ position embedding", "fixed 2-D sin-cos"],
-        (30, 192, w, h),
-        Some(0),
-    );
-    let blocks = fig.node(
-        [
-            format!("DiT block × {}", cfg.depth),
-            format!(
-                "attention ({} heads) and MLP ({})",
-                cfg.num_heads,
-                cfg.mlp_hidden()
-            ),
-            "each with adaLN-Zero: shift, scale, gate".into(),
-        ],
-        (30, 268, w, 66),
-        Some(2),
-    );
-    let last = fig.node(
-        [
-            "final layer".into(),
-            format!("adaLN, linear → {tokens} × {}", p * p * c_in),
-        ],
-        (30, 364, w, h),
-        Some(0),
-    );
+    let image = format!("{} × {} × {}", g.c_in, cfg.input_size, cfg.input_size);
+    // What the network returns: a model that predicts the clean image turns it into the
+    // velocity the sampler follows.
     let output = match cfg.prediction {
         Prediction::X => vec![
             format!("the predicted clean image x1, {image}"),
@@ -69,43 +17,12 @@ fn diagram(g: &Loaded) -> (Diagram, Vec<String>) {
         ],
         Prediction::V => vec![format!("the velocity v, {image}")],
     };
-    let out = fig.node(
-        std::iter::once("unpatchify".to_owned()).chain(output.iter().cloned()),
-        (30, 440, w, 62),
-        Some(0),
-    );
-    let t_in = fig.node(["time t"], (390, 40, 150, h), Some(1));
-    let y_in = fig.node(["breed y"], (570, 40, 150, h), Some(1));
-    let t_emb = fig.node(["sin-cos features", "→ MLP"], (390, 116, 150, h), Some(1));
-    let y_emb = fig.node(
-        [
-            "label table".to_owned(),
-            format!("{} rows (+ null)", cfg.num_classes),
-        ],
-        (570, 116, 150, h),
-        Some(1),
-    );
-    let cond = fig.node(
-        ["c = t_emb + y_emb".to_owned(), format!("{d} numbers")],
-        (455, 200, 200, h),
-        Some(1),
-    );
-    for (a, b) in [
-        (x_in, embed),
-        (embed, pos),
-        (pos, blocks),
-        (blocks, last),
-        (last, out),
-    ] {
-        fig.arrow(a, Side::Bottom, b, Side::Top);
-    }
-    fig.arrow(t_in, Side::Bottom, t_emb, Side::Top);
-    fig.arrow(y_in, Side::Bottom, y_emb, Side::Top);
-    fig.arrow(t_emb, Side::Bottom, cond, Side::Top);
-    fig.arrow(y_emb, Side::Bottom, cond, Side::Top);
-    fig.arrow(cond, Side::Bottom, blocks, Side::Right);
-    fig.arrow(cond, Side::Bottom, last, Side::Right);
-    (fig, output)
+    // The figure is drawn from the configuration, so it always shows the bundled model.
+    let fig = figures::architecture(cfg, &output)?;
+    let path = save_png(&fig, out_dir().join("architecture.png"))?;
+    println!("output: {}", output.join("; "));
+    println!("saved        {}", display_path(&path));
+    Ok(())
 }
 // ANCHOR_END: architecture
 
@@ -167,13 +84,8 @@ pub fn modules(g: &Loaded) -> Result<()> {
         ("blocks: MLP", mflop(m.depth * m.mlp)),
         ("final layer", mflop(m.final_layer)),
     ];
-    let chart = BarChart::new(
-        "forward FLOPs per image, by part (six blocks together)",
-        parts.iter().map(|p| p.0.to_owned()).collect(),
-        parts.iter().map(|p| p.1).collect(),
-    )
-    .value_label("MFLOP per image");
-    let path = save_png(&chart.render(640, 360)?, out_dir().join("flops.png"))?;
+    let chart = figures::flops_by_part(&parts)?;
+    let path = save_png(&chart, out_dir().join("flops.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
 }
