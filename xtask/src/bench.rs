@@ -132,9 +132,64 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             out.display()
         );
     }
+    let figure = out
+        .parent()
+        .context("the chapter's path has a folder")?
+        .join(FIGURE);
+    match speed_figure(&train, pytorch.as_ref(), &inference)? {
+        Some(png) => {
+            tinycats_plot::save_png(&png, &figure)?; // atomic, as the page
+            eprintln!("bench: wrote {}", figure.display());
+        }
+        None => eprintln!("bench: the reports had no rows to chart; no figure"),
+    }
     crate::write_atomic(&out, &page)?;
     eprintln!("bench: wrote {}", out.display());
     Ok(())
+}
+
+/// The page's figure, relative to the page.
+const FIGURE: &str = "images/how-fast/speed.png";
+
+/// The page's figure: training images per second in each program and precision, and whole
+/// cats per second on each back-end, both "higher is faster"; `None` when the reports hold
+/// no row of either.
+fn speed_figure(
+    train: &Report,
+    pytorch: Option<&Report>,
+    inference: &Report,
+) -> Result<Option<image::RgbImage>> {
+    let mut training = (Vec::new(), Vec::new());
+    for precision in ["fp32", "bf16"] {
+        for (name, report) in [("tinycats", Some(train)), ("PyTorch", pytorch)] {
+            if let Some((step_s, _)) = report.and_then(|r| tiny_row(r, precision)) {
+                training.0.push(format!("{name} {precision}"));
+                training.1.push(32.0 / step_s); // batch 32
+            }
+        }
+    }
+    let mut cats: (Vec<String>, Vec<f64>) = one_cat_rows(inference)
+        .into_iter()
+        .map(|(name, ms)| (name, 1000.0 / ms))
+        .unzip();
+    if let Some(ms) = pytorch.and_then(pytorch_one_cat) {
+        cats.0.push("PyTorch eager".into());
+        cats.1.push(1000.0 / ms);
+    }
+    let mut panels = Vec::new();
+    if !training.0.is_empty() {
+        let chart =
+            tinycats_plot::BarChart::new("training, tiny at batch 32", training.0, training.1)
+                .value_label("images per second (higher is faster)");
+        panels.push(chart.render(460, 260)?);
+    }
+    if !cats.0.is_empty() {
+        let chart =
+            tinycats_plot::BarChart::new("one cat, 20 Euler steps with guidance 4", cats.0, cats.1)
+                .value_label("cats per second (higher is faster)");
+        panels.push(chart.render(460, 260)?);
+    }
+    Ok((!panels.is_empty()).then(|| tinycats_plot::side_by_side(&panels, 12)))
 }
 
 /// Where `bench/dit_reference.py`'s PyTorch is installed, with what it needs to import.
@@ -371,6 +426,8 @@ which writes this page. Speed depends on the machine, so verify-docs never compa
 run the command on yours to see your own numbers. (The GPU figures of the training chapter
 come from a separate run on a rented H100: `bench/results/`.)
 
+![Two bar charts from this page's tables: training images per second of tinycats and PyTorch in fp32 and bf16, and whole cats per second on each back-end](images/how-fast/speed.png)
+
 ## Training steps: tinycats against PyTorch
 
 The library's own `TinyDit`, flow-matching loss and AdamW with gradient clipping, for the
@@ -529,6 +586,29 @@ mod tests {
         assert!(
             text.contains("**1.20×** PyTorch's speed") && text.contains("**2.00×** its own fp32"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn the_figure_charts_what_the_reports_hold() {
+        let head = "| shape | precision | params | train s/step (B=32) | train img/s | % peak | sample ms/img/NFE (B=13) | % peak |\n|---|---|---|---|---|---|---|---|\n";
+        let train = report(&format!(
+            "{head}| tiny: p8-w256-d6 | fp32 | 7.47 M | 0.500 | 64.0 | 60 % | 4.00 | 70 % |"
+        ));
+        let inference = report(
+            "| one cat: 20 Euler steps, guidance 4 | ms per image |\n|---|---|\n| tch CPU | 300.0 |",
+        );
+        // Two panels side by side (460 px each and a 12 px gap), one panel, or none.
+        let both = speed_figure(&train, None, &inference).unwrap().unwrap();
+        assert_eq!((both.width(), both.height()), (932, 260));
+        let one = speed_figure(&report("x"), None, &inference)
+            .unwrap()
+            .unwrap();
+        assert_eq!(one.width(), 460);
+        assert!(
+            speed_figure(&report("x"), None, &report("y"))
+                .unwrap()
+                .is_none()
         );
     }
 
