@@ -4,12 +4,13 @@
 //! `main` runs the steps in the chapter's order, each one function: the new breed, the
 //! adapters and the samples before here, the fine-tuning run and its result in `tuning.rs`,
 //! merging, export, quantization and packaging in `ship.rs`, the exercises in
-//! `exercises.rs`.
+//! `exercises.rs`, and the plotting helpers in `figures.rs`.
 //!
 //! Run it with `cargo run --release --example 04_finetune_and_ship`.
 // verify-docs: timeout_s = 420, budget_s = 300
 
 mod exercises;
+mod figures;
 mod ship;
 mod tuning;
 
@@ -35,7 +36,7 @@ use tinycats_models::{TinyDit, images};
 use tinycats_notebook::{Tolerance, display_path, out_dir, step, tolerance, workspace_root};
 use tinycats_pipelines::eval::judge_samples;
 use tinycats_pipelines::quantization::{pixel_rmse, time_ms, write_variants};
-use tinycats_plot::{ImageGrid, save_png};
+use tinycats_plot::save_png;
 use tinycats_runtime::quality::rmse_and_max_abs;
 use tinycats_runtime::repo::{CLASSIFIER_ONNX, GENERATOR_ONNX};
 use tinycats_runtime::{Classifier, Generator, ModelRepo};
@@ -201,11 +202,8 @@ fn new_breed(work: &Path) -> Result<NewBreed> {
         CONFIG.replay_per_breed,
         display_path(&replay_dir)
     );
-    let sheet = synth.contact_sheet(std::slice::from_ref(&spec), 8);
-    let path = save_png(
-        &tinycats_plot::upscale_nearest(&sheet, 2),
-        out_dir().join("new_breed.png"),
-    )?;
+    let sheet = figures::new_breed_sheet(&synth, &spec);
+    let path = save_png(&sheet, out_dir().join("new_breed.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(NewBreed {
         base_dir,

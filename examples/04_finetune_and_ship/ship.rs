@@ -180,15 +180,8 @@ pub fn package(
     } = m;
     let new_class = *new_class;
     let repo_dir = work.join("hf-repo");
-    let grid = sample_breeds(merged, &[new_class, 3, 10], 4, &CONFIG.sampler, CONFIG.seed)?;
-    let grid = ImageGrid::new(4)
-        .scale(2)
-        .row_labels(vec![
-            CONFIG.new_breed.into(),
-            "Bombay".into(),
-            "Siamese".into(),
-        ])
-        .render(&images::to_rgb8_all(&grid)?)?;
+    let samples = sample_breeds(merged, &[new_class, 3, 10], 4, &CONFIG.sampler, CONFIG.seed)?;
+    let grid = figures::sample_rows(&[CONFIG.new_breed, "Bombay", "Siamese"], &samples)?;
     save_png(&grid, merged_dir.join("samples.png"))?;
     let card = model_card(m, ft_run, tuned, measured);
     tinycats_models::io::write_atomic(&repo_dir.join("README.md"), card.as_bytes())?;

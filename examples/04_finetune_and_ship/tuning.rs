@@ -147,21 +147,7 @@ pub fn after(ft: &FineTune, tuned: &Tuned, before: &Before) -> Result<After> {
         100.0 * fid_before,
         100.0 * fid_after
     );
-    let mut tiles = before[..8].to_vec();
-    tiles.extend_from_slice(&after[..8]);
-    tiles.extend_from_slice(&reference[..8]);
-    let grid = ImageGrid::new(8)
-        .scale(2)
-        .row_labels(vec![
-            "before".into(),
-            "after".into(),
-            "training data".into(),
-        ])
-        .title(format!(
-            "{}: samples before and after fine-tuning, same noise",
-            CONFIG.new_breed
-        ))
-        .render(&tiles)?;
+    let grid = figures::before_after(CONFIG.new_breed, before, &after, reference)?;
     let path = save_png(&grid, out_dir().join("before_after.png"))?;
     println!("saved        {}", display_path(&path));
     ensure!(
