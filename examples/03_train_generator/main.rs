@@ -3,12 +3,14 @@
 //!
 //! `main` runs the steps in the chapter's order, each one function: the data and the config
 //! here, training and what it produced in `training.rs`, the bundled generator continued on
-//! this data in `warm.rs`, the exercises in `exercises.rs`.
+//! this data in `warm.rs`, the exercises in `exercises.rs`, and the plotting helpers in
+//! `figures.rs`.
 //!
 //! Run it with `cargo run --release --example 03_train_generator`.
 // verify-docs: timeout_s = 420, budget_s = 300
 
 mod exercises;
+mod figures;
 mod training;
 mod warm;
 
@@ -26,11 +28,11 @@ use tinycats_data::{Loader, LoaderConfig, Source, SynthCats, SynthConfig};
 use tinycats_models::runconfig::{self, GeneratorRun};
 use tinycats_models::tasks::{GeneratorTask, sample_breeds};
 use tinycats_models::trainer::{Ema, FitSummary, TrainTask, Trainer, TrainerConfig, read_metrics};
-use tinycats_models::{TinyDit, images, io};
+use tinycats_models::{TinyDit, io};
 use tinycats_notebook::{
     Tolerance, chaotic, chaotic_image, display_path, out_dir, stable, step, workspace_root,
 };
-use tinycats_plot::{ImageGrid, LineChart, save_png};
+use tinycats_plot::save_png;
 
 use training::Trained;
 // ANCHOR_END: uses

@@ -123,6 +123,9 @@ pub fn resume(setup: &Setup, first: Interrupted) -> Result<Trained> {
 // ANCHOR_END: resume
 
 // ANCHOR: curves
+/// Steps averaged to read the noisy training loss.
+const SMOOTHING: usize = 10;
+
 pub fn curves(trained: &Trained) -> Result<()> {
     step("curves");
     let Trained {
@@ -134,7 +137,7 @@ pub fn curves(trained: &Trained) -> Result<()> {
             .iter()
             .map(|m| (m.step as f64, m.train_loss))
             .collect::<Vec<_>>(),
-        10,
+        SMOOTHING,
     );
     let val_loss: Vec<(f64, f64)> = metrics
         .iter()
@@ -145,20 +148,18 @@ pub fn curves(trained: &Trained) -> Result<()> {
         .copied()
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .context("no validation in metrics.csv")?;
-    let mut chart = LineChart::new("training the small TinyDiT", "step", "flow-matching loss")
-        .series("train (mean of 10 steps)", train_loss)
-        .series("validation", val_loss.clone())
-        .marker(CONFIG.interrupt_at as f64, "interrupted and resumed")
-        .marker(best_step, "best val_loss");
-    if summary.stopped_early {
-        chart = chart.marker(summary.steps as f64, "early stop");
-    }
-    let loss_png = save_png(&chart.render(720, 400)?, out_dir().join("loss.png"))?;
-    let lr = LineChart::new("learning rate: warm-up, then cosine", "step", "lr").series(
-        "lr",
-        metrics.iter().map(|m| (m.step as f64, m.lr)).collect(),
-    );
-    let lr_png = save_png(&lr.render(720, 260)?, out_dir().join("lr.png"))?;
+    let early_stop = summary.stopped_early.then_some(summary.steps);
+    let loss = figures::loss_curves(
+        train_loss,
+        SMOOTHING,
+        val_loss.clone(),
+        CONFIG.interrupt_at,
+        best_step,
+        early_stop,
+    )?;
+    let loss_png = save_png(&loss, out_dir().join("loss.png"))?;
+    let lr = metrics.iter().map(|m| (m.step as f64, m.lr)).collect();
+    let lr_png = save_png(&figures::lr_schedule(lr)?, out_dir().join("lr.png"))?;
     println!(
         "{} logged steps, {} validations",
         metrics.len(),
@@ -175,32 +176,12 @@ pub fn curves(trained: &Trained) -> Result<()> {
 pub fn previews(trained: &Trained) -> Result<()> {
     step("previews");
     let title = "preview samples during training (EMA weights, same noise)";
-    let (grids, picture) = preview_grids(&trained.run_dir.join("samples"), title, 2)?;
+    let samples = trained.run_dir.join("samples");
+    let (grids, picture) = figures::preview_grids(&samples, title, 2)?;
     let path = save_png(&picture, out_dir().join("previews.png"))?;
     println!("{grids} preview grids");
     println!("saved        {}", display_path(&path));
     Ok(())
-}
-
-/// The preview grids the trainer wrote into `dir` (`step-00000100.png`…), one row each,
-/// labelled with their step, magnified `scale` times; and how many there are.
-pub fn preview_grids(dir: &Path, title: &str, scale: u32) -> Result<(usize, image::RgbImage)> {
-    let mut rows = Vec::new();
-    let mut labels = Vec::new();
-    for file in list_dir(dir)? {
-        rows.push(image::open(dir.join(&file))?.to_rgb8());
-        let step: u64 = file
-            .trim_start_matches("step-")
-            .trim_end_matches(".png")
-            .parse()?;
-        labels.push(format!("step {step}"));
-    }
-    let grid = ImageGrid::new(1)
-        .scale(scale)
-        .row_labels(labels)
-        .title(title)
-        .render(&rows)?;
-    Ok((rows.len(), grid))
 }
 // ANCHOR_END: previews
 
@@ -216,14 +197,7 @@ pub fn ema(trained: &Trained) -> Result<()> {
     })?;
     // Their difference, magnified twenty times, where the eye cannot see it in the two rows.
     let magnified = ((&raw_samples - &ema_samples).abs() * 20.0).clamp(0.0, 1.0);
-    let mut tiles = images::to_rgb8_all(&raw_samples)?;
-    tiles.extend(images::to_rgb8_all(&ema_samples)?);
-    tiles.extend(images::to_rgb8_all(&magnified)?);
-    let grid = ImageGrid::new(breeds.len())
-        .scale(2)
-        .row_labels(vec!["raw".into(), "EMA".into(), "|raw − EMA| × 20".into()])
-        .title("the last step's weights against their moving average, same noise")
-        .render(&tiles)?;
+    let grid = figures::raw_against_ema(breeds.len(), &raw_samples, &ema_samples, &magnified)?;
     let path = save_png(&grid, out_dir().join("ema.png"))?;
     let diff = (&raw_samples - &ema_samples)
         .abs()

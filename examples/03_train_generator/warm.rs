@@ -2,7 +2,7 @@
 //! steps on this chapter's dataset. It uses the example's imports (`super::*`).
 
 use super::*;
-use training::{loader, preview_grids};
+use training::loader;
 
 // ANCHOR: warm_start
 /// The continued run: a few steps, at a tenth of the first run's learning rate, so that the
@@ -68,7 +68,7 @@ pub fn warm_start(setup: &Setup) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     let title = "the bundled generator continued on this dataset (EMA weights, same noise)";
-    let (grids, picture) = preview_grids(&samples, title, 1)?;
+    let (grids, picture) = figures::preview_grids(&samples, title, 1)?;
     let path = save_png(&picture, out_dir().join("warm_start.png"))?;
     chaotic_image(&path, "previews of a training run");
     println!("{grids} preview grids");
