@@ -48,34 +48,8 @@ pub fn marginal(model: &VelocityMlp, train: &Toy) -> Result<()> {
     println!("their average      {}", show(&average));
     println!("the exact field    {}", show(&exact));
     println!("the trained MLP    {}", show(&learned));
-    let scale = 0.5; // arrows drawn at half their length
-    let origin = (at.0, at.1);
-    let arrow = |v: &Tensor| {
-        (
-            origin,
-            (scale * v.double_value(&[0]), scale * v.double_value(&[1])),
-        )
-    };
-    let per_pair: Vec<_> = (0..targets.size()[0].min(150))
-        .map(|i| arrow(&targets.get(i)))
-        .collect();
-    let picture = Plane::new(
-        format!("velocities through x = {at:?} at t = {t} (zoomed)"),
-        1.2,
-    )
-    .center(at.0, at.1)
-    .points("", xy(&train.points))
-    .grey()
-    .width(1)
-    .arrows("per-pair x1 − x0", per_pair)
-    .opacity(0.25)
-    .arrows("their average", vec![arrow(&average)])
-    .width(3)
-    .arrows("exact field", vec![arrow(&exact)])
-    .width(3)
-    .arrows("trained MLP", vec![arrow(&learned)])
-    .width(2)
-    .render(420)?;
+    let estimates = [&average, &exact, &learned];
+    let picture = figures::velocities_through(&train.points, at, t, &targets, estimates)?;
     let path = save_png(&picture, out_dir().join("marginal.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
@@ -87,34 +61,13 @@ pub fn field(model: &VelocityMlp, train: &Toy) -> Result<()> {
     step("field");
     let ts = [0.1, 0.5, 0.9];
     let grid = grid_points(15, 2.4); // (225, 2)
-    let mut panels = Vec::new();
-    for &t in &ts {
-        let tt = Tensor::full([grid.size()[0]], t, FLOAT);
-        let v = tch::no_grad(|| model.forward(&grid, &tt, &null(grid.size()[0])));
-        // The field grows like 1 / (1 − t) near the data: arrows are scaled per panel,
-        // the longest drawn 0.45 long.
-        let longest = v
-            .square()
-            .sum_dim_intlist(1, false, Kind::Float)
-            .max()
-            .sqrt();
-        let scale = 0.45 / longest.double_value(&[]);
-        let arrows: Vec<_> = (0..grid.size()[0])
-            .map(|i| {
-                let (p, v) = (point(&grid, i), point(&v, i));
-                (p, (scale * v.0, scale * v.1))
-            })
-            .collect();
-        panels.push(
-            Plane::new(format!("learned v(x, t = {t})"), EXTENT)
-                .points("", xy(&train.points))
-                .grey()
-                .width(1)
-                .arrows("", arrows)
-                .render(300)?,
-        );
-    }
-    let path = save_png(&side_by_side(&panels, 8), out_dir().join("field.png"))?;
+    let n = grid.size()[0];
+    let fields = ts.map(|t| {
+        let tt = Tensor::full([n], t, FLOAT);
+        tch::no_grad(|| model.forward(&grid, &tt, &null(n))) // (225, 2) velocities
+    });
+    let picture = figures::learned_field(&train.points, &grid, &ts, &fields)?;
+    let path = save_png(&picture, out_dir().join("field.png"))?;
     println!("t      relative error of the learned field against the exact one");
     for &t in &ts {
         println!("{t:<5}  {:.3}", field_error(model, train, t));
@@ -159,28 +112,8 @@ pub fn sample(model: &VelocityMlp, data: &Data) -> Result<()> {
     println!("distance to the data         {off:.4}        {off_ref:.4}");
     println!("data's distance to the set   {gap:.4}        {gap_ref:.4}");
     println!("40 trajectories: total length / total straight-line distance {bend:.3}");
-    let left = Plane::new("40 sampling trajectories", EXTENT)
-        .points("", xy(&train.points))
-        .grey()
-        .width(1)
-        .paths("trajectory", traces.clone())
-        .points("start (noise)", traces.iter().map(|p| p[0]).collect())
-        .width(3)
-        .points(
-            "end (sample)",
-            traces.iter().map(|p| *p.last().expect("points")).collect(),
-        )
-        .width(3)
-        .render(360)?;
-    let right = Plane::new(format!("{} samples", CONFIG.samples), EXTENT)
-        .points("", xy(&x))
-        .color(0)
-        .width(1)
-        .render(360)?;
-    let path = save_png(
-        &side_by_side(&[left, right], 8),
-        out_dir().join("sample.png"),
-    )?;
+    let picture = figures::trajectories_and_samples(&train.points, &traces, &x)?;
+    let path = save_png(&picture, out_dir().join("sample.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
 }

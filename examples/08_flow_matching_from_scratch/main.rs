@@ -8,14 +8,16 @@
 //! Heun, uniform against logit-normal times, and classifier-free guidance.
 //!
 //! `main` runs the steps in the chapter's order, each one function: the data, the network
-//! and its training here, what it learned and its samples in `learned.rs`, the solver, time-sampling, ablation and guidance studies in
-//! `study.rs`, the exercises in `exercises.rs`; the network and its training in
-//! `network.rs`, the toy data and small measures in `toy.rs`.
+//! and its training here, what it learned and its samples in `learned.rs`, the solver,
+//! time-sampling, ablation and guidance studies in `study.rs`, the exercises in
+//! `exercises.rs`; the network and its training in `network.rs`, the toy data and small
+//! measures in `toy.rs`, and the drawing of every figure in `figures.rs`.
 //!
 //! Run it with `cargo run --release --example 08_flow_matching_from_scratch`.
 // verify-docs: timeout_s = 300, budget_s = 120
 
 mod exercises;
+mod figures;
 mod learned;
 mod network;
 mod study;
@@ -27,7 +29,7 @@ use network::{
 };
 use toy::{
     Toy, chord, grid_points, nearest_class, normal, null, off_shape, path_length, point, rms,
-    spread_indices, sq_norm_mean, xy,
+    spread_indices, sq_norm_mean,
 };
 
 // ANCHOR: uses
@@ -42,7 +44,7 @@ use tinycats_core::{SampleOptions, Solver, guide, integrate, timesteps};
 use tinycats_models::flow::{Tch, TimeSampling};
 use tinycats_models::trainer::Ema;
 use tinycats_notebook::{display_path, out_dir, step};
-use tinycats_plot::{Corner, LineChart, Plane, save_png, side_by_side};
+use tinycats_plot::save_png;
 // ANCHOR_END: uses
 
 // ANCHOR: config
@@ -156,15 +158,7 @@ fn data() -> Result<Data> {
         train.points.std_dim(0, true, false).double_value(&[0]),
         train.points.std_dim(0, true, false).double_value(&[1]),
     );
-    let picture = Plane::new("noise x0 (grey) and the data x1, by class", EXTENT)
-        .points("noise", xy(&noise))
-        .grey()
-        .opacity(0.5)
-        .points(CLASSES[0], xy(&train.class(0)))
-        .width(1)
-        .points(CLASSES[1], xy(&train.class(1)))
-        .width(1)
-        .render(420)?;
+    let picture = figures::noise_and_data(&noise, [&train.class(0), &train.class(1)])?;
     let path = save_png(&picture, out_dir().join("data.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(Data {
@@ -185,25 +179,8 @@ fn paths(data: &Data) -> Result<()> {
     let x1 = train
         .points
         .index_select(0, &spread_indices(train.len(), pairs));
-    let lines: Vec<Vec<(f64, f64)>> = (0..pairs)
-        .map(|i| vec![point(&x0, i), point(&x1, i)])
-        .collect();
     let half = (&x0 + &x1) * 0.5; // every x_t at t = 0.5
-    let picture = Plane::new(
-        "straight paths from noise to data, and x_t at t = 0.5",
-        EXTENT,
-    )
-    .points("", xy(&train.points))
-    .grey()
-    .width(1)
-    .paths("x0 → x1", lines)
-    .points("noise x0", xy(&x0))
-    .width(3)
-    .points("x_t, t = 0.5", xy(&half))
-    .width(3)
-    .points("data x1", xy(&x1))
-    .width(3)
-    .render(420)?;
+    let picture = figures::straight_paths(&train.points, &x0, &half, &x1)?;
     let path = save_png(&picture, out_dir().join("paths.png"))?;
     println!("{pairs} random pairs, velocity x1 − x0 constant along each line");
     println!("saved        {}", display_path(&path));
@@ -259,20 +236,7 @@ fn train(vs: &mut nn::VarStore, model: &VelocityMlp, train: &Toy) -> Result<Trai
         "{} steps in {took:.1} s; final loss {final_loss:.4}, the exact field scores {:.4}",
         CONFIG.steps, eval.exact_loss
     );
-    let chart = LineChart::new(
-        "flow-matching loss on a fixed batch",
-        "step",
-        "mean ‖v − (x1 − x0)‖²",
-    )
-    .series("the MLP", curve[1..].to_vec()) // from step 250: step 0 would flatten the rest
-    .series(
-        "the exact marginal field",
-        vec![
-            (0.0, eval.exact_loss),
-            (CONFIG.steps as f64, eval.exact_loss),
-        ],
-    )
-    .render(640, 320)?;
+    let chart = figures::loss(&curve, eval.exact_loss, CONFIG.steps)?;
     let path = save_png(&chart, out_dir().join("loss.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(Trained { eval, ema })

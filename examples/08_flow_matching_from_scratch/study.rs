@@ -42,17 +42,8 @@ pub fn solvers(model: &VelocityMlp, train: &Toy) -> Result<()> {
         }
         series.push((solver, points));
     }
-    let mut chart = LineChart::new(
-        "integration error against network evaluations",
-        "velocity evaluations per sample",
-        "RMS distance to Heun-256",
-    )
-    .log_x(true)
-    .log_y(true);
-    for (solver, points) in series {
-        chart = chart.series(solver.to_string(), points);
-    }
-    let path = save_png(&chart.render(640, 320)?, out_dir().join("solvers.png"))?;
+    let chart = figures::solver_errors(&series)?;
+    let path = save_png(&chart, out_dir().join("solvers.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
 }
@@ -64,13 +55,7 @@ pub fn time_sampling(model: &VelocityMlp, train: &Toy, eval: &EvalBatch) -> Resu
     // The same network, seed and steps, trained with t ~ U(0, 1) instead.
     let (_vs_uniform, uniform) = retrain(train, eval, TimeSampling::Uniform, Prediction::Velocity)?;
     println!("time sampling   field error, mean over t   distance to data   data's distance");
-    let mut chart = LineChart::new(
-        "where along the path each network learned the field",
-        "t",
-        "relative error against the exact field",
-    )
-    .log_y(true)
-    .legend(Corner::UpperLeft); // the errors rise to the right: the upper left stays empty
+    let mut curves = Vec::new();
     let logit_normal = Measured::of(model, train)?; // the network of the `train` step
     for (name, m) in [
         ("logit-normal", &logit_normal),
@@ -82,12 +67,11 @@ pub fn time_sampling(model: &VelocityMlp, train: &Toy, eval: &EvalBatch) -> Resu
             m.off_shape,
             m.coverage_gap
         );
-        chart = chart.series(name, m.field_errors.clone());
+        curves.push((name, m.field_errors.clone()));
     }
-    let path = save_png(
-        &chart.render(640, 320)?,
-        out_dir().join("time_sampling.png"),
-    )?;
+    let title = "where along the path each network learned the field";
+    let chart = figures::field_errors(title, curves)?;
+    let path = save_png(&chart, out_dir().join("time_sampling.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(logit_normal)
 }
@@ -113,13 +97,7 @@ pub fn ablations(
     println!(
         "network                 field error: mean   at t = 0.9   distance to data   data's distance"
     );
-    let mut chart = LineChart::new(
-        "field error of three variants of the trainer",
-        "t",
-        "relative error against the exact field",
-    )
-    .log_y(true)
-    .legend(Corner::UpperLeft); // the errors rise to the right: the upper left stays empty
+    let mut curves = Vec::new();
     for (name, m) in [
         ("velocity, last weights", last),
         ("velocity, EMA weights", averaged),
@@ -132,9 +110,11 @@ pub fn ablations(
             m.off_shape,
             m.coverage_gap
         );
-        chart = chart.series(name, m.field_errors);
+        curves.push((name, m.field_errors));
     }
-    let path = save_png(&chart.render(640, 320)?, out_dir().join("ablations.png"))?;
+    let title = "field error of three variants of the trainer";
+    let chart = figures::field_errors(title, curves)?;
+    let path = save_png(&chart, out_dir().join("ablations.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
 }
@@ -146,7 +126,7 @@ pub fn guidance(model: &VelocityMlp, train: &Toy) -> Result<()> {
     // Ask for the features (class 1) with more and more guidance, from the same noise.
     let wanted = 1;
     let start = normal(CONFIG.seed + 3, 0, CONFIG.samples as i64);
-    let mut panels = Vec::new();
+    let mut samples = Vec::new();
     println!("guidance  on the features  distance to data  features' distance to the samples");
     for &w in &CONFIG.guidance_sweep {
         let x = integrate(
@@ -167,18 +147,10 @@ pub fn guidance(model: &VelocityMlp, train: &Toy) -> Result<()> {
             off_shape(&x, &train.points),
             off_shape(&train.class(wanted), &x)
         );
-        panels.push(
-            Plane::new(format!("w = {w}"), EXTENT)
-                .points("", xy(&train.points))
-                .grey()
-                .width(1)
-                .points("", xy(&x))
-                .color(1)
-                .width(1)
-                .render(260)?,
-        );
+        samples.push((w, x));
     }
-    let path = save_png(&side_by_side(&panels, 8), out_dir().join("guidance.png"))?;
+    let picture = figures::guided_samples(&train.points, &samples)?;
+    let path = save_png(&picture, out_dir().join("guidance.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
 }
