@@ -7,12 +7,14 @@
 //!
 //! `main` runs the steps in the chapter's order, each one function: the data and its
 //! augmentation here, the three training runs and their comparison in `runs.rs`,
-//! fine-tuning on photos in `photos.rs`, the exercises in `exercises.rs`.
+//! fine-tuning on photos in `photos.rs`, the exercises in `exercises.rs`, and the plotting
+//! helpers in `figures.rs`.
 //!
 //! Run it with `cargo run --release --example 05_train_classifier`.
 // verify-docs: timeout_s = 300, budget_s = 180
 
 mod exercises;
+mod figures;
 mod photos;
 mod runs;
 
@@ -25,7 +27,6 @@ use tinycats_data::augment::Augment;
 use tinycats_data::curate::{self, CheckOptions, SplitOptions};
 use tinycats_data::loaders::{ImageFolderOptions, image_folder};
 use tinycats_data::{Loader, LoaderConfig, Source, SynthCats, SynthConfig, SynthSplit};
-use tinycats_models::images::to_rgb8_all;
 use tinycats_models::metrics::ClassificationReport;
 use tinycats_models::runconfig::ClassifierRun;
 use tinycats_models::tasks::ClassifierTask;
@@ -38,7 +39,7 @@ use tinycats_notebook::{
     Tolerance, chaotic, chaotic_image, claim, display_path, out_dir, stable, step, workspace_root,
 };
 use tinycats_pipelines::train::{self as pipeline, TrainData};
-use tinycats_plot::{Corner, ImageGrid, LineChart, save_png, side_by_side};
+use tinycats_plot::save_png;
 // ANCHOR_END: uses
 
 // ANCHOR: config
@@ -218,37 +219,20 @@ fn augment(synth: &SynthCats) -> Result<()> {
     let Some(unmixed) = unmixed.filter(|_| mixed.len() >= 2) else {
         anyhow::bail!("too few batches to show augmentation: raise train_per_breed");
     };
-    let (names, norm) = (tinycats_core::BREEDS, ClassifierConfig::tiny().normalize()?);
-    let pictures = |images: &Tensor| -> Result<Vec<image::RgbImage>> {
-        let mean = Tensor::from_slice(&norm.mean).view([1, 3, 1, 1]);
-        let std = Tensor::from_slice(&norm.std).view([1, 3, 1, 1]);
-        let pixels = (images.narrow(0, 0, 8) * std + mean).clamp(0.0, 1.0);
-        Ok(to_rgb8_all(&pixels)?)
-    };
-    let mut tiles = pictures(&plain.batch(0, unmixed)?.images)?;
-    tiles.extend(pictures(&augmented.batch(0, unmixed)?.images)?);
-    tiles.extend(pictures(&photo.batch(0, unmixed)?.images)?);
-    for batch in &mixed[..2] {
-        tiles.extend(pictures(&batch.images)?);
-    }
-    let grid = ImageGrid::new(8)
-        .scale(3)
-        .row_labels(
-            [
-                "as rendered",
-                "augmented",
-                "for photos",
-                "mixed batch A",
-                "mixed batch B",
-            ]
-            .map(String::from)
-            .to_vec(),
-        )
-        .col_labels((1..=8).map(|i| i.to_string()).collect())
-        .title("training images: crop, flip, jitter; photo conditions; CutMix or MixUp")
-        .render(&tiles)?;
-    let path = save_png(&grid, out_dir().join("augment.png"))?;
+    let rows = [
+        plain.batch(0, unmixed)?.images,
+        augmented.batch(0, unmixed)?.images,
+        photo.batch(0, unmixed)?.images,
+        mixed[0].images.shallow_clone(),
+        mixed[1].images.shallow_clone(),
+    ];
+    let norm = ClassifierConfig::tiny().normalize()?;
+    let path = save_png(
+        &figures::augmentation(&rows, &norm)?,
+        out_dir().join("augment.png"),
+    )?;
     // A mixed image's label: a share of each of the two breeds in it.
+    let names = tinycats_core::BREEDS;
     for (name, batch) in ["A", "B"].iter().zip(&mixed) {
         let soft = batch.soft_targets.as_ref().expect("a mixed batch");
         for i in 0..8 {

@@ -69,47 +69,12 @@ pub fn train_runs(synth: &SynthCats) -> Result<Vec<Run>> {
 pub fn curves(runs: &[Run]) -> Result<()> {
     step("curves");
     chaotic("the curves of the chaotic training runs");
-    let evals = |m: &[Row], f: &dyn Fn(&Row) -> Option<f64>| -> Vec<(f64, f64)> {
-        m.iter()
-            .filter_map(|r| f(r).map(|v| (r.step as f64, v)))
-            .collect()
-    };
-    // Fixed axes: every run draws the same frame, whatever its losses.
-    let mut loss = LineChart::new("loss", "step", "cross-entropy").y_range(0.0, 2.6);
-    let mut accuracy = LineChart::new("accuracy", "step", "top-1")
-        .legend(Corner::LowerRight)
-        .y_range(0.0, 1.0);
-    for Run {
-        name,
-        summary,
-        metrics,
-        ..
-    } in runs
-    {
-        // Training values averaged over each validation interval, so they line up with val.
-        let per_interval = |f: &dyn Fn(&Row) -> f64| -> Vec<(f64, f64)> {
-            metrics
-                .chunks(CONFIG.eval_every as usize)
-                .map(|c| {
-                    let mean = c.iter().map(f).sum::<f64>() / c.len() as f64;
-                    (c[c.len() - 1].step as f64, mean)
-                })
-                .collect()
-        };
-        loss = loss
-            .series(format!("{name}: train"), per_interval(&|r| r.train_loss))
-            .series(format!("{name}: val"), evals(metrics, &|r| r.val_loss));
-        let top1 = evals(metrics, &|r| r.val_loss.and(r.val_metrics.first().copied()));
-        // The trainer logs each step's training top-1 (`train_top1` in metrics.csv).
-        let train_top1 = per_interval(&|r| r.train_metrics.first().copied().unwrap_or(f64::NAN));
-        accuracy = accuracy
-            .series(format!("{name}: train"), train_top1)
-            .series(format!("{name}: val"), top1);
-        if let Some(best) = summary.best_step {
-            accuracy = accuracy.marker(best as f64, format!("best, {name}"));
-        }
-    }
-    let figure = side_by_side(&[loss.render(480, 360)?, accuracy.render(480, 360)?], 8);
+    // Each run's log (metrics.csv) and best step, drawn as loss and accuracy curves.
+    let logs: Vec<(&str, &[Row], Option<u64>)> = runs
+        .iter()
+        .map(|r| (r.name, r.metrics.as_slice(), r.summary.best_step))
+        .collect();
+    let figure = figures::training_curves(&logs, CONFIG.eval_every)?;
     let path = save_png(&figure, out_dir().join("curves.png"))?;
     chaotic_image(&path, "curves of chaotic training runs");
     let mut train_loss_at_best = Vec::new();
