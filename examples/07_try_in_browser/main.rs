@@ -11,6 +11,8 @@
 // ANCHOR: uses
 use anyhow::Result;
 use image::DynamicImage;
+use tinycats_core::permalink::{BOOK_URL, Permalink};
+use tinycats_core::{SampleOptions, Solver};
 use tinycats_notebook::{Tolerance, display_path, out_dir, step, tolerance, workspace_root};
 use tinycats_runtime::repo::{CLASSIFIER_ONNX, GENERATOR_INT8_ONNX, GENERATOR_ONNX};
 use tinycats_runtime::{Breed, Classifier, GenerateOptions, Generator, ModelRepo};
@@ -22,6 +24,12 @@ struct Config {
     /// The breed and seed of the reference cat: the page's test generates the same one.
     breed: &'static str,
     seed: u64,
+    /// The cat of the permalink step: another breed, seed, place in its batch and sampler
+    /// than the reference's, so that the page's test shows a link setting every one of them.
+    link_breed: &'static str,
+    link_seed: u64,
+    link_image: u64,
+    link_sampler: SampleOptions,
     /// Samples per breed when comparing the int8 graph with the fp32 one.
     per_breed: usize,
 }
@@ -29,6 +37,16 @@ struct Config {
 const CONFIG: Config = Config {
     breed: "Siamese",
     seed: 0,
+    link_breed: "Bombay",
+    link_seed: 7,
+    link_image: 1,
+    link_sampler: SampleOptions {
+        steps: 8,
+        shift: 1.0,
+        solver: Solver::Euler,
+        cfg_scale: 2.0,
+        guidance_interval: [0.0, 1.0],
+    },
     per_breed: 1,
 };
 // ANCHOR_END: config
@@ -38,6 +56,7 @@ fn main() -> Result<()> {
     let repo = ModelRepo::local(workspace_root().join("assets"))?;
     noise();
     let mut graphs = reference(&repo)?;
+    permalink(&mut graphs.1)?;
     int8_vs_fp32(&repo, &mut graphs)?;
     Ok(())
 }
@@ -90,6 +109,33 @@ fn reference(repo: &ModelRepo) -> Result<(Generator, Generator)> {
     Ok((generator, fp32))
 }
 // ANCHOR_END: reference
+
+// ANCHOR: permalink
+/// A cat as a link: the settings that name it, in the page's address, and the cat itself.
+fn permalink(fp32: &mut Generator) -> Result<()> {
+    step("permalink");
+    let link = Permalink {
+        breed: CONFIG.link_breed.into(),
+        seed: CONFIG.link_seed,
+        image: CONFIG.link_image,
+        options: CONFIG.link_sampler,
+        graph: "fp32".into(),
+    };
+    // The image's place in its batch picks its noise stream: draw the batch, keep that one.
+    let options = GenerateOptions {
+        breed: Breed::Name(link.breed.clone()),
+        sampling: link.options,
+        seed: link.seed,
+        batch: link.image as usize + 1,
+    };
+    let cat = fp32.generate(&options, |_| {})?.remove(link.image as usize);
+    let path = out_dir().join("permalink_fp32.png");
+    cat.save(&path)?;
+    println!("{}", link.url(BOOK_URL));
+    println!("saved {}", display_path(&path));
+    Ok(())
+}
+// ANCHOR_END: permalink
 
 // ANCHOR: int8_vs_fp32
 /// One cat per breed from both graphs: pixel difference, and whether the classifier agrees.

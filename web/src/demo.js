@@ -8,7 +8,8 @@
 
 import * as ort from "onnxruntime-web/wasm";
 
-import { images as noiseImages } from "./noise.js";
+import { fill as fillNoise } from "./noise.js";
+import { MAX_SEED, formatFragment, parseFragment } from "./permalink.js";
 import { guidanceAt, guide, integrate, preview, timesteps, validateOptions } from "./sampling.js";
 import { headerSize, rgbOverWhite, softmax, toModelInput, toRgba } from "./preprocess.js";
 
@@ -137,7 +138,7 @@ async function generate(gen, graph, opts, onStep) {
     if (!guided) return v;
     return guide(v.subarray(0, per), v.subarray(per, 2 * per), scale);
   };
-  const x0 = noiseImages(opts.seed, 1, per);
+  const x0 = fillNoise(opts.seed, opts.image ?? 0, new Float32Array(per)); // image i: stream i
   let last = sampleStarted;
   const x = await integrate(x0, timesteps(opts.steps, opts.shift), opts.solver, velocity, async (step) => {
     const now = performance.now();
@@ -148,17 +149,34 @@ async function generate(gen, graph, opts, onStep) {
   return { x, rgba: toRgba(x, size, cfg.mean, cfg.std), size };
 }
 
+/** The link to `state`: the book's demo page with the state in its fragment. */
+const linkTo = (state) => new URL(`../try-in-browser.html#${formatFragment(state)}`, HERE).href;
+
 function generatorWidget(root, m, shared) {
   const gen = m.generator;
   const cfg = gen.configJson;
   const size = cfg.input_size;
   const sampler = m.sampler;
   const breeds = cfg.class_names;
+  const graphOf = (precision) => gen.graphs.find((g) => g.precision === precision);
+  const defaults = {
+    breed: breeds.includes(root.dataset.breed) ? root.dataset.breed : "Siamese",
+    seed: Number(root.dataset.seed ?? "0"),
+    image: 0,
+    steps: sampler.steps,
+    solver: sampler.solver,
+    cfgScale: sampler.cfg_scale,
+    guidanceInterval: sampler.guidance_interval,
+    shift: sampler.shift,
+    graph: gen.graphs[0].precision,
+  };
   const breed = el("select", { "data-role": "breed" }, ...breeds.map((b) => el("option", { value: b }, label(b))));
-  breed.value = breeds.includes(root.dataset.breed) ? root.dataset.breed : "Siamese";
-  const steps = el("input", { type: "number", min: "1", max: "200", value: String(sampler.steps), "data-role": "steps" });
-  const guidance = el("input", { type: "number", min: "0", max: "20", step: "0.5", value: String(sampler.cfg_scale), "data-role": "guidance" });
-  const seed = el("input", { type: "number", min: "0", max: "4294967295", value: root.dataset.seed ?? "0", "data-role": "seed" });
+  const steps = el("input", { type: "number", min: "1", max: "200", "data-role": "steps" });
+  const solver = el("select", { "data-role": "solver" }, el("option", { value: "heun" }, "Heun"), el("option", { value: "euler" }, "Euler"));
+  const guidance = el("input", { type: "number", min: "0", max: "20", step: "0.5", "data-role": "guidance" });
+  const from = el("input", { type: "number", min: "0", max: "1", step: "0.1", "data-role": "guidance-from" });
+  const to = el("input", { type: "number", min: "0", max: "1", step: "0.1", "data-role": "guidance-to" });
+  const seed = el("input", { type: "number", min: "0", max: String(MAX_SEED), "data-role": "seed" });
   const precision = el(
     "select",
     { "data-role": "precision" },
@@ -168,9 +186,39 @@ function generatorWidget(root, m, shared) {
   const status = el("p", { class: "tinycats-status", "data-role": "status" }, "Ready: pick a breed and press Generate.");
   const go = el("button", { type: "button", "data-role": "generate" }, "Generate");
   const fresh = el("button", { type: "button", "data-role": "new-noise" }, "New noise");
+  const copy = el("button", { type: "button", "data-role": "copy-link" }, "Copy link");
   const ctx = canvas.getContext("2d");
   ctx.fillStyle = "#ddd";
   ctx.fillRect(0, 0, size, size);
+
+  // The image's place in its seed's batch and the time-grid shift have no control: only a
+  // link sets them (image i draws noise stream i).
+  let image = 0;
+  let shift = sampler.shift;
+  const show = (state) => {
+    breed.value = state.breed;
+    steps.value = String(state.steps);
+    solver.value = state.solver;
+    guidance.value = String(state.cfgScale);
+    [from.value, to.value] = state.guidanceInterval.map(String);
+    seed.value = String(state.seed);
+    precision.value = (graphOf(state.graph) ?? gen.graphs[0]).file;
+    image = state.image;
+    shift = state.shift;
+  };
+  const current = () => ({
+    breed: breed.value,
+    seed: Number(seed.value),
+    image,
+    steps: Number(steps.value),
+    solver: solver.value,
+    cfgScale: Number(guidance.value),
+    guidanceInterval: [Number(from.value), Number(to.value)],
+    shift,
+    graph: gen.graphs.find((g) => g.file === precision.value).precision,
+  });
+  show(defaults);
+  seed.addEventListener("input", () => (image = 0));
 
   let busy = false;
   const run = async () => {
@@ -179,19 +227,14 @@ function generatorWidget(root, m, shared) {
     go.disabled = fresh.disabled = true;
     root.dataset.state = "running";
     const graph = gen.graphs.find((g) => g.file === precision.value);
-    const opts = {
-      breed: breed.value,
-      steps: Number(steps.value),
-      cfgScale: Number(guidance.value),
-      seed: Number(seed.value),
-      shift: sampler.shift,
-      solver: sampler.solver,
-      guidanceInterval: sampler.guidance_interval,
-    };
+    const opts = current();
     try {
-      if (!Number.isInteger(opts.seed) || opts.seed < 0 || opts.seed > 4294967295) {
-        throw new DemoError(`the seed must be a whole number from 0 to 4294967295, not ${seed.value}`);
+      if (!Number.isInteger(opts.seed) || opts.seed < 0 || opts.seed > MAX_SEED) {
+        throw new DemoError(`the seed must be a whole number from 0 to ${MAX_SEED}, not ${seed.value}`);
       }
+      // On the demo's own page the address names this cat from now on (no new history
+      // entry per cat); a chapter's compact widget leaves its chapter's address alone.
+      if (root.dataset.demo === "full") history.replaceState(null, "", `#${formatFragment(opts)}`);
       status.textContent = `Loading ${graph.file} (${mb(graph.bytes)})…`;
       let stats;
       const out = await generate(gen, graph, opts, async (step, rgba, s) => {
@@ -202,8 +245,9 @@ function generatorWidget(root, m, shared) {
       });
       ctx.putImageData(new ImageData(out.rgba, size, size), 0, 0);
       const perStep = stats.sampleMs / opts.steps;
+      const which = opts.image ? `seed ${opts.seed}, image ${opts.image}` : `seed ${opts.seed}`;
       status.textContent =
-        `${label(opts.breed)}, seed ${opts.seed}: ${opts.steps} steps in ${ms(stats.sampleMs)} ` +
+        `${label(opts.breed)}, ${which}: ${opts.steps} steps in ${ms(stats.sampleMs)} ` +
         `(${ms(perStep)} per step), ${ms(stats.totalMs)} in all including loading the model.`;
       Object.assign(root.dataset, {
         state: "done",
@@ -229,8 +273,20 @@ function generatorWidget(root, m, shared) {
   });
   fresh.addEventListener("click", () => {
     seed.value = String(crypto.getRandomValues(new Uint32Array(1))[0]);
+    image = 0;
     status.classList.remove("tinycats-error");
     run();
+  });
+  copy.addEventListener("click", async () => {
+    const url = linkTo(current());
+    root.dataset.link = url;
+    status.textContent = `The link to this cat: ${url}`;
+    try {
+      await navigator.clipboard.writeText(url);
+      status.textContent = `Copied the link to this cat: ${url}`;
+    } catch {
+      status.textContent = `The browser did not allow copying; the link to this cat: ${url}`;
+    }
   });
   const field = (name, input) => el("label", { class: "tinycats-field" }, name, input);
   root.append(
@@ -239,14 +295,32 @@ function generatorWidget(root, m, shared) {
       { class: "tinycats-controls" },
       field("Breed", breed),
       field("Steps", steps),
+      field("Solver", solver),
       field("Guidance", guidance),
+      field("from t", from),
+      field("to t", to),
       field("Seed", seed),
       field("Graph", precision),
-      el("div", { class: "tinycats-buttons" }, go, fresh),
+      el("div", { class: "tinycats-buttons" }, go, fresh, copy),
     ),
     canvas,
     status,
   );
+
+  // A link to a cat: its settings in the fragment. The page draws that cat at once.
+  if (root.dataset.demo === "full" && location.hash.length > 1) {
+    const { state, problem } = parseFragment(location.hash, defaults);
+    const known = state && breeds.includes(state.breed) && graphOf(state.graph);
+    if (known) {
+      show(state);
+      run();
+    } else {
+      status.textContent = problem
+        ? `This page's link could not be read: ${problem}.`
+        : `This page's link names ${breeds.includes(state.breed) ? `the graph "${state.graph}"` : `the breed "${state.breed}"`}, which this demo does not have (breeds: ${breeds.join(", ")}; graphs: ${gen.graphs.map((g) => g.precision).join(", ")}).`;
+      status.classList.add("tinycats-error");
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -414,6 +488,7 @@ const STYLE = `
 .tinycats-controls { display: flex; flex-wrap: wrap; gap: 0.6em 1em; align-items: end; margin-bottom: 0.6em; }
 .tinycats-field { display: flex; flex-direction: column; font-size: 0.85em; gap: 0.2em; }
 .tinycats-field input { width: 6.5em; }
+.tinycats-field input[data-role^=guidance-] { width: 4.5em; }
 .tinycats-buttons { display: flex; gap: 0.5em; }
 .tinycats-canvas { width: 256px; height: 256px; image-rendering: pixelated; border: 1px solid #bbb; background: #eee; }
 .tinycats-status { font-size: 0.9em; min-height: 1.4em; }

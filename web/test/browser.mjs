@@ -8,7 +8,9 @@
 // errors; a Siamese with the reference settings matches the Rust reference image within the
 // stated tolerance; the page's classifier calls it Siamese; the latency readout is a number;
 // an uploaded photo is classified and a corrupt file and a 12,000 × 12,000 PNG are refused
-// with a message while the tab stays responsive; the demo's code stays under its budget.
+// with a message while the tab stays responsive; a permalink opens on its cat, matching the
+// Rust reference for its settings, and "Copy link" gives it back; the demo's code stays
+// under its budget.
 // It writes OUT_DIR/demo.png (a screenshot of the working demo) and OUT_DIR/results.json.
 
 import { createServer } from "node:http";
@@ -49,6 +51,13 @@ const TOLERANCE = {
   fp32: { maxAbs: 4, meanAbs: 0.1 },
   "int8-dynamic": { maxAbs: 64, meanAbs: 6.0 },
 };
+/**
+ * A permalink and its cat: the link `examples/07_try_in_browser/main.rs` printed (step
+ * `permalink`: another breed, seed, place in its batch and sampler than the reference's) and
+ * the image it drew with the Rust runtime's fp32 graph.
+ */
+const PERMALINK_SNAPSHOT = join(root, "book/outputs/07_try_in_browser/permalink.snap");
+const PERMALINK_IMAGE = "images/07_try_in_browser/permalink_fp32.png";
 /** Our JavaScript and ONNX Runtime Web's, gzipped; the WebAssembly runtime and models apart. */
 const CODE_BUDGET_GZ = 1 << 20;
 
@@ -217,18 +226,10 @@ try {
       ctx.drawImage(bmp, 0, 0);
       return Array.from(ctx.getImageData(0, 0, bmp.width, bmp.height).data);
     }, `${base}${src}`);
-  /** Generates the reference cat on `graph`, checks it against Rust's, records the timings. */
-  const generateAndCompare = async (graph) => {
-    const gen = await generateWith(graph.file);
-    check(gen.state === "done", `generation on ${graph.file} finished (${gen.status})`);
-    const total = Number(gen.totalMs);
-    check(
-      Number.isFinite(total) && total > 0 && /\d+(\.\d+)? ms/.test(gen.status),
-      `the latency readout is a number: "${gen.status}"`,
-    );
-    const pixels = await canvasPixels();
-    const reference = await referencePixels(REFERENCE_IMAGE[graph.precision]);
-    check(reference.length === pixels.length, `the reference has the canvas's size (${reference.length / 4} pixels)`);
+  /** Checks a canvas's pixels against a Rust reference image within `precision`'s tolerance. */
+  const compare = async (pixels, src, precision, what) => {
+    const reference = await referencePixels(src);
+    check(reference.length === pixels.length, `the reference ${src} has the canvas's size (${reference.length / 4} pixels)`);
     let maxAbs = 0;
     let sumAbs = 0;
     let n = 0;
@@ -239,17 +240,30 @@ try {
       sumAbs += d;
       n++;
     }
-    const tol = TOLERANCE[graph.precision];
+    const tol = TOLERANCE[precision];
     check(
       maxAbs <= tol.maxAbs && sumAbs / n <= tol.meanAbs,
-      `${graph.precision}: the page's Siamese against the Rust runtime's: max |Δ| ${maxAbs}, mean |Δ| ` +
+      `${precision}: the page's ${what} against the Rust runtime's: max |Δ| ${maxAbs}, mean |Δ| ` +
         `${(sumAbs / n).toFixed(3)} levels (tolerance ${tol.maxAbs} / ${tol.meanAbs})`,
     );
+    return { maxAbs, meanAbs: sumAbs / n, tolerance: tol };
+  };
+  /** Generates the reference cat on `graph`, checks it against Rust's, records the timings. */
+  const generateAndCompare = async (graph) => {
+    const gen = await generateWith(graph.file);
+    check(gen.state === "done", `generation on ${graph.file} finished (${gen.status})`);
+    const total = Number(gen.totalMs);
+    check(
+      Number.isFinite(total) && total > 0 && /\d+(\.\d+)? ms/.test(gen.status),
+      `the latency readout is a number: "${gen.status}"`,
+    );
+    const pixels = await canvasPixels();
+    const againstRust = await compare(pixels, REFERENCE_IMAGE[graph.precision], graph.precision, "Siamese");
     results[graph.precision] = {
       totalMsIncludingLoad: total,
       sampleMs: Number(gen.sampleMs),
       perStepMs: Number(gen.stepMs),
-      againstRust: { maxAbs, meanAbs: sumAbs / n, tolerance: tol },
+      againstRust,
     };
     return pixels;
   };
@@ -315,6 +329,35 @@ try {
     let sq = 0;
     for (let i = 0; i < otherPixels.length; i++) if (i % 4 !== 3) sq += ((otherPixels[i] - firstPixels[i]) / 255) ** 2;
     results[other.precision].rmseAgainstDefault = Math.sqrt(sq / ((otherPixels.length / 4) * 3));
+  }
+
+  // A permalink: opening it draws its cat, with every setting the link names.
+  {
+    const line = readFileSync(PERMALINK_SNAPSHOT, "utf8")
+      .split("\n")
+      .find((l) => l.includes("try-in-browser.html#"));
+    check(line !== undefined, `${PERMALINK_SNAPSHOT} holds a permalink`);
+    const fragment = line.trim().split("#")[1];
+    const p = await context.newPage();
+    watch(p, "permalink");
+    await p.goto(`${base}try-in-browser.html#${fragment}`);
+    const linked = p.locator(".tinycats-demo").first();
+    await p.waitForFunction(
+      (el) => el.dataset.state === "done" || el.dataset.state === "error",
+      await linked.elementHandle(),
+      { timeout: 120_000 },
+    );
+    const status = await linked.locator("[data-role=status]").textContent();
+    check((await linked.getAttribute("data-state")) === "done", `the permalink's cat is drawn (${status})`);
+    const pixels = await linked
+      .locator("[data-role=canvas]")
+      .evaluate((c) => Array.from(c.getContext("2d").getImageData(0, 0, c.width, c.height).data));
+    results.permalink = { fragment, againstRust: await compare(pixels, PERMALINK_IMAGE, "fp32", `cat of #${fragment}`) };
+    await linked.locator("[data-role=copy-link]").click();
+    await p.waitForFunction((el) => el.dataset.link !== undefined, await linked.elementHandle(), { timeout: 10_000 });
+    const copied = await linked.getAttribute("data-link");
+    check(copied === `${base}try-in-browser.html#${fragment}`, `"Copy link" gives the same link back: ${copied}`);
+    await p.close();
   }
 
   // The compact widgets in the chapters.

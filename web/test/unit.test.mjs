@@ -5,6 +5,7 @@ import { test } from "node:test";
 
 import { fill, philox4x32_10 } from "../src/noise.js";
 import { addScaled, evaluationTimes, guidanceAt, guide, integrate, timesteps, validateOptions } from "../src/sampling.js";
+import { formatFragment, parseFragment } from "../src/permalink.js";
 import { headerSize, resizeTriangle, rgbOverWhite, toModelInput, toRgba } from "../src/preprocess.js";
 
 test("Philox4x32-10 gives Random123's known answers", () => {
@@ -110,4 +111,57 @@ test("image sizes are read from headers, before any decoding", () => {
   const jpeg = Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0, 0xff, 0xc0, 0, 11, 8, 0x01, 0x2c, 0x00, 0xc8, 3, 0, 0, 0]);
   assert.deepEqual(headerSize(jpeg), { format: "JPEG", width: 200, height: 300 });
   assert.equal(headerSize(Uint8Array.from([1, 2, 3, 4])), null);
+});
+
+const SIAMESE = {
+  breed: "Siamese",
+  seed: 0,
+  image: 0,
+  steps: 10,
+  solver: "heun",
+  cfgScale: 3,
+  guidanceInterval: [0.3, 1],
+  shift: 1,
+  graph: "fp32",
+};
+
+test("a permalink reads and writes as the Rust core's (web/test/permalink_kat.json)", () => {
+  const cases = JSON.parse(readFileSync(new URL("permalink_kat.json", import.meta.url)));
+  assert.ok(cases.length >= 3);
+  for (const { fragment, state: s } of cases) {
+    const state = {
+      breed: s.breed,
+      seed: s.seed,
+      image: s.image,
+      steps: s.options.steps,
+      solver: s.options.solver,
+      cfgScale: s.options.cfg_scale,
+      guidanceInterval: s.options.guidance_interval,
+      shift: s.options.shift,
+      graph: s.graph,
+    };
+    assert.equal(formatFragment(state), fragment);
+    assert.deepEqual(parseFragment(fragment, SIAMESE), { state });
+    assert.deepEqual(parseFragment(`#${fragment}`, SIAMESE), { state });
+  }
+});
+
+test("a permalink's missing settings are the page's defaults, and bad ones are refused by name", () => {
+  assert.deepEqual(parseFragment("breed=Bombay&seed=7", SIAMESE).state, { ...SIAMESE, breed: "Bombay", seed: 7 });
+  assert.deepEqual(parseFragment("", SIAMESE).state, SIAMESE);
+  for (const [fragment, named] of [
+    ["seed=-1", /seed/],
+    ["seed=4294967296", /4294967296/],
+    ["steps=0", /steps/],
+    ["solver=rk4", /rk4/],
+    ["guidance=abc", /abc/],
+    ["guidance=", /guidance/],
+    ["interval=0.8,0.2", /interval/],
+    ["interval=0.3", /interval/],
+    ["colour=red", /colour/],
+    ["seed=1&seed=2", /twice/],
+    ["seed", /KEY=VALUE/],
+  ]) {
+    assert.match(parseFragment(fragment, SIAMESE).problem ?? "", named, fragment);
+  }
 });

@@ -16,6 +16,8 @@
 //!   becomes the seed of each thing it draws;
 //! - [`noise`]: portable seeded Gaussian noise (Philox4x32-10 + Box–Muller with portable
 //!   `ln`, `cos`, `sin`): the same seed, the same noise, on every back-end and CPU.
+//! - [`permalink`]: a cat as a link to the book's in-browser page (breed, seed and sampler
+//!   settings in the URL's fragment).
 
 pub mod classes;
 pub mod config;
@@ -23,6 +25,7 @@ mod error;
 pub mod fs;
 pub mod metrics;
 pub mod noise;
+pub mod permalink;
 pub mod pixels;
 pub mod sampling;
 pub mod seed;

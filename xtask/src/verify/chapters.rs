@@ -289,13 +289,15 @@ pub fn check(
 /// Every published chapter's prose figures against what its examples printed
 /// ([`super::prose`]): the outputs of every example it includes code from, and the text files
 /// it includes. Generated pages are the bench's own printout and are checked for structure
-/// instead.
+/// instead. The chapter's permalinks to the demo page are checked here too
+/// ([`super::permalinks`]): each must be one its examples printed.
 fn check_prose_numbers(
     project: &Project,
     chapters: &[(&PathBuf, String)],
     index: &BookIndex,
     problems: &mut Vec<Problem>,
 ) {
+    let breeds = bundled_breeds(project);
     for (chapter, text) in chapters {
         let chapter = *chapter;
         if super::generated::is_generated(text) {
@@ -330,7 +332,42 @@ fn check_prose_numbers(
             project.root(),
             problems,
         );
+        super::permalinks::check_chapter(
+            &project.rel(chapter),
+            text,
+            &breeds,
+            &outputs_text(project, index, chapter),
+            problems,
+        );
     }
+}
+
+/// The text of every output of the examples `chapter` includes (their snapshots and timings).
+fn outputs_text(project: &Project, index: &BookIndex, chapter: &Path) -> Vec<String> {
+    let examples: BTreeSet<&str> = index
+        .includes
+        .iter()
+        .filter(|i| i.chapter == chapter)
+        .map(|i| i.example.as_str())
+        .collect();
+    examples
+        .into_iter()
+        .flat_map(|e| walkdir::WalkDir::new(project.outputs_dir().join(e)))
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .collect()
+}
+
+/// The bundled generator's class names (`assets/generator/config.json`), which a permalink's
+/// breed must be one of; empty when the file cannot be read (the model checks report that).
+fn bundled_breeds(project: &Project) -> Vec<String> {
+    let path = project.root().join("assets/generator/config.json");
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| serde_json::from_value(v["class_names"].clone()).ok())
+        .unwrap_or_default()
 }
 
 /// The most lines an example's source file may have: a longer one is split into sibling

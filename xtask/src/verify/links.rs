@@ -82,8 +82,12 @@ pub fn check(site: &Path, problems: &mut Vec<Problem>) -> Result<usize> {
                 ));
                 continue;
             }
+            // A cat's permalink to the demo page (which the print page turns into a fragment
+            // of its own) is checked as one in the chapters' markdown (`permalinks`), not as
+            // a heading's id.
             if let Some(frag) = fragment.filter(|f| !f.is_empty())
                 && target.extension().is_some_and(|e| e == "html")
+                && !super::permalinks::is_permalink(frag)
             {
                 let list = ids.entry(target.clone()).or_insert_with(|| {
                     let html = fs::read_to_string(&target).unwrap_or_default();

@@ -34,6 +34,7 @@ pub mod images;
 pub mod links;
 pub mod markdown;
 pub mod outputs;
+pub mod permalinks;
 pub mod problems;
 pub mod prose;
 pub mod run;
