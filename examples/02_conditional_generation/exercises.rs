@@ -90,19 +90,10 @@ pub fn blend(g: &Loaded, judge: &mut Classifier) -> Result<()> {
         );
         tiles.push(img);
     }
-    let grid = ImageGrid::new(tiles.len())
-        .scale(CONFIG.zoom)
-        .col_labels(
-            ["a = 0", "0.25", "0.5", "0.75", "1"]
-                .map(String::from)
-                .to_vec(),
-        )
-        .title(format!(
-            "from {} (a = 0) to Bombay (a = 1), same noise",
-            CONFIG.breed
-        ))
-        .render(&tiles)?;
-    let path = save_png(&grid, out_dir().join("blend.png"))?;
+    let path = save_png(
+        &figures::blend(&tiles, CONFIG.breed)?,
+        out_dir().join("blend.png"),
+    )?;
     println!("saved        {}", display_path(&path));
     Ok(())
 }

@@ -24,6 +24,7 @@ use std::time::Instant;
 use anyhow::{Result, ensure};
 use image::{DynamicImage, RgbImage};
 use tch::{Device, Kind, Tensor};
+use tinycats_core::permalink::{BOOK_URL, Permalink};
 use tinycats_core::{Breed, DitConfig, Normalize, SampleOptions, Solver, class_index, timesteps};
 use tinycats_data::{SynthCats, SynthConfig, SynthSplit};
 use tinycats_models::features::FeatureNet;
@@ -34,11 +35,11 @@ use tinycats_notebook::{Tolerance, display_path, out_dir, step, tolerance, works
 use tinycats_pipelines::eval::Fidelity;
 use tinycats_pipelines::eval::breed_fidelity;
 use tinycats_pipelines::quality::{self, QualityOptions};
-use tinycats_plot::{BarChart, Corner, ImageGrid, LineChart, save_png};
+use tinycats_plot::save_png;
 use tinycats_runtime::repo::CLASSIFIER_ONNX;
 use tinycats_runtime::{Classifier, ModelRepo};
 
-use figures::{label, row_labels, tiles_of};
+use figures::{row_labels, tiles_of};
 // ANCHOR_END: uses
 
 // ANCHOR: config
@@ -73,6 +74,10 @@ struct Config {
     /// (`tinycats eval generator --per-breed 50`, about 2½ minutes on 2 cores); the book's
     /// run uses fewer to stay within its time budget.
     fidelity_per_breed: usize,
+    /// Guidance scales of the fidelity-against-guidance step (at the sampler's interval).
+    fidelity_scales: [f64; 6],
+    /// Samples per breed at each of those scales.
+    guidance_per_breed: usize,
     /// Fidelity below which this example fails: the bundled model's promise.
     min_fidelity: f64,
     /// The SynthCats feature network the quality step measures in.
@@ -107,6 +112,8 @@ const CONFIG: Config = Config {
     trajectory_steps: 8,
     variations: 8,
     fidelity_per_breed: 16,
+    fidelity_scales: [0.0, 0.5, 1.0, 2.0, 3.0, 4.0],
+    guidance_per_breed: 2,
     min_fidelity: 0.80,
     features: "assets/features",
     zoom: 2,
@@ -129,6 +136,7 @@ fn main() -> Result<()> {
     sweeps::variations(&g)?;
     let mut judge = measure::judge(one)?;
     let fidelity = measure::fidelity(&mut g, &mut judge)?;
+    measure::fidelity_guidance(&mut g, &mut judge)?;
     measure::quality(&fidelity)?;
     measure::save(&g, &fidelity)?;
     measure::gpu(&g)?;
@@ -242,12 +250,7 @@ fn path(g: &Loaded) -> Result<Pair> {
         target.mean(Kind::Float).double_value(&[]),
         target.std(true).double_value(&[])
     );
-    let grid = ImageGrid::new(ts.len())
-        .scale(CONFIG.zoom)
-        .col_labels(ts.iter().map(|t| format!("t = {t}")).collect())
-        .title("the straight path from noise (t = 0) to a SynthCats test image (t = 1)")
-        .render(&tiles)?;
-    let path = save_png(&grid, out_dir().join("path.png"))?;
+    let path = save_png(&figures::path(&tiles, &ts)?, out_dir().join("path.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(Pair { x0, x1, target })
 }
@@ -292,6 +295,15 @@ fn one_cat(g: &Loaded) -> Result<RgbImage> {
     )?;
     println!("one {} in {:.0} ms: {opts}", CONFIG.breed, took * 1000.0);
     println!("saved        {}", display_path(&path));
+    // The same cat in the book's in-browser page: the seed and settings name it.
+    let link = Permalink {
+        breed: CONFIG.breed.into(),
+        seed: CONFIG.seed,
+        image: 0,
+        options: opts,
+        graph: "fp32".into(),
+    };
+    println!("in the page  {}", link.url(BOOK_URL));
     Ok(one)
 }
 // ANCHOR_END: one_cat
@@ -303,17 +315,8 @@ fn all_breeds(g: &Loaded) -> Result<()> {
     let all: Vec<i64> = (0..cfg.num_classes).collect();
     let x = sample_breeds(&g.model, &all, 2, &opts, CONFIG.seed)?; // (2·13, 3, H, W), breed-major
     let tiles = images::to_rgb8_all(&x)?;
-    // Breed-major to one breed per column, two rows.
-    let by_row: Vec<RgbImage> = (0..2)
-        .flat_map(|r| (0..all.len()).map(move |b| b * 2 + r))
-        .map(|i| tiles[i].clone())
-        .collect();
-    let grid = ImageGrid::new(all.len())
-        .scale(CONFIG.zoom)
-        .col_labels(cfg.class_names.iter().map(|n| label(n)).collect())
-        .title("two samples of every breed")
-        .render(&by_row)?;
-    let path = save_png(&grid, out_dir().join("all_breeds.png"))?;
+    let sheet = figures::all_breeds(&tiles, &cfg.class_names, 2)?; // a breed per column
+    let path = save_png(&sheet, out_dir().join("all_breeds.png"))?;
     println!("{} samples, {} per breed", tiles.len(), 2);
     println!("saved        {}", display_path(&path));
     Ok(())

@@ -40,17 +40,6 @@ pub fn fidelity(g: &mut Loaded, judge: &mut Classifier) -> Result<Fidelity> {
         started.elapsed().as_secs_f64()
     );
     println!("{}", report.table("breed fidelity"));
-    let chart = BarChart::new(
-        "breed fidelity: the classifier agrees with the requested breed",
-        report.class_names.clone(),
-        (0..report.class_names.len())
-            .map(|i| 100.0 * report.of(i).unwrap_or(0.0))
-            .collect(),
-    )
-    .value_label("agreement (%)")
-    .range(0.0, 100.0);
-    let path = save_png(&chart.render(640, 400)?, out_dir().join("fidelity.png"))?;
-    println!("saved        {}", display_path(&path));
     ensure!(
         report.mean_per_breed() >= CONFIG.min_fidelity,
         "breed fidelity {:.3} is below the promised {}",
@@ -60,6 +49,53 @@ pub fn fidelity(g: &mut Loaded, judge: &mut Classifier) -> Result<Fidelity> {
     Ok(fidelity)
 }
 // ANCHOR_END: fidelity
+
+// ANCHOR: fidelity_guidance
+pub fn fidelity_guidance(g: &mut Loaded, judge: &mut Classifier) -> Result<()> {
+    step("fidelity_guidance");
+    // The default sampler at other guidance scales: how much of the breed does guidance buy?
+    // Fewer samples per breed than above (`guidance_per_breed`), from the same seeds at every scale.
+    let (mut mean, mut weakest) = (Vec::new(), Vec::new());
+    println!("w     breed fidelity  weakest class");
+    for &scale in &CONFIG.fidelity_scales {
+        let o = SampleOptions {
+            cfg_scale: scale,
+            ..CONFIG.sampler
+        };
+        let f = breed_fidelity(
+            &mut g.model,
+            judge,
+            CONFIG.guidance_per_breed,
+            &o,
+            CONFIG.seed + 500,
+        )?;
+        let report = &f.report;
+        let (worst, score) = (0..report.class_names.len())
+            .map(|i| (i, report.of(i).unwrap_or(0.0)))
+            .fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a });
+        let weakest_class = if score < 1.0 {
+            format!("{} {:.0}%", report.class_names[worst], 100.0 * score)
+        } else {
+            "none below 100%".into()
+        };
+        println!(
+            "{scale:<4}  {:>13.1}%  {weakest_class}",
+            100.0 * report.mean_per_breed()
+        );
+        mean.push(report.mean_per_breed());
+        weakest.push(score);
+    }
+    let chart = figures::fidelity_against_guidance(
+        &CONFIG.fidelity_scales,
+        &mean,
+        &weakest,
+        &CONFIG.sampler,
+    )?;
+    let path = save_png(&chart, out_dir().join("fidelity_guidance.png"))?;
+    println!("saved        {}", display_path(&path));
+    Ok(())
+}
+// ANCHOR_END: fidelity_guidance
 
 // ANCHOR: quality
 pub fn quality(fidelity: &Fidelity) -> Result<()> {

@@ -20,19 +20,8 @@ pub fn guidance(g: &Loaded) -> Result<()> {
             tiles.push(images::to_rgb8(&x.get(0))?);
         }
     }
-    let grid = ImageGrid::new(CONFIG.guidance_sweep.len())
-        .scale(CONFIG.zoom)
-        .col_labels(
-            CONFIG
-                .guidance_sweep
-                .iter()
-                .map(|s| format!("w = {s}"))
-                .collect(),
-        )
-        .row_labels(row_labels(&g.cfg, &breeds))
-        .title("guidance scale w, same noise in every row")
-        .render(&tiles)?;
-    let path = save_png(&grid, out_dir().join("guidance.png"))?;
+    let sheet = figures::guidance(&tiles, &CONFIG.guidance_sweep, row_labels(&g.cfg, &breeds))?;
+    let path = save_png(&sheet, out_dir().join("guidance.png"))?;
     println!("scales       {:?}", CONFIG.guidance_sweep);
     println!("saved        {}", display_path(&path));
     Ok(())
@@ -61,42 +50,12 @@ pub fn interval(g: &Loaded) -> Result<()> {
         let evaluations = guided_in([from, to]).network_evaluations();
         println!("[{from}, {to}]   {evaluations:>3}");
     }
-    let grid = ImageGrid::new(CONFIG.intervals.len())
-        .scale(CONFIG.zoom)
-        .col_labels(
-            CONFIG
-                .intervals
-                .iter()
-                .map(|[a, b]| format!("[{a}, {b}]"))
-                .collect(),
-        )
-        .row_labels(row_labels(&g.cfg, &breeds))
-        .title("guidance w = 4 only while t is in the column's [from, to]; same noise in a row")
-        .render(&tiles)?;
-    let path = save_png(&grid, out_dir().join("interval.png"))?;
+    let sheet = figures::intervals(&tiles, &CONFIG.intervals, row_labels(&g.cfg, &breeds))?;
+    let path = save_png(&sheet, out_dir().join("interval.png"))?;
     println!("saved        {}", display_path(&path));
-    // Where each default guides: the scale each step starts with, held over the step.
-    let scale_over_t = |o: &SampleOptions| -> Vec<(f64, f64)> {
-        let times = o.times();
-        let steps = times.windows(2);
-        steps
-            .flat_map(|w| [(w[0], o.guidance_at(w[0])), (w[1], o.guidance_at(w[0]))])
-            .collect()
-    };
-    let chart = LineChart::new(
-        "where in t guidance acts",
-        "t (0 = noise, 1 = data)",
-        "guidance scale",
-    )
-    .series(
-        format!("before: {}", CONFIG.before),
-        scale_over_t(&CONFIG.before),
-    )
-    .series(format!("default: {opts}"), scale_over_t(&opts))
-    .y_range(0.0, 5.0)
-    .legend(Corner::LowerRight); // below both lines where guidance acts
-
-    let path = save_png(&chart.render(640, 300)?, out_dir().join("interval_t.png"))?;
+    // Where each default guides in t.
+    let chart = figures::guidance_over_t(&CONFIG.before, &opts)?;
+    let path = save_png(&chart, out_dir().join("interval_t.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
 }
@@ -117,13 +76,8 @@ pub fn new_default(g: &Loaded) -> Result<()> {
             o.network_evaluations()
         );
     }
-    let grid = ImageGrid::new(all.len())
-        .scale(CONFIG.zoom)
-        .col_labels(cfg.class_names.iter().map(|n| label(n)).collect())
-        .row_labels(vec!["before".into(), "now".into()])
-        .title("the old default (guidance 4 at every step) and the new one, same noise")
-        .render(&tiles)?;
-    let path = save_png(&grid, out_dir().join("new_default.png"))?;
+    let sheet = figures::new_default(&tiles, &cfg.class_names)?;
+    let path = save_png(&sheet, out_dir().join("new_default.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
 }
@@ -166,19 +120,8 @@ pub fn steps(g: &Loaded) -> Result<()> {
             tiles.push(images::to_rgb8(&x.get(0))?);
         }
     }
-    let grid = ImageGrid::new(CONFIG.steps_sweep.len())
-        .scale(CONFIG.zoom)
-        .col_labels(
-            CONFIG
-                .steps_sweep
-                .iter()
-                .map(|&s| format!("{s} step{}", if s == 1 { "" } else { "s" }))
-                .collect(),
-        )
-        .row_labels(vec!["Euler".into(), "Heun".into()])
-        .title("integration steps, same noise")
-        .render(&tiles)?;
-    let path = save_png(&grid, out_dir().join("steps.png"))?;
+    let sheet = figures::steps(&tiles, &CONFIG.steps_sweep)?;
+    let path = save_png(&sheet, out_dir().join("steps.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
 }
@@ -219,18 +162,16 @@ pub fn trajectory(g: &Loaded) -> Result<()> {
             tiles.push(to_tile(if row == 0 { x_t } else { x1_hat })?);
         }
     }
-    let grid = ImageGrid::new(seen.len())
-        .scale(CONFIG.zoom)
-        .col_labels(seen.iter().map(|(t, _, _)| format!("t = {t:.3}")).collect())
-        .row_labels(vec!["x_t".into(), "guess of x1".into()])
-        .title("denoising: where the sampler is, and where it thinks it is going")
-        .render(&tiles)?;
-    let path = save_png(&grid, out_dir().join("trajectory.png"))?;
+    let ts: Vec<f64> = seen.iter().map(|(t, _, _)| *t).collect();
+    let path = save_png(
+        &figures::trajectory(&tiles, &ts)?,
+        out_dir().join("trajectory.png"),
+    )?;
     println!(
         "{} Euler steps; x_t at t = {:?}",
-        seen.len() - 1,
-        seen.iter()
-            .map(|(t, _, _)| (t * 1000.0).round() / 1000.0)
+        ts.len() - 1,
+        ts.iter()
+            .map(|t| (t * 1000.0).round() / 1000.0)
             .collect::<Vec<_>>()
     );
     println!("saved        {}", display_path(&path));
@@ -253,14 +194,8 @@ pub fn variations(g: &Loaded) -> Result<()> {
         .std_dim(0, true, false)
         .mean(Kind::Float)
         .double_value(&[]);
-    let grid = ImageGrid::new(CONFIG.variations as usize)
-        .scale(CONFIG.zoom)
-        .title(format!(
-            "{} variations of {}",
-            CONFIG.variations, CONFIG.breed
-        ))
-        .render(&images::to_rgb8_all(&x)?)?;
-    let path = save_png(&grid, out_dir().join("variations.png"))?;
+    let sheet = figures::variations(&images::to_rgb8_all(&x)?, CONFIG.breed)?;
+    let path = save_png(&sheet, out_dir().join("variations.png"))?;
     println!(
         "per-pixel std across the {} samples: {spread:.3}",
         CONFIG.variations
