@@ -82,7 +82,7 @@ const CONFIG: Config = Config {
     points_per_class: 2000,
     jitter: 0.03,
     hidden: 256,
-    steps: 4000,
+    steps: 8000,
     batch: 256,
     lr: 3e-3,
     ema_decay: 0.999,

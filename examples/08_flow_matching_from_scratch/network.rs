@@ -7,6 +7,10 @@ use super::*;
 // ANCHOR: velocity_mlp
 /// Width of the class embedding.
 pub const CLASS_DIM: i64 = 16;
+/// Frequencies of the sin/cos features of the point: π, 2π, … 16π per coordinate. A plain MLP
+/// on (x, y) learns smooth functions first and draws thin strokes as a blurred blob; these
+/// features let it bend the field sharply near a stroke (Tancik et al., 2020).
+pub const XFREQS: i64 = 5;
 
 /// What the network's last layer outputs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -18,8 +22,8 @@ pub enum Prediction {
     Data,
 }
 
-/// The velocity network v(x, t, class): an MLP on the point, sin/cos features of the
-/// time, and a learned embedding of the class (row 2 = no class).
+/// The velocity network v(x, t, class): an MLP on the point and sin/cos features of it, sin/cos
+/// features of the time, and a learned embedding of the class (row 2 = no class).
 #[derive(Debug)]
 pub struct VelocityMlp {
     class_embedding: nn::Embedding,
@@ -38,7 +42,7 @@ impl VelocityMlp {
                 Default::default(),
             ),
             layers: nn::seq()
-                .add(linear("in", 2 + 2 * FREQS + CLASS_DIM, hidden))
+                .add(linear("in", 2 + 2 * FREQS + CLASS_DIM + 4 * XFREQS, hidden))
                 .add_fn(Tensor::silu)
                 .add(linear("hidden1", hidden, hidden))
                 .add_fn(Tensor::silu)
@@ -53,9 +57,13 @@ impl VelocityMlp {
     pub fn forward(&self, x: &Tensor, t: &Tensor, class: &Tensor) -> Tensor {
         let freqs = Tensor::arange(FREQS, FLOAT).exp2() * PI; // (FREQS,)
         let angles = t.unsqueeze(1) * freqs.unsqueeze(0); // (N, FREQS)
+        let xf = Tensor::arange(XFREQS, FLOAT).exp2() * PI; // (XFREQS,)
+        let xa = (x.unsqueeze(2) * xf.view([1, 1, XFREQS])).view([-1, 2 * XFREQS]); // (N, 2·XFREQS)
         let input = Tensor::cat(
             &[
                 x.shallow_clone(),
+                xa.sin(),
+                xa.cos(),
                 angles.sin(),
                 angles.cos(),
                 self.class_embedding.forward(class),
