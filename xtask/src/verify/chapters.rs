@@ -304,13 +304,8 @@ fn check_prose_numbers(
             continue;
         }
         let mut printed = Vec::new();
-        let examples: BTreeSet<&str> = index
-            .includes
-            .iter()
-            .filter(|i| &i.chapter == chapter)
-            .map(|i| i.example.as_str())
-            .collect();
-        for example in examples {
+        let examples = chapter_examples(index, chapter);
+        for &example in &examples {
             printed.extend(super::prose::numbers_in(
                 &project.outputs_dir().join(example),
             ));
@@ -336,22 +331,26 @@ fn check_prose_numbers(
             &project.rel(chapter),
             text,
             &breeds,
-            &outputs_text(project, index, chapter),
+            &outputs_text(project, &examples),
             problems,
         );
     }
 }
 
-/// The text of every output of the examples `chapter` includes (their snapshots and timings).
-fn outputs_text(project: &Project, index: &BookIndex, chapter: &Path) -> Vec<String> {
-    let examples: BTreeSet<&str> = index
+/// The examples `chapter` includes code from.
+fn chapter_examples<'a>(index: &'a BookIndex, chapter: &Path) -> BTreeSet<&'a str> {
+    index
         .includes
         .iter()
         .filter(|i| i.chapter == chapter)
         .map(|i| i.example.as_str())
-        .collect();
+        .collect()
+}
+
+/// The text of every output of `examples` (their snapshots and timings).
+fn outputs_text(project: &Project, examples: &BTreeSet<&str>) -> Vec<String> {
     examples
-        .into_iter()
+        .iter()
         .flat_map(|e| walkdir::WalkDir::new(project.outputs_dir().join(e)))
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_file())
@@ -362,12 +361,10 @@ fn outputs_text(project: &Project, index: &BookIndex, chapter: &Path) -> Vec<Str
 /// The bundled generator's class names (`assets/generator/config.json`), which a permalink's
 /// breed must be one of; empty when the file cannot be read (the model checks report that).
 fn bundled_breeds(project: &Project) -> Vec<String> {
-    let path = project.root().join("assets/generator/config.json");
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| serde_json::from_value(v["class_names"].clone()).ok())
-        .unwrap_or_default()
+    match tinycats_core::ModelConfig::read(&project.root().join("assets/generator")) {
+        Ok((tinycats_core::ModelConfig::TinyDit(cfg), _)) => cfg.class_names,
+        _ => Vec::new(),
+    }
 }
 
 /// The most lines an example's source file may have: a longer one is split into sibling
