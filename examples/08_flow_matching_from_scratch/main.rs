@@ -9,7 +9,8 @@
 //!
 //! `main` runs the steps in the chapter's order, each one function: the data, the network
 //! and its training here, what it learned and its samples in `learned.rs`, the solver,
-//! time-sampling, ablation and guidance studies in `study.rs`, the exercises in
+//! time-sampling, ablation and guidance studies in `study.rs`, the export of the network
+//! for the chapter's in-page playground in `playground.rs`, the exercises in
 //! `exercises.rs`; the network and its training in `network.rs`, the toy data and small
 //! measures in `toy.rs`, and the drawing of every figure in `figures.rs`.
 //!
@@ -20,12 +21,13 @@ mod exercises;
 mod figures;
 mod learned;
 mod network;
+mod playground;
 mod study;
 mod toy;
 
 use network::{
-    CLASS_DIM, EvalBatch, Measured, Prediction, VelocityMlp, exact_velocity, field_error, retrain,
-    train_velocity, velocity,
+    CLASS_DIM, EvalBatch, Measured, Prediction, VelocityMlp, XFREQS, exact_velocity, field_error,
+    retrain, train_velocity, velocity,
 };
 use toy::{
     Toy, chord, grid_points, nearest_class, normal, null, off_shape, path_length, point, rms,
@@ -116,6 +118,7 @@ fn main() -> Result<()> {
     let logit_normal = study::time_sampling(&model, &data.train, &trained.eval)?;
     study::ablations(&vs, &model, &data.train, &trained, logit_normal)?;
     study::guidance(&model, &data.train)?;
+    playground::playground(&vs, &model, &data.train)?;
     exercises::exact(&data)?;
     exercises::pairing(&data.train)?;
     exercises::shift(&model, &data.train)?;

@@ -6,55 +6,18 @@
 //
 // Mount points: `<div class="tinycats-demo" data-demo="generate|classify|full"></div>`.
 
-import * as ort from "onnxruntime-web/wasm";
-
+import { HERE, PageError as DemoError, el, fetchJson, loadSession, mb, ms, ort, startWidgets, supportProblem } from "./common.js";
 import { fill as fillNoise } from "./noise.js";
 import { MAX_SEED, formatFragment, parseFragment } from "./permalink.js";
 import { guidanceAt, guide, integrate, preview, timesteps, validateOptions } from "./sampling.js";
 import { headerSize, rgbOverWhite, softmax, toModelInput, toRgba } from "./preprocess.js";
 
-const HERE = new URL(".", import.meta.url);
 const MODELS = new URL("models/", HERE);
 /** Decoding budget for an uploaded image: its RGBA pixels must fit in this many bytes. */
 const MAX_DECODE_BYTES = 256e6;
 const MAX_SIDE = 12000;
 
-ort.env.wasm.wasmPaths = { wasm: new URL("ort-wasm-simd-threaded.wasm", HERE).href };
-// Threads need a cross-origin-isolated page, which static hosts such as GitHub Pages do not
-// serve; one thread is what every reader gets.
-ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-ort.env.wasm.proxy = false;
-
-const el = (tag, attrs = {}, ...children) => {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") node.className = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  node.append(...children);
-  return node;
-};
-const ms = (v) => `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`;
-const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 const label = (name) => name.replaceAll("_", " ");
-
-class DemoError extends Error {}
-
-async function fetchJson(url) {
-  let response;
-  try {
-    response = await fetch(url);
-  } catch (e) {
-    throw new DemoError(`could not fetch ${url.pathname}: ${e.message}`);
-  }
-  if (!response.ok) throw new DemoError(`${url.pathname}: HTTP ${response.status}`);
-  try {
-    return await response.json();
-  } catch (e) {
-    throw new DemoError(`${url.pathname} is not valid JSON: ${e.message}`);
-  }
-}
 
 let manifestPromise;
 function manifest() {
@@ -72,35 +35,10 @@ const sessions = new Map();
 /** One ONNX Runtime session per graph file, shared by every widget on the page. */
 function session(file) {
   if (!sessions.has(file)) {
-    const url = new URL(file, MODELS);
-    sessions.set(
-      file,
-      (async () => {
-        const started = performance.now();
-        const response = await fetch(url).catch((e) => {
-          throw new DemoError(`could not fetch ${url.pathname}: ${e.message}`);
-        });
-        if (!response.ok) throw new DemoError(`${url.pathname}: HTTP ${response.status}`);
-        const bytes = new Uint8Array(await response.arrayBuffer());
-        let s;
-        try {
-          s = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
-        } catch (e) {
-          throw new DemoError(`ONNX Runtime could not load ${url.pathname}: ${e.message ?? e}`);
-        }
-        return { session: s, loadMs: performance.now() - started };
-      })(),
-    );
+    sessions.set(file, loadSession(new URL(file, MODELS)));
     sessions.get(file).catch(() => sessions.delete(file));
   }
   return sessions.get(file);
-}
-
-function supportProblem() {
-  if (typeof WebAssembly !== "object" || typeof WebAssembly.instantiate !== "function") {
-    return "This browser has no WebAssembly, which ONNX Runtime Web needs: the demo cannot run here.";
-  }
-  return null;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -458,7 +396,7 @@ function classifierWidget(root, m, shared) {
 // ---------------------------------------------------------------------------------------
 
 async function mount(root) {
-  const problem = supportProblem();
+  const problem = supportProblem("the demo");
   if (problem) {
     root.replaceChildren(el("p", { class: "tinycats-error" }, problem));
     return;
@@ -506,16 +444,4 @@ const STYLE = `
 .tinycats-bar-value { text-align: right; font-variant-numeric: tabular-nums; }
 `;
 
-function start() {
-  const roots = document.querySelectorAll(".tinycats-demo");
-  if (roots.length === 0) return;
-  document.head.append(el("style", {}, STYLE));
-  // The print page holds every chapter at once: no models are loaded there.
-  if (location.pathname.endsWith("/print.html")) {
-    for (const root of roots) root.replaceChildren(el("p", {}, "The interactive demo runs on its chapter's page, not in the print view."));
-    return;
-  }
-  for (const root of roots) mount(root);
-}
-
-start();
+startWidgets(".tinycats-demo", STYLE, "The interactive demo", mount);

@@ -10,8 +10,12 @@
 // an uploaded photo is classified and a corrupt file and a 12,000 × 12,000 PNG are refused
 // with a message while the tab stays responsive; a permalink opens on its cat, matching the
 // Rust reference for its settings, and "Copy link" gives it back; the demo's code stays
-// under its budget.
-// It writes OUT_DIR/demo.png (a screenshot of the working demo) and OUT_DIR/results.json.
+// under its budget; the flow-matching chapter's playground opens on its first frame, and
+// driven to the example's reference frame (class, guidance, steps and solver set with its
+// controls) its particles land where the Rust run's did, its exact field is the example's,
+// and it says why where WebAssembly or its network is missing.
+// It writes OUT_DIR/demo.png and OUT_DIR/playground.png (screenshots of the working
+// widgets) and OUT_DIR/results.json.
 
 import { createServer } from "node:http";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -19,6 +23,8 @@ import { extname, join, normalize, resolve } from "node:path";
 import { crc32, deflateSync, gzipSync } from "node:zlib";
 
 import { chromium } from "playwright-core";
+
+import { exactVelocity } from "../src/flowfield.js";
 
 const [bookDir, outDir] = process.argv.slice(2).map((p) => p && resolve(p));
 if (!bookDir || !outDir) {
@@ -60,6 +66,22 @@ const PERMALINK_SNAPSHOT = join(root, "book/outputs/07_try_in_browser/permalink.
 const PERMALINK_IMAGE = "images/07_try_in_browser/permalink_fp32.png";
 /** Our JavaScript and ONNX Runtime Web's, gzipped; the WebAssembly runtime and models apart. */
 const CODE_BUDGET_GZ = 1 << 20;
+/**
+ * The playground's files, from the flow-matching example's last run; where that example did
+ * not run on this machine the book goes without the playground, and so does this test unless
+ * `TINYCATS_PLAYGROUND_REQUIRED=1` (the xtask sets it when its run included the example).
+ */
+const PLAYGROUND_DATA = join(demoDir, "playground/playground.json");
+const PLAYGROUND_REQUIRED = process.env.TINYCATS_PLAYGROUND_REQUIRED === "1";
+/**
+ * How far (in the plane's units; the drawing spans 6) a particle of the page's reference frame
+ * may land from the Rust run's. The noise is bit-identical; ONNX Runtime's WebAssembly sums
+ * each matrix product in another order than libtorch, which moves a velocity by about 1e-6,
+ * and the steps compound it.
+ */
+const PLAYGROUND_TOLERANCE = 1e-3;
+/** The page's exact field against the example's `exact_velocity` (f32 results of f64 sums). */
+const EXACT_TOLERANCE = 1e-4;
 
 const MIME = {
   ".html": "text/html; charset=utf-8",
@@ -155,6 +177,126 @@ async function fontsNotFromTheBook(page, selector) {
   return [...found];
 }
 
+/** An entry's code and every chunk it loads (`demo/bundle.json`), gzipped. */
+function codeGz(entry) {
+  const pages = JSON.parse(readFileSync(join(demoDir, "bundle.json"), "utf8"));
+  check(Array.isArray(pages[entry]), `demo/bundle.json lists the files of ${entry}`);
+  return (pages[entry] ?? [entry]).reduce((sum, f) => sum + gzipSync(readFileSync(join(demoDir, f)), { level: 9 }).length, 0);
+}
+
+/**
+ * The error message a widget (`selector`) shows in place of its controls on `chapter` after
+ * `prepare(page)` broke something, or null when none appears.
+ */
+async function errorShown(context, prepare, chapter, selector) {
+  const p = await context.newPage();
+  await prepare(p);
+  await p.goto(`${base}${chapter}`);
+  const text = await p
+    .waitForSelector(`${selector} .tinycats-error`, { timeout: 30_000 })
+    .then((e) => e.textContent())
+    .catch(() => null);
+  await p.close();
+  return text;
+}
+
+/** Sets a control's value as a reader's change would, firing its `input` event. */
+const setControl = (locator, value) =>
+  locator.evaluate((el, v) => {
+    el.value = v;
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+  }, value);
+
+/** The playground: first frame, the reference frame against Rust's, the exact field, its screenshot. */
+async function testPlayground(context, watch) {
+  const data = JSON.parse(readFileSync(PLAYGROUND_DATA, "utf8"));
+  const frame = data.frame;
+  const out = {};
+  const page = await context.newPage();
+  watch(page, "playground");
+  const opened = performance.now();
+  await page.goto(`${base}flow-matching-from-scratch.html`);
+  const root = page.locator(".tinycats-playground").first();
+  const done = async (key) =>
+    page.waitForFunction(
+      ([el, k]) => el.dataset.state === "error" || (el.dataset.state === "done" && (k === null || el.dataset.key === k)),
+      [await root.elementHandle(), key],
+      { timeout: 120_000 },
+    );
+  await page.waitForSelector(".tinycats-playground[data-state]", { timeout: 30_000 });
+  await done(null);
+  out.firstFrameMs = performance.now() - opened;
+  out.firstFrameMsInPage = Number(await root.getAttribute("data-first-frame-ms"));
+  check((await root.getAttribute("data-state")) === "done", `the playground draws its first frame (${await root.locator("[data-role=status]").textContent()})`);
+
+  // Drive it to the example's reference frame with its controls, as a reader would.
+  await root.locator("[data-role=class]").selectOption(String(frame.class));
+  await setControl(root.locator("[data-role=guidance]"), String(frame.guidance));
+  await setControl(root.locator("[data-role=steps]"), String(frame.steps));
+  await root.locator("[data-role=solver]").selectOption(frame.solver);
+  const key = JSON.stringify({ cls: frame.class, w: frame.guidance, steps: frame.steps, solver: frame.solver, seed: frame.seed });
+  await done(key);
+  const final = await root.evaluate((el) => Array.from(el.tinycatsFinal ?? []));
+  check(final.length === frame.positions.length, `the reference frame has ${frame.particles} particles (${final.length / 2})`);
+  let maxAbs = 0;
+  for (let i = 0; i < final.length; i++) maxAbs = Math.max(maxAbs, Math.abs(final[i] - frame.positions[i]));
+  check(
+    maxAbs <= PLAYGROUND_TOLERANCE,
+    `the playground's particles (${frame.steps} ${frame.solver} steps, ${data.classes[frame.class]}, w = ${frame.guidance}) ` +
+      `land where the Rust run's did: max |Δ| ${maxAbs.toExponential(2)} (tolerance ${PLAYGROUND_TOLERANCE})`,
+  );
+  out.againstRust = { maxAbs, tolerance: PLAYGROUND_TOLERANCE };
+  out.frameMs = Number(await root.getAttribute("data-run-ms"));
+
+  // The exact field the page draws is the example's.
+  const probe = data.exact_probe;
+  const exact = exactVelocity(Float32Array.from(data.points), Float32Array.from(probe.x), probe.t);
+  let exactGap = 0;
+  for (let i = 0; i < exact.length; i++) exactGap = Math.max(exactGap, Math.abs(exact[i] - probe.v[i]));
+  check(exactGap <= EXACT_TOLERANCE, `the page's exact field is the example's at t = ${probe.t}: max |Δ| ${exactGap.toExponential(2)}`);
+
+  await page.evaluate(() => document.fonts.ready);
+  const systemFonts = await fontsNotFromTheBook(page, ".tinycats-playground");
+  check(
+    systemFonts.length === 0,
+    `the playground's text is drawn with the book's web fonts only` + (systemFonts.length ? `; system fonts used: ${systemFonts.join("; ")}` : ""),
+  );
+  // Deep in a long chapter the widget sits at a fractional offset that depends on what above
+  // it has loaded, which moves its pixels by one; the screenshot pins it to the viewport's
+  // corner at a fixed width instead, over a white backdrop (the screenshot's box rounds out
+  // to whole pixels, which would show a sliver of the page behind it).
+  await root.evaluate((el) => {
+    const backdrop = document.createElement("div");
+    Object.assign(backdrop.style, { position: "fixed", inset: "0", background: "#fff", zIndex: "999" });
+    document.body.append(backdrop);
+    Object.assign(el.style, { position: "fixed", top: "0", left: "0", width: "720px", margin: "0", zIndex: "1000", background: "#fff" });
+  });
+  await root.screenshot({
+    path: join(outDir, "playground.png"),
+    mask: [root.locator("[data-role=status]")],
+    maskColor: "#e8e8e8",
+    animations: "disabled",
+  });
+  await page.close();
+
+  // Where it cannot run it says why, in place of the controls.
+  const degraded = (prepare) => errorShown(context, prepare, "flow-matching-from-scratch.html", ".tinycats-playground");
+  const noWasm = await degraded((p) => p.addInitScript(() => delete globalThis.WebAssembly));
+  check(/WebAssembly/.test(noWasm ?? ""), `without WebAssembly the playground says so: "${noWasm}"`);
+  const noGraph = await degraded((p) => p.route(`**/playground/${data.graph}`, (r) => r.fulfill({ status: 404 })));
+  check(new RegExp(data.graph.replace(".", "\\.")).test(noGraph ?? ""), `without its network the playground names the file: "${noGraph}"`);
+
+  const gz = (file) => gzipSync(readFileSync(join(demoDir, file)), { level: 9 }).length;
+  out.download = {
+    codeGz: codeGz("tinycats-playground.js"),
+    runtimeWasmGz: gz("ort-wasm-simd-threaded.wasm"),
+    graphBytes: statSync(join(demoDir, "playground", data.graph)).size,
+    dataGz: gz("playground/playground.json"),
+  };
+  check(out.download.codeGz < CODE_BUDGET_GZ, `the playground's code is ${(out.download.codeGz / 1024).toFixed(0)} kB gzipped (budget 1 MB)`);
+  return out;
+}
+
 const failures = [];
 const check = (ok, what) => {
   if (!ok) failures.push(what);
@@ -180,7 +322,12 @@ const results = { reference: REFERENCE };
 try {
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, deviceScaleFactor: 1 });
   const consoleErrors = [];
+  const foreign = [];
   const watch = (page, name) => {
+    page.on("request", (r) => {
+      const url = r.url();
+      if (!url.startsWith(base) && !/^(data|blob):/.test(url)) foreign.push(`${name}: ${url}`);
+    });
     page.on("requestfailed", (r) => console.error(`  request failed: ${r.url()} (${r.failure()?.errorText})`));
     page.on("response", (r) => {
       if (r.status() >= 400) console.error(`  HTTP ${r.status()}: ${r.url()}`);
@@ -360,6 +507,14 @@ try {
     await p.close();
   }
 
+  // The flow-matching playground.
+  if (existsSync(PLAYGROUND_DATA)) {
+    results.playground = await testPlayground(context, watch);
+  } else {
+    check(!PLAYGROUND_REQUIRED, `the book has the flow-matching playground (${PLAYGROUND_DATA})`);
+    if (!PLAYGROUND_REQUIRED) console.error("  skip the playground: its example has not run on this machine");
+  }
+
   // The compact widgets in the chapters.
   for (const chapter of ["conditional-generation.html", "quickstart-classification.html"]) {
     const p = await context.newPage();
@@ -373,27 +528,18 @@ try {
     await p.close();
   }
   // Where the demo cannot run it says why, in place of the controls.
-  const degraded = async (name, prepare) => {
-    const p = await context.newPage();
-    await prepare(p);
-    await p.goto(`${base}try-in-browser.html`);
-    const text = await p
-      .waitForSelector(".tinycats-demo .tinycats-error", { timeout: 30_000 })
-      .then((e) => e.textContent())
-      .catch(() => null);
-    await p.close();
-    return text;
-  };
+  const degraded = (name, prepare) => errorShown(context, prepare, "try-in-browser.html", ".tinycats-demo");
   const noWasm = await degraded("no WebAssembly", (p) => p.addInitScript(() => delete globalThis.WebAssembly));
   check(/WebAssembly/.test(noWasm ?? ""), `without WebAssembly the page says so: "${noWasm}"`);
   const noModel = await degraded("no model", (p) => p.route("**/models/manifest.json", (r) => r.fulfill({ status: 404 })));
   check(/manifest\.json/.test(noModel ?? ""), `when the models cannot be fetched the page names the file: "${noModel}"`);
 
+  check(foreign.length === 0, `the pages request nothing from any other host${foreign.length ? `: ${foreign.join(" | ")}` : ""}`);
   check(consoleErrors.length === 0, `no console errors${consoleErrors.length ? `: ${consoleErrors.join(" | ")}` : ""}`);
 
   // Page weight: what a reader downloads.
   const gz = (file) => gzipSync(readFileSync(join(demoDir, file)), { level: 9 }).length;
-  const sizes = { codeGz: gz("tinycats-demo.js"), runtimeWasmGz: gz("ort-wasm-simd-threaded.wasm") };
+  const sizes = { codeGz: codeGz("tinycats-demo.js"), runtimeWasmGz: gz("ort-wasm-simd-threaded.wasm") };
   for (const g of graphs) sizes[g.file] = g.bytes;
   results.pageWeight = sizes;
   check(sizes.codeGz < CODE_BUDGET_GZ, `the demo's code is ${(sizes.codeGz / 1024).toFixed(0)} kB gzipped (budget 1 MB)`);

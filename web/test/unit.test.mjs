@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
+import { exactVelocity, pointsOf } from "../src/flowfield.js";
 import { fill, philox4x32_10 } from "../src/noise.js";
 import { addScaled, evaluationTimes, guidanceAt, guide, integrate, timesteps, validateOptions } from "../src/sampling.js";
 import { formatFragment, parseFragment } from "../src/permalink.js";
@@ -164,4 +165,25 @@ test("a permalink's missing settings are the page's defaults, and bad ones are r
   ]) {
     assert.match(parseFragment(fragment, SIAMESE).problem ?? "", named, fragment);
   }
+});
+
+test("the exact field of one point heads straight for it, at speed distance / (1 − t)", () => {
+  const v = exactVelocity(Float32Array.from([1, 2]), Float32Array.from([0, 0, 3, -1]), 0.5);
+  assert.deepEqual(Array.from(v), [2, 4, -4, 6]);
+});
+
+test("the exact field weighs points by how likely their paths pass through x", () => {
+  // Two points, x on the path of the first: near the data, the first point wins outright,
+  // where the second's path is 1,000 standard deviations away (no overflow to NaN).
+  const points = Float32Array.from([1, 0, -1, 0]);
+  const near = exactVelocity(points, Float32Array.from([0.98, 0]), 0.98);
+  assert.ok(Math.abs(near[0] - 1) < 1e-5 && near[1] === 0, String(near));
+  // Halfway between both paths, the two pulls cancel.
+  assert.deepEqual(Array.from(exactVelocity(points, Float32Array.from([0, 0]), 0.3)), [0, 0]);
+});
+
+test("pointsOf keeps one class's points, or all of them for no class", () => {
+  const points = Float32Array.from([1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(Array.from(pointsOf(points, [0, 1, 0], 0)), [1, 2, 5, 6]);
+  assert.equal(pointsOf(points, [0, 1, 0], null), points);
 });

@@ -172,7 +172,9 @@ pub fn run(args: &VerifyArgs, mdbook: Option<&Path>) -> Result<()> {
             Some(mdbook) => {
                 build_book(&project, mdbook, &mut problems)?;
                 if !args.no_browser && problems.is_empty() && project.has_web_demo() {
-                    web::browser_test(&project, args.update, &mut problems)?;
+                    let playground_expected = args.examples.is_empty()
+                        || args.examples.iter().any(|e| e == web::PLAYGROUND_EXAMPLE);
+                    web::browser_test(&project, args.update, playground_expected, &mut problems)?;
                 }
             }
             None if args.root.is_some() => {}

@@ -3,10 +3,11 @@
 //!
 //! - [`bundle`]: `node web/build.mjs` (esbuild) into `book/src/demo/`, plus the models the
 //!   page loads, copied from `assets/`, and `models/manifest.json`, which tells the page
-//!   which graph files there are and the sampler's defaults. mdbook then copies the folder
-//!   into the built book like any other file of `book/src/`.
-//! - [`browser_test`]: `node web/test/browser.mjs` against the built book, and its screenshot
-//!   compared with the committed one like every other image of the book.
+//!   which graph files there are and the sampler's defaults; and the flow-matching
+//!   playground's network and data, from the last run of its chapter's example. mdbook then
+//!   copies the folder into the built book like any other file of `book/src/`.
+//! - [`browser_test`]: `node web/test/browser.mjs` against the built book, and its
+//!   screenshots compared with the committed ones like every other image of the book.
 
 use std::fs;
 use std::path::Path;
@@ -23,6 +24,11 @@ use crate::setup::{chromium, ensure_packages, web_dir};
 
 /// The committed screenshot of the working demo page.
 pub const SCREENSHOT: &str = "book/src/images/browser/demo.png";
+/// The committed screenshot of the flow-matching playground.
+pub const PLAYGROUND_SCREENSHOT: &str = "book/src/images/browser/playground.png";
+/// The example whose step `playground` writes the playground's files into
+/// `<its output folder>/playground/`.
+pub const PLAYGROUND_EXAMPLE: &str = "08_flow_matching_from_scratch";
 /// The bundle's folder inside the book's sources (git-ignored, rebuilt by every book build).
 pub const DEMO_DIR: &str = "book/src/demo";
 
@@ -74,9 +80,35 @@ pub fn bundle(project: &Project) -> Result<()> {
         &partial.join("models/manifest.json"),
         &serde_json::to_string_pretty(&manifest)?,
     )?;
+    bundle_playground(project, &partial.join("playground"))?;
     remove_dir(&dest)?;
     fs::rename(&partial, &dest)
         .with_context(|| format!("cannot move {} to {}", partial.display(), dest.display()))?;
+    Ok(())
+}
+
+/// The playground's files from the example's last run (every file of its `playground/`
+/// folder), or a notice that the book goes without it until that example has run here.
+fn bundle_playground(project: &Project, to: &Path) -> Result<()> {
+    let from = project
+        .work_dir()
+        .join("out")
+        .join(PLAYGROUND_EXAMPLE)
+        .join("playground");
+    let Ok(entries) = fs::read_dir(&from) else {
+        eprintln!(
+            "verify-docs: the flow-matching playground is not bundled: {PLAYGROUND_EXAMPLE} has \
+             not run on this machine (`cargo xtask verify-docs --example {PLAYGROUND_EXAMPLE}` runs it)"
+        );
+        return Ok(());
+    };
+    fs::create_dir_all(to)?;
+    for entry in entries {
+        let path = entry?.path();
+        if path.is_file() {
+            copy(&path, &to.join(path.file_name().expect("a file name")))?;
+        }
+    }
     Ok(())
 }
 
@@ -86,8 +118,15 @@ fn copy(from: &Path, to: &Path) -> Result<u64> {
 }
 
 /// Runs the demo's test in headless Chromium against the built book, then compares its
-/// screenshot with the committed one (`update` accepts a changed screenshot).
-pub fn browser_test(project: &Project, update: bool, problems: &mut Vec<Problem>) -> Result<()> {
+/// screenshots with the committed ones (`update` accepts a changed screenshot).
+/// `playground_expected`: the run included the playground's example, so the book must have
+/// the playground (otherwise the test checks it only if an earlier run left its files).
+pub fn browser_test(
+    project: &Project,
+    update: bool,
+    playground_expected: bool,
+    problems: &mut Vec<Problem>,
+) -> Result<()> {
     let root = project.root();
     let browser = match chromium()? {
         Ok(p) => p,
@@ -105,6 +144,10 @@ pub fn browser_test(project: &Project, update: bool, problems: &mut Vec<Problem>
         .arg(project.build_dir())
         .arg(&out)
         .env("TINYCATS_CHROMIUM", &browser)
+        .env(
+            "TINYCATS_PLAYGROUND_REQUIRED",
+            if playground_expected { "1" } else { "0" },
+        )
         .status()
         .context("cannot start node for the browser test")?;
     eprintln!(
@@ -119,23 +162,40 @@ pub fn browser_test(project: &Project, update: bool, problems: &mut Vec<Problem>
         ));
         return Ok(());
     }
-    let shot = out.join("demo.png");
-    let committed = root.join(SCREENSHOT);
-    let why = match super::images::compare(&shot, &committed)? {
+    let mut shots = vec![("demo.png", SCREENSHOT)];
+    if out.join("playground.png").exists() {
+        shots.push(("playground.png", PLAYGROUND_SCREENSHOT));
+    }
+    for (name, committed) in shots {
+        compare_screenshot(project, &out.join(name), committed, update, problems)?;
+    }
+    Ok(())
+}
+
+/// Compares one screenshot of the browser test with its committed copy.
+fn compare_screenshot(
+    project: &Project,
+    shot: &Path,
+    rel: &str,
+    update: bool,
+    problems: &mut Vec<Problem>,
+) -> Result<()> {
+    let committed = project.root().join(rel);
+    let why = match super::images::compare(shot, &committed)? {
         ImageOutcome::Same | ImageOutcome::WithinTolerance(_) => return Ok(()),
-        ImageOutcome::New => "the demo's screenshot is not committed".to_owned(),
+        ImageOutcome::New => format!("the screenshot {rel} is not committed"),
         ImageOutcome::Changed(how) => format!(
-            "the demo page no longer looks like its committed screenshot: {how}; the new one is {}",
-            project.rel(&shot)
+            "the page no longer looks like its committed screenshot: {how}; the new one is {}",
+            project.rel(shot)
         ),
     };
     if update {
         fs::create_dir_all(committed.parent().expect("a file in a folder"))?;
-        super::images::atomic_copy(&shot, &committed)?;
-        eprintln!("verify-docs: wrote {SCREENSHOT} ({why})");
+        super::images::atomic_copy(shot, &committed)?;
+        eprintln!("verify-docs: wrote {rel} ({why})");
     } else {
         problems.push(Problem::new(
-            SCREENSHOT,
+            rel,
             why,
             "look at both; if the change is intended, `cargo xtask verify-docs --update` and commit it",
         ));
