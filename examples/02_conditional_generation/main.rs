@@ -296,29 +296,45 @@ fn one_cat(g: &Loaded) -> Result<RgbImage> {
     println!("one {} in {:.0} ms: {opts}", CONFIG.breed, took * 1000.0);
     println!("saved        {}", display_path(&path));
     // The same cat in the book's in-browser page: the seed and settings name it.
-    let link = Permalink {
-        breed: CONFIG.breed.into(),
-        seed: CONFIG.seed,
-        image: 0,
-        options: opts,
-        graph: "fp32".into(),
-    };
-    println!("in the page  {}", link.url(BOOK_URL));
+    println!("in the page  {}", link(CONFIG.breed, 0, &opts));
     Ok(one)
 }
 // ANCHOR_END: one_cat
+
+// ANCHOR: link
+/// The book's in-browser page drawing image `image` of `CONFIG.seed`'s noise as `breed` with
+/// `opts`, on the fp32 graph (what libtorch's weights were exported to).
+fn link(breed: &str, image: u64, opts: &SampleOptions) -> String {
+    Permalink {
+        breed: breed.into(),
+        seed: CONFIG.seed,
+        image,
+        options: *opts,
+        graph: "fp32".into(),
+    }
+    .url(BOOK_URL)
+}
+// ANCHOR_END: link
 
 // ANCHOR: all_breeds
 fn all_breeds(g: &Loaded) -> Result<()> {
     step("all_breeds");
     let (opts, cfg) = (CONFIG.sampler, &g.cfg);
-    let all: Vec<i64> = (0..cfg.num_classes).collect();
-    let x = sample_breeds(&g.model, &all, 2, &opts, CONFIG.seed)?; // (2·13, 3, H, W), breed-major
-    let tiles = images::to_rgb8_all(&x)?;
+    let mut tiles = Vec::new();
+    for breed in 0..cfg.num_classes {
+        // Images 0 and 1 of the seed: the same two noises for every breed.
+        let x = sample_breeds(&g.model, &[breed], 2, &opts, CONFIG.seed)?; // (2, 3, H, W)
+        tiles.extend(images::to_rgb8_all(&x)?);
+    }
     let sheet = figures::all_breeds(&tiles, &cfg.class_names, 2)?; // a breed per column
     let path = save_png(&sheet, out_dir().join("all_breeds.png"))?;
     println!("{} samples, {} per breed", tiles.len(), 2);
     println!("saved        {}", display_path(&path));
+    println!("each cat in the book's page (image 0, image 1):");
+    for name in &cfg.class_names {
+        println!("{name:<18} {}", link(name, 0, &opts));
+        println!("{:<18} {}", "", link(name, 1, &opts));
+    }
     Ok(())
 }
 // ANCHOR_END: all_breeds

@@ -24,6 +24,17 @@ pub fn guidance(g: &Loaded) -> Result<()> {
     let path = save_png(&sheet, out_dir().join("guidance.png"))?;
     println!("scales       {:?}", CONFIG.guidance_sweep);
     println!("saved        {}", display_path(&path));
+    println!("each cat in the book's page (a row per breed, a line per scale):");
+    for &b in &breeds {
+        let name = &g.cfg.class_names[b as usize];
+        for &scale in &CONFIG.guidance_sweep {
+            let o = SampleOptions {
+                cfg_scale: scale,
+                ..CONFIG.before
+            };
+            println!("{name:<10} w = {scale:<4} {}", link(name, 0, &o));
+        }
+    }
     Ok(())
 }
 // ANCHOR_END: guidance
