@@ -14,8 +14,8 @@
 // driven to the example's reference frame (class, guidance, steps and solver set with its
 // controls) its particles land where the Rust run's did, its exact field is the example's,
 // and it says why where WebAssembly or its network is missing.
-// It writes OUT_DIR/demo.png and OUT_DIR/playground.png (screenshots of the working
-// widgets) and OUT_DIR/results.json.
+// It writes OUT_DIR/demo.png, OUT_DIR/permalink.png (the demo opened by the permalink) and
+// OUT_DIR/playground.png, screenshots of the working widgets, and OUT_DIR/results.json.
 
 import { createServer } from "node:http";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -500,6 +500,13 @@ try {
       .locator("[data-role=canvas]")
       .evaluate((c) => Array.from(c.getContext("2d").getImageData(0, 0, c.width, c.height).data));
     results.permalink = { fragment, againstRust: await compare(pixels, PERMALINK_IMAGE, "fp32", `cat of #${fragment}`) };
+    await p.evaluate(() => document.fonts.ready);
+    await linked.screenshot({
+      path: join(outDir, "permalink.png"),
+      mask: [linked.locator("[data-role=status]"), linked.locator("[data-role=class-status]")],
+      maskColor: "#e8e8e8",
+      animations: "disabled",
+    });
     await linked.locator("[data-role=copy-link]").click();
     await p.waitForFunction((el) => el.dataset.link !== undefined, await linked.elementHandle(), { timeout: 10_000 });
     const copied = await linked.getAttribute("data-link");

@@ -24,6 +24,8 @@ use crate::setup::{chromium, ensure_packages, web_dir};
 
 /// The committed screenshot of the working demo page.
 pub const SCREENSHOT: &str = "book/src/images/browser/demo.png";
+/// The committed screenshot of the demo page opened by a permalink.
+pub const PERMALINK_SCREENSHOT: &str = "book/src/images/browser/permalink.png";
 /// The committed screenshot of the flow-matching playground.
 pub const PLAYGROUND_SCREENSHOT: &str = "book/src/images/browser/playground.png";
 /// The example whose step `playground` writes the playground's files into
@@ -162,7 +164,10 @@ pub fn browser_test(
         ));
         return Ok(());
     }
-    let mut shots = vec![("demo.png", SCREENSHOT)];
+    let mut shots = vec![
+        ("demo.png", SCREENSHOT),
+        ("permalink.png", PERMALINK_SCREENSHOT),
+    ];
     if out.join("playground.png").exists() {
         shots.push(("playground.png", PLAYGROUND_SCREENSHOT));
     }
