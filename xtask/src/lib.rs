@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod book;
 pub mod ci;
+pub mod graphs;
 pub mod imports;
 pub mod paths;
 pub mod setup;

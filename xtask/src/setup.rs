@@ -104,6 +104,7 @@ fn install(root: &Path, args: &SetupArgs) -> Result<Native> {
     let torch_variant = ensure_torch(root, args)?;
     let libtorch = check_libtorch_env(root)?;
     ensure_onnxruntime(root, args.force)?;
+    crate::graphs::ensure(root)?;
     let mdbook = if args.no_book_tools {
         None
     } else {

@@ -5,6 +5,12 @@ use std::path::PathBuf;
 pub enum RuntimeError {
     #[error("{what} not found at {path}")]
     MissingFile { what: &'static str, path: PathBuf },
+    #[error(
+        "ONNX model not found at {path}, but its folder holds the weights it is exported from \
+         (model.safetensors): `cargo xtask setup` exports the bundled models' graphs; for a \
+         model of your own run `tinycats export onnx --model {folder} --out {path}`"
+    )]
+    GraphNotExported { path: PathBuf, folder: PathBuf },
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -83,5 +89,24 @@ where
             context: context(),
             source: ort::Error::from(e),
         })
+    }
+}
+
+impl RuntimeError {
+    /// The error for a missing file `path` (`what` it is): when it is an ONNX graph whose
+    /// folder holds the weights it is exported from, the error says how to export it.
+    pub(crate) fn missing(what: &'static str, path: &std::path::Path) -> Self {
+        let folder = path.parent().unwrap_or(std::path::Path::new("."));
+        let is_graph = path.extension().is_some_and(|e| e == "onnx");
+        if is_graph && folder.join("model.safetensors").is_file() {
+            return RuntimeError::GraphNotExported {
+                path: path.to_path_buf(),
+                folder: folder.to_path_buf(),
+            };
+        }
+        RuntimeError::MissingFile {
+            what,
+            path: path.to_path_buf(),
+        }
     }
 }

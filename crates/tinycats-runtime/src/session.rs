@@ -132,10 +132,7 @@ impl Opened {
 
 pub(crate) fn open(path: &Path, options: SessionOptions, contract: &Contract) -> Result<Opened> {
     if !path.is_file() {
-        return Err(RuntimeError::MissingFile {
-            what: "ONNX model",
-            path: path.to_path_buf(),
-        });
+        return Err(RuntimeError::missing("ONNX model", path));
     }
     let bytes =
         tinycats_core::fs::read_bounded(path, tinycats_core::fs::ONNX_LIMIT).map_err(|source| {

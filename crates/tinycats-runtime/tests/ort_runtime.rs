@@ -324,3 +324,27 @@ fn int8_graphs_load_run_and_stay_close_to_fp32() -> Result<()> {
     }
     Ok(())
 }
+
+/// A graph that is missing beside the weights it is exported from: the error says how to
+/// export it (the bundled models' graphs are made by `cargo xtask setup`, not committed).
+#[test]
+fn a_graph_not_yet_exported_names_the_export() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("model.safetensors"), b"weights")?;
+    let path = dir.path().join("model.onnx");
+    let err = Generator::load(&path).unwrap_err();
+    assert!(
+        matches!(err, RuntimeError::GraphNotExported { .. }),
+        "{err}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("cargo xtask setup"), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "tinycats export onnx --model {}",
+            dir.path().display()
+        )),
+        "{msg}"
+    );
+    Ok(())
+}

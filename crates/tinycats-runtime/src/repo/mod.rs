@@ -231,10 +231,7 @@ impl ModelRepo {
             }
         };
         if !path.is_file() {
-            return Err(RuntimeError::MissingFile {
-                what: "model repository file",
-                path,
-            });
+            return Err(RuntimeError::missing("model repository file", &path));
         }
         if let Origin::HfCache { snapshot, .. } = &self.origin {
             // `snapshots/COMMIT/` lies two levels below `models--OWNER--NAME`.
