@@ -173,7 +173,7 @@ pub fn playground(vs: &nn::VarStore, model: &VelocityMlp, train: &Toy) -> Result
             "class": FRAME.class,
             "guidance": FRAME.guidance,
             "steps": FRAME.steps,
-            "solver": format!("{:?}", FRAME.solver).to_lowercase(),
+            "solver": FRAME.solver,
             "particles": FRAME.particles,
             "seed": FRAME.seed,
             "positions": Vec::<f32>::try_from(x.flatten(0, -1))?,

@@ -13,8 +13,6 @@ import { fill as fillNoise } from "./noise.js";
 import { guide, integrate, timesteps } from "./sampling.js";
 
 const FILES = new URL("playground/", HERE);
-/** Particles drawn (the example's reference frame has as many). */
-const PARTICLES = 256;
 /** Particles whose whole trajectory is drawn. */
 const TRAILS = 40;
 /** Arrows of each field, per side of the plane. */
@@ -33,11 +31,11 @@ async function load() {
   if (!Array.isArray(d.points) || !Array.isArray(d.labels) || d.points.length !== 2 * d.labels.length) {
     throw bad("`points` must hold two numbers per entry of `labels`");
   }
-  if (!Array.isArray(d.classes) || !Number.isInteger(d.null_class) || !(d.extent > 0) || typeof d.graph !== "string") {
-    throw bad("`classes`, `null_class`, `extent` and `graph` are required");
+  if (!Array.isArray(d.classes) || !Number.isInteger(d.null_class) || !(d.extent > 0) || typeof d.graph !== "string" || !Number.isInteger(d.frame?.particles)) {
+    throw bad("`classes`, `null_class`, `extent`, `graph` and `frame.particles` are required");
   }
-  const { session, bytes, loadMs } = await loadSession(new URL(d.graph, FILES));
-  return { ...d, points: Float32Array.from(d.points), session, graphBytes: bytes, loadMs };
+  const { session } = await loadSession(new URL(d.graph, FILES));
+  return { ...d, points: Float32Array.from(d.points), session };
 }
 
 /** The network's velocity at every point of `x` (flat pairs) at time t, guided as the example. */
@@ -261,7 +259,8 @@ function widget(root, p) {
         stepsOut.value = String(opts.steps);
         const key = JSON.stringify(opts);
         const times = timesteps(opts.steps, 1.0);
-        const x0 = fillNoise(opts.seed, 0, new Float32Array(2 * PARTICLES));
+        const particles = p.frame.particles; // as many as the example's reference frame
+        const x0 = fillNoise(opts.seed, 0, new Float32Array(2 * particles));
         const started = performance.now();
         let calls = 0;
         const states = await run(x0, times, opts.solver, (x, tt) => {
@@ -272,7 +271,7 @@ function widget(root, p) {
         const exactStates = await run(x0, times, opts.solver, async (x, tt) => exactGuided(p, x, tt, opts));
         sampled = { key, opts, times, learned: states, exact: exactStates };
         await draw();
-        const rows = opts.cls === null || opts.w === 1.0 ? PARTICLES : 2 * PARTICLES;
+        const rows = opts.cls === null || opts.w === 1.0 ? particles : 2 * particles;
         status.textContent =
           `${opts.steps} ${opts.solver === "heun" ? "Heun" : "Euler"} step${opts.steps === 1 ? "" : "s"}: ` +
           `${calls} network call${calls === 1 ? "" : "s"} of ${rows} rows in ` +

@@ -177,11 +177,14 @@ async function fontsNotFromTheBook(page, selector) {
   return [...found];
 }
 
+/** A file of the demo's folder, gzipped: its size in bytes. */
+const gz = (file) => gzipSync(readFileSync(join(demoDir, file)), { level: 9 }).length;
+
 /** An entry's code and every chunk it loads (`demo/bundle.json`), gzipped. */
 function codeGz(entry) {
   const pages = JSON.parse(readFileSync(join(demoDir, "bundle.json"), "utf8"));
   check(Array.isArray(pages[entry]), `demo/bundle.json lists the files of ${entry}`);
-  return (pages[entry] ?? [entry]).reduce((sum, f) => sum + gzipSync(readFileSync(join(demoDir, f)), { level: 9 }).length, 0);
+  return (pages[entry] ?? [entry]).reduce((sum, f) => sum + gz(f), 0);
 }
 
 /**
@@ -286,7 +289,6 @@ async function testPlayground(context, watch) {
   const noGraph = await degraded((p) => p.route(`**/playground/${data.graph}`, (r) => r.fulfill({ status: 404 })));
   check(new RegExp(data.graph.replace(".", "\\.")).test(noGraph ?? ""), `without its network the playground names the file: "${noGraph}"`);
 
-  const gz = (file) => gzipSync(readFileSync(join(demoDir, file)), { level: 9 }).length;
   out.download = {
     codeGz: codeGz("tinycats-playground.js"),
     runtimeWasmGz: gz("ort-wasm-simd-threaded.wasm"),
@@ -545,7 +547,6 @@ try {
   check(consoleErrors.length === 0, `no console errors${consoleErrors.length ? `: ${consoleErrors.join(" | ")}` : ""}`);
 
   // Page weight: what a reader downloads.
-  const gz = (file) => gzipSync(readFileSync(join(demoDir, file)), { level: 9 }).length;
   const sizes = { codeGz: codeGz("tinycats-demo.js"), runtimeWasmGz: gz("ort-wasm-simd-threaded.wasm") };
   for (const g of graphs) sizes[g.file] = g.bytes;
   results.pageWeight = sizes;

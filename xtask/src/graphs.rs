@@ -10,6 +10,7 @@
 //! stamp beside it (`model.onnx.inputs`, git-ignored) holds the digest of the config, the
 //! weights and the exporter's sources.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -17,6 +18,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use tinycats_onnx::Scheme;
+
+use crate::verify::cache::{hash_path, hash_tree};
 
 /// The graphs setup makes: (model folder under `assets/`, graph file, quantization).
 pub const GRAPHS: &[(&str, &str, Option<Scheme>)] = &[
@@ -28,11 +31,19 @@ pub const GRAPHS: &[(&str, &str, Option<Scheme>)] = &[
 /// Exports every graph of [`GRAPHS`] that is missing or stale.
 pub fn ensure(root: &Path) -> Result<()> {
     let exporter = exporter_digest(root)?;
+    let mut digests = BTreeMap::new(); // model folder → its inputs' digest, read once
     for &(folder, file, scheme) in GRAPHS {
         let dir = root.join("assets").join(folder);
         let out = dir.join(file);
         let stamp = stamp_path(&out);
-        let digest = input_digest(&dir, &exporter)?;
+        let digest = match digests.get(folder) {
+            Some(d) => String::clone(d),
+            None => {
+                let d = input_digest(root, &dir, &exporter)?;
+                digests.insert(folder, d.clone());
+                d
+            }
+        };
         let current = out.exists() && fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == digest);
         if current {
             continue;
@@ -65,18 +76,16 @@ fn stamp_path(graph: &Path) -> PathBuf {
 }
 
 /// The digest of what a graph of `dir` is made from: its config, its weights, the exporter.
-fn input_digest(dir: &Path, exporter: &str) -> Result<String> {
+fn input_digest(root: &Path, dir: &Path, exporter: &str) -> Result<String> {
     let mut h = Sha256::new();
     for file in ["config.json", "model.safetensors"] {
         let path = dir.join(file);
-        let bytes = fs::read(&path).with_context(|| {
-            format!(
-                "cannot read {}: the bundled model's graphs are exported from it",
-                path.display()
-            )
-        })?;
-        h.update(file.as_bytes());
-        h.update(Sha256::digest(&bytes));
+        anyhow::ensure!(
+            path.is_file(),
+            "{} is missing: the bundled model's graphs are exported from it",
+            path.display()
+        );
+        hash_path(&mut h, root, &path)?;
     }
     h.update(exporter.as_bytes());
     Ok(format!("{:x}", h.finalize()))
@@ -85,19 +94,7 @@ fn input_digest(dir: &Path, exporter: &str) -> Result<String> {
 /// The digest of the exporter's sources (`crates/tinycats-onnx`: its code and the ONNX
 /// schema it compiles), so that a change to the exporter exports the graphs again.
 fn exporter_digest(root: &Path) -> Result<String> {
-    let crate_dir = root.join("crates/tinycats-onnx");
-    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(&crate_dir)
-        .into_iter()
-        .filter_map(|e| e.ok())
-        .map(|e| e.into_path())
-        .filter(|p| p.is_file() && !p.components().any(|c| c.as_os_str() == "target"))
-        .collect();
-    files.sort();
     let mut h = Sha256::new();
-    for path in files {
-        let rel = path.strip_prefix(&crate_dir).unwrap_or(&path);
-        h.update(rel.to_string_lossy().as_bytes());
-        h.update(Sha256::digest(fs::read(&path)?));
-    }
+    hash_tree(&mut h, root, &root.join("crates/tinycats-onnx"))?;
     Ok(format!("{:x}", h.finalize()))
 }

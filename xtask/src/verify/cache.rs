@@ -137,7 +137,9 @@ pub fn example_digest(
     Ok(hex(h.finalize().as_slice()))
 }
 
-fn hash_tree(h: &mut Sha256, root: &Path, dir: &Path) -> Result<()> {
+/// Hashes every file under `dir` (its path from `root`, then its bytes), in path order,
+/// skipping `target` folders.
+pub(crate) fn hash_tree(h: &mut Sha256, root: &Path, dir: &Path) -> Result<()> {
     if !dir.exists() {
         return Ok(());
     }
@@ -155,7 +157,8 @@ fn hash_tree(h: &mut Sha256, root: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn hash_path(h: &mut Sha256, root: &Path, path: &Path) -> Result<()> {
+/// Hashes one file: its path from `root`, then its bytes (`<missing>` if there is none).
+pub(crate) fn hash_path(h: &mut Sha256, root: &Path, path: &Path) -> Result<()> {
     h.update(
         path.strip_prefix(root)
             .unwrap_or(path)

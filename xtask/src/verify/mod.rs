@@ -146,6 +146,10 @@ impl Project {
     pub fn work_dir(&self) -> PathBuf {
         self.target_dir().join("tinycats-book")
     }
+    /// Where an example writes its outputs under verify-docs (`TINYCATS_OUT_DIR`).
+    pub fn example_out_dir(&self, example: &str) -> PathBuf {
+        self.work_dir().join("out").join(example)
+    }
     /// `path` relative to the root, for messages.
     pub fn rel(&self, path: &Path) -> String {
         path.strip_prefix(&self.root)
@@ -310,7 +314,7 @@ fn run_examples(
             (None, Some(_)) => project.target_dir().join("release").join(&ex.name),
             (None, None) => project.target_dir().join("release/examples").join(&ex.name),
         };
-        let out_dir = project.work_dir().join("out").join(&ex.name);
+        let out_dir = project.example_out_dir(&ex.name);
         jobs.push(run::Job {
             example: ex.name.clone(),
             exe,

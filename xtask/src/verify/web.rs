@@ -93,9 +93,7 @@ pub fn bundle(project: &Project) -> Result<()> {
 /// folder), or a notice that the book goes without it until that example has run here.
 fn bundle_playground(project: &Project, to: &Path) -> Result<()> {
     let from = project
-        .work_dir()
-        .join("out")
-        .join(PLAYGROUND_EXAMPLE)
+        .example_out_dir(PLAYGROUND_EXAMPLE)
         .join("playground");
     let Ok(entries) = fs::read_dir(&from) else {
         eprintln!(
