@@ -40,6 +40,7 @@ pub fn run(args: &BookArgs) -> Result<()> {
     let index = project.build_dir().join("index.html");
     eprintln!("book: {}", index.display());
     if args.serve {
+        crate::setup::ensure_mdbook_serve(&crate::paths::project_root())?;
         let mut cmd = verify::mdbook_command(&mdbook, "serve", &project)?;
         cmd.args(["--port", &args.port.to_string()]);
         if args.open {

@@ -108,8 +108,7 @@ fn install(root: &Path, args: &SetupArgs) -> Result<Native> {
     let mdbook = if args.no_book_tools {
         None
     } else {
-        ensure_cargo_tool(root, "mdbook", MDBOOK_VERSION, args.force)?;
-        ensure_cargo_tool(root, "mdbook-katex", MDBOOK_KATEX_VERSION, args.force)?;
+        ensure_book_tools(root, args.force)?;
         // The book's in-browser demo is bundled with Node.js; without it setup still
         // succeeds (examples and tests need no Node.js), and says how to get it.
         if let Err(e) = ensure_packages(root) {
@@ -459,7 +458,51 @@ fn find_python() -> Result<PathBuf> {
 }
 
 /// `cargo install --locked --root .tinycats/tools NAME@VERSION` unless that version is there.
-fn ensure_cargo_tool(root: &Path, name: &str, version: &str, force: bool) -> Result<()> {
+/// mdbook's cargo features for building a book: its `serve` (a web server with live reload)
+/// and `watch` features pull in tokio, axum and a file watcher, 26 of its 90 s of compiling
+/// on 2 cores (measured 2026-12-06); they are built only when a book is served
+/// ([`ensure_mdbook_serve`]).
+const MDBOOK_BUILD_FEATURES: &[&str] = &["--no-default-features", "--features", "search"];
+
+/// mdbook and mdbook-katex, what building the book needs. `setup` runs it unless
+/// `--no-book-tools`; `cargo xtask ci` runs it on a thread of its own beside clippy and the
+/// tests (compiling them is about two minutes on 2 cores, which the examples never wait for).
+pub fn book_tools(root: &Path, force: bool) -> Result<PathBuf> {
+    let _lock = SetupLock::acquire(&paths::native_dir(root).join("setup.lock"))?;
+    ensure_book_tools(root, force)?;
+    Ok(paths::mdbook(root))
+}
+
+fn ensure_book_tools(root: &Path, force: bool) -> Result<()> {
+    ensure_cargo_tool(root, "mdbook", MDBOOK_VERSION, MDBOOK_BUILD_FEATURES, force)?;
+    ensure_cargo_tool(root, "mdbook-katex", MDBOOK_KATEX_VERSION, &[], force)
+}
+
+/// Rebuilds mdbook with its default features (`serve`, `watch`) when the installed one lacks
+/// `mdbook serve`: once, the first time a reader serves the book (`cargo xtask book --serve`).
+pub fn ensure_mdbook_serve(root: &Path) -> Result<()> {
+    let bin = paths::mdbook(root);
+    let has_serve = Command::new(&bin)
+        .args(["serve", "--help"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if has_serve {
+        return Ok(());
+    }
+    eprintln!("setup: building mdbook {MDBOOK_VERSION} with `serve` (once; about 90 s on 2 cores)");
+    let _lock = SetupLock::acquire(&paths::native_dir(root).join("setup.lock"))?;
+    ensure_cargo_tool(root, "mdbook", MDBOOK_VERSION, &[], true)
+}
+
+/// `cargo install --locked NAME@VERSION` into `.tinycats/tools/`, with `extra` arguments
+/// (features); skipped when the installed binary already reports `version`.
+fn ensure_cargo_tool(
+    root: &Path,
+    name: &str,
+    version: &str,
+    extra: &[&str],
+    force: bool,
+) -> Result<()> {
     let bin = paths::tools_dir(root).join("bin").join(name);
     if !force && tool_version(&bin).is_some_and(|v| v == version) {
         return Ok(());
@@ -470,6 +513,7 @@ fn ensure_cargo_tool(root: &Path, name: &str, version: &str, force: bool) -> Res
             .args(["install", "--locked", "--quiet", "--root"])
             .arg(paths::tools_dir(root))
             .arg(format!("{name}@{version}"))
+            .args(extra)
             .args(if force { &["--force"][..] } else { &[][..] }),
     )
     .with_context(|| format!("cannot install {name} {version} from crates.io"))?;
