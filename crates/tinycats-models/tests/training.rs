@@ -648,3 +648,79 @@ fn restore_best_ends_the_run_with_the_weights_of_its_best_evaluation() {
         "{err}"
     );
 }
+
+#[test]
+fn train_only_trains_the_named_variables_and_leaves_the_rest_as_they_were() {
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    tch::manual_seed(0);
+    let cfg = DitConfig {
+        final_conv: true,
+        ..DitConfig::micro()
+    };
+    let mut task = GeneratorTask::new(&cfg, TimeSampling::default(), Device::Cpu).unwrap();
+    let mut data = dataset(6, 16, 3, 3);
+    let mut val = dataset(6, 16, 4, 3);
+    // adaLN-Zero starts the output at zero, and a convolution of zeros gets no gradient for
+    // its kernel: train everything for a few steps first, as the bundled weights were.
+    let warm = quiet(TrainerConfig {
+        max_steps: 4,
+        lr: 1e-2,
+        warmup_steps: 1,
+        eval_every: 4,
+        checkpoint_every: 4,
+        ema_decay: None,
+        ..Default::default()
+    });
+    let run = tempfile::tempdir().unwrap();
+    Trainer::new(warm.clone(), run.path(), Device::Cpu)
+        .unwrap()
+        .fit(&mut task, &mut data, &mut val, false)
+        .unwrap();
+    let before: Vec<(String, Tensor)> = task
+        .var_store()
+        .variables()
+        .into_iter()
+        .map(|(n, v)| (n, v.detach().copy()))
+        .collect();
+    let run = tempfile::tempdir().unwrap();
+    let tc = TrainerConfig {
+        train_only: vec!["final_conv.".into()],
+        ..warm
+    };
+    Trainer::new(tc.clone(), run.path(), Device::Cpu)
+        .unwrap()
+        .fit(&mut task, &mut data, &mut val, false)
+        .unwrap();
+    let after = task.var_store().variables();
+    let mut changed = Vec::new();
+    for (name, old) in &before {
+        if !after[name].equal(old) {
+            changed.push(name.as_str());
+        }
+    }
+    changed.sort();
+    assert_eq!(changed, ["final_conv.bias", "final_conv.weight"]);
+    // Frozen for the run only: the variables that trained before train again afterwards.
+    let trainable_after = after.values().filter(|v| v.requires_grad()).count();
+    assert!(
+        trainable_after > 2,
+        "{trainable_after} trainable after the run"
+    );
+
+    // A prefix that names nothing is refused before any step, with the names there are.
+    let bad = TrainerConfig {
+        train_only: vec!["final_cnv.".into()],
+        ..tc
+    };
+    let run = tempfile::tempdir().unwrap();
+    let err = Trainer::new(bad, run.path(), Device::Cpu)
+        .unwrap()
+        .fit(&mut task, &mut data, &mut val, false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("train_only") && err.contains("final_cnv."),
+        "{err}"
+    );
+    assert!(err.contains("final_conv"), "{err}");
+}

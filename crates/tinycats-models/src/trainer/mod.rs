@@ -100,6 +100,11 @@ pub struct TrainerConfig {
     /// and says so. bf16 results differ between CPU makers: runs that must match everywhere
     /// (the book's) set it to `false`.
     pub bf16: bool,
+    /// Train only the variables whose names start with one of these prefixes (for example
+    /// `["final_conv."]`); the others keep their values and the optimiser never sees them.
+    /// Empty (the default): every trainable variable.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub train_only: Vec<String>,
 }
 
 impl Default for TrainerConfig {
@@ -125,6 +130,7 @@ impl Default for TrainerConfig {
             preview_every: Some(500),
             seed: 0,
             bf16: true,
+            train_only: Vec::new(),
         }
     }
 }
@@ -198,6 +204,13 @@ impl TrainerConfig {
                 "min_delta",
                 self.min_delta,
                 "a finite number, at least 0",
+            ));
+        }
+        if let Some(p) = self.train_only.iter().find(|p| p.is_empty()) {
+            return Err(ModelError::invalid(
+                "train_only",
+                format!("{p:?}"),
+                "prefixes of variable names, none empty (leave train_only out to train all)",
             ));
         }
         if self.eval_batches == Some(0) {
@@ -359,6 +372,7 @@ impl Trainer {
             task.set_compute_kind(Kind::BFloat16);
         }
         let vs_vars: BTreeMap<String, Tensor> = task.var_store().variables().into_iter().collect();
+        let frozen = Frozen::only(&vs_vars, &cfg.train_only)?;
         let mut opt = AdamW::new(task.var_store(), cfg.optimizer);
         let mut ema = cfg.ema_decay.map(|d| Ema::new(task.var_store(), d));
         let mut state = TrainState {
@@ -437,6 +451,19 @@ impl Trainer {
         // it is news.
         if cfg.bf16 && task.has_bf16_path() {
             progress.println(&format!("precision: {}", precision.reason));
+        }
+        if !cfg.train_only.is_empty() {
+            let numel = |v: &Tensor| v.numel() as u64;
+            let trained: u64 = vs_vars
+                .values()
+                .filter(|v| v.requires_grad())
+                .map(numel)
+                .sum();
+            progress.println(&format!(
+                "training only {}: {trained} parameters; {} kept as they are",
+                cfg.train_only.join(", "),
+                frozen.parameters()
+            ));
         }
         let mut stopped_early = false;
         let mut skipped_in_a_row = 0u32;
@@ -661,4 +688,69 @@ fn check_same_names(
         }
     }
     Ok(())
+}
+
+/// The variables [`TrainerConfig::train_only`] froze for one run; they are trainable again
+/// when it ends (however it ends), so a later run on the same model trains them.
+struct Frozen(Vec<Tensor>);
+
+impl Frozen {
+    /// Freezes every trainable variable whose name starts with none of `prefixes` (nothing
+    /// when `prefixes` is empty). A prefix that matches no trainable variable is an error
+    /// that lists the model's top-level names.
+    fn only(vars: &BTreeMap<String, Tensor>, prefixes: &[String]) -> Result<Frozen> {
+        if prefixes.is_empty() {
+            return Ok(Frozen(Vec::new()));
+        }
+        let trainable = |name: &str| prefixes.iter().any(|p| name.starts_with(p.as_str()));
+        for p in prefixes {
+            if !vars
+                .iter()
+                .any(|(n, v)| n.starts_with(p.as_str()) && v.requires_grad())
+            {
+                let mut tops: Vec<&str> = vars
+                    .keys()
+                    .map(|n| n.split('.').next().unwrap_or(n))
+                    .collect();
+                tops.dedup();
+                return Err(ModelError::invalid(
+                    "train_only",
+                    format!("{p:?}"),
+                    &format!(
+                        "a prefix of the model's trainable variable names (it has: {}.)",
+                        tops.join(", ")
+                    ),
+                ));
+            }
+        }
+        let mut frozen = Vec::new();
+        for (name, v) in vars {
+            if v.requires_grad() && !trainable(name) {
+                let _ = v.shallow_clone().set_requires_grad(false);
+                frozen.push(v.shallow_clone());
+            }
+        }
+        Ok(Frozen(frozen))
+    }
+}
+
+impl Frozen {
+    /// How many numbers the frozen variables hold.
+    fn parameters(&self) -> u64 {
+        self.0.iter().map(|v| v.numel() as u64).sum()
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        for v in &self.0 {
+            let _ = v.shallow_clone().set_requires_grad(true);
+        }
+    }
+}
+
+impl std::fmt::Debug for Frozen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Frozen({} variables)", self.0.len())
+    }
 }
