@@ -7,7 +7,7 @@ use tinycats_core::metrics::ReliabilityBin;
 use tinycats_plot::{ImageGrid, LineChart, confusion_figure};
 
 /// A name's first four letters: the short labels of the tables and pictures.
-fn short(name: &str) -> String {
+pub fn short(name: &str) -> String {
     name.chars().take(4).collect()
 }
 

@@ -72,7 +72,7 @@ fn confusions(
             .max_by(|&a, &b| probs[a][guess].total_cmp(&probs[b][guess]).then(b.cmp(&a)))
     };
     let (mut tiles, mut rows) = (Vec::new(), Vec::new());
-    let short = |c: usize| names[c].chars().take(4).collect::<String>();
+    let short = |c: usize| figures::short(&names[c]);
     for &(count, t, p) in &pairs {
         let (right, wrong) = (surest(t, t), surest(t, p));
         let (Some(right), Some(wrong)) = (right, wrong) else {

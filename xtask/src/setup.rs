@@ -464,9 +464,8 @@ fn find_python() -> Result<PathBuf> {
 /// ([`ensure_mdbook_serve`]).
 const MDBOOK_BUILD_FEATURES: &[&str] = &["--no-default-features", "--features", "search"];
 
-/// mdbook and mdbook-katex, what building the book needs. `setup` runs it unless
-/// `--no-book-tools`; `cargo xtask ci` runs it on a thread of its own beside clippy and the
-/// tests (compiling them is about two minutes on 2 cores, which the examples never wait for).
+/// mdbook and mdbook-katex, what building the book needs: `setup` installs them unless
+/// `--no-book-tools`, and `cargo xtask ci` in a stage of its own.
 pub fn book_tools(root: &Path, force: bool) -> Result<PathBuf> {
     let _lock = SetupLock::acquire(&paths::native_dir(root).join("setup.lock"))?;
     ensure_book_tools(root, force)?;
