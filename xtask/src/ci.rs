@@ -1,14 +1,14 @@
 //! `cargo xtask ci`: exactly what CI runs.
 //!
-//! set-up (libtorch and ONNX Runtime), `cargo fmt --check`, clippy, the API docs with warnings
-//! denied, and the tests with the runtime's `download` feature on (the Hub download test runs
-//! against a server on 127.0.0.1), the in-browser demo's unit tests, the workflows linted
-//! with actionlint, then verify-docs twice: on this CPU (building the book and testing its
-//! in-browser demo in headless Chromium), and again with libtorch, MKL and oneDNN limited to
-//! AVX2 kernels, as on a CPU without AVX-512. Both runs hold the same committed snapshots and
-//! images (chaotic training steps: their declared stable values, claims and the structure of
-//! their curves), so the book passes on every x86-64 CPU, not only the one that wrote it. No
-//! example is left out of either run.
+//! set-up, `cargo fmt --check`, clippy, the API docs with warnings denied, and the tests with
+//! the runtime's `download` feature on (the Hub download test runs against a server on
+//! 127.0.0.1), the in-browser demo's unit tests, the workflows linted with actionlint, then
+//! verify-docs twice: on this CPU (building the book and testing its in-browser demo in
+//! headless Chromium), and again with libtorch, MKL and oneDNN limited to AVX2 kernels, as on
+//! a CPU without AVX-512. Both runs hold the same committed snapshots and images (chaotic
+//! training steps: their declared stable values, claims and the structure of their curves),
+//! so the book passes on every x86-64 CPU, not only the one that wrote it. No example is left
+//! out of either run.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -50,74 +50,32 @@ pub fn run(args: &CiArgs) -> Result<()> {
 
 fn run_stages(args: &CiArgs, timings: &mut Vec<(String, Duration)>) -> Result<()> {
     let root = crate::paths::project_root();
-    check_disk(&root)?;
-    stage(timings, "setup", &mut || {
-        let native_only = crate::setup::SetupArgs {
-            no_book_tools: true,
-            ..Default::default()
-        };
-        crate::setup::run(&native_only).map(|_| ())
-    })?;
-    if !args.no_docs {
-        // mdbook and mdbook-katex, a stage of their own. Compiled on a thread beside clippy and
-        // the tests instead, they saved nothing on 2 busy cores (clippy and the tests took
-        // 193 s longer, the set-up 137 s shorter; measured 2026-12-06).
-        stage(timings, "book tools", &mut || {
-            crate::setup::book_tools(&root, false).map(|_| ())
-        })?;
-    }
-    checks(&root, timings)?;
-    if !args.no_docs {
-        stage(timings, "verify-docs", &mut || {
-            crate::verify_docs(&crate::verify::VerifyArgs {
-                force: true,
-                ..Default::default()
-            })
-        })?;
-        if !args.no_avx2 {
-            stage(timings, "verify-docs, AVX2", &mut || {
-                crate::verify_docs(&crate::verify::VerifyArgs {
-                    force: true,
-                    no_book: true,
-                    isa: Some("avx2".into()),
-                    ..Default::default()
-                })
-            })?;
-        }
-    }
-    Ok(())
-}
-
-/// Runs one stage under its name, recording how long it took whether it passed or not.
-fn stage(
-    timings: &mut Vec<(String, Duration)>,
-    name: &str,
-    f: &mut dyn FnMut() -> Result<()>,
-) -> Result<()> {
-    eprintln!("\n==> ci: {name}");
-    let started = Instant::now();
-    let result = f();
-    timings.push((name.to_owned(), started.elapsed()));
-    result.map_err(|e| e.context(format!("ci stage `{name}` failed")))
-}
-
-/// The stages between set-up and verify-docs: formatting, lints, docs, tests, workflows.
-fn checks(root: &std::path::Path, timings: &mut Vec<(String, Duration)>) -> Result<()> {
+    let mut stage = |name: &str, f: &mut dyn FnMut() -> Result<()>| -> Result<()> {
+        eprintln!("\n==> ci: {name}");
+        let started = Instant::now();
+        let result = f();
+        timings.push((name.to_owned(), started.elapsed()));
+        result.map_err(|e| e.context(format!("ci stage `{name}` failed")))
+    };
     // A cold run gains nothing from incremental compilation and it doubles the dev build's
     // footprint on disk (6.2 of the 24 GB of a warm tree's `target/debug`).
     let cargo = || {
         let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        c.current_dir(root).env("CARGO_INCREMENTAL", "0");
+        c.current_dir(&root).env("CARGO_INCREMENTAL", "0");
         c
     };
-    stage(timings, "fmt", &mut || {
+    check_disk(&root)?;
+    stage("setup", &mut || {
+        crate::setup::run(&crate::setup::SetupArgs::default()).map(|_| ())
+    })?;
+    stage("fmt", &mut || {
         crate::run_cmd(cargo().args(["fmt", "--all", "--check"]))
     })?;
     // One clippy and one test build for the whole workspace, with the runtime's Hub download
     // feature on: a second invocation for the feature alone resolved the features of
     // `tinycats-runtime`'s graph apart from the workspace's and rebuilt much of it (libtorch's
     // bindings included), about 8 of CI's minutes.
-    stage(timings, "clippy", &mut || {
+    stage("clippy", &mut || {
         crate::run_cmd(cargo().args([
             "clippy",
             "--workspace",
@@ -132,7 +90,7 @@ fn checks(root: &std::path::Path, timings: &mut Vec<(String, Duration)>) -> Resu
     })?;
     // The few lines that only a build without the feature compiles (its "cannot download" errors).
     // And tinycats-data as inference builds it: the decode alone, without `datasets`.
-    stage(timings, "clippy, without download", &mut || {
+    stage("clippy, without download", &mut || {
         crate::run_cmd(cargo().args([
             "clippy",
             "-p",
@@ -157,7 +115,7 @@ fn checks(root: &std::path::Path, timings: &mut Vec<(String, Duration)>) -> Resu
     })?;
     // The API docs, with broken and ambiguous links refused (mdBook and candle build theirs
     // with warnings denied).
-    stage(timings, "docs", &mut || {
+    stage("docs", &mut || {
         crate::run_cmd(
             cargo()
                 .args([
@@ -175,7 +133,7 @@ fn checks(root: &std::path::Path, timings: &mut Vec<(String, Duration)>) -> Resu
     // The examples are left out here: they hold no tests, clippy has checked them, and
     // verify-docs builds and runs every one of them; linking thirteen debug binaries against
     // libtorch cost minutes and gigabytes for nothing.
-    stage(timings, "test", &mut || {
+    stage("test", &mut || {
         crate::run_cmd(
             cargo()
                 .args(["test", "--workspace", "--locked", "--features", DOWNLOAD])
@@ -191,15 +149,33 @@ fn checks(root: &std::path::Path, timings: &mut Vec<(String, Duration)>) -> Resu
         ]))
     })?;
     // The in-browser demo's sampler, noise and preprocessing against the Rust core's answers.
-    stage(timings, "web unit tests", &mut || {
-        crate::setup::ensure_packages(root)?;
+    stage("web unit tests", &mut || {
+        crate::setup::ensure_packages(&root)?;
         crate::run_cmd(
             Command::new("node")
                 .args(["--test", "web/test/unit.test.mjs"])
-                .current_dir(root),
+                .current_dir(&root),
         )
     })?;
-    stage(timings, "workflows", &mut || lint_workflows(root))?;
+    stage("workflows", &mut || lint_workflows(&root))?;
+    if !args.no_docs {
+        stage("verify-docs", &mut || {
+            crate::verify_docs(&crate::verify::VerifyArgs {
+                force: true,
+                ..Default::default()
+            })
+        })?;
+        if !args.no_avx2 {
+            stage("verify-docs, AVX2", &mut || {
+                crate::verify_docs(&crate::verify::VerifyArgs {
+                    force: true,
+                    no_book: true,
+                    isa: Some("avx2".into()),
+                    ..Default::default()
+                })
+            })?;
+        }
+    }
     Ok(())
 }
 

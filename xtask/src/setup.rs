@@ -108,7 +108,14 @@ fn install(root: &Path, args: &SetupArgs) -> Result<Native> {
     let mdbook = if args.no_book_tools {
         None
     } else {
-        ensure_book_tools(root, args.force)?;
+        ensure_cargo_tool(
+            root,
+            "mdbook",
+            MDBOOK_VERSION,
+            MDBOOK_BUILD_FEATURES,
+            args.force,
+        )?;
+        ensure_cargo_tool(root, "mdbook-katex", MDBOOK_KATEX_VERSION, &[], args.force)?;
         // The book's in-browser demo is bundled with Node.js; without it setup still
         // succeeds (examples and tests need no Node.js), and says how to get it.
         if let Err(e) = ensure_packages(root) {
@@ -457,25 +464,11 @@ fn find_python() -> Result<PathBuf> {
     )
 }
 
-/// `cargo install --locked --root .tinycats/tools NAME@VERSION` unless that version is there.
 /// mdbook's cargo features for building a book: its `serve` (a web server with live reload)
 /// and `watch` features pull in tokio, axum and a file watcher, 26 of its 90 s of compiling
 /// on 2 cores (measured 2026-12-06); they are built only when a book is served
 /// ([`ensure_mdbook_serve`]).
 const MDBOOK_BUILD_FEATURES: &[&str] = &["--no-default-features", "--features", "search"];
-
-/// mdbook and mdbook-katex, what building the book needs: `setup` installs them unless
-/// `--no-book-tools`, and `cargo xtask ci` in a stage of its own.
-pub fn book_tools(root: &Path, force: bool) -> Result<PathBuf> {
-    let _lock = SetupLock::acquire(&paths::native_dir(root).join("setup.lock"))?;
-    ensure_book_tools(root, force)?;
-    Ok(paths::mdbook(root))
-}
-
-fn ensure_book_tools(root: &Path, force: bool) -> Result<()> {
-    ensure_cargo_tool(root, "mdbook", MDBOOK_VERSION, MDBOOK_BUILD_FEATURES, force)?;
-    ensure_cargo_tool(root, "mdbook-katex", MDBOOK_KATEX_VERSION, &[], force)
-}
 
 /// Rebuilds mdbook with its default features (`serve`, `watch`) when the installed one lacks
 /// `mdbook serve`: once, the first time a reader serves the book (`cargo xtask book --serve`).

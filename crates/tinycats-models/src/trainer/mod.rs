@@ -732,9 +732,7 @@ impl Frozen {
         }
         Ok(Frozen(frozen))
     }
-}
 
-impl Frozen {
     /// How many numbers the frozen variables hold.
     fn parameters(&self) -> u64 {
         self.0.iter().map(|v| v.numel() as u64).sum()
@@ -746,11 +744,5 @@ impl Drop for Frozen {
         for v in &self.0 {
             let _ = v.shallow_clone().set_requires_grad(true);
         }
-    }
-}
-
-impl std::fmt::Debug for Frozen {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Frozen({} variables)", self.0.len())
     }
 }
