@@ -110,6 +110,7 @@ pub fn load_folder<C: FolderConfig, M>(
     })?;
     let weights = dir.join("model.safetensors");
     check_weights_fit_config(&weights, &path, cfg.stored_values())?;
+    crate::device::keep_freed_memory();
     let vs = nn::VarStore::new(device);
     let model = build(vs.root(), &cfg);
     load_var_store(&vs, &weights)?;
@@ -208,6 +209,7 @@ pub fn load_frozen<C: DeserializeOwned, M>(
     build: impl FnOnce(nn::Path, &C) -> Result<M>,
 ) -> Result<(nn::VarStore, M)> {
     let cfg: C = read_json(&dir.join("config.json"))?;
+    crate::device::keep_freed_memory();
     let mut vs = nn::VarStore::new(device);
     let model = build(vs.root(), &cfg)?;
     load_var_store(&vs, &dir.join("model.safetensors"))?;

@@ -31,6 +31,7 @@ pub struct GeneratorTask {
 impl GeneratorTask {
     pub fn new(cfg: &DitConfig, times: TimeSampling, device: Device) -> Result<Self> {
         cfg.validate()?;
+        crate::device::keep_freed_memory();
         let vs = nn::VarStore::new(device);
         let model = TinyDit::new(vs.root(), cfg);
         Ok(GeneratorTask {
@@ -156,6 +157,7 @@ impl ClassifierTask {
                 "in [0, 1)",
             ));
         }
+        crate::device::keep_freed_memory();
         let vs = nn::VarStore::new(device);
         let model = Classifier::new(vs.root(), cfg);
         Ok(ClassifierTask {
@@ -252,6 +254,7 @@ pub struct AutoencoderTask {
 
 impl AutoencoderTask {
     pub fn new(cfg: &AutoencoderConfig, edge_weight: f64, device: Device) -> Result<Self> {
+        crate::device::keep_freed_memory();
         let vs = nn::VarStore::new(device);
         let model = Autoencoder::new(vs.root(), cfg)?;
         Ok(AutoencoderTask {

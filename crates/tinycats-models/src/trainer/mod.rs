@@ -325,6 +325,7 @@ impl Trainer {
     pub fn new(cfg: TrainerConfig, run_dir: &Path, device: Device) -> Result<Self> {
         cfg.validate()?;
         std::fs::create_dir_all(run_dir).map_err(ModelError::io(run_dir))?;
+        crate::device::keep_freed_memory();
         Ok(Trainer {
             cfg,
             run_dir: run_dir.to_path_buf(),

@@ -126,6 +126,7 @@ pub fn train_feature_net(
         Tensor::from_slice(&cfg.value_std).view([1, -1]),
     );
     tch::manual_seed(opts.seed as i64);
+    tinycats_models::device::keep_freed_memory();
     let vs = nn::VarStore::new(device);
     let net = FeatureNet::new(vs.root(), &cfg)?;
     let mut opt = AdamW::new(
