@@ -139,6 +139,9 @@ fn loader(
 
 // ANCHOR: main
 fn main() -> Result<()> {
+    // Training is chaotic: pin libtorch to the kernels every x86-64 CPU has, so that this
+    // run stops at the same steps, with the same numbers, with and without AVX-512.
+    tinycats_models::device::pin_portable_cpu_kernels();
     let synth = data()?;
     augment(&synth)?;
     let runs = runs::train_runs(&synth)?;
@@ -155,9 +158,6 @@ fn main() -> Result<()> {
 
 // ANCHOR: data
 fn data() -> Result<SynthCats> {
-    // Training is chaotic: pin libtorch to the kernels every x86-64 CPU has, so that this
-    // run stops at the same steps, with the same numbers, with and without AVX-512.
-    tinycats_models::device::pin_portable_cpu_kernels();
     step("data");
     let synth = SynthCats::new(SynthConfig {
         seed: CONFIG.seed,

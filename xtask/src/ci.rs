@@ -7,8 +7,9 @@
 //! headless Chromium), and again with libtorch, MKL and oneDNN limited to AVX2 kernels, as on
 //! a CPU without AVX-512. Both runs hold the same committed snapshots and images (chaotic
 //! training steps: their declared stable values, claims and the structure of their curves),
-//! so the book passes on every x86-64 CPU, not only the one that wrote it. No example is left
-//! out of either run.
+//! so the book passes on every x86-64 CPU, not only the one that wrote it. The chapters that
+//! train pin their own kernels to that AVX2 setting (`pin_portable_cpu_kernels`), so the
+//! first run already ran them as the second would: the second reruns the other examples.
 
 use std::process::Command;
 use std::time::{Duration, Instant};

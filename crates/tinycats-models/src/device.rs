@@ -63,7 +63,7 @@ pub fn keep_freed_memory() {
     ONCE.call_once(|| {
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         #[allow(unsafe_code)]
-        // SAFETY: `mallopt` only changes two of the allocator's tuning parameters; glibc
+        // SAFETY: `mallopt` only changes three of the allocator's tuning parameters; glibc
         // documents it as safe to call at any time, from any thread.
         unsafe {
             libc::mallopt(libc::M_TRIM_THRESHOLD, KEEP_FREED_BYTES);
@@ -86,16 +86,18 @@ pub fn libtorch_version() -> Option<String> {
         .map(|v| v.trim().trim_matches(['\'', '"']).to_owned())
 }
 
-/// The environment variables that limit libtorch's own kernels (ATen) and oneDNN's (its
-/// convolutions) to AVX2, with their values.
-pub const PORTABLE_KERNELS: [(&str, &str); 3] = [
+/// The environment variables that limit libtorch's own kernels (ATen), MKL's (its matrix
+/// products) and oneDNN's (its convolutions) to AVX2, with their values: the kernel setting
+/// `avx2` of `cargo xtask verify-docs --kernels`, which a test of the xtask holds equal.
+pub const PORTABLE_KERNELS: [(&str, &str); 4] = [
     ("ATEN_CPU_CAPABILITY", "avx2"),
+    ("MKL_ENABLE_INSTRUCTIONS", "AVX2"),
     ("ONEDNN_MAX_CPU_ISA", "AVX2"),
     ("DNNL_MAX_CPU_ISA", "AVX2"),
 ];
 
-/// Pins libtorch's CPU kernels to AVX2 for the rest of the process, so that a CPU with
-/// AVX-512 computes exactly what one with AVX2 does. A training run is chaotic: the last-bit
+/// Pins libtorch's CPU kernels (ATen's, MKL's and oneDNN's) to AVX2 for the rest of the
+/// process, so that a CPU with AVX-512 computes exactly what one with AVX2 does. A training run is chaotic: the last-bit
 /// differences between the two kernel sets (summation orders in reductions and
 /// convolutions) grow step by step until the run stops at another step. With this call a
 /// CPU with AVX-512 gives the numbers of one with only AVX2, at some cost in speed.

@@ -217,6 +217,20 @@ pub const KERNELS: [(&str, &[(&str, &str)]); 4] = [
     ),
 ];
 
+/// The kernel setting that an example's `main` fixes for its own process by calling
+/// `tinycats_models::device::pin_portable_cpu_kernels` (its `PORTABLE_KERNELS`, which a test
+/// below holds equal to this setting's environment). Such an example computes the same under
+/// this setting as without it, so a run under it is not repeated: CI's second pass reruns
+/// only the examples whose kernels it changes.
+pub const PINNED_IN_PROCESS: &str = "avx2";
+
+/// Whether an example's `main.rs` pins its kernels (see [`PINNED_IN_PROCESS`]).
+fn pins_its_kernels(main_rs: &str) -> bool {
+    main_rs
+        .lines()
+        .any(|l| l.trim() == "tinycats_models::device::pin_portable_cpu_kernels();")
+}
+
 /// The environment of the kernel setting `name` (see [`KERNELS`]); none for `None`.
 pub fn isa_env(name: Option<&str>) -> Vec<(String, String)> {
     KERNELS
@@ -285,8 +299,13 @@ fn run_examples(
     let mut jobs = Vec::new();
     let mut digests = BTreeMap::new();
     let mut skipped = Vec::new();
+    let mut same_kernels = Vec::new();
     for ex in &selected {
         let source = std::fs::read_to_string(&ex.path)?;
+        if args.isa.as_deref() == Some(PINNED_IN_PROCESS) && pins_its_kernels(&source) {
+            same_kernels.push(ex.name.clone());
+            continue;
+        }
         let limits = match run::Limits::from_source(&source) {
             Ok(l) => l,
             Err(e) => {
@@ -322,6 +341,14 @@ fn run_examples(
             limits,
             env: env.clone(),
         });
+    }
+    if !same_kernels.is_empty() {
+        eprintln!(
+            "verify-docs: not rerun under `--kernels {PINNED_IN_PROCESS}`, which they set for \
+             themselves (`pin_portable_cpu_kernels` in `main`), so this run would compute what \
+             every other run of theirs does: {}",
+            same_kernels.join(", ")
+        );
     }
     if !skipped.is_empty() {
         eprintln!(
@@ -455,4 +482,43 @@ pub fn mdbook_command(mdbook: &Path, subcommand: &str, project: &Project) -> Res
     let mut cmd = Command::new(mdbook);
     cmd.arg(subcommand).arg(project.root()).env("PATH", path);
     Ok(cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The variables `pin_portable_cpu_kernels` sets are exactly the `avx2` setting's: if they
+    /// drifted apart, CI's second pass would skip examples whose kernels it does change.
+    #[test]
+    fn the_pinned_kernels_are_the_avx2_setting() {
+        let device = crate::paths::project_root().join("crates/tinycats-models/src/device.rs");
+        let source = std::fs::read_to_string(&device).unwrap();
+        let block = source
+            .split_once("pub const PORTABLE_KERNELS")
+            .and_then(|(_, rest)| rest.split_once("];"))
+            .map(|(block, _)| block)
+            .expect("PORTABLE_KERNELS in tinycats-models' device.rs");
+        let pair = regex::Regex::new(r#"\("([A-Z_]+)",\s*"([^"]+)"\)"#).unwrap();
+        let mut pinned: Vec<(String, String)> = pair
+            .captures_iter(block)
+            .map(|c| (c[1].to_owned(), c[2].to_owned()))
+            .collect();
+        let mut avx2 = isa_env(Some(PINNED_IN_PROCESS));
+        pinned.sort();
+        avx2.sort();
+        assert!(!pinned.is_empty());
+        assert_eq!(pinned, avx2);
+    }
+
+    #[test]
+    fn an_example_pins_its_kernels_only_with_the_call() {
+        assert!(pins_its_kernels(
+            "fn main() {\n    tinycats_models::device::pin_portable_cpu_kernels();\n}"
+        ));
+        assert!(!pins_its_kernels("fn main() {}"));
+        assert!(!pins_its_kernels(
+            "// tinycats_models::device::pin_portable_cpu_kernels();"
+        ));
+    }
 }
