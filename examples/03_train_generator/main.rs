@@ -96,7 +96,7 @@ bf16 = false
 // ANCHOR: main
 fn main() -> Result<()> {
     // Training is chaotic: pin libtorch to the kernels every x86-64 CPU has, so that this
-    // run prints the same numbers with and without AVX-512 (chapter "Train a classifier").
+    // run prints the same numbers with and without AVX-512 (this chapter says why).
     tinycats_models::device::pin_portable_cpu_kernels();
     let work = out_dir().join("work");
     if work.exists() {

@@ -108,7 +108,7 @@ const FLOAT: (Kind, Device) = (Kind::Float, Device::Cpu);
 // ANCHOR: main
 fn main() -> Result<()> {
     // Training is chaotic: pin libtorch to the kernels every x86-64 CPU has, so that this
-    // run prints the same numbers with and without AVX-512 (chapter "Train a classifier").
+    // run prints the same numbers with and without AVX-512 (chapter "Train a generator").
     tinycats_models::device::pin_portable_cpu_kernels();
     let data = data()?;
     paths(&data)?;

@@ -51,10 +51,11 @@ const OWN_PAGES_FROM_BYTES: i32 = 32 << 20;
 /// than a few megabytes are free there; a training step frees and reallocates its activations
 /// every step, so each step faulted its pages in again: the classifier chapter's run spent
 /// 26 of its 114 s in the kernel. With the heap kept (`M_TRIM_THRESHOLD` 1 GiB, `M_TOP_PAD`
-/// 64 MiB, `M_MMAP_THRESHOLD` 32 MiB) the same run took 97 s with 0.9 s in the kernel, and the numbers it printed were
-/// identical (2-core Xeon, 2026-12-06; the fine-tuning chapter 85 → 79 s, flow matching
-/// 57 → 54 s). PyTorch's own CPU tuning guide makes the same point by preloading jemalloc or
-/// tcmalloc. The cost is that the process keeps its peak memory until it exits.
+/// 64 MiB, `M_MMAP_THRESHOLD` 32 MiB) the same run took 96 s with 0.8 s in the kernel, and
+/// the numbers it printed were identical (2-core Xeon, 2026-12-06; the fine-tuning chapter
+/// 85 → 79 s, flow matching 57 → 54 s). PyTorch's own CPU tuning guide makes the same
+/// point by preloading jemalloc or tcmalloc. The cost is that the process keeps its peak
+/// memory until it exits.
 ///
 /// Loading a model, creating a task and creating a trainer call it; it acts once per process,
 /// and only where the C library is glibc (elsewhere it does nothing).
@@ -97,10 +98,10 @@ pub const PORTABLE_KERNELS: [(&str, &str); 4] = [
 ];
 
 /// Pins libtorch's CPU kernels (ATen's, MKL's and oneDNN's) to AVX2 for the rest of the
-/// process, so that a CPU with AVX-512 computes exactly what one with AVX2 does. A training run is chaotic: the last-bit
-/// differences between the two kernel sets (summation orders in reductions and
-/// convolutions) grow step by step until the run stops at another step. With this call a
-/// CPU with AVX-512 gives the numbers of one with only AVX2, at some cost in speed.
+/// process, so that a CPU with AVX-512 computes exactly what one with AVX2 does. A training
+/// run is chaotic: the last-bit differences between the two kernel sets (summation orders in
+/// reductions and convolutions) grow step by step until the run stops at another step. With
+/// this call a CPU with AVX-512 gives the numbers of one with only AVX2, at some cost in speed.
 ///
 /// It does not make processors of different makers agree: MKL (matrix products) and oneDNN
 /// (convolutions) choose their own kernels for each processor. Measured: the classifier
