@@ -212,9 +212,11 @@ pub fn ema(trained: &Trained) -> Result<()> {
 // ANCHOR: early_stop
 pub fn early_stop(setup: &Setup) -> Result<()> {
     step("early_stop");
-    // The same run from scratch, but an evaluation counts as an improvement only when it
-    // beats the best validation loss by at least 0.005, and two evaluations without one
-    // end the run.
+    // The same run, but an evaluation counts as an improvement only when it beats the best
+    // validation loss by at least 0.005, and two evaluations without one end the run. Up to
+    // the interruption every evaluation beat the last by more than that, so the stricter run
+    // would stand exactly where the first one stood at that step: it resumes from there
+    // instead of training those steps again (patience and min_delta may change on resume).
     let Setup { work, run, cfg, .. } = setup;
     let strict = TrainerConfig {
         patience: 2,
@@ -222,17 +224,25 @@ pub fn early_stop(setup: &Setup) -> Result<()> {
         preview_every: None,
         ..run.trainer.clone()
     };
+    let strict_dir = work.join("runs/strict");
+    let name = format!("checkpoints/step-{:08}", CONFIG.interrupt_at);
+    let (from, to) = (work.join("runs/first").join(&name), strict_dir.join(&name));
+    std::fs::create_dir_all(&to)?;
+    for file in std::fs::read_dir(&from).with_context(|| format!("{}", from.display()))? {
+        let file = file?.path();
+        std::fs::copy(&file, to.join(file.file_name().context("a file name")?))?;
+    }
     let (mut train, mut val) = (
         loader(setup, cfg, "train", true)?,
         loader(setup, cfg, "val", false)?,
     );
     tch::manual_seed(CONFIG.seed as i64);
     let mut strict_task = GeneratorTask::new(cfg, run.time_sampling, setup.device)?;
-    let (stopped, _) = Trainer::new(strict, &work.join("runs/strict"), setup.device)?.fit(
+    let (stopped, _) = Trainer::new(strict, &strict_dir, setup.device)?.fit(
         &mut strict_task,
         &mut train,
         &mut val,
-        false,
+        true,
     )?;
     println!(
         "{} at step {} of {}; best val_loss {:.4}",
