@@ -11,6 +11,21 @@
 //! train pin their own kernels to that AVX2 setting (`pin_portable_cpu_kernels`), so the
 //! first run already ran them as the second would: the second reruns the other examples.
 
+//!
+//! Tried on a cold 2-core Xeon and left out, because they did not make the run shorter
+//! (2026-12-06; each figure one measurement):
+//! - the tests in the release profile, to share the examples' build: the release test build
+//!   took 226 s on top of the examples' 181 s, against 180 s for the dev one;
+//! - clippy as the test build's workspace wrapper (`RUSTC_WORKSPACE_WRAPPER=clippy-driver`,
+//!   one build for both): 314 s, as long as clippy and the test build one after the other,
+//!   which already share the build scripts (libtorch's bindings: 40 s) and proc macros;
+//! - the project's own crates at opt-level 1 in dev builds: the tests ran 7 s faster and
+//!   compiled 19 s slower;
+//! - the book's two tools installed into one target folder (59 s, as apart) or at the same
+//!   time (63 s);
+//! - two examples at once (`--jobs 2`): 02 and 08 took 240 s together, against 133 s one
+//!   after the other (each one's libtorch threads wait on the other's).
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
