@@ -46,7 +46,7 @@ pub fn training_curves(runs: &[(&str, &[Row], Option<u64>)], eval_every: u64) ->
             .filter_map(|r| f(r).map(|v| (r.step as f64, v)))
             .collect()
     };
-    let mut loss = LineChart::new("loss", "step", "cross-entropy").y_range(0.0, 2.6);
+    let mut loss = LineChart::new("loss", "step", "cross-entropy").y_range(0.0, 3.2);
     let mut accuracy = LineChart::new("accuracy", "step", "top-1")
         .legend(Corner::LowerRight)
         .y_range(0.0, 1.0);
@@ -74,7 +74,7 @@ pub fn training_curves(runs: &[(&str, &[Row], Option<u64>)], eval_every: u64) ->
         }
     }
     Ok(side_by_side(
-        &[loss.render(480, 360)?, accuracy.render(480, 360)?],
+        &[loss.render(480, 480)?, accuracy.render(480, 480)?],
         8,
     ))
 }
