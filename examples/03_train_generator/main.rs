@@ -27,7 +27,9 @@ use tinycats_data::loaders::{ImageFolderOptions, image_folder};
 use tinycats_data::{Loader, LoaderConfig, Source, SynthCats, SynthConfig};
 use tinycats_models::runconfig::{self, GeneratorRun};
 use tinycats_models::tasks::{GeneratorTask, sample_breeds};
-use tinycats_models::trainer::{Ema, FitSummary, TrainTask, Trainer, TrainerConfig, read_metrics};
+use tinycats_models::trainer::{
+    Ema, FitSummary, TrainTask, Trainer, TrainerConfig, checkpoint, read_metrics,
+};
 use tinycats_models::{TinyDit, io};
 use tinycats_notebook::{
     Tolerance, chaotic, chaotic_image, display_path, out_dir, stable, step, workspace_root,

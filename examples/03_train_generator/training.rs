@@ -225,8 +225,20 @@ pub fn early_stop(setup: &Setup) -> Result<()> {
         ..run.trainer.clone()
     };
     let strict_dir = work.join("runs/strict");
-    let name = format!("checkpoints/step-{:08}", CONFIG.interrupt_at);
-    let (from, to) = (work.join("runs/first").join(&name), strict_dir.join(&name));
+    let first = work.join("runs/first/checkpoints");
+    let (_, from) = checkpoint::list(&first)?
+        .into_iter()
+        .find(|&(step, _)| step == CONFIG.interrupt_at)
+        .with_context(|| {
+            format!(
+                "no checkpoint of step {} in {}",
+                CONFIG.interrupt_at,
+                first.display()
+            )
+        })?;
+    let to = strict_dir
+        .join("checkpoints")
+        .join(from.file_name().context("a folder name")?);
     std::fs::create_dir_all(&to)?;
     for file in std::fs::read_dir(&from).with_context(|| format!("{}", from.display()))? {
         let file = file?.path();

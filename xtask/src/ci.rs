@@ -10,7 +10,6 @@
 //! so the book passes on every x86-64 CPU, not only the one that wrote it. The chapters that
 //! train pin their own kernels to that AVX2 setting (`pin_portable_cpu_kernels`), so the
 //! first run already ran them as the second would: the second reruns the other examples.
-
 //!
 //! Tried on a cold 2-core Xeon and left out, because they did not make the run shorter
 //! (2026-12-06; each figure one measurement):
