@@ -168,6 +168,9 @@ pub fn run_generator(args: GeneratorArgs) -> anyhow::Result<()> {
         &format!("{} ({} parameters)", cfg.preset, training.parameters()),
         device,
     );
+    if let Some(repa) = &training.task.repa {
+        println!("{}", repa.describe());
+    }
     if !training.kept_initial.is_empty() {
         println!(
             "new in this model, kept at zero (it starts as the model it grows from): {}",

@@ -227,6 +227,36 @@ impl FeatureNet {
             .apply(&self.embed) // (N, feature_dim)
     }
 
+    /// The feature map of the last convolution whose output is `side` × `side` pixels (the
+    /// 8 × 8 map of a 64-pixel input matches TinyDiT's patch-8 token grid; REPA aligns the
+    /// tokens to it, [`crate::repa`]).
+    ///
+    /// # Shapes
+    /// `x`: `(N, 3, S, S)` normalised with [`FeatureNetConfig::normalize`] → `(N, C, side, side)`
+    pub fn feature_map(&self, x: &Tensor, side: i64) -> Result<Tensor> {
+        let mut h = x.shallow_clone();
+        let mut found = None;
+        for (conv, norm) in &self.convs {
+            h = h.apply(conv).apply(norm).silu();
+            if h.size()[2] == side {
+                found = Some(h.shallow_clone());
+            }
+        }
+        found.ok_or_else(|| {
+            let sides: Vec<i64> = (1..=self.cfg.widths.len())
+                .map(|i| self.cfg.input_size >> i)
+                .collect();
+            ModelError::invalid(
+                "side",
+                side,
+                &format!(
+                    "the side of one of the feature maps ({sides:?} for a {0}×{0} input)",
+                    self.cfg.input_size
+                ),
+            )
+        })
+    }
+
     /// The heads on top of the features: one logit tensor per entry of `CATEGORIES`, and
     /// the standardised regression values.
     ///

@@ -76,6 +76,28 @@ pub fn flow_matching_loss(
     (v - target).square().mean(Kind::Float)
 }
 
+/// [`flow_matching_loss`] (the same noise and times from the same seed), also returning the
+/// residual stream after the first `after_blocks` blocks, for REPA ([`crate::repa`]).
+///
+/// # Shapes
+/// `x1`: `(N, C, H, W)`, `y`: `(N,)` → `()`, `(N, T, D)`
+pub fn flow_matching_loss_with_tokens(
+    model: &TinyDit,
+    x1: &Tensor,
+    y: &Tensor,
+    times: TimeSampling,
+    train: bool,
+    after_blocks: usize,
+) -> (Tensor, Tensor) {
+    let x0 = x1.randn_like(); // (N, C, H, W)
+    let t = times.sample(x1.size()[0], x1.device()); // (N,)
+    let x_t = interpolate(&x0, x1, &t);
+    let target = x1 - &x0;
+    let (out, tokens) = model.forward_net_with_tokens(&x_t, &t, y, train, after_blocks);
+    let v = model.velocity_from_output(&out, &x_t, &t);
+    ((v - target).square().mean(Kind::Float), tokens)
+}
+
 /// Generates images of breeds `y` from the noise `noise`, in the model's normalised space
 /// (see [`to_unit_range`]).
 ///

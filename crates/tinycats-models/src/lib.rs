@@ -45,6 +45,7 @@ pub mod images;
 pub mod io;
 pub mod lora;
 pub mod metrics;
+pub mod repa;
 pub mod runconfig;
 pub mod tasks;
 #[cfg(any(test, feature = "testing"))]

@@ -22,6 +22,7 @@ use crate::dit::DitConfig;
 use crate::error::{ModelError, Result};
 use crate::flow::TimeSampling;
 use crate::lora::LoraConfig;
+use crate::repa::RepaConfig;
 use crate::trainer::TrainerConfig;
 use tinycats_core::SampleOptions;
 use tinycats_data::augment::Augment;
@@ -41,6 +42,9 @@ pub struct GeneratorRun {
     pub batch_size: usize,
     /// Sampler settings of the preview grids.
     pub preview: SampleOptions,
+    /// REPA, representation alignment to a frozen teacher ([`crate::repa`]); absent: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repa: Option<RepaConfig>,
 }
 
 impl Default for GeneratorRun {
@@ -55,6 +59,7 @@ impl Default for GeneratorRun {
                 steps: 20,
                 ..Default::default()
             },
+            repa: None,
         }
     }
 }
@@ -69,7 +74,10 @@ impl GeneratorRun {
 
     /// Checks every value before any work starts.
     pub fn validate(&self) -> Result<()> {
-        self.dit_config()?;
+        let dit = self.dit_config()?;
+        if let Some(repa) = &self.repa {
+            repa.validate(&dit)?;
+        }
         self.trainer.validate()?;
         self.preview.validate()?;
         check_batch_size(self.batch_size)

@@ -1,6 +1,7 @@
 //! The two models wired to the [`trainer`](crate::trainer): what a step computes, how a
 //! model is validated, what a preview shows, and how a finished run is saved.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use tch::nn::{self, ModuleT};
@@ -12,6 +13,7 @@ use crate::dit::{DitConfig, Provenance, TinyDit};
 use crate::error::{ModelError, Result};
 use crate::flow::{self, TimeSampling};
 use crate::metrics::ClassificationReport;
+use crate::repa::{self, Repa, RepaConfig};
 use crate::trainer::{DeviceBatch, Ema, Evaluation, TrainTask};
 use crate::{images, io};
 use tinycats_core::SampleOptions;
@@ -26,6 +28,14 @@ pub struct GeneratorTask {
     pub preview: SampleOptions,
     /// Seed of the preview noise (the same noise at every preview, so grids compare).
     pub preview_seed: u64,
+    /// Representation alignment while training ([`crate::repa`]); `None`: the plain
+    /// flow-matching loss.
+    pub repa: Option<Repa>,
+    /// Optimiser steps completed ([`TrainTask::begin_step`]).
+    completed: u64,
+    /// The alignment's cosine summed over the micro-batches since the last
+    /// `take_train_metrics`, and their number.
+    repa_cos: (f64, u32),
 }
 
 impl GeneratorTask {
@@ -43,7 +53,19 @@ impl GeneratorTask {
                 ..Default::default()
             },
             preview_seed: 0,
+            repa: None,
+            completed: 0,
+            repa_cos: (0.0, 0),
         })
+    }
+
+    /// Adds REPA to this run: loads the teacher and builds the projector under `repa` in
+    /// the run's var store (after the starting weights were loaded, which lack it).
+    pub fn enable_repa(&mut self, cfg: &RepaConfig) -> Result<()> {
+        let root = self.vs.root();
+        let repa = Repa::new(&root / "repa", cfg, self.model.config(), self.vs.device())?;
+        self.repa = Some(repa);
+        Ok(())
     }
 
     /// Two samples of every breed, one breed per column.
@@ -113,8 +135,52 @@ impl TrainTask for GeneratorTask {
         &self.vs
     }
 
+    fn begin_step(&mut self, completed: u64) {
+        self.completed = completed;
+    }
+
     fn loss(&mut self, batch: &DeviceBatch, train: bool) -> Tensor {
-        flow::flow_matching_loss(&self.model, &batch.images, &batch.labels, self.times, train)
+        let (x1, y) = (&batch.images, &batch.labels);
+        // Validation measures the flow-matching loss alone, so that runs with and without
+        // REPA compare on it.
+        match &self.repa {
+            Some(repa) if train && repa.active_at(self.completed) => {
+                let after = repa.config().after_blocks;
+                let (flow, tokens) = flow::flow_matching_loss_with_tokens(
+                    &self.model,
+                    x1,
+                    y,
+                    self.times,
+                    true,
+                    after,
+                );
+                let targets = repa
+                    .targets(x1)
+                    .expect("the teacher's map was found when REPA was set up");
+                let cos = repa.cosine(&tokens, &targets);
+                self.repa_cos.0 += cos.double_value(&[]);
+                self.repa_cos.1 += 1;
+                flow + (1.0 - cos) * repa.config().weight
+            }
+            _ => flow::flow_matching_loss(&self.model, x1, y, self.times, train),
+        }
+    }
+
+    fn train_metric_names(&self) -> Vec<String> {
+        match self.repa {
+            Some(_) => vec!["repa_cos".into()],
+            None => Vec::new(),
+        }
+    }
+
+    fn take_train_metrics(&mut self) -> Vec<f64> {
+        let (sum, n) = std::mem::take(&mut self.repa_cos);
+        // None (an empty cell in metrics.csv) once the alignment is switched off.
+        if n == 0 {
+            Vec::new()
+        } else {
+            vec![sum / f64::from(n)]
+        }
     }
 
     fn preview(&mut self, step: u64, dir: &Path) -> Result<()> {
@@ -343,7 +409,8 @@ impl TrainTask for AutoencoderTask {
 }
 
 /// Writes the model folder's `config.json` and `model.safetensors` (the EMA weights when
-/// given, else the trained ones).
+/// given, else the trained ones), without the training-only variables under
+/// [`repa::PREFIX`].
 pub fn save_model_folder<C: serde::Serialize>(
     dir: &Path,
     config: &C,
@@ -351,10 +418,20 @@ pub fn save_model_folder<C: serde::Serialize>(
     ema: Option<&Ema>,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(ModelError::io(dir))?;
-    match ema {
-        Some(ema) => io::save_tensors(&dir.join("model.safetensors"), ema.tensors())?,
-        None => io::save_var_store(vs, &dir.join("model.safetensors"))?,
-    }
+    let all: BTreeMap<String, Tensor> = match ema {
+        Some(ema) => ema
+            .tensors()
+            .iter()
+            .map(|(name, t)| (name.clone(), t.shallow_clone()))
+            .collect(),
+        None => vs.variables().into_iter().collect(),
+    };
+    // Training-only modules (REPA's projector) stay out of the model.
+    let model: BTreeMap<String, Tensor> = all
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with(repa::PREFIX))
+        .collect();
+    io::save_tensors(&dir.join("model.safetensors"), &model)?;
     io::write_json(&dir.join("config.json"), config)
 }
 

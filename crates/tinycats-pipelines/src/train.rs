@@ -146,12 +146,17 @@ pub fn generator(
         new_modules: &TinyDit::NEW_MODULES,
     };
     let config = ModelFolderConfig::Generator(cfg.clone());
-    build(&place, &spec, &run.trainer, config, || {
+    let mut training = build(&place, &spec, &run.trainer, config, || {
         let mut task = GeneratorTask::new(&cfg, run.time_sampling, device)?;
         task.preview = run.preview;
         task.preview_seed = run.trainer.seed;
         Ok(task)
-    })
+    })?;
+    // After the starting weights: they are a model's, without the projector.
+    if let Some(repa) = &run.repa {
+        training.task.enable_repa(repa)?;
+    }
+    Ok(training)
 }
 
 /// Builds an autoencoder run, as [`generator`] does: the images are the generator's
@@ -277,13 +282,17 @@ fn init_weights(vs: &VarStore, place: &Place<'_>) -> Result<Vec<String>> {
 }
 
 impl<T: TrainTask> Training<T> {
-    /// Trainable parameters of the model.
+    /// Trainable parameters of the model (not those of training-only modules such as
+    /// REPA's projector, which the model folder leaves out).
     pub fn parameters(&self) -> i64 {
         self.task
             .var_store()
-            .trainable_variables()
+            .variables()
             .iter()
-            .map(|t| t.numel() as i64)
+            .filter(|(name, t)| {
+                t.requires_grad() && !name.starts_with(tinycats_models::repa::PREFIX)
+            })
+            .map(|(_, t)| t.numel() as i64)
             .sum()
     }
 

@@ -166,16 +166,55 @@ impl TinyDit {
     /// # Shapes
     /// `x`: `(N, C, H, W)`, `t`: `(N,)` in [0, 1], `y`: `(N,)` int64 → `(N, C, H, W)`
     pub fn forward_net(&self, x: &Tensor, t: &Tensor, y: &Tensor, train: bool) -> Tensor {
+        self.forward_net_keeping(x, t, y, train, None).0
+    }
+
+    /// [`TinyDit::forward_net`], also returning the residual stream after the first
+    /// `after_blocks` blocks (the tokens REPA aligns, [`crate::repa`]).
+    ///
+    /// Panics if `after_blocks` is not in `1..=depth`.
+    ///
+    /// # Shapes
+    /// `x`: `(N, C, H, W)`, `t`: `(N,)`, `y`: `(N,)` → `(N, C, H, W)`, `(N, T, D)` f32
+    pub fn forward_net_with_tokens(
+        &self,
+        x: &Tensor,
+        t: &Tensor,
+        y: &Tensor,
+        train: bool,
+        after_blocks: usize,
+    ) -> (Tensor, Tensor) {
+        assert!(
+            (1..=self.blocks.len()).contains(&after_blocks),
+            "after_blocks = {after_blocks}: expected 1..={}",
+            self.blocks.len()
+        );
+        let (out, tokens) = self.forward_net_keeping(x, t, y, train, Some(after_blocks));
+        (out, tokens.expect("kept"))
+    }
+
+    fn forward_net_keeping(
+        &self,
+        x: &Tensor,
+        t: &Tensor,
+        y: &Tensor,
+        train: bool,
+        keep_after: Option<usize>,
+    ) -> (Tensor, Option<Tensor>) {
         let (p, c) = (self.cfg.patch_size, self.cfg.in_channels);
         let x = x.apply(&self.x_embedder).flatten(2, 3).transpose(1, 2) + &self.pos_embed; // (N, T, D)
         let cond = self.t_embedder.forward(t) + self.y_embedder.forward(y, train); // (N, D)
         // The residual stream stays f32; the blocks compute in `compute_kind` (see DitBlock).
         let (mut x, cond) = (x, cond.to_kind(self.compute_kind));
-        for block in &self.blocks {
+        let mut kept = None;
+        for (i, block) in self.blocks.iter().enumerate() {
             x = block.forward(&x, &cond); // (N, T, D)
+            if keep_after == Some(i + 1) {
+                kept = Some(x.shallow_clone());
+            }
         }
         let x = self.final_layer.forward(&x, &cond).to_kind(Kind::Float); // (N, T, p·p·C)
-        self.refine(unpatchify(&x, p, c)) // (N, C, H, W)
+        (self.refine(unpatchify(&x, p, c)), kept) // (N, C, H, W)
     }
 
     /// `out + final_conv(out)` when the config has the output convolution, else `out`.

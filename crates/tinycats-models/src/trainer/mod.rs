@@ -236,6 +236,9 @@ pub struct Evaluation {
 pub trait TrainTask {
     /// The weights being trained.
     fn var_store(&self) -> &nn::VarStore;
+    /// Called before each optimiser step with the number of steps completed (for losses that
+    /// change over a run, such as REPA's `until_step`).
+    fn begin_step(&mut self, _completed: u64) {}
     /// The scalar training loss of one micro-batch (`train = true`: dropout, label dropout,
     /// BatchNorm statistics updates).
     fn loss(&mut self, batch: &DeviceBatch, train: bool) -> Tensor;
@@ -479,6 +482,7 @@ impl Trainer {
         while state.step < end {
             let started = Instant::now();
             tch::manual_seed(derive(state.seed ^ STEP_SEED_STREAM, &[state.step]) as i64);
+            task.begin_step(state.step);
             opt.zero_grad();
             let mut loss_sum = 0.0;
             let mut images = 0;
