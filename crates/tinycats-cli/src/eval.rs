@@ -164,6 +164,14 @@ pub struct GeneratorArgs {
     /// Also write the quality report as JSON here.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// A second feature network to measure the same samples in, reported after the first:
+    /// for a generator trained with REPA, its teacher (a gain that shows in the teacher's
+    /// space only is a leak, not better cats).
+    #[arg(long)]
+    also_features: Option<PathBuf>,
+    /// Also write the second feature network's report as JSON here.
+    #[arg(long, requires = "also_features")]
+    also_report: Option<PathBuf>,
 }
 
 fn parse_train_images(s: &str) -> Result<(u64, u64), String> {
@@ -439,6 +447,7 @@ fn generator(args: GeneratorArgs) -> anyhow::Result<()> {
     let precision = Precision::resolve(args.precision, args.backend, Precision::Fp32)?;
     crate::preflight::expect_generator(&args.model, args.backend)?;
     let mut judge = load_classifier(&args.classifier, "--classifier")?;
+    let feature_nets = load_feature_nets(&args)?;
     let started = Instant::now();
     let (fidelity, on) = match args.backend {
         Backend::Tch => {
@@ -474,38 +483,82 @@ fn generator(args: GeneratorArgs) -> anyhow::Result<()> {
         args.seed,
         started.elapsed().as_secs_f64()
     );
-    if args.features != "none" {
-        let started = Instant::now();
-        let dir = PathBuf::from(&args.features);
-        let (_vs, net) = FeatureNet::load(&dir, tinycats_models::tch::Device::Cpu).map_err(|e| {
+    for (i, space) in feature_nets.iter().enumerate() {
+        if i > 0 {
+            println!("in the second feature network, {}:", space.dir.display());
+        }
+        quality_report(&args, space, &fidelity.samples)?;
+    }
+    Ok(())
+}
+
+/// A feature network of `eval generator`'s quality reports, and where its JSON report goes.
+struct FeatureSpace {
+    dir: PathBuf,
+    _vs: tinycats_models::tch::nn::VarStore,
+    net: FeatureNet,
+    report: Option<PathBuf>,
+}
+
+/// `--features`, then `--also-features`: loaded before sampling, so that a wrong folder
+/// costs no samples.
+fn load_feature_nets(args: &GeneratorArgs) -> anyhow::Result<Vec<FeatureSpace>> {
+    let load = |dir: PathBuf, hint: &str, report: &Option<PathBuf>| {
+        let (vs, net) = FeatureNet::load(&dir, tinycats_models::tch::Device::Cpu).map_err(|e| {
             anyhow::anyhow!(
-                "loading the feature network from {}: {e} (pass --features none to skip the quality report)",
+                "loading the feature network from {}: {e} ({hint})",
                 dir.display()
             )
         })?;
-        let opts = QualityOptions {
-            rounds: args.bootstrap.max(10),
-            seed: args.seed,
-            train_images: args.train_images,
-            ..QualityOptions::default()
-        };
-        let q = quality::measure(&net, &fidelity.samples, &opts)?;
-        println!("{}", quality_table(&q));
-        println!(
-            "quality report: {} generated vs {} + {} real SynthCats test images (seed {}), k = {}, {} bootstrap resamples, {:.1} s",
-            q.images,
-            q.images,
-            q.images,
-            opts.real_seed,
-            opts.k,
-            opts.rounds,
-            started.elapsed().as_secs_f64()
-        );
-        if let Some(path) = &args.report {
-            let text = serde_json::to_string_pretty(&q)?;
-            tinycats_models::io::write_atomic(path, text.as_bytes())?;
-            println!("report written to {}", path.display());
-        }
+        anyhow::Ok(FeatureSpace {
+            dir,
+            _vs: vs,
+            net,
+            report: report.clone(),
+        })
+    };
+    let mut spaces = Vec::new();
+    if args.features != "none" {
+        let hint = "pass --features none to skip the quality report";
+        spaces.push(load(PathBuf::from(&args.features), hint, &args.report)?);
+    }
+    if let Some(dir) = &args.also_features {
+        let hint = "the folder given to --also-features: a SynthCats feature network";
+        spaces.push(load(dir.clone(), hint, &args.also_report)?);
+    }
+    Ok(spaces)
+}
+
+/// The quality report of `samples` in one feature space, printed and written as JSON to
+/// its report path when it has one.
+fn quality_report(
+    args: &GeneratorArgs,
+    space: &FeatureSpace,
+    samples: &[image::RgbImage],
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let opts = QualityOptions {
+        rounds: args.bootstrap.max(10),
+        seed: args.seed,
+        train_images: args.train_images,
+        ..QualityOptions::default()
+    };
+    let q = quality::measure(&space.net, samples, &opts)?;
+    println!("{}", quality_table(&q));
+    println!(
+        "quality report: {} generated vs {} + {} real SynthCats test images (seed {}), k = {}, {} bootstrap resamples, {:.1} s",
+        q.images,
+        q.images,
+        q.images,
+        opts.real_seed,
+        opts.k,
+        opts.rounds,
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(path) = &space.report {
+        let text = serde_json::to_string_pretty(&q)?;
+        tinycats_models::io::write_atomic(path, text.as_bytes())?;
+        println!("report written to {}", path.display());
     }
     Ok(())
 }

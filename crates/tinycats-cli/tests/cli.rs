@@ -611,6 +611,7 @@ fn train_a_generator_and_judge_it_on_both_back_ends() {
         assert!(ort.contains(metric), "no `{metric}` in:\n{ort}");
     }
     let report = dir.path().join("quality.json");
+    let also = dir.path().join("quality-also.json");
     let mem = eval(&[
         "--train-images",
         "1:26",
@@ -618,12 +619,41 @@ fn train_a_generator_and_judge_it_on_both_back_ends() {
         "20",
         "--report",
         s(&report),
+        "--also-features",
+        "assets/features",
+        "--also-report",
+        s(&also),
     ]);
     assert!(mem.contains("nearest-training-image distance"), "{mem}");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let read = |p: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let json = read(&report);
     assert_eq!(json["images"], 13);
     assert_eq!(json["memorisation"]["train_images"], 52);
+    // A second feature space measures the same samples: here the same network, so the
+    // same report.
+    assert!(
+        mem.contains("in the second feature network, assets/features"),
+        "{mem}"
+    );
+    assert_eq!(read(&also)["fd"], json["fd"]);
+    // A wrong second network is refused before any sample is drawn.
+    let err = expect(
+        &[
+            "eval",
+            "generator",
+            "--model",
+            s(&run),
+            "--also-features",
+            s(&run),
+        ],
+        1,
+    );
+    assert!(
+        err.contains("--also-features") && !err.contains("breed fidelity"),
+        "{err}"
+    );
     let plain = eval(&["--features", "none"]);
     assert!(!plain.contains("Fréchet"), "{plain}");
     // int8 from a run folder: quantized for the run, with the command that saves it.
