@@ -5,6 +5,9 @@
 #   bash bench/generator/stage.sh 00-bundled  # measures assets/generator itself, no training
 #   python3 bench/generator/table.py        # writes assets/generator/experiments.md
 #
+# Every row is measured in assets/features, the quality report's network, and also in
+# bench/generator/teacher, the second feature network REPA stages align to (05-repa.toml).
+#
 # A stage starts from committed weights (INIT, default assets/generator) and renders
 # PER_CLASS SynthCats per breed (default 2000). Training goes into runs/stages/NAME (git-ignored);
 # a finished run (its model.safetensors exists) is measured again without retraining. What is
@@ -49,6 +52,11 @@ else
   if [ ! -f "$model/model.safetensors" ]; then
     start=$(date +%s)
     limit=()
+    if [ -n "${BUDGET:-}" ] && grep -q '^\[repa\]' "$config"; then
+      # A stopped run's checkpoint holds REPA's projector too, which a model folder must not.
+      echo "BUDGET stops a run before its end; $config trains with REPA: set max_steps instead" >&2
+      exit 2
+    fi
     [ -n "${BUDGET:-}" ] && limit=(timeout -s INT -k 120 "$BUDGET")
     "${limit[@]}" "$bin" train-generator --data synth --synth-per-class "$per_class" \
       --config "$config" --init-from "$init" --runs-dir runs/stages --name "$name" \
@@ -91,8 +99,13 @@ PY
 fi
 
 if [ "${EVAL:-1}" != 0 ]; then
+  # Every row is also measured in the REPA teacher's feature space (reports/NAME.teacher.json):
+  # a stage aligned to the teacher that gains there and not in assets/features has leaked.
+  also=()
+  [ -f "$here/teacher/model.safetensors" ] &&
+    also=(--also-features "$here/teacher" --also-report "$here/reports/$name.teacher.json")
   "$bin" eval generator --model "$model" --per-breed 50 "${sampler[@]}" \
-    --report "$here/reports/$name.json" | tee "$here/reports/$name.txt"
+    --report "$here/reports/$name.json" "${also[@]}" | tee "$here/reports/$name.txt"
   "$bin" sample --model "$model" --per-breed 4 "${sampler[@]}" --out "$here/sheets/$name.png"
 fi
 if [ -n "${COPY:-}" ]; then

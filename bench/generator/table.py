@@ -24,7 +24,7 @@ def where(stage):
     return f"{stage['threads']} CPU threads" if device == "Cpu" else f"{device} (a lent GPU)"
 
 
-rows, notes, yardsticks = [], [], set()
+rows, notes, yardsticks, teacher_rows, teacher_yardsticks = [], [], set(), [], set()
 for path in sorted(reports.glob("*.stage.json")):
     stage = json.loads(path.read_text())
     name = stage["name"]
@@ -48,6 +48,15 @@ for path in sorted(reports.glob("*.stage.json")):
         trained = f"the bundled weights (`{stage['model']}`), not trained here"
         sheet = "samples.png"  # stage.sh draws it byte for byte
         note = f"- **{name}**: the starting point."
+    teacher_path = reports / f"{name}.teacher.json"
+    if teacher_path.exists():
+        t = json.loads(teacher_path.read_text())
+        teacher_yardsticks.add(interval(t["fd_real_real"]))
+        teacher_rows.append(
+            f"| {name} | {interval(report['fd'])} | {interval(t['fd'])} "
+            f"| {interval(report['recall'])} | {interval(t['recall'])} "
+            f"| {interval(report['precision'])} | {interval(t['precision'])} |"
+        )
     seen = reports / f"{name}.seen.txt"
     if seen.exists():
         note += " Contact sheet: " + " ".join(seen.read_text().split())
@@ -78,7 +87,20 @@ out.write_text(
     "| stage | trained | breed fidelity | Fréchet distance | precision | recall "
     "| sharpness (gen / real) | patch seams | contact sheet |\n"
     "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
-    "What each stage ran, and what its contact sheet shows (4 samples per breed, one breed "
+    + (
+        "The same samples in the REPA teacher's feature space (`bench/generator/teacher`, "
+        "a second SynthCats feature network: the metric's recipe, another seed), beside the "
+        "metric's (`assets/features`). A stage aligned to the teacher that gains in the "
+        "teacher's space only has learnt the teacher's features, not better cats. Fréchet "
+        "distance of real against real SynthCats in the teacher's space: "
+        f"{', '.join(sorted(teacher_yardsticks))}.\n\n"
+        "| stage | Fréchet distance, metric | Fréchet distance, teacher | recall, metric "
+        "| recall, teacher | precision, metric | precision, teacher |\n"
+        "|---|---|---|---|---|---|---|\n" + "\n".join(teacher_rows) + "\n\n"
+        if teacher_rows
+        else ""
+    )
+    + "What each stage ran, and what its contact sheet shows (4 samples per breed, one breed "
     "per column, in the order of `class_names`):\n\n" + "\n".join(notes) + "\n"
     + ("\n" + (here / "conclusions.md").read_text() if (here / "conclusions.md").exists() else "")
 )
