@@ -72,11 +72,12 @@ else
   fi
   cp "$model/metrics.csv" "$here/logs/$name.metrics.csv"
   python3 - "$name" "$config" "$init" "$per_class" "$cpu" "$threads" "$log" > "$here/reports/$name.stage.json" <<'PY'
-import json, re, sys, tomllib
+import csv, json, re, sys, tomllib
 name, config, init, per_class, cpu, threads, log = sys.argv[1:]
 run = tomllib.load(open(config, "rb"))
 text = open(log).read()
-rates = sorted(float(l.split(",")[-1]) for l in open(log.replace(".log", ".metrics.csv")).readlines()[1:])
+rows = list(csv.DictReader(open(log.replace(".log", ".metrics.csv"))))
+rates = sorted(float(r["images_per_s"]) for r in rows)
 end = re.search(r"done after (\d+) steps|stopped at step (\d+)", text)  # finished | BUDGET
 steps = int(end.group(1) or end.group(2))
 batch = run.get("batch_size", 32)
