@@ -9,33 +9,9 @@ use tinycats_core::SampleOptions;
 use tinycats_models::dit::{DitConfig, TinyDit};
 use tinycats_models::lora::{FineTune, LoraConfig};
 use tinycats_models::tasks::GeneratorTask;
+use tinycats_models::testing::{TORCH_RNG, fit, mean, metrics_column, resumable_run, short_run};
 use tinycats_models::trainer::{DeviceBatch, TensorDataset, TrainTask, Trainer, TrainerConfig};
 use tinycats_models::{io, tasks};
-
-/// libtorch's RNG is process-wide and the trainer reseeds it every step: tests that train
-/// take this lock so that parallel test threads do not interleave their draws.
-static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn quiet(cfg: TrainerConfig) -> TrainerConfig {
-    TrainerConfig {
-        log_every: u64::MAX,
-        preview_every: None,
-        ..cfg
-    }
-}
-
-/// Column `i` of a run's metrics.csv (2: train_loss).
-fn column(run: &Path, i: usize) -> Vec<f64> {
-    let text = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
-    text.lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(i).unwrap().parse().unwrap_or(f64::NAN))
-        .collect()
-}
-
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
-}
 
 fn base_config() -> DitConfig {
     DitConfig {
@@ -83,19 +59,13 @@ fn train_base(dir: &Path) {
     let mut data = TensorDataset::new(images.copy(), labels.copy(), 16, true, 1, true);
     let mut val = TensorDataset::new(images, labels, 16, false, 1, false);
     let run = tempfile::tempdir().unwrap();
-    let tc = quiet(TrainerConfig {
-        max_steps: 150,
-        lr: 3e-3,
-        warmup_steps: 10,
-        eval_every: 150,
-        checkpoint_every: 150,
-        ema_decay: None,
-        ..Default::default()
-    });
-    Trainer::new(tc, run.path(), Device::Cpu)
-        .unwrap()
-        .fit(&mut task, &mut data, &mut val, false)
-        .unwrap();
+    fit(
+        short_run(150, 3e-3, 10),
+        run.path(),
+        &mut task,
+        &mut data,
+        &mut val,
+    );
     tasks::save_model_folder(dir, task.model.config(), &task.vs, None).unwrap();
 }
 
@@ -152,19 +122,13 @@ fn lora_fine_tune_learns_a_flat_colour() {
     let mut data = TensorDataset::new(images.copy(), labels.copy(), 8, true, 2, true);
     let mut val = TensorDataset::new(images, labels, 8, false, 2, false);
     let run = tempfile::tempdir().unwrap();
-    let tc = quiet(TrainerConfig {
-        max_steps: 100,
-        lr: 1e-2,
-        warmup_steps: 5,
-        eval_every: 100,
-        checkpoint_every: 100,
-        ema_decay: None,
-        ..Default::default()
-    });
-    Trainer::new(tc, run.path(), Device::Cpu)
-        .unwrap()
-        .fit(&mut ft, &mut data, &mut val, false)
-        .unwrap();
+    fit(
+        short_run(100, 1e-2, 5),
+        run.path(),
+        &mut ft,
+        &mut data,
+        &mut val,
+    );
 
     // Criteria: on the same noise and times, the loss falls below 10 % of where it started,
     // and the samples of the new class come at least 4 times closer to the colour (measured:
@@ -177,7 +141,7 @@ fn lora_fine_tune_learns_a_flat_colour() {
     // breeds towards it too (measured: breed 0 went from 0.21 to 0.50 from its colour).
     let red_after = distance_from(&ft.model, 0, hue(0.0), 8);
     eprintln!("breed 0 from its colour: {red_before:.3} -> {red_after:.3}");
-    let losses = column(run.path(), 2);
+    let losses = metrics_column(run.path(), 2);
     eprintln!(
         "loss {loss_before:.4} -> {loss_after:.4} (train_loss {:.4} -> {:.4}); distance from \
          the colour {dist_before:.3} -> {dist_after:.3}",
@@ -195,19 +159,7 @@ fn lora_fine_tune_learns_a_flat_colour() {
 }
 
 fn resume_config(stop_at_step: Option<u64>) -> TrainerConfig {
-    quiet(TrainerConfig {
-        max_steps: 6,
-        stop_at_step,
-        lr: 1e-3,
-        warmup_steps: 2,
-        accumulate: 2,
-        grad_clip: Some(0.5),
-        ema_decay: Some(0.9),
-        eval_every: 2,
-        checkpoint_every: 3,
-        seed: 11,
-        ..Default::default()
-    })
+    resumable_run(6, stop_at_step)
 }
 
 fn run_fine_tune(base: &Path, run: &Path, cfg: TrainerConfig, resume: bool) -> FineTune {
@@ -253,7 +205,10 @@ fn a_resumed_lora_run_equals_the_uninterrupted_run() {
     let resumed = run_fine_tune(base.path(), split.path(), resume_config(None), true);
 
     // Bit-exact: the checkpoint restores adapters, AdamW moments, EMA and data position.
-    let (a, b) = (column(whole.path(), 2), column(split.path(), 2));
+    let (a, b) = (
+        metrics_column(whole.path(), 2),
+        metrics_column(split.path(), 2),
+    );
     assert_eq!(a.len(), 6);
     assert!(
         a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()) && a.len() == b.len(),

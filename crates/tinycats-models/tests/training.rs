@@ -10,11 +10,10 @@ use tinycats_models::dit::DitConfig;
 use tinycats_models::flow::TimeSampling;
 use tinycats_models::io;
 use tinycats_models::tasks::{AutoencoderTask, ClassifierTask, GeneratorTask};
+use tinycats_models::testing::{
+    TORCH_RNG, fit, mean, metrics_column, quiet, resumable_run, short_run,
+};
 use tinycats_models::trainer::{TensorDataset, TrainTask, Trainer, TrainerConfig, read_metrics};
-
-/// libtorch's RNG is process-wide and the trainer reseeds it every step: tests that train
-/// take this lock so that parallel test threads do not interleave their draws.
-static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn dataset(n: i64, size: i64, seed: i64, batch: usize) -> TensorDataset {
     tch::manual_seed(seed);
@@ -23,28 +22,9 @@ fn dataset(n: i64, size: i64, seed: i64, batch: usize) -> TensorDataset {
     TensorDataset::new(images, labels, batch, true, seed as u64, true)
 }
 
-/// Quiet, and in fp32 so that these checks of the trainer's logic hold on every CPU (bf16 has
-/// its own tests, `bf16.rs` and the resume below).
-fn quiet(cfg: TrainerConfig) -> TrainerConfig {
-    TrainerConfig {
-        log_every: u64::MAX,
-        preview_every: None,
-        bf16: false,
-        ..cfg
-    }
-}
-
 /// `train_loss` column of a metrics.csv.
 fn train_losses(run: &Path) -> Vec<f64> {
-    column(run, 2)
-}
-
-fn column(run: &Path, i: usize) -> Vec<f64> {
-    let text = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
-    text.lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(i).unwrap().parse().unwrap_or(f64::NAN))
-        .collect()
+    metrics_column(run, 2)
 }
 
 /// A one-stage, 8-channel classifier on 16 px images: the smallest model that trains.
@@ -55,10 +35,6 @@ fn tiny_classifier() -> ClassifierConfig {
         blocks_per_stage: vec![1],
         ..ClassifierConfig::tiny()
     }
-}
-
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
 }
 
 #[test]
@@ -76,20 +52,11 @@ fn generator_overfits_a_single_batch() {
     let mut data = dataset(4, 16, 1, 4);
     let mut val = dataset(4, 16, 1, 4);
     let run = tempfile::tempdir().unwrap();
-    let tc = quiet(TrainerConfig {
-        max_steps: 400,
-        lr: 3e-3,
+    let tc = TrainerConfig {
         min_lr: 1e-4,
-        warmup_steps: 20,
-        eval_every: 400,
-        checkpoint_every: 400,
-        ema_decay: None,
-        ..Default::default()
-    });
-    Trainer::new(tc, run.path(), Device::Cpu)
-        .unwrap()
-        .fit(&mut task, &mut data, &mut val, false)
-        .unwrap();
+        ..short_run(400, 3e-3, 20)
+    };
+    fit(tc, run.path(), &mut task, &mut data, &mut val);
     let losses = train_losses(run.path());
     let (start, end) = (mean(&losses[..5]), mean(&losses[losses.len() - 10..]));
     eprintln!("generator loss {start} -> {end}");
@@ -121,19 +88,13 @@ fn autoencoder_learns_to_redraw_smooth_images_and_records_its_latent_scale() {
     };
     let mut task = AutoencoderTask::new(&cfg, 1.0, Device::Cpu).unwrap();
     let run = tempfile::tempdir().unwrap();
-    let tc = quiet(TrainerConfig {
-        max_steps: 400,
-        lr: 3e-3,
-        warmup_steps: 10,
-        eval_every: 400,
-        checkpoint_every: 400,
-        ema_decay: None,
-        ..Default::default()
-    });
-    Trainer::new(tc, run.path(), Device::Cpu)
-        .unwrap()
-        .fit(&mut task, &mut data, &mut val, false)
-        .unwrap();
+    fit(
+        short_run(400, 3e-3, 10),
+        run.path(),
+        &mut task,
+        &mut data,
+        &mut val,
+    );
     let losses = train_losses(run.path());
     let (start, end) = (losses[0], mean(&losses[losses.len() - 10..]));
     assert!(end < 0.25 * start, "loss went from {start} to {end}");
@@ -162,24 +123,18 @@ fn classifier_overfits_a_single_batch() {
     let mut data = dataset(8, 16, 2, 8);
     let mut val = dataset(8, 16, 2, 8);
     let run = tempfile::tempdir().unwrap();
-    let tc = quiet(TrainerConfig {
-        max_steps: 60,
-        lr: 1e-2,
-        warmup_steps: 0,
-        eval_every: 60,
-        checkpoint_every: 60,
-        ema_decay: None,
-        ..Default::default()
-    });
-    Trainer::new(tc, run.path(), Device::Cpu)
-        .unwrap()
-        .fit(&mut task, &mut data, &mut val, false)
-        .unwrap();
+    fit(
+        short_run(60, 1e-2, 0),
+        run.path(),
+        &mut task,
+        &mut data,
+        &mut val,
+    );
     let losses = train_losses(run.path());
     let (start, end) = (losses[0], mean(&losses[losses.len() - 5..]));
     assert!(end < 0.1 * start, "loss went from {start} to {end}");
     // Validation (eval-mode BatchNorm) on the memorised batch: top-1 = 1.
-    let top1 = column(run.path(), 4);
+    let top1 = metrics_column(run.path(), 4);
     assert_eq!(*top1.last().unwrap(), 1.0);
     // Training accuracy, logged at every step: a fraction of the 8 images, from chance
     // at the start to all of them once the batch is memorised.
@@ -196,19 +151,7 @@ fn classifier_overfits_a_single_batch() {
 }
 
 fn resume_config(stop_at_step: Option<u64>) -> TrainerConfig {
-    quiet(TrainerConfig {
-        max_steps: 8,
-        stop_at_step,
-        lr: 1e-3,
-        warmup_steps: 2,
-        accumulate: 2,
-        grad_clip: Some(0.5),
-        ema_decay: Some(0.9),
-        eval_every: 2,
-        checkpoint_every: 3,
-        seed: 11,
-        ..Default::default()
-    })
+    resumable_run(8, stop_at_step)
 }
 
 fn run_generator(run: &Path, cfg: TrainerConfig, resume: bool) -> GeneratorTask {
@@ -253,7 +196,10 @@ fn resume_is_bit_exact(bf16: bool) {
     let resumed = run_generator(split.path(), config(None), true);
 
     for col in [0, 1, 2, 3, 4] {
-        let (a, b) = (column(whole.path(), col), column(split.path(), col));
+        let (a, b) = (
+            metrics_column(whole.path(), col),
+            metrics_column(split.path(), col),
+        );
         assert_eq!(a.len(), 8);
         let same = a
             .iter()
@@ -617,8 +563,8 @@ fn restore_best_ends_the_run_with_the_weights_of_its_best_evaluation() {
     );
     assert!(summary.restored_best);
     // The best value is the val_loss that metrics.csv logged at the best step.
-    let steps = column(run.path(), 0);
-    let val_loss = column(run.path(), 3);
+    let steps = metrics_column(run.path(), 0);
+    let val_loss = metrics_column(run.path(), 3);
     let at = steps.iter().position(|&s| s == best as f64).unwrap();
     let logged = val_loss[at];
     assert!((logged - summary.best_val_loss.unwrap()).abs() < 1e-9 * logged.abs().max(1.0));
