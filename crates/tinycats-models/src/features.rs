@@ -227,22 +227,27 @@ impl FeatureNet {
             .apply(&self.embed) // (N, feature_dim)
     }
 
+    /// Which convolution ends the maps of `side` × `side` pixels, and their channels: the
+    /// stem halves the input and each later stage halves it again, its second convolution
+    /// ending it. `None` when no map has that side.
+    fn map_at(&self, side: i64) -> Option<(usize, i64)> {
+        let k = (0..self.cfg.widths.len()).find(|&k| self.cfg.input_size >> (k + 1) == side)?;
+        Some((2 * k, self.cfg.widths[k]))
+    }
+
+    /// The channels of the feature map of `side` × `side` pixels, `None` when there is none.
+    pub fn map_channels(&self, side: i64) -> Option<i64> {
+        self.map_at(side).map(|(_, channels)| channels)
+    }
+
     /// The feature map of the last convolution whose output is `side` × `side` pixels (the
     /// 8 × 8 map of a 64-pixel input matches TinyDiT's patch-8 token grid; REPA aligns the
-    /// tokens to it, [`crate::repa`]).
+    /// tokens to it, [`crate::repa`]). Only the convolutions up to it run.
     ///
     /// # Shapes
     /// `x`: `(N, 3, S, S)` normalised with [`FeatureNetConfig::normalize`] → `(N, C, side, side)`
     pub fn feature_map(&self, x: &Tensor, side: i64) -> Result<Tensor> {
-        let mut h = x.shallow_clone();
-        let mut found = None;
-        for (conv, norm) in &self.convs {
-            h = h.apply(conv).apply(norm).silu();
-            if h.size()[2] == side {
-                found = Some(h.shallow_clone());
-            }
-        }
-        found.ok_or_else(|| {
+        let (last, _) = self.map_at(side).ok_or_else(|| {
             let sides: Vec<i64> = (1..=self.cfg.widths.len())
                 .map(|i| self.cfg.input_size >> i)
                 .collect();
@@ -254,7 +259,12 @@ impl FeatureNet {
                     self.cfg.input_size
                 ),
             )
-        })
+        })?;
+        let mut h = x.shallow_clone();
+        for (conv, norm) in &self.convs[..=last] {
+            h = h.apply(conv).apply(norm).silu();
+        }
+        Ok(h)
     }
 
     /// The heads on top of the features: one logit tensor per entry of `CATEGORIES`, and

@@ -68,12 +68,7 @@ pub fn flow_matching_loss(
     times: TimeSampling,
     train: bool,
 ) -> Tensor {
-    let x0 = x1.randn_like(); // (N, C, H, W)
-    let t = times.sample(x1.size()[0], x1.device()); // (N,)
-    let x_t = interpolate(&x0, x1, &t);
-    let target = x1 - &x0;
-    let v = model.forward_t(&x_t, &t, y, train);
-    (v - target).square().mean(Kind::Float)
+    flow_matching_loss_keeping(model, x1, y, times, train, None).0
 }
 
 /// [`flow_matching_loss`] (the same noise and times from the same seed), also returning the
@@ -89,11 +84,24 @@ pub fn flow_matching_loss_with_tokens(
     train: bool,
     after_blocks: usize,
 ) -> (Tensor, Tensor) {
+    let (loss, tokens) = flow_matching_loss_keeping(model, x1, y, times, train, Some(after_blocks));
+    (loss, tokens.expect("kept"))
+}
+
+/// The flow-matching loss, and the residual stream after `keep_after` blocks when asked.
+fn flow_matching_loss_keeping(
+    model: &TinyDit,
+    x1: &Tensor,
+    y: &Tensor,
+    times: TimeSampling,
+    train: bool,
+    keep_after: Option<usize>,
+) -> (Tensor, Option<Tensor>) {
     let x0 = x1.randn_like(); // (N, C, H, W)
     let t = times.sample(x1.size()[0], x1.device()); // (N,)
     let x_t = interpolate(&x0, x1, &t);
     let target = x1 - &x0;
-    let (out, tokens) = model.forward_net_with_tokens(&x_t, &t, y, train, after_blocks);
+    let (out, tokens) = model.forward_net_keeping(&x_t, &t, y, train, keep_after);
     let v = model.velocity_from_output(&out, &x_t, &t);
     ((v - target).square().mean(Kind::Float), tokens)
 }

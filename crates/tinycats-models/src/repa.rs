@@ -113,8 +113,8 @@ pub struct Repa {
     side: i64,
     /// Teacher channels.
     channels: i64,
-    /// The tokens' width (the model's hidden size).
-    hidden: i64,
+    /// The projector's parameters (for the log).
+    parameters: i64,
     /// Per channel, the generator's normalised pixels to the teacher's: `x · a + b`.
     to_teacher: (Tensor, Tensor),
 }
@@ -145,20 +145,15 @@ impl Repa {
             ));
         }
         let side = dit.input_size / dit.patch_size;
-        let probe = tch::no_grad(|| {
-            teacher.feature_map(
-                &Tensor::zeros([1, 3, tc.input_size, tc.input_size], (Kind::Float, device)),
-                side,
-            )
-        })
-        .map_err(|e| {
+        let channels = teacher.map_channels(side).ok_or_else(|| {
             ModelError::invalid(
                 "repa.teacher",
                 cfg.teacher.display(),
-                &format!("a network with a {side}×{side} feature map for the {side}×{side} token grid ({e})"),
+                &format!(
+                    "a network with a {side}×{side} feature map for the {side}×{side} token grid"
+                ),
             )
         })?;
-        let channels = probe.size()[1];
         let (d, w) = (dit.hidden_size, cfg.projector_width);
         let projector = nn::seq()
             .add(nn::linear(&vs / "fc1", d, w, Default::default()))
@@ -182,7 +177,7 @@ impl Repa {
             projector,
             side,
             channels,
-            hidden: d,
+            parameters: w * (d + 1) + w * (w + 1) + channels * (w + 1),
             to_teacher: (a, b),
         })
     }
@@ -199,13 +194,6 @@ impl Repa {
 
     /// One line for the run's log: what is aligned to what.
     pub fn describe(&self) -> String {
-        let params: i64 = [
-            self.cfg.projector_width * (self.hidden + 1),
-            self.cfg.projector_width * (self.cfg.projector_width + 1),
-            self.channels * (self.cfg.projector_width + 1),
-        ]
-        .iter()
-        .sum();
         format!(
             "REPA: the tokens after block {} aligned to {}'s {}×{} map ({} channels), weight {}{}; projector {} parameters (training only, not saved with the model)",
             self.cfg.after_blocks,
@@ -218,7 +206,7 @@ impl Repa {
                 Some(s) => format!(", until step {s}"),
                 None => String::new(),
             },
-            params
+            self.parameters
         )
     }
 

@@ -418,19 +418,21 @@ pub fn save_model_folder<C: serde::Serialize>(
     ema: Option<&Ema>,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(ModelError::io(dir))?;
-    let all: BTreeMap<String, Tensor> = match ema {
+    // Training-only modules (REPA's projector) stay out of the model.
+    let keep = |name: &String| !name.starts_with(repa::PREFIX);
+    let model: BTreeMap<String, Tensor> = match ema {
         Some(ema) => ema
             .tensors()
             .iter()
+            .filter(|(name, _)| keep(name))
             .map(|(name, t)| (name.clone(), t.shallow_clone()))
             .collect(),
-        None => vs.variables().into_iter().collect(),
+        None => vs
+            .variables()
+            .into_iter()
+            .filter(|(name, _)| keep(name))
+            .collect(),
     };
-    // Training-only modules (REPA's projector) stay out of the model.
-    let model: BTreeMap<String, Tensor> = all
-        .into_iter()
-        .filter(|(name, _)| !name.starts_with(repa::PREFIX))
-        .collect();
     io::save_tensors(&dir.join("model.safetensors"), &model)?;
     io::write_json(&dir.join("config.json"), config)
 }

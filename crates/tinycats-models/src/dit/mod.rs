@@ -193,7 +193,9 @@ impl TinyDit {
         (out, tokens.expect("kept"))
     }
 
-    fn forward_net_keeping(
+    /// [`TinyDit::forward_net`], keeping the residual stream after `keep_after` blocks
+    /// when asked (not checked: see [`TinyDit::forward_net_with_tokens`]).
+    pub(crate) fn forward_net_keeping(
         &self,
         x: &Tensor,
         t: &Tensor,
