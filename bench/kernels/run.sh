@@ -4,13 +4,13 @@
 # check against the committed book, and tabulates what its chaotic steps declared stable
 # (values and claims) side by side, with the stopping steps of its training runs.
 #
-#   bash bench/kernels/run.sh [EXAMPLE]        # default 05_train_classifier
+#   bash bench/kernels/run.sh [EXAMPLE]        # default 06_train_classifier
 #
 # Writes bench/kernels/EXAMPLE.md (the table, the CPU, the date) and exits non-zero if any
-# setting failed its check. Takes about 2.5 minutes a setting for 05_train_classifier on 2 cores.
+# setting failed its check. Takes about 2.5 minutes a setting for 06_train_classifier on 2 cores.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-example="${1:-05_train_classifier}"
+example="${1:-06_train_classifier}"
 settings=(native avx2 sse41 mkl-compatible one-thread)
 raw="target/tinycats-book/out/${example}.stdout"
 keep="target/bench-kernels/${example}"

@@ -2,6 +2,12 @@
 
 use super::*;
 
+/// The bundled classifier, which judges the exercises' cats (as the quickstart used it).
+pub fn classifier() -> Result<Classifier> {
+    let repo = ModelRepo::resolve(&workspace_root().join(CONFIG.repo).to_string_lossy(), false)?;
+    Ok(Classifier::load(repo.file(CLASSIFIER_ONNX)?)?)
+}
+
 // ANCHOR: exercise_steps
 pub fn steps(g: &mut Loaded, judge: &mut Classifier) -> Result<()> {
     step("exercise_steps");

@@ -23,11 +23,6 @@ pub fn row_labels(cfg: &DitConfig, breeds: &[i64]) -> Vec<String> {
         .collect()
 }
 
-/// The first four samples of breed `b` (breed-major, `per_breed` each) side by side.
-pub fn tiles_of(samples: &[RgbImage], b: usize, per_breed: usize) -> RgbImage {
-    tinycats_plot::side_by_side(&samples[b * per_breed..][..4.min(per_breed)], 2)
-}
-
 /// A grid of zoomed tiles, `cols` per row, with its labels and title.
 fn grid(
     tiles: &[RgbImage],
@@ -168,35 +163,6 @@ pub fn variations(tiles: &[RgbImage], breed: &str) -> Result<RgbImage> {
         vec![],
         format!("{} variations of {breed}", tiles.len()),
     )
-}
-
-/// The breed fidelity of each guidance scale: the mean over breeds and the weakest breed's,
-/// with the `sampler`'s own scale marked.
-pub fn fidelity_against_guidance(
-    scales: &[f64],
-    mean: &[f64],
-    weakest: &[f64],
-    sampler: &SampleOptions,
-) -> Result<RgbImage> {
-    let points = |ys: &[f64]| -> Vec<(f64, f64)> {
-        scales
-            .iter()
-            .zip(ys)
-            .map(|(&w, &y)| (w, 100.0 * y))
-            .collect()
-    };
-    let [from, to] = sampler.guidance_interval;
-    let chart = LineChart::new(
-        format!("breed fidelity against the guidance scale (guidance at t in [{from}, {to}])"),
-        "guidance scale w",
-        "the classifier agrees (%)",
-    )
-    .series("mean over the classes", points(mean))
-    .series("the weakest class", points(weakest))
-    .marker(sampler.cfg_scale, "default")
-    .y_range(0.0, 100.0)
-    .legend(Corner::LowerRight);
-    Ok(chart.render(640, 360)?)
 }
 
 /// Two breeds blended, one column per blend weight.

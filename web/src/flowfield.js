@@ -1,5 +1,5 @@
 // The exact marginal velocity of a set of 2-D points, as the flow-matching chapter's
-// `exact_velocity` (examples/08_flow_matching_from_scratch/network.rs) computes it:
+// `exact_velocity` (examples/09_flow_matching_from_scratch/network.rs) computes it:
 //
 //   v*(x, t) = (E[x1 | x_t = x] − x) / (1 − t),  x_t ~ N(t·x1, (1 − t)²·I),
 //

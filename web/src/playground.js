@@ -1,5 +1,5 @@
 // The flow-matching chapter's playground: the chapter's toy velocity network, exported to
-// ONNX by `examples/08_flow_matching_from_scratch` (step `playground`), runs on ONNX Runtime
+// ONNX by `examples/09_flow_matching_from_scratch` (step `playground`), runs on ONNX Runtime
 // Web in this tab. The reader picks the class, the guidance, the steps, the solver and a
 // time t, and watches the particles, their trajectories and the learned field, beside the
 // exact field of the same points carrying the same noise. Nothing leaves the machine.

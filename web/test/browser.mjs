@@ -36,15 +36,15 @@ const root = resolve(new URL("../..", import.meta.url).pathname);
 const demoDir = join(bookDir, "demo");
 
 /**
- * The reference: what `examples/07_try_in_browser/main.rs` drew with the Rust runtime, per graph,
+ * The reference: what `examples/08_try_in_browser/main.rs` drew with the Rust runtime, per graph,
  * with the bundled generator's recorded sampler (the manifest's, as the page starts with).
  */
 const MANIFEST = JSON.parse(readFileSync(join(demoDir, "models/manifest.json")));
 const SAMPLER = MANIFEST.sampler;
 const REFERENCE = { breed: "Siamese", seed: 0, steps: SAMPLER.steps, guidance: SAMPLER.cfg_scale };
 const REFERENCE_IMAGE = {
-  "int8-dynamic": "images/07_try_in_browser/siamese_seed0_int8.png",
-  fp32: "images/07_try_in_browser/siamese_seed0_fp32.png",
+  "int8-dynamic": "images/08_try_in_browser/siamese_seed0_int8.png",
+  fp32: "images/08_try_in_browser/siamese_seed0_fp32.png",
 };
 /**
  * How far the page's pixels may land from the Rust runtime's, in 8-bit levels. The noise is
@@ -58,12 +58,12 @@ const TOLERANCE = {
   "int8-dynamic": { maxAbs: 64, meanAbs: 6.0 },
 };
 /**
- * A permalink and its cat: the link `examples/07_try_in_browser/main.rs` printed (step
+ * A permalink and its cat: the link `examples/08_try_in_browser/main.rs` printed (step
  * `permalink`: another breed, seed, place in its batch and sampler than the reference's) and
  * the image it drew with the Rust runtime's fp32 graph.
  */
-const PERMALINK_SNAPSHOT = join(root, "book/outputs/07_try_in_browser/permalink.snap");
-const PERMALINK_IMAGE = "images/07_try_in_browser/permalink_fp32.png";
+const PERMALINK_SNAPSHOT = join(root, "book/outputs/08_try_in_browser/permalink.snap");
+const PERMALINK_IMAGE = "images/08_try_in_browser/permalink_fp32.png";
 /** Our JavaScript and ONNX Runtime Web's, gzipped; the WebAssembly runtime and models apart. */
 const CODE_BUDGET_GZ = 1 << 20;
 /**

@@ -22,8 +22,9 @@
 //!   compiled 19 s slower;
 //! - the book's two tools installed into one target folder (59 s, as apart) or at the same
 //!   time (63 s);
-//! - two examples at once (`--jobs 2`): 02 and 08 took 240 s together, against 133 s one
-//!   after the other (each one's libtorch threads wait on the other's).
+//! - two examples at once (`--jobs 2`): generation and flow matching (then numbered 02 and
+//!   08) took 240 s together, against 133 s one after the other (each one's libtorch threads
+//!   wait on the other's).
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -411,7 +411,7 @@ fn check_example_sizes(
     Ok(())
 }
 
-/// The number an example's name starts with (`05_train_classifier` → 5); `None` for an
+/// The number an example's name starts with (`06_train_classifier` → 5); `None` for an
 /// unnumbered one such as the `my-cats` crate.
 fn reading_number(example: &str) -> Option<u32> {
     let (digits, rest) = example.split_once('_')?;

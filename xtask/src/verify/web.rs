@@ -30,7 +30,7 @@ pub const PERMALINK_SCREENSHOT: &str = "book/src/images/browser/permalink.png";
 pub const PLAYGROUND_SCREENSHOT: &str = "book/src/images/browser/playground.png";
 /// The example whose step `playground` writes the playground's files into
 /// `<its output folder>/playground/`.
-pub const PLAYGROUND_EXAMPLE: &str = "08_flow_matching_from_scratch";
+pub const PLAYGROUND_EXAMPLE: &str = "09_flow_matching_from_scratch";
 /// The bundle's folder inside the book's sources (git-ignored, rebuilt by every book build).
 pub const DEMO_DIR: &str = "book/src/demo";
 
