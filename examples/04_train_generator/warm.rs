@@ -7,7 +7,7 @@ use training::loader;
 // ANCHOR: warm_start
 /// The continued run: a few steps, at a tenth of the first run's learning rate, so that the
 /// GPU's training is kept and adapted rather than overwritten.
-const WARM_STEPS: u64 = 40;
+const WARM_STEPS: u64 = 20;
 const WARM_LR: f64 = 1e-4;
 
 pub fn warm_start(setup: &Setup) -> Result<()> {
@@ -34,10 +34,10 @@ pub fn warm_start(setup: &Setup) -> Result<()> {
         lr: WARM_LR,
         min_lr: WARM_LR / 10.0,
         warmup_steps: 5,
-        eval_every: 20,
-        log_every: 20,
+        eval_every: 10,
+        log_every: 10,
         checkpoint_every: WARM_STEPS,
-        preview_every: Some(20),
+        preview_every: Some(10),
         ..setup.run.trainer.clone()
     };
     let (mut train, mut val) = (

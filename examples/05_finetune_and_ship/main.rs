@@ -113,7 +113,7 @@ bf16 = false
 "#,
     judge_samples: 16,
     coat_radius: 40.0,
-    old_breed_samples: 4,
+    old_breed_samples: 2,
     timing_reps: 3,
     sampler: SampleOptions {
         steps: 20,
