@@ -7,7 +7,7 @@
 //! `figures.rs`.
 //!
 //! Run it with `cargo run --release --example 04_train_generator`.
-// verify-docs: timeout_s = 420, budget_s = 300
+// verify-docs: timeout_s = 420, budget_s = 60
 
 mod exercises;
 mod figures;

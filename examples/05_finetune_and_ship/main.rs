@@ -7,7 +7,7 @@
 //! `exercises.rs`, and the plotting helpers in `figures.rs`.
 //!
 //! Run it with `cargo run --release --example 05_finetune_and_ship`.
-// verify-docs: timeout_s = 420, budget_s = 300
+// verify-docs: timeout_s = 420, budget_s = 60
 
 mod exercises;
 mod figures;

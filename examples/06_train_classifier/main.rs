@@ -11,7 +11,7 @@
 //! helpers in `figures.rs`.
 //!
 //! Run it with `cargo run --release --example 06_train_classifier`.
-// verify-docs: timeout_s = 300, budget_s = 180
+// verify-docs: timeout_s = 300, budget_s = 60
 
 mod exercises;
 mod figures;

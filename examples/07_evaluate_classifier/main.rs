@@ -8,7 +8,7 @@
 //! and plotting helpers in `figures.rs`.
 //!
 //! Run it with `cargo run --release --example 07_evaluate_classifier`.
-// verify-docs: timeout_s = 300, budget_s = 90
+// verify-docs: timeout_s = 300, budget_s = 60
 
 mod exercises;
 mod figures;

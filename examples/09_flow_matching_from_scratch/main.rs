@@ -15,7 +15,7 @@
 //! measures in `toy.rs`, and the drawing of every figure in `figures.rs`.
 //!
 //! Run it with `cargo run --release --example 09_flow_matching_from_scratch`.
-// verify-docs: timeout_s = 300, budget_s = 120
+// verify-docs: timeout_s = 300, budget_s = 60
 
 mod exercises;
 mod figures;
