@@ -224,34 +224,31 @@ impl Default for LoaderConfig {
     }
 }
 
-/// The decoded images a loader keeps, up to its byte budget: each slot is filled the first
-/// time its image is loaded, and read by every later epoch.
+/// A loader's source and the decoded images it keeps, up to its byte budget: each slot is
+/// filled the first time its image is loaded, and read by every later epoch.
 struct Kept {
+    source: Source,
     images: Vec<OnceLock<image::RgbImage>>,
     bytes: AtomicUsize,
     budget: usize,
 }
 
 impl Kept {
-    fn new(len: usize, budget: usize) -> Self {
+    fn new(source: Source, budget: usize) -> Self {
         Kept {
-            images: (0..len).map(|_| OnceLock::new()).collect(),
+            images: (0..source.len()).map(|_| OnceLock::new()).collect(),
+            source,
             bytes: AtomicUsize::new(0),
             budget,
         }
     }
 
-    /// Image `i` of `source`: kept from an earlier load, or loaded now (and kept if it fits).
-    fn get<'a>(
-        &'a self,
-        source: &Source,
-        i: usize,
-        limits: &DecodeLimits,
-    ) -> Result<Cow<'a, image::RgbImage>> {
+    /// Image `i`: kept from an earlier load, or loaded now (and kept if it fits).
+    fn get(&self, i: usize, limits: &DecodeLimits) -> Result<Cow<'_, image::RgbImage>> {
         if let Some(image) = self.images[i].get() {
             return Ok(Cow::Borrowed(image));
         }
-        let image = source.load(i, limits)?;
+        let image = self.source.load(i, limits)?;
         let size = image.as_raw().len();
         if self.bytes.fetch_add(size, Ordering::Relaxed) + size > self.budget {
             self.bytes.fetch_sub(size, Ordering::Relaxed);
@@ -296,7 +293,6 @@ impl Drop for Worker {
 
 /// Yields [`Batch`]es, epoch after epoch. See the module docs for an example.
 pub struct Loader {
-    source: Arc<Source>,
     kept: Arc<Kept>,
     cfg: LoaderConfig,
     state: LoaderState,
@@ -306,7 +302,7 @@ pub struct Loader {
 impl std::fmt::Debug for Loader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Loader")
-            .field("len", &self.source.len())
+            .field("len", &self.kept.source.len())
             .field("cfg", &self.cfg)
             .field("state", &self.state)
             .field("prefetching", &self.worker.is_some())
@@ -327,7 +323,6 @@ fn epoch_order(n: usize, seed: u64, epoch: u64, shuffle: bool) -> Vec<usize> {
 /// Builds batch `b` of an epoch whose sample order is `order`. A pure function of its
 /// inputs: per-sample randomness is keyed by (seed, epoch, position), never by thread.
 fn make_batch(
-    source: &Source,
     kept: &Kept,
     cfg: &LoaderConfig,
     order: &[usize],
@@ -345,7 +340,7 @@ fn make_batch(
         .try_for_each(|(out, (k, &i))| -> Result<()> {
             let key = derive(cfg.seed, &[epoch, (start + k) as u64]);
             let mut rng = ChaCha8Rng::seed_from_u64(key);
-            let img = kept.get(source, i, &cfg.limits)?;
+            let img = kept.get(i, &cfg.limits)?;
             augment_into(
                 &img,
                 cfg.image_size,
@@ -356,9 +351,9 @@ fn make_batch(
             );
             Ok(())
         })?;
-    let labels: Vec<i64> = idx.iter().map(|&i| source.label(i) as i64).collect();
+    let labels: Vec<i64> = idx.iter().map(|&i| kept.source.label(i) as i64).collect();
     let shape = [idx.len(), 3, s, s];
-    let num_classes = source.num_classes();
+    let num_classes = kept.source.num_classes();
     let soft_targets = cfg.augment.mixing.as_ref().and_then(|m| {
         let mut rng = ChaCha8Rng::seed_from_u64(derive(cfg.seed ^ MIX_STREAM, &[epoch, b as u64]));
         mix_batch(&mut images, shape, &labels, num_classes, m, &mut rng)
@@ -424,23 +419,22 @@ impl Loader {
                 batch: 0,
                 dataset_len: n,
             },
-            kept: Arc::new(Kept::new(n, cfg.keep_decoded)),
-            source: Arc::new(source),
+            kept: Arc::new(Kept::new(source, cfg.keep_decoded)),
             cfg,
             worker: None,
         })
     }
 
     pub fn len(&self) -> usize {
-        self.source.len()
+        self.kept.source.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.source.is_empty()
+        self.kept.source.is_empty()
     }
 
     pub fn num_classes(&self) -> usize {
-        self.source.num_classes()
+        self.kept.source.num_classes()
     }
 
     pub fn config(&self) -> &LoaderConfig {
@@ -448,7 +442,7 @@ impl Loader {
     }
 
     pub fn batches_per_epoch(&self) -> usize {
-        let (n, b) = (self.source.len(), self.cfg.batch_size);
+        let (n, b) = (self.kept.source.len(), self.cfg.batch_size);
         if self.cfg.drop_last {
             n / b
         } else {
@@ -463,14 +457,14 @@ impl Loader {
 
     /// Moves to a saved position; the next batch is the one that followed it.
     pub fn restore(&mut self, state: LoaderState) -> Result<()> {
-        if state.seed != self.cfg.seed || state.dataset_len != self.source.len() {
+        if state.seed != self.cfg.seed || state.dataset_len != self.kept.source.len() {
             return Err(DataError::State {
                 reason: format!(
                     "saved for seed {} and {} images, this loader has seed {} and {} images",
                     state.seed,
                     state.dataset_len,
                     self.cfg.seed,
-                    self.source.len()
+                    self.kept.source.len()
                 ),
                 fix: "resume with the same dataset and loader seed as the checkpointed run".into(),
             });
@@ -501,8 +495,7 @@ impl Loader {
     fn spawn(&self) -> Worker {
         let (tx, rx) = sync_channel(self.cfg.prefetch.max(1));
         let stop = Arc::new(AtomicBool::new(false));
-        let (source, kept, cfg, start, per_epoch) = (
-            Arc::clone(&self.source),
+        let (kept, cfg, start, per_epoch) = (
             Arc::clone(&self.kept),
             self.cfg,
             self.state,
@@ -511,7 +504,7 @@ impl Loader {
         let flag = Arc::clone(&stop);
         let handle = std::thread::Builder::new()
             .name("tinycats-prefetch".into())
-            .spawn(move || produce(&source, &kept, &cfg, start, per_epoch, &tx, &flag))
+            .spawn(move || produce(&kept, &cfg, start, per_epoch, &tx, &flag))
             .ok();
         Worker { rx, stop, handle }
     }
@@ -521,13 +514,12 @@ impl Loader {
     pub fn next_batch(&mut self) -> Result<Batch> {
         if self.cfg.prefetch == 0 {
             let order = epoch_order(
-                self.source.len(),
+                self.kept.source.len(),
                 self.cfg.seed,
                 self.state.epoch,
                 self.cfg.shuffle,
             );
             let batch = make_batch(
-                &self.source,
                 &self.kept,
                 &self.cfg,
                 &order,
@@ -564,7 +556,6 @@ impl Loader {
 }
 
 fn produce(
-    source: &Source,
     kept: &Kept,
     cfg: &LoaderConfig,
     start: LoaderState,
@@ -574,12 +565,12 @@ fn produce(
 ) {
     let mut at = start;
     loop {
-        let order = epoch_order(source.len(), cfg.seed, at.epoch, cfg.shuffle);
+        let order = epoch_order(kept.source.len(), cfg.seed, at.epoch, cfg.shuffle);
         while at.batch < per_epoch {
             if stop.load(Ordering::Relaxed) {
                 return;
             }
-            let batch = make_batch(source, kept, cfg, &order, at.epoch, at.batch);
+            let batch = make_batch(kept, cfg, &order, at.epoch, at.batch);
             if tx.send((at, batch)).is_err() {
                 return;
             }

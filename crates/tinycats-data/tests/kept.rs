@@ -2,7 +2,7 @@
 //! its batches are the ones a loader that decodes every time would give.
 
 use tinycats_data::augment::Augment;
-use tinycats_data::loaders::{ImageFolderOptions, image_folder};
+use tinycats_data::loaders::{Dataset, ImageFolderOptions, image_folder};
 use tinycats_data::{Loader, LoaderConfig, Source, SynthCats, SynthConfig};
 
 fn config(keep_decoded: usize) -> LoaderConfig {
@@ -17,16 +17,22 @@ fn config(keep_decoded: usize) -> LoaderConfig {
     }
 }
 
-#[test]
-fn a_later_epoch_reads_the_kept_images_and_gives_the_same_batches() -> anyhow::Result<()> {
+/// One 24-pixel SynthCats PNG per class in a temporary folder, as an image-folder dataset.
+fn thirteen_pngs() -> anyhow::Result<(tempfile::TempDir, Dataset)> {
     let dir = tempfile::tempdir()?;
     let synth = SynthCats::new(SynthConfig {
         size: 24,
         seed: 3,
         ..SynthConfig::default()
     })?;
-    synth.write_dataset(dir.path(), 1)?; // 13 PNGs
+    synth.write_dataset(dir.path(), 1)?;
     let ds = image_folder(dir.path(), &ImageFolderOptions::default())?;
+    Ok((dir, ds))
+}
+
+#[test]
+fn a_later_epoch_reads_the_kept_images_and_gives_the_same_batches() -> anyhow::Result<()> {
+    let (dir, ds) = thirteen_pngs()?;
     let mut kept = Loader::new(Source::Files(ds.clone()), config(usize::MAX))?;
     let mut fresh = Loader::new(Source::Files(ds.clone()), config(0))?;
     let per_epoch = kept.batches_per_epoch();
@@ -54,14 +60,7 @@ fn a_later_epoch_reads_the_kept_images_and_gives_the_same_batches() -> anyhow::R
 #[test]
 fn the_budget_bounds_what_is_kept() -> anyhow::Result<()> {
     // 13 images of 24 × 24 × 3 bytes; a budget for 5 of them keeps 5 and loads the rest anew.
-    let dir = tempfile::tempdir()?;
-    let synth = SynthCats::new(SynthConfig {
-        size: 24,
-        seed: 3,
-        ..SynthConfig::default()
-    })?;
-    synth.write_dataset(dir.path(), 1)?;
-    let ds = image_folder(dir.path(), &ImageFolderOptions::default())?;
+    let (dir, ds) = thirteen_pngs()?;
     let mut l = Loader::new(Source::Files(ds), config(5 * 24 * 24 * 3))?;
     for _ in 0..l.batches_per_epoch() {
         l.next_batch()?;

@@ -1,7 +1,8 @@
-//! REPA in the generator's training step. Its checks draw the same noise twice (the flow loss
-//! with and without the alignment term), so they run in their own test process under the
-//! RNG lock: libtorch's RNG is process-wide, and a unit test drawing in a parallel thread
-//! between the two draws made them differ (a CI run failed so).
+//! REPA in the generator's training step, and the teachers and settings it refuses. The step's
+//! checks draw the same noise twice (the flow loss with and without the alignment term), so
+//! they run in this test process under the RNG lock rather than among the unit tests:
+//! libtorch's RNG is process-wide, and a unit test drawing in a parallel thread between the
+//! two draws made them differ (a CI run failed so).
 
 use std::path::Path;
 
@@ -104,4 +105,49 @@ fn the_alignment_trains_the_early_blocks_and_stays_out_of_the_model_folder() {
     let out = dir.path().join("model");
     save_model_folder(&out, &cfg, &task.vs, None).unwrap();
     let (_vs, _model) = TinyDit::load(&out, Device::Cpu).expect("a plain TinyDiT folder");
+}
+
+#[test]
+fn a_teacher_that_does_not_fit_is_refused_with_what_to_do() {
+    // It initialises networks, which draws from the RNG the other test compares draws of.
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = DitConfig::micro();
+    let mut task = GeneratorTask::new(&cfg, TimeSampling::default(), Device::Cpu).unwrap();
+    let missing = dir.path().join("nowhere");
+    let err = task.enable_repa(&config(&missing)).unwrap_err().to_string();
+    assert!(
+        err.contains("repa.teacher") && err.contains("nowhere") && err.contains("train-features"),
+        "{err}"
+    );
+
+    // A 64-pixel teacher for a 16-pixel model.
+    let vs = nn::VarStore::new(Device::Cpu);
+    let big = FeatureNet::new(vs.root(), &FeatureNetConfig::default()).unwrap();
+    big.save(&vs, &dir.path().join("big")).unwrap();
+    let err = task
+        .enable_repa(&config(&dir.path().join("big")))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("16 px") && err.contains("64 px"), "{err}");
+
+    let bad = RepaConfig {
+        after_blocks: 3,
+        ..config(&missing)
+    };
+    let err = bad.validate(&cfg).unwrap_err().to_string();
+    assert!(
+        err.contains("repa.after_blocks") && err.contains("1..=2"),
+        "{err}"
+    );
+    let bad = RepaConfig {
+        weight: 0.0,
+        ..config(&missing)
+    };
+    assert!(
+        bad.validate(&cfg)
+            .unwrap_err()
+            .to_string()
+            .contains("repa.weight")
+    );
 }
