@@ -11,6 +11,14 @@
 //! train pin their own kernels to that AVX2 setting (`pin_portable_cpu_kernels`), so the
 //! first run already ran them as the second would: the second reruns the other examples.
 //!
+//! verify-docs builds the examples in the dev profile with the tests' features, so that they
+//! reuse every dependency and library the test build compiled: the release build of a cold
+//! run compiled all of them a second time, optimised (192 s of wall time on 2 cores,
+//! `cargo build --release --examples --timings`, 2026-12-07). The examples print and draw
+//! the same in both profiles (a full dev-profile verify-docs passed against the snapshots the
+//! release build wrote); the crates that do the per-pixel work are optimised in dev builds
+//! too (`Cargo.toml`).
+//!
 //! Tried on a cold 2-core Xeon and left out, because they did not make the run shorter
 //! (2026-12-06; each figure one measurement):
 //! - the tests in the release profile, to share the examples' build: the release test build
@@ -32,8 +40,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Args;
 
-/// The runtime's opt-in Hub download feature, on for CI's clippy and tests.
+/// The runtime's opt-in Hub download feature, on for CI's clippy, tests and examples.
 const DOWNLOAD: &str = "tinycats-runtime/download";
+
+/// The profile verify-docs builds the examples in here: the tests' own, so that the examples'
+/// build reuses every dependency and library the test build compiled (with the same features)
+/// instead of compiling all of them again optimised, which was the release build's 200 s of a
+/// cold run. They print and draw the same as the release build the chapters run; the
+/// Rust-heavy crate is optimised in dev builds too (see `Cargo.toml`).
+const EXAMPLES_PROFILE: &str = "dev";
 
 #[derive(Debug, Args)]
 pub struct CiArgs {
@@ -178,6 +193,8 @@ fn run_stages(args: &CiArgs, timings: &mut Vec<(String, Duration)>) -> Result<()
         stage("verify-docs", &mut || {
             crate::verify_docs(&crate::verify::VerifyArgs {
                 force: true,
+                profile: Some(EXAMPLES_PROFILE.into()),
+                features: Some(DOWNLOAD.into()),
                 ..Default::default()
             })
         })?;
@@ -185,6 +202,8 @@ fn run_stages(args: &CiArgs, timings: &mut Vec<(String, Duration)>) -> Result<()
             stage("verify-docs, AVX2", &mut || {
                 crate::verify_docs(&crate::verify::VerifyArgs {
                     force: true,
+                    profile: Some(EXAMPLES_PROFILE.into()),
+                    features: Some(DOWNLOAD.into()),
                     no_book: true,
                     isa: Some("avx2".into()),
                     ..Default::default()

@@ -69,6 +69,13 @@ pub struct VerifyArgs {
     /// Cargo features for the examples' build, e.g. `cuda`.
     #[arg(long)]
     pub features: Option<String>,
+    /// The cargo profile the examples are built with (default `release`, as the chapters run
+    /// them). `cargo xtask ci` builds them in `dev`, which shares every dependency with the
+    /// test build; they print and draw the same (Rust does not reorder floating-point
+    /// arithmetic at any optimisation level, and libtorch and ONNX Runtime are the same
+    /// libraries), only the timings differ.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
     /// Skip building the book with mdbook and checking its links (and the browser test).
     #[arg(long)]
     pub no_book: bool,
@@ -246,6 +253,14 @@ pub fn isa_env(name: Option<&str>) -> Vec<(String, String)> {
 
 /// Everything but the mdbook build: provenance, runs, outputs, images.
 pub fn verify(project: &Project, args: &VerifyArgs, problems: &mut Vec<Problem>) -> Result<()> {
+    if let Some(profile) = args.profile.as_deref().filter(|p| *p != "release") {
+        anyhow::ensure!(
+            !args.update,
+            "--update with --profile {profile}: the timing tables it writes are the ones the \
+             chapters quote, and a reader runs the examples with `--release`; accept new \
+             outputs without --profile (the outputs are the same in every profile)"
+        );
+    }
     let insta_env = outputs::insta_environment();
     if !insta_env.is_empty() {
         eprintln!(
@@ -296,6 +311,8 @@ fn run_examples(
     let mut cache = cache::Cache::load(project);
     let env = isa_env(args.isa.as_deref());
     let shared = cache::shared_digest(project, args.features.as_deref(), &env)?;
+    let profile = args.profile.as_deref().unwrap_or("release");
+    let profile_dir = run::profile_dir(profile);
     let mut jobs = Vec::new();
     let mut digests = BTreeMap::new();
     let mut skipped = Vec::new();
@@ -330,8 +347,12 @@ fn run_examples(
         digests.insert(ex.name.clone(), digest);
         let exe = match (&args.prebuilt, &ex.crate_dir) {
             (Some(dir), _) => dir.join(&ex.name),
-            (None, Some(_)) => project.target_dir().join("release").join(&ex.name),
-            (None, None) => project.target_dir().join("release/examples").join(&ex.name),
+            (None, Some(_)) => project.target_dir().join(profile_dir).join(&ex.name),
+            (None, None) => project
+                .target_dir()
+                .join(profile_dir)
+                .join("examples")
+                .join(&ex.name),
         };
         let out_dir = project.example_out_dir(&ex.name);
         jobs.push(run::Job {
@@ -363,6 +384,7 @@ fn run_examples(
     if args.prebuilt.is_none()
         && let Err(e) = run::build_examples(
             project.root(),
+            profile,
             args.features.as_deref(),
             &selected
                 .iter()

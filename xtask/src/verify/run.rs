@@ -89,14 +89,19 @@ pub struct Job {
     pub env: Vec<(String, String)>,
 }
 
-/// `cargo build --release --examples` in `root`, with `--bin <name>` for each crate
+/// `cargo build --profile <profile> --examples` in `root`, with `--bin <name>` for each crate
 /// example in `packages` (its own package's binary, built as a reader's crate is). One
 /// invocation, so that the crate examples share the examples' dependency builds instead of
 /// compiling them again with other features.
-pub fn build_examples(root: &Path, features: Option<&str>, packages: &[&str]) -> Result<()> {
+pub fn build_examples(
+    root: &Path,
+    profile: &str,
+    features: Option<&str>,
+    packages: &[&str],
+) -> Result<()> {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root)
-        .args(["build", "--release", "--examples"]);
+        .args(["build", "--profile", profile, "--examples"]);
     for p in packages {
         cmd.args(["--bin", p]);
     }
@@ -105,6 +110,16 @@ pub fn build_examples(root: &Path, features: Option<&str>, packages: &[&str]) ->
     }
     crate::run_cmd(&mut cmd)
         .context("building the examples failed (the compiler's errors are above)")
+}
+
+/// The folder under the target directory where cargo puts a profile's build: `dev` and `test`
+/// builds go to `debug`, the others to a folder named after the profile.
+pub fn profile_dir(profile: &str) -> &str {
+    match profile {
+        "dev" | "test" => "debug",
+        "bench" => "release",
+        other => other,
+    }
 }
 
 /// Runs every job, `jobs` at a time, and returns the runs in the jobs' order.
