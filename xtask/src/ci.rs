@@ -194,6 +194,7 @@ fn run_stages(args: &CiArgs, timings: &mut Vec<(String, Duration)>) -> Result<()
             crate::verify_docs(&crate::verify::VerifyArgs {
                 force: true,
                 profile: Some(EXAMPLES_PROFILE.into()),
+                workspace: true,
                 features: Some(DOWNLOAD.into()),
                 ..Default::default()
             })
@@ -203,6 +204,7 @@ fn run_stages(args: &CiArgs, timings: &mut Vec<(String, Duration)>) -> Result<()
                 crate::verify_docs(&crate::verify::VerifyArgs {
                     force: true,
                     profile: Some(EXAMPLES_PROFILE.into()),
+                    workspace: true,
                     features: Some(DOWNLOAD.into()),
                     no_book: true,
                     isa: Some("avx2".into()),

@@ -76,6 +76,12 @@ pub struct VerifyArgs {
     /// libraries), only the timings differ.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Build with `--workspace`: features resolved over every member, as `cargo test
+    /// --workspace` resolves them, so that the examples' build reuses the test build's
+    /// libraries (`cargo xtask ci`). Without it they resolve as a reader's `cargo run
+    /// --example` does.
+    #[arg(long, hide = true)]
+    pub workspace: bool,
     /// Skip building the book with mdbook and checking its links (and the browser test).
     #[arg(long)]
     pub no_book: bool,
@@ -385,6 +391,7 @@ fn run_examples(
         && let Err(e) = run::build_examples(
             project.root(),
             profile,
+            args.workspace,
             args.features.as_deref(),
             &selected
                 .iter()

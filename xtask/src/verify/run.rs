@@ -92,16 +92,23 @@ pub struct Job {
 /// `cargo build --profile <profile> --examples` in `root`, with `--bin <name>` for each crate
 /// example in `packages` (its own package's binary, built as a reader's crate is). One
 /// invocation, so that the crate examples share the examples' dependency builds instead of
-/// compiling them again with other features.
+/// compiling them again with other features. `workspace` adds `--workspace` and turns
+/// incremental compilation off: the features of every dependency and the settings of every
+/// library are then those of the test build of the whole workspace in `cargo xtask ci`
+/// (incremental compilation is part of what identifies a library's build).
 pub fn build_examples(
     root: &Path,
     profile: &str,
+    workspace: bool,
     features: Option<&str>,
     packages: &[&str],
 ) -> Result<()> {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root)
         .args(["build", "--profile", profile, "--examples"]);
+    if workspace {
+        cmd.arg("--workspace").env("CARGO_INCREMENTAL", "0");
+    }
     for p in packages {
         cmd.args(["--bin", p]);
     }
