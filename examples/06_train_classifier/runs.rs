@@ -90,12 +90,24 @@ pub fn curves(runs: &[Run]) -> Result<()> {
                 .iter()
                 .find(|r| r.step == step && r.val_loss.is_some())
         };
+        // The training loss of the steps since the previous validation, as the curve draws
+        // it: one step's loss depends on its batch (a mixed batch's is far higher).
+        let mean_train_loss = |step: u64| {
+            let since: Vec<f64> = metrics
+                .iter()
+                .filter(|r| r.step <= step && r.step + CONFIG.eval_every > step)
+                .map(|r| r.train_loss)
+                .collect();
+            since.iter().sum::<f64>() / since.len().max(1) as f64
+        };
         if let Some(best) = summary.best_step.and_then(at) {
-            train_loss_at_best.push(best.train_loss);
+            let train_loss = mean_train_loss(best.step);
+            train_loss_at_best.push(train_loss);
             println!(
-                "{name:<12} at its best step {}: train loss {:.3}, val loss {:.3}, val top-1 {:.3}",
+                "{name:<12} at its best step {}: train loss {train_loss:.3} (its last {} steps), \
+                 val loss {:.3}, val top-1 {:.3}",
                 best.step,
-                best.train_loss,
+                CONFIG.eval_every,
                 best.val_loss.unwrap_or(f64::NAN),
                 best.val_metrics.first().copied().unwrap_or(f64::NAN)
             );

@@ -87,6 +87,21 @@ impl ModuleT for BasicBlock {
     }
 }
 
+/// `x` with the same shape and values, its channels stored last (strides of `(N, H, W, C)`)
+/// on the CPU. oneDNN's convolutions work in that order there: given the default order,
+/// libtorch reorders every activation and gradient into it and back around each
+/// convolution; given this one, the convolutions, batch norms and ReLUs keep it and pass it
+/// on, backward too. Elsewhere `x` as it is.
+///
+/// # Shapes
+/// `(N, C, H, W)` → `(N, C, H, W)`
+pub fn channels_last(x: &Tensor) -> Tensor {
+    if x.device() != Device::Cpu || x.dim() != 4 {
+        return x.shallow_clone();
+    }
+    x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
+}
+
 /// The residual breed classifier.
 #[derive(Debug)]
 pub struct Classifier {
@@ -141,7 +156,7 @@ impl Classifier {
     /// # Shapes
     /// `(N, C, S, S)` normalised images → `(N, w_last, S/2^(stages−1), S/2^(stages−1))`
     pub fn features_t(&self, x: &Tensor, train: bool) -> Tensor {
-        let mut h = x
+        let mut h = channels_last(x)
             .apply(&self.stem_conv)
             .apply_t(&self.stem_bn, train)
             .relu(); // (N, w0, S, S)
@@ -195,6 +210,18 @@ pub fn classification_loss(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channels_last_keeps_shape_and_values_and_stores_channels_last() {
+        let x = Tensor::arange(2 * 3 * 4 * 5, (Kind::Float, Device::Cpu)).reshape([2, 3, 4, 5]);
+        let y = channels_last(&x);
+        assert_eq!(y.size(), x.size());
+        assert_eq!(y.stride(), vec![60, 1, 15, 3], "(N, H, W, C) strides");
+        assert!(y.equal(&x));
+        // What is not an image batch is passed on as it is.
+        let v = Tensor::arange(6, (Kind::Float, Device::Cpu)).reshape([2, 3]);
+        assert_eq!(channels_last(&v).stride(), vec![3, 1]);
+    }
 
     #[test]
     fn names_shapes_and_logits() {
