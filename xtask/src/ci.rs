@@ -43,11 +43,8 @@ use clap::Args;
 /// The runtime's opt-in Hub download feature, on for CI's clippy, tests and examples.
 const DOWNLOAD: &str = "tinycats-runtime/download";
 
-/// The profile verify-docs builds the examples in here: the tests' own, so that the examples'
-/// build reuses every dependency and library the test build compiled (with the same features)
-/// instead of compiling all of them again optimised, which was the release build's 200 s of a
-/// cold run. They print and draw the same as the release build the chapters run; the
-/// Rust-heavy crate is optimised in dev builds too (see `Cargo.toml`).
+/// The profile verify-docs builds the examples in here: the tests' own (why: the module's
+/// documentation above).
 const EXAMPLES_PROFILE: &str = "dev";
 
 #[derive(Debug, Args)]
@@ -190,25 +187,22 @@ fn run_stages(args: &CiArgs, timings: &mut Vec<(String, Duration)>) -> Result<()
     })?;
     stage("workflows", &mut || lint_workflows(&root))?;
     if !args.no_docs {
-        stage("verify-docs", &mut || {
-            crate::verify_docs(&crate::verify::VerifyArgs {
-                force: true,
-                profile: Some(EXAMPLES_PROFILE.into()),
-                workspace: true,
-                features: Some(DOWNLOAD.into()),
-                ..Default::default()
-            })
-        })?;
+        // Both runs build the examples as the test build built its libraries (see
+        // `EXAMPLES_PROFILE`); the second reuses the first's binaries.
+        let examples = crate::verify::VerifyArgs {
+            force: true,
+            profile: Some(EXAMPLES_PROFILE.into()),
+            workspace: true,
+            features: Some(DOWNLOAD.into()),
+            ..Default::default()
+        };
+        stage("verify-docs", &mut || crate::verify_docs(&examples))?;
         if !args.no_avx2 {
             stage("verify-docs, AVX2", &mut || {
                 crate::verify_docs(&crate::verify::VerifyArgs {
-                    force: true,
-                    profile: Some(EXAMPLES_PROFILE.into()),
-                    workspace: true,
-                    features: Some(DOWNLOAD.into()),
                     no_book: true,
                     isa: Some("avx2".into()),
-                    ..Default::default()
+                    ..examples.clone()
                 })
             })?;
         }
