@@ -84,7 +84,7 @@ const CONFIG: Config = Config {
     points_per_class: 2000,
     jitter: 0.03,
     hidden: 256,
-    steps: 8000,
+    steps: 5000,
     batch: 256,
     lr: 3e-3,
     ema_decay: 0.999,
