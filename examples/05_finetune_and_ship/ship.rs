@@ -120,7 +120,8 @@ pub fn quantize(m: &Merged, work: &Path) -> Result<String> {
     step("quantize");
     // The RMSE of int8 against fp32 is a small difference between two runs of a model that
     // was itself trained with this CPU's float rounding: it moves by up to 12 % between
-    // AVX-512 and AVX2 kernels (0.0084 vs 0.0074), so the book accepts 15 % here.
+    // AVX-512 and AVX2 kernels (0.0155 vs 0.0140; 0.0084 vs 0.0074 on an earlier fine-tune),
+    // so the book accepts 15 % here.
     tolerance(Tolerance::relative(0.15));
     let (onnx, new_class) = (m.dir.join("model.onnx"), m.new_class);
     let mut rows = Vec::new();
