@@ -7,7 +7,7 @@ use training::loader;
 // ANCHOR: warm_start
 /// The continued run: a few steps, at a tenth of the first run's learning rate, so that the
 /// GPU's training is kept and adapted rather than overwritten.
-const WARM_STEPS: u64 = 20;
+const WARM_STEPS: u64 = 10;
 const WARM_LR: f64 = 1e-4;
 
 pub fn warm_start(setup: &Setup) -> Result<()> {
