@@ -9,7 +9,7 @@
 //! and plotting helpers in `figures.rs`.
 //!
 //! Run it with `cargo run --release --example 01_quickstart_classification`.
-// verify-docs: timeout_s = 120, budget_s = 60
+// verify-docs: timeout_s = 120, budget_s = 60, libtorch = false
 
 mod exercises;
 mod figures;

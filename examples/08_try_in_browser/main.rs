@@ -6,7 +6,7 @@
 //! `main` runs the steps in the chapter's order, each one function below.
 //!
 //! Run it with `cargo run --release --example 08_try_in_browser` after `cargo xtask setup`.
-// verify-docs: timeout_s = 120, budget_s = 40
+// verify-docs: timeout_s = 120, budget_s = 40, libtorch = false
 
 // ANCHOR: uses
 use anyhow::Result;

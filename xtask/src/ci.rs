@@ -9,7 +9,9 @@
 //! training steps: their declared stable values, claims and the structure of their curves),
 //! so the book passes on every x86-64 CPU, not only the one that wrote it. The chapters that
 //! train pin their own kernels to that AVX2 setting (`pin_portable_cpu_kernels`), so the
-//! first run already ran them as the second would: the second reruns the other examples.
+//! first run already ran them as the second would; the examples that compute with ONNX
+//! Runtime alone (`libtorch = false` on their `// verify-docs:` line) are out of these
+//! settings' reach. The second run reruns the others.
 //!
 //! verify-docs builds the examples in the dev profile with the tests' features, so that they
 //! reuse every dependency and library the test build compiled: the release build of a cold

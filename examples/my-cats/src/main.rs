@@ -4,7 +4,7 @@
 //! Built and run by `cargo xtask verify-docs` like the book's other examples, as its own
 //! package (`cargo run --release -p my-cats`), so the page "Your own crate" shows what a
 //! crate that depends on tinycats really prints.
-// verify-docs: timeout_s = 120, budget_s = 30
+// verify-docs: timeout_s = 120, budget_s = 30, libtorch = false
 
 // ANCHOR: uses
 use anyhow::Result;

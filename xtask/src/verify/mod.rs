@@ -323,6 +323,7 @@ fn run_examples(
     let mut digests = BTreeMap::new();
     let mut skipped = Vec::new();
     let mut same_kernels = Vec::new();
+    let mut without_libtorch = Vec::new();
     for ex in &selected {
         let source = std::fs::read_to_string(&ex.path)?;
         if args.isa.as_deref() == Some(PINNED_IN_PROCESS) && pins_its_kernels(&source) {
@@ -340,6 +341,10 @@ fn run_examples(
                 continue;
             }
         };
+        if args.isa.is_some() && !limits.libtorch {
+            without_libtorch.push(ex.name.clone());
+            continue;
+        }
         let source_path = ex
             .crate_dir
             .as_ref()
@@ -375,6 +380,15 @@ fn run_examples(
              themselves (`pin_portable_cpu_kernels` in `main`), so this run would compute what \
              every other run of theirs does: {}",
             same_kernels.join(", ")
+        );
+    }
+    if !without_libtorch.is_empty() {
+        eprintln!(
+            "verify-docs: not rerun under `--kernels {}`, which reaches libtorch, MKL and \
+             oneDNN only: they compute with ONNX Runtime alone (`libtorch = false` on their \
+             `// verify-docs:` line): {}",
+            args.isa.as_deref().unwrap_or_default(),
+            without_libtorch.join(", ")
         );
     }
     if !skipped.is_empty() {

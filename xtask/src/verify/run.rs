@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use regex::Regex;
 
 /// Per-example settings, from a `// verify-docs: timeout_s = 600, budget_s = 120` line in
-/// the example's source.
+/// the example's source (and `libtorch = false` where it applies).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
     /// The run is killed after this long.
@@ -21,6 +21,13 @@ pub struct Limits {
     /// example aims at a minute on 2 cores, so that CI and a reader's first run stay short;
     /// the examples still over it say so in every verify-docs run.
     pub budget: Duration,
+    /// Whether the example computes anything with libtorch. The kernel settings of
+    /// `--kernels` reach libtorch, MKL and oneDNN only (ONNX Runtime chooses its own kernels
+    /// from the CPU), so an example declared `libtorch = false` computes the same under every
+    /// setting and is not rerun under one. Declare it only for an example whose profile shows
+    /// no libtorch work (`perf record`, then `perf report --sort dso`: nothing in
+    /// `libtorch_cpu.so` beyond its start-up registrations).
+    pub libtorch: bool,
 }
 
 pub const DEFAULT_TIMEOUT_S: u64 = 300;
@@ -30,6 +37,7 @@ impl Limits {
         let mut limits = Limits {
             timeout: Duration::from_secs(DEFAULT_TIMEOUT_S),
             budget: Duration::from_secs(DEFAULT_TIMEOUT_S),
+            libtorch: true,
         };
         let re = Regex::new(r"^\s*//!?\s*verify-docs:\s*(.*)$").unwrap();
         for line in source.lines() {
@@ -38,15 +46,24 @@ impl Limits {
                 let (key, value) = pair
                     .split_once('=')
                     .with_context(|| format!("`{pair}`: expected key = value"))?;
-                let secs: u64 = value
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("`{}`: not a number of seconds", value.trim()))?;
+                let value = value.trim();
+                let secs = || -> Result<Duration> {
+                    let secs: u64 = value
+                        .parse()
+                        .with_context(|| format!("`{value}`: not a number of seconds"))?;
+                    Ok(Duration::from_secs(secs))
+                };
                 match key.trim() {
-                    "timeout_s" => limits.timeout = Duration::from_secs(secs),
-                    "budget_s" => limits.budget = Duration::from_secs(secs),
+                    "timeout_s" => limits.timeout = secs()?,
+                    "budget_s" => limits.budget = secs()?,
+                    "libtorch" => {
+                        limits.libtorch = value
+                            .parse()
+                            .with_context(|| format!("`{value}`: not true or false"))?
+                    }
                     other => anyhow::bail!(
-                        "unknown verify-docs setting `{other}` (known: timeout_s, budget_s)"
+                        "unknown verify-docs setting `{other}` (known: timeout_s, budget_s, \
+                         libtorch)"
                     ),
                 }
             }
@@ -343,9 +360,14 @@ mod tests {
             l,
             Limits {
                 timeout: Duration::from_secs(600),
-                budget: Duration::from_secs(120)
+                budget: Duration::from_secs(120),
+                libtorch: true,
             }
         );
+        let ort = Limits::from_source("// verify-docs: budget_s = 60, libtorch = false").unwrap();
+        assert!(!ort.libtorch);
+        let err = Limits::from_source("// verify-docs: libtorch = no").unwrap_err();
+        assert!(err.to_string().contains("not true or false"), "{err}");
         assert_eq!(
             Limits::from_source("fn main() {}").unwrap().timeout,
             Duration::from_secs(DEFAULT_TIMEOUT_S)
