@@ -99,17 +99,29 @@ impl PerBreedAccuracy {
         accs.iter().sum::<f64>() / accs.len().max(1) as f64
     }
 
-    /// One line per breed — accuracy, hits of total, and the breed it is most often taken
-    /// for — then `what: mean over breeds, overall`: the report of `tinycats eval` and the
-    /// book alike.
+    /// One line per breed — accuracy, hits of total, and the breeds it is taken for, most
+    /// often first (up to [`TABLE_CONFUSIONS`], then `…`) — then `what: mean over breeds,
+    /// overall`: the report of `tinycats eval` and the book alike.
     pub fn table(&self, what: &str) -> String {
         let mut out = String::new();
         for (i, name) in self.class_names.iter().enumerate() {
             let (hit, total) = self.counts[i];
-            let confused = self
-                .most_confused_with(i)
-                .map(|(j, c)| format!("  (else mostly {} ×{c})", self.class_names[j]))
-                .unwrap_or_default();
+            let taken_for = self.confusions(i);
+            let confused = if taken_for.is_empty() {
+                String::new()
+            } else {
+                let shown: Vec<String> = taken_for
+                    .iter()
+                    .take(TABLE_CONFUSIONS)
+                    .map(|&(j, c)| format!("{} ×{c}", self.class_names[j]))
+                    .collect();
+                let more = if taken_for.len() > TABLE_CONFUSIONS {
+                    ", …"
+                } else {
+                    ""
+                };
+                format!("  (else {}{more})", shown.join(", "))
+            };
             let line = format!(
                 "{name:<18} {:>6.1}%  {hit:>4}/{total:<4}{confused}",
                 100.0 * self.of(i).unwrap_or(0.0)
@@ -127,15 +139,31 @@ impl PerBreedAccuracy {
 
     /// The breed this breed is most often mistaken for, with the count.
     pub fn most_confused_with(&self, i: usize) -> Option<(usize, usize)> {
-        self.confusion
-            .get(i)?
-            .iter()
-            .enumerate()
-            .filter(|&(j, &c)| j != i && c > 0)
-            .max_by_key(|&(j, &c)| (c, std::cmp::Reverse(j)))
-            .map(|(j, &c)| (j, c))
+        self.confusions(i).first().copied()
+    }
+
+    /// Every breed this breed is mistaken for, with the count: most often first, ties in
+    /// label order.
+    pub fn confusions(&self, i: usize) -> Vec<(usize, usize)> {
+        let mut taken_for: Vec<(usize, usize)> = self
+            .confusion
+            .get(i)
+            .map(|row| {
+                row.iter()
+                    .enumerate()
+                    .filter(|&(j, &c)| j != i && c > 0)
+                    .map(|(j, &c)| (j, c))
+                    .collect()
+            })
+            .unwrap_or_default();
+        taken_for.sort_by_key(|&(j, c)| (std::cmp::Reverse(c), j));
+        taken_for
     }
 }
+
+/// How many of a breed's confusions a line of [`PerBreedAccuracy::table`] names: with one
+/// miss of each kind, naming only the first would read as if it were typical.
+pub const TABLE_CONFUSIONS: usize = 3;
 
 #[cfg(test)]
 mod tests {
@@ -162,9 +190,25 @@ mod tests {
         assert_eq!(r.most_confused_with(1), None);
         let table = r.table("top-1");
         assert!(
-            table.contains("(else mostly")
+            table.contains("(else b2 ×1)")
                 && table.ends_with("87.50% (mean over breeds), 80.00% overall"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn a_line_names_the_confusions_most_often_first_and_at_most_three() {
+        // Breed 0: 2 right; taken for breed 3 twice, then for 1, 2 and 4 once each.
+        let r = report(vec![
+            vec![2, 1, 1, 2, 1],
+            vec![0, 1, 0, 0, 0],
+            vec![0, 0, 1, 0, 0],
+            vec![0, 0, 0, 1, 0],
+            vec![0, 0, 0, 0, 1],
+        ]);
+        assert_eq!(r.confusions(0), vec![(3, 2), (1, 1), (2, 1), (4, 1)]);
+        assert!(r.confusions(1).is_empty());
+        let first = r.table("top-1").lines().next().unwrap().to_owned();
+        assert!(first.ends_with("(else b3 ×2, b1 ×1, b2 ×1, …)"), "{first}");
     }
 }
