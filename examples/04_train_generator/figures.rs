@@ -40,8 +40,13 @@ pub fn lr_schedule(lr: Vec<(f64, f64)>) -> Result<RgbImage> {
 }
 
 /// The preview grids the trainer wrote into `dir` (`step-00000100.png`…), one row each,
-/// labelled with their step, magnified `scale` times; and how many there are.
-pub fn preview_grids(dir: &Path, title: &str, scale: u32) -> Result<(usize, RgbImage)> {
+/// labelled with their step, magnified `scale` times; how many there are, and the picture's
+/// text (title and row labels).
+pub fn preview_grids(
+    dir: &Path,
+    title: &str,
+    scale: u32,
+) -> Result<(usize, RgbImage, Vec<String>)> {
     let mut rows = Vec::new();
     let mut labels = Vec::new();
     for file in list_dir(dir)? {
@@ -55,9 +60,8 @@ pub fn preview_grids(dir: &Path, title: &str, scale: u32) -> Result<(usize, RgbI
     let grid = ImageGrid::new(1)
         .scale(scale)
         .row_labels(labels)
-        .title(title)
-        .render(&rows)?;
-    Ok((rows.len(), grid))
+        .title(title);
+    Ok((rows.len(), grid.render(&rows)?, grid.texts()))
 }
 
 /// Three rows of `columns` samples, `(N, 3, H, W)` each: the raw weights', the EMA's, and

@@ -177,7 +177,7 @@ pub fn previews(trained: &Trained) -> Result<()> {
     step("previews");
     let title = "preview samples during training (EMA weights, same noise)";
     let samples = trained.run_dir.join("samples");
-    let (grids, picture) = figures::preview_grids(&samples, title, 2)?;
+    let (grids, picture, _) = figures::preview_grids(&samples, title, 2)?;
     let path = save_png(&picture, out_dir().join("previews.png"))?;
     println!("{grids} preview grids");
     println!("saved        {}", display_path(&path));

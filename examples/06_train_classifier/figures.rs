@@ -40,7 +40,12 @@ pub fn augmentation(rows: &[Tensor], norm: &Normalize) -> Result<RgbImage> {
 /// run draws the same frame, whatever its losses), with each run's best step marked.
 /// `runs`: each run's name, its `metrics.csv` rows and its best step; training values are
 /// averaged over each validation interval of `eval_every` steps, so they line up with val.
-pub fn training_curves(runs: &[(&str, &[Row], Option<u64>)], eval_every: u64) -> Result<RgbImage> {
+/// Returns the figure and its text (titles, axes, legends), which does not depend on the runs'
+/// numbers.
+pub fn training_curves(
+    runs: &[(&str, &[Row], Option<u64>)],
+    eval_every: u64,
+) -> Result<(RgbImage, Vec<String>)> {
     let evals = |m: &[Row], f: &dyn Fn(&Row) -> Option<f64>| -> Vec<(f64, f64)> {
         m.iter()
             .filter_map(|r| f(r).map(|v| (r.step as f64, v)))
@@ -73,8 +78,6 @@ pub fn training_curves(runs: &[(&str, &[Row], Option<u64>)], eval_every: u64) ->
             accuracy = accuracy.marker(best as f64, format!("best, {name}"));
         }
     }
-    Ok(side_by_side(
-        &[loss.render(480, 480)?, accuracy.render(480, 480)?],
-        8,
-    ))
+    let figure = side_by_side(&[loss.render(480, 480)?, accuracy.render(480, 480)?], 8);
+    Ok((figure, [loss.texts(), accuracy.texts()].concat()))
 }

@@ -74,9 +74,9 @@ pub fn curves(runs: &[Run]) -> Result<()> {
         .iter()
         .map(|r| (r.name, r.metrics.as_slice(), r.summary.best_step))
         .collect();
-    let figure = figures::training_curves(&logs, CONFIG.eval_every)?;
+    let (figure, text) = figures::training_curves(&logs, CONFIG.eval_every)?;
     let path = save_png(&figure, out_dir().join("curves.png"))?;
-    chaotic_image(&path, "curves of chaotic training runs");
+    chaotic_image(&path, "curves of chaotic training runs", &text);
     let mut train_loss_at_best = Vec::new();
     for Run {
         name,

@@ -661,3 +661,41 @@ fn a_chaotic_image_is_compared_by_structure_not_pixels() {
     write_png(&f.root().join("new.png"), framed(8));
     one_problem(&f.verify(), &["plot.png", "its layout changed"]);
 }
+
+#[test]
+fn a_chaotic_image_whose_text_changed_is_caught() {
+    // The structure test lets a relabelled legend through (a few letters are a small share of
+    // a figure's skeleton); the text the example declares with the image does not.
+    let plain = |_: u32, _: u32| [255, 255, 255];
+    let (f, _) = with_image(plain, plain);
+    let md = fs::read_to_string(f.root().join("book/src/ch.md")).unwrap();
+    let example = |label: &str| {
+        format!(
+            "echo '{MARK} main'; echo 'hello 42'; cp {}/new.png \"$TINYCATS_OUT_DIR/plot.png\"; \
+             echo '@@tinycats-chaotic-image plot.png curves of a chaotic run'; \
+             printf '@@tinycats-image-text plot.png\\tloss\\t{label}\\n'",
+            f.root().display()
+        )
+    };
+    f.example("ex", &["main"], &example("as rendered: val"));
+    f.chapter(&md);
+    let dir = f.root().join("book/outputs/ex/stable");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("main.snap"),
+        "---\nsource: xtask/src/verify/outputs.rs\n---\ntext of plot.png: loss | as rendered: val\n",
+    )
+    .unwrap();
+    let problems = f.verify();
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    f.example("ex", &["main"], &example("as rendered: validation"));
+    one_problem(
+        &f.verify(),
+        &[
+            "book/outputs/ex/stable/main.snap",
+            "the text plot.png writes changed",
+            "as rendered: validation",
+        ],
+    );
+}

@@ -150,6 +150,9 @@ pub const CHAOTIC_MARKER: &str = "@@tinycats-chaotic ";
 /// The prefix of the marker line that [`chaotic_image`] prints.
 pub const CHAOTIC_IMAGE_MARKER: &str = "@@tinycats-chaotic-image ";
 
+/// The prefix of the marker line that [`chaotic_image`] prints with the image's text.
+pub const IMAGE_TEXT_MARKER: &str = "@@tinycats-image-text ";
+
 /// The prefix of the marker line that [`stable`] prints.
 pub const STABLE_MARKER: &str = "@@tinycats-stable ";
 
@@ -181,13 +184,27 @@ pub fn chaotic(why: &str) {
 /// Declares that the image at `path` (a PNG the example writes into [`out_dir`]) draws
 /// chaotic numbers, such as training curves: `cargo xtask verify-docs` compares it with the
 /// committed one by structure (size, layout, colours of the figure), not pixel by pixel.
-pub fn chaotic_image(path: &Path, why: &str) {
+///
+/// `text` is what the figure writes that does not depend on the run: its title, axis
+/// labels, legend and row labels (`LineChart::texts`, `ImageGrid::texts` of tinycats-plot),
+/// never tick values. verify-docs keeps it in the step's stable record and asks for it
+/// exactly, so a renamed curve or a new title cannot hide in the structure's tolerance.
+pub fn chaotic_image(path: &Path, why: &str, text: &[String]) {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     assert!(!name.is_empty(), "chaotic_image({path:?}): not a file path");
+    assert!(
+        !text.is_empty(),
+        "chaotic_image({path:?}): give the figure's fixed text (title, labels, legend)"
+    );
     marker(CHAOTIC_IMAGE_MARKER, &format!("{name} {}", why.trim()));
+    let text: Vec<String> = text
+        .iter()
+        .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    marker(IMAGE_TEXT_MARKER, &format!("{name}\t{}", text.join("\t")));
 }
 
 /// A number of the current step that must hold on every machine, within `t`: the part of a

@@ -245,6 +245,20 @@ impl LineChart {
     /// The fewest images a bin of [`LineChart::calibration_curve`] needs to be drawn.
     pub const MIN_BIN_IMAGES: usize = 10;
 
+    /// What the chart writes that its data does not set: title, axis labels, then the
+    /// legend's series and markers in their order (not the tick values). For
+    /// `tinycats_notebook::chaotic_image`, which holds a chaotic figure's text to the
+    /// committed one's.
+    pub fn texts(&self) -> Vec<String> {
+        [&self.title, &self.x_label, &self.y_label]
+            .into_iter()
+            .cloned()
+            .chain(self.series.iter().map(|s| s.name.clone()))
+            .chain(self.markers.iter().map(|m| m.label.clone()))
+            .filter(|t| !t.is_empty())
+            .collect()
+    }
+
     pub fn series(mut self, name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
         self.series.push(Series {
             name: name.into(),
@@ -443,6 +457,20 @@ mod tests {
         assert_eq!(chart.series[1].points, [(0.55, 0.5), (0.95, 0.7)]);
         assert_eq!(chart.legend, Corner::LowerRight);
         assert!(chart.render(320, 200).is_ok());
+    }
+
+    #[test]
+    fn a_line_chart_s_texts_are_its_labels_legend_and_markers_not_its_data() {
+        let chart = LineChart::new("loss", "step", "")
+            .series("train", vec![(0.0, 2.0), (10.0, 1.0)])
+            .series("val", vec![(10.0, 1.5)])
+            .marker(10.0, "best");
+        assert_eq!(chart.texts(), ["loss", "step", "train", "val", "best"]);
+        let other_run = LineChart::new("loss", "step", "")
+            .series("train", vec![(0.0, 3.0), (10.0, 0.5)])
+            .series("val", vec![(10.0, 0.7)])
+            .marker(10.0, "best");
+        assert_eq!(other_run.texts(), chart.texts(), "the numbers are not text");
     }
 
     #[test]

@@ -46,6 +46,18 @@ impl ImageGrid {
         self
     }
 
+    /// What the grid writes around its tiles: title, row labels, column labels. For
+    /// `tinycats_notebook::chaotic_image`, as [`crate::LineChart::texts`].
+    pub fn texts(&self) -> Vec<String> {
+        self.title
+            .iter()
+            .chain(&self.row_labels)
+            .chain(&self.col_labels)
+            .filter(|t| !t.is_empty())
+            .cloned()
+            .collect()
+    }
+
     /// Lays out `tiles` row by row. All tiles must have the same size.
     pub fn render(&self, tiles: &[RgbImage]) -> Result<RgbImage> {
         let first = tiles
@@ -170,6 +182,16 @@ pub fn upscale_nearest(img: &RgbImage, factor: u32) -> RgbImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_grid_s_texts_are_its_title_then_row_and_column_labels() {
+        let grid = ImageGrid::new(2)
+            .row_labels(vec!["step 0".into(), "step 10".into()])
+            .col_labels(vec!["a".into(), "b".into()])
+            .title("previews");
+        assert_eq!(grid.texts(), ["previews", "step 0", "step 10", "a", "b"]);
+        assert!(ImageGrid::new(1).texts().is_empty());
+    }
 
     #[test]
     fn panels_sit_side_by_side_centred() {

@@ -24,8 +24,8 @@ use regex::Regex;
 use super::Project;
 pub use tinycats_notebook::Tolerance;
 use tinycats_notebook::{
-    CHAOTIC_IMAGE_MARKER, CHAOTIC_MARKER, CLAIM_MARKER, CLOCK_MARKER, STABLE_MARKER, STEP_MARKER,
-    TOLERANCE_MARKER,
+    CHAOTIC_IMAGE_MARKER, CHAOTIC_MARKER, CLAIM_MARKER, CLOCK_MARKER, IMAGE_TEXT_MARKER,
+    STABLE_MARKER, STEP_MARKER, TOLERANCE_MARKER,
 };
 
 /// One step's raw output.
@@ -63,6 +63,9 @@ pub enum Stable {
     },
     /// A claim and whether this run bore it out.
     Claim { holds: bool, text: String },
+    /// The fixed text of a chaotic image (`tinycats_notebook::chaotic_image`): its title,
+    /// labels and legend, which must match exactly although its curves may not.
+    ImageText { image: String, text: Vec<String> },
 }
 
 impl Stable {
@@ -75,6 +78,7 @@ impl Stable {
                 tolerance,
             } => format!("{name} = {value}   (tolerance: {tolerance})"),
             Stable::Claim { text, .. } => format!("claim: {text}"),
+            Stable::ImageText { image, text } => format!("text of {image}: {}", text.join(" | ")),
         }
     }
 }
@@ -124,8 +128,8 @@ fn parse_stable(spec: &str) -> std::result::Result<Stable, String> {
     })
 }
 
-/// Compares two stable records line by line: claims exactly, each value within the
-/// tolerance its line states.
+/// Compares two stable records line by line: claims and images' text exactly, each value
+/// within the tolerance its line states.
 pub fn compare_stable(committed: &str, new: &str, steps: &[Stable]) -> Comparison {
     if committed == new {
         return Comparison::Equal;
@@ -138,9 +142,19 @@ pub fn compare_stable(committed: &str, new: &str, steps: &[Stable]) -> Compariso
     }
     let mut worst = None;
     for (i, ((la, lb), s)) in a.iter().zip(&b).zip(steps).enumerate() {
+        if let Stable::ImageText { image, .. } = s
+            && la != lb
+        {
+            return Comparison::Differs {
+                why: format!(
+                    "line {}: the text {image} writes changed: `{la}` → `{lb}`; look at the new image, the committed one still shows the old text",
+                    i + 1
+                ),
+            };
+        }
         let tol = match s {
             Stable::Value { tolerance, .. } => *tolerance,
-            Stable::Claim { .. } => Tolerance { rel: 0.0, abs: 0.0 },
+            Stable::Claim { .. } | Stable::ImageText { .. } => Tolerance { rel: 0.0, abs: 0.0 },
         };
         match compare(la, lb, tol) {
             Comparison::Equal => {}
@@ -181,6 +195,18 @@ pub fn split_steps(stdout: &str) -> Vec<StepOutput> {
             current
                 .chaotic_images
                 .push((file.to_owned(), why.trim().to_owned()));
+        } else if let Some(spec) = line.strip_prefix(IMAGE_TEXT_MARKER) {
+            let mut parts = spec.trim_end_matches(['\n', '\r']).split('\t');
+            let image = parts.next().unwrap_or_default().trim().to_owned();
+            let text: Vec<String> = parts.map(|t| t.trim().to_owned()).collect();
+            if image.is_empty() || text.is_empty() {
+                current.bad_markers.push(format!(
+                    "`{}`: expected the image's file name and its text, separated by tabs",
+                    line.trim()
+                ));
+            } else {
+                current.stable.push(Stable::ImageText { image, text });
+            }
         } else if let Some(spec) = line.strip_prefix(STABLE_MARKER) {
             match parse_stable(spec.trim()) {
                 Ok(s) => current.stable.push(s),
@@ -656,6 +682,8 @@ mod tests {
         let out = format!(
             "{STEP_MARKER}train\n{CHAOTIC_MARKER}training is chaotic\nstep 20 loss 1.5\n\
              {CHAOTIC_IMAGE_MARKER}curves.png curves of chaotic runs\n\
+             {IMAGE_TEXT_MARKER}curves.png\tloss\tstep 10\tbest, augmented\n\
+             {IMAGE_TEXT_MARKER}curves.png\n\
              {STABLE_MARKER}rel=0e0 abs=5e0 augmented: wild top-1 % = 64.6154\n\
              {CLAIM_MARKER}holds augmentation buys robustness\n\
              {CLAIM_MARKER}FAILS augmentation costs clean accuracy\n\
@@ -671,13 +699,15 @@ mod tests {
         );
         assert_eq!(
             s.stable_text(),
-            "augmented: wild top-1 % = 64.6154   (tolerance: absolute 5)\n\
+            "text of curves.png: loss | step 10 | best, augmented\n\
+             augmented: wild top-1 % = 64.6154   (tolerance: absolute 5)\n\
              claim: augmentation buys robustness\n\
              claim: augmentation costs clean accuracy"
         );
         assert_eq!(s.failed_claims(), ["augmentation costs clean accuracy"]);
-        assert_eq!(s.bad_markers.len(), 1, "{:?}", s.bad_markers);
-        assert!(s.bad_markers[0].contains("expected `name = value`"));
+        assert_eq!(s.bad_markers.len(), 2, "{:?}", s.bad_markers);
+        assert!(s.bad_markers[0].contains("its text, separated by tabs"));
+        assert!(s.bad_markers[1].contains("expected `name = value`"));
     }
 
     #[test]
@@ -748,6 +778,43 @@ mod tests {
             ),
             Comparison::Differs { .. }
         ));
+    }
+
+    #[test]
+    fn an_image_s_text_must_match_exactly_even_where_a_number_may_move() {
+        let record = |label: &str| {
+            vec![
+                Stable::ImageText {
+                    image: "curves.png".into(),
+                    text: vec!["loss".into(), label.into()],
+                },
+                Stable::Value {
+                    name: "top-1 %".into(),
+                    value: "93.1".into(),
+                    tolerance: Tolerance::STRICT,
+                },
+            ]
+        };
+        let text = |r: &[Stable]| r.iter().map(Stable::line).collect::<Vec<_>>().join("\n");
+        let committed = text(&record("best at 20.5"));
+        assert_eq!(
+            compare_stable(
+                &committed,
+                &text(&record("best at 20.5")),
+                &record("best at 20.5")
+            ),
+            Comparison::Equal
+        );
+        // 20.5 → 20.4 is one unit of the last digit, which a value's strict tolerance allows;
+        // a figure's text is not a measurement, so it does not.
+        for renamed in ["best at 20.4", "best, augmented"] {
+            let Comparison::Differs { why } =
+                compare_stable(&committed, &text(&record(renamed)), &record(renamed))
+            else {
+                panic!("{renamed}: a changed label must fail");
+            };
+            assert!(why.contains("the text curves.png writes changed"), "{why}");
+        }
     }
 
     fn differs(a: &str, b: &str, t: Tolerance) -> bool {
