@@ -85,11 +85,11 @@ ema_decay = 0.99
 eval_every = 25
 patience = 4
 checkpoint_every = 50
-# the newest four: step 150's survives for the early-stopping step
+## the newest four: step 150's survives for the early-stopping step
 keep_checkpoints = 4
 log_every = 50
 preview_every = 100
-# fp32, so this page's numbers hold on every CPU; drop it for bf16 on AMX or AVX-512 BF16
+## fp32, so this page's numbers hold on every CPU; drop it for bf16 on AMX or AVX-512 BF16
 bf16 = false
 "#,
     interrupt_at: 150,

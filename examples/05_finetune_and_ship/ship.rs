@@ -227,8 +227,8 @@ fn model_card(m: &Merged, ft_run: &FineTuneRun, tuned: &Tuned, measured: &Measur
     format!(
         "---\nlicense: mit\nlibrary_name: tinycats\npipeline_tag: unconditional-image-generation\n\
          tags: [tinycats, flow-matching, diffusion-transformer, lora]\n\
-         base_model: tinycats bundled generator (assets/generator)\n---\n\n\
-         # TinyDiT with a new breed: {breed}\n\n\
+         base_model: tinycats bundled generator (assets/generator)\n---\n\
+         \n# TinyDiT with a new breed: {breed}\n\n\
          The tinycats generator fine-tuned with LoRA (rank {rank}, alpha {alpha}, on {targets:?}) \
          on {n} SynthCats images of a new class, `{breed}` (label {class}), for {steps} steps, then merged. \
          `adapter/` holds the adapter alone (PEFT layout); `generator/` the merged model, its ONNX \

@@ -699,3 +699,33 @@ fn a_chaotic_image_whose_text_changed_is_caught() {
         ],
     );
 }
+
+#[test]
+fn a_shown_line_that_mdbook_would_hide_is_caught() {
+    // A TOML comment in a string, at the start of a line: in a Rust block mdBook takes it
+    // for a hidden line, so the reader would not see it.
+    let f = healthy();
+    let src = f.root().join("examples/ex.rs");
+    let with = |comment: &str| {
+        let text = fs::read_to_string(&src).unwrap().replace(
+            "    println!(\"main\");\n",
+            &format!("    let toml = r#\"\n{comment} fp32 on every CPU\nbf16 = false\n\"#;\n    println!(\"main {{toml}}\");\n"),
+        );
+        fs::write(&src, text).unwrap();
+    };
+    let original = fs::read_to_string(&src).unwrap();
+    with("#");
+    one_problem(
+        &f.verify(),
+        &[
+            "examples/ex.rs:6 is in `main`",
+            "mdBook hides it",
+            "# fp32 on every CPU",
+            "write `##`",
+        ],
+    );
+    fs::write(&src, original).unwrap();
+    with("##");
+    let problems = f.verify();
+    assert!(problems.is_empty(), "{problems:#?}");
+}

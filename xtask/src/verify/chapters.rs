@@ -490,12 +490,15 @@ fn check_chapter(
             problems.push(no_language(&loc));
         } else if is_rust(lang) {
             match rust_include(dir, content, examples, project) {
-                Ok(inc) => index.includes.push(CodeInclude {
-                    chapter: chapter.to_path_buf(),
-                    line: block.line,
-                    example: inc.0,
-                    anchor: inc.1,
-                }),
+                Ok(inc) => {
+                    check_hidden_lines(&loc, (&inc.0, &inc.1), examples, project, problems);
+                    index.includes.push(CodeInclude {
+                        chapter: chapter.to_path_buf(),
+                        line: block.line,
+                        example: inc.0,
+                        anchor: inc.1,
+                    })
+                }
                 Err(p) => problems.push(Problem::new(&loc, p.0, p.1)),
             }
         }
@@ -536,6 +539,7 @@ fn check_chapter(
                 match rust_include(dir, content, examples, project) {
                     Err(p) => problems.push(Problem::new(&loc, p.0, p.1)),
                     Ok((example, anchor)) => {
+                        check_hidden_lines(&loc, (&example, &anchor), examples, project, problems);
                         let inc = CodeInclude {
                             chapter: chapter.to_path_buf(),
                             line: block.line,
@@ -752,6 +756,53 @@ fn resolve_include(
         ));
     }
     Ok((example.name.clone(), anchor.to_owned()))
+}
+
+/// A line of the included anchor that mdBook would hide from the reader, as a problem at
+/// the chapter's block `loc`.
+fn check_hidden_lines(
+    loc: &str,
+    (example, anchor): (&str, &str),
+    examples: &[ExampleSource],
+    project: &Project,
+    problems: &mut Vec<Problem>,
+) {
+    let Some(at) = examples
+        .iter()
+        .find(|e| e.name == example)
+        .and_then(|e| e.anchors.get(anchor))
+    else {
+        return;
+    };
+    if let Some((line, text)) = hidden_line(&at.file, anchor, at.line) {
+        problems.push(Problem::new(
+            loc,
+            format!(
+                "{}:{line} is in `{anchor}`, and mdBook hides it from the reader: in a Rust block \
+                 a line that starts with `#` (not `#[`, `#!` or `##`) is a hidden line: `{}`",
+                project.rel(&at.file),
+                text.trim()
+            ),
+            "write `##` where the line must show as `#` (a TOML or Markdown comment in a \
+             string: mdBook shows `##` as `#`, and TOML reads it as a comment too), or break \
+             the string so that the line does not start with `#`",
+        ));
+    }
+}
+
+/// The first line of anchor `anchor` (which starts at line `start` of `file`) that mdBook
+/// would hide in a Rust code block (rustdoc's hidden lines: `#` then anything but `[`, `!`
+/// or a second `#`), with its number.
+fn hidden_line(file: &Path, anchor: &str, start: usize) -> Option<(usize, String)> {
+    static HIDDEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*#([^\[!#]|$)").unwrap());
+    let text = fs::read_to_string(file).ok()?;
+    let end = format!("ANCHOR_END: {anchor}");
+    text.lines()
+        .enumerate()
+        .skip(start)
+        .take_while(|(_, l)| !l.contains(&end))
+        .find(|(_, l)| HIDDEN.is_match(l) && !l.contains("ANCHOR"))
+        .map(|(i, l)| (i + 1, l.to_owned()))
 }
 
 /// `../outputs/00_setup_check/versions.snap:4:` → (example, step), checked against the
