@@ -1,9 +1,10 @@
-//! Getting started: checks that libtorch, ONNX Runtime and the plotting stack work on this
-//! machine, and shows where an example's pictures go.
+//! Getting started: checks that libtorch, ONNX Runtime and the plotting stack
+//! work on this machine, and shows where an example's pictures go.
 //!
 //! `main` runs the steps in the chapter's order, each one function below.
 //!
-//! Run it with `cargo run --release --example 00_setup_check` after `cargo xtask setup`.
+//! Run it with `cargo run --release --example 00_setup_check` after `cargo
+//! xtask setup`.
 // verify-docs: timeout_s = 120, budget_s = 60
 
 // ANCHOR: uses
@@ -20,7 +21,8 @@ use tinycats_plot::{LineChart, save_png};
 // ANCHOR: config
 /// Everything this example can be tuned with.
 struct Config {
-    /// Seed of libtorch's random generator, so every run prints the same numbers.
+    /// Seed of libtorch's random generator, so every run prints the same
+    /// numbers.
     seed: i64,
     /// Side of the square matrices multiplied in the tensor check.
     matmul_size: i64,
@@ -81,7 +83,8 @@ fn device() -> Device {
 // ANCHOR_END: device
 
 // ANCHOR: tensor
-/// A seeded matrix product, and one of its entries by hand; returns the matrices' side.
+/// A seeded matrix product, and one of its entries by hand; returns the
+/// matrices' side.
 fn tensor(device: Device) -> i64 {
     step("tensor");
     tch::manual_seed(CONFIG.seed);
@@ -110,18 +113,22 @@ fn tensor(device: Device) -> i64 {
 /// The sigmoid and its gradient by autograd, drawn.
 fn autograd() -> Result<()> {
     step("autograd");
-    let x = Tensor::linspace(-6.0, 6.0, 121, (Kind::Float, Device::Cpu)).set_requires_grad(true);
+    let x = Tensor::linspace(-6.0, 6.0, 121, (Kind::Float, Device::Cpu))
+        .set_requires_grad(true);
     let y = x.sigmoid();
-    let grad = Tensor::run_backward(&[y.sum(Kind::Float)], &[&x], false, false).remove(0);
+    let grad = Tensor::run_backward(&[y.sum(Kind::Float)], &[&x], false, false)
+        .remove(0);
     let points = |t: &Tensor| -> Vec<(f64, f64)> {
         (0..121)
             .map(|i| (x.double_value(&[i]), t.double_value(&[i])))
             .collect()
     };
-    let chart = LineChart::new("sigmoid and its gradient, by autograd", "x", "value")
-        .series("sigmoid(x)", points(&y.detach()))
-        .series("d sigmoid / dx", points(&grad));
-    let path = save_png(&chart.render(640, 360)?, out_dir().join("sigmoid.png"))?;
+    let chart =
+        LineChart::new("sigmoid and its gradient, by autograd", "x", "value")
+            .series("sigmoid(x)", points(&y.detach()))
+            .series("d sigmoid / dx", points(&grad));
+    let path =
+        save_png(&chart.render(640, 360)?, out_dir().join("sigmoid.png"))?;
     println!(
         "max gradient   {:.4} at x = 0 (exact: 0.25)",
         grad.max().double_value(&[])
@@ -158,10 +165,12 @@ fn image() -> Result<()> {
 // ANCHOR_END: image
 
 // ANCHOR: onnx
-/// The book's classifier exported to ONNX and run on ONNX Runtime beside libtorch.
+/// The book's classifier exported to ONNX and run on ONNX Runtime beside
+/// libtorch.
 fn onnx() -> Result<()> {
     step("onnx");
-    // The book's breed classifier, untrained: right architecture, random weights.
+    // The book's breed classifier, untrained: right architecture, random
+    // weights.
     tch::manual_seed(CONFIG.seed);
     let cfg = ClassifierConfig::tiny();
     let vs = nn::VarStore::new(Device::Cpu);
@@ -176,7 +185,9 @@ fn onnx() -> Result<()> {
     let mut session = tinycats_runtime::Classifier::load(&onnx_path)?;
     // The same batch through both: the logits must agree.
     let s = cfg.image_size;
-    let x = Tensor::randn([CONFIG.onnx_batch, 3, s, s], (Kind::Float, Device::Cpu)); // (B, 3, S, S)
+    let x =
+        // (B, 3, S, S)
+        Tensor::randn([CONFIG.onnx_batch, 3, s, s], (Kind::Float, Device::Cpu));
     let tch_logits = tch::no_grad(|| model.forward_t(&x, false)); // (B, 13)
     let pixels = Vec::<f32>::try_from(x.flatten(0, -1))?;
     let view = tinycats_runtime::ndarray::ArrayView4::from_shape(
@@ -184,13 +195,16 @@ fn onnx() -> Result<()> {
         &pixels,
     )?;
     let ort_logits = session.logits(view)?; // (B, 13)
-    let ort_logits = Tensor::from_slice(ort_logits.as_slice().expect("contiguous"))
-        .view([CONFIG.onnx_batch, -1]);
+    let ort_logits =
+        Tensor::from_slice(ort_logits.as_slice().expect("contiguous"))
+            .view([CONFIG.onnx_batch, -1]);
     let max_diff = (&tch_logits - &ort_logits).abs().max().double_value(&[]);
     println!(
         "ONNX Runtime   {}",
         tinycats_runtime::env::ort_library_path()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .and_then(|p| p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_default()
     );
     println!(
@@ -233,7 +247,8 @@ fn exercise_threads(device: Device, n: i64) {
     let many = a.matmul(&b);
     tch::set_num_threads(1);
     let one = a.matmul(&b);
-    tch::set_num_threads(pool); // back to the default for the rest of the example
+    // back to the default for the rest of the example
+    tch::set_num_threads(pool);
     let max_diff = (&many - &one).abs().max().double_value(&[]);
     let scale = many.abs().max().double_value(&[]);
     println!("largest entry            {scale:.1}");
@@ -248,9 +263,11 @@ fn exercise_threads(device: Device, n: i64) {
 fn exercise_tanh() {
     step("exercise_tanh");
     // Autograd's derivative of tanh against the formula 1 − tanh²(x).
-    let x = Tensor::from_slice(&[-2.0f32, -0.5, 0.0, 0.5, 2.0]).set_requires_grad(true);
+    let x = Tensor::from_slice(&[-2.0f32, -0.5, 0.0, 0.5, 2.0])
+        .set_requires_grad(true);
     let y = x.tanh();
-    let grad = Tensor::run_backward(&[y.sum(Kind::Float)], &[&x], false, false).remove(0);
+    let grad = Tensor::run_backward(&[y.sum(Kind::Float)], &[&x], false, false)
+        .remove(0);
     let formula = y.detach().square().neg() + 1.0;
     println!("    x   tanh(x)  autograd  1 − tanh²");
     for i in 0..5 {

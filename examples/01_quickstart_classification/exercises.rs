@@ -1,5 +1,5 @@
-//! The quickstart's exercises: mirrored images, fewer pixels, and look-alike breeds. They use
-//! the example's imports (`super::*`).
+//! The quickstart's exercises: mirrored images, fewer pixels, and look-alike
+//! breeds. They use the example's imports (`super::*`).
 
 use super::*;
 
@@ -12,7 +12,8 @@ pub fn mirror(
 ) -> Result<()> {
     step("exercise_mirror");
     let TestSplit { images, labels, .. } = test;
-    let mirrored: Vec<DynamicImage> = images.iter().map(DynamicImage::fliph).collect();
+    let mirrored: Vec<DynamicImage> =
+        images.iter().map(DynamicImage::fliph).collect();
     let mirrored_top = classifier.classify_batch(&mirrored, 1)?;
     let changed = (0..images.len())
         .filter(|&i| mirrored_top[i][0].index != ranked[i][0].index)
@@ -30,7 +31,8 @@ pub fn mirror(
 // ANCHOR_END: exercise_mirror
 
 // ANCHOR: exercise_small
-/// Ten test images per breed, shrunk to fewer pixels and scaled back up to the input size.
+/// Ten test images per breed, shrunk to fewer pixels and scaled back up to the
+/// input size.
 pub fn small(classifier: &mut Classifier, test: &TestSplit) -> Result<()> {
     step("exercise_small");
     let TestSplit { images, labels, .. } = test;
@@ -44,7 +46,11 @@ pub fn small(classifier: &mut Classifier, test: &TestSplit) -> Result<()> {
             .map(|&i| {
                 let (w, h) = (images[i].width(), images[i].height());
                 images[i]
-                    .resize_exact(side, side, image::imageops::FilterType::Triangle)
+                    .resize_exact(
+                        side,
+                        side,
+                        image::imageops::FilterType::Triangle,
+                    )
                     .resize_exact(w, h, image::imageops::FilterType::Triangle)
             })
             .collect();
@@ -64,7 +70,8 @@ pub fn small(classifier: &mut Classifier, test: &TestSplit) -> Result<()> {
 // ANCHOR_END: exercise_small
 
 // ANCHOR: exercise_lookalikes
-/// For each breed, the other class that gets the most probability on its test images.
+/// For each breed, the other class that gets the most probability on its test
+/// images.
 pub fn lookalikes(classifier: &mut Classifier, test: &TestSplit) -> Result<()> {
     step("exercise_lookalikes");
     let TestSplit {
@@ -73,11 +80,13 @@ pub fn lookalikes(classifier: &mut Classifier, test: &TestSplit) -> Result<()> {
         report,
     } = test;
     let classes = report.class_names.len();
-    let all = classifier.classify_batch(images, classes)?; // every class, ranked
+    // every class, ranked
+    let all = classifier.classify_batch(images, classes)?;
     println!("breed               runner-up           its mean probability");
     for b in 0..classes {
         let mut mass = vec![0f64; classes];
-        let mine: Vec<usize> = (0..images.len()).filter(|&i| labels[i] == b).collect();
+        let mine: Vec<usize> =
+            (0..images.len()).filter(|&i| labels[i] == b).collect();
         for &i in &mine {
             for p in &all[i] {
                 mass[p.index] += f64::from(p.probability) / mine.len() as f64;

@@ -1,8 +1,11 @@
-//! The quickstart's printing and plotting helpers, kept out of the steps the chapter shows.
+//! The quickstart's printing and plotting helpers, kept out of the steps the
+//! chapter shows.
 
 use anyhow::Result;
 use image::{DynamicImage, RgbImage};
-use tinycats_plot::{BarChart, ImageGrid, heatmap, side_by_side, upscale_nearest};
+use tinycats_plot::{
+    BarChart, ImageGrid, heatmap, side_by_side, upscale_nearest,
+};
 use tinycats_runtime::BreedScore;
 use tinycats_runtime::ndarray::{Array3, Axis};
 
@@ -44,18 +47,20 @@ pub fn prediction_figure(
     Ok(side_by_side(&[shown, chart], 12))
 }
 
-/// The image as opened beside what the model sees (`seen`), enlarged three times.
+/// The image as opened beside what the model sees (`seen`), enlarged three
+/// times.
 pub fn model_input(image: &DynamicImage, seen: &RgbImage) -> RgbImage {
     side_by_side(&[image.to_rgb8(), upscale_nearest(seen, 3)], 12)
 }
 
-/// The three normalised channels of `x` (3, S, S) as colour maps, on one scale from −2.5
-/// to +2.5.
+/// The three normalised channels of `x` (3, S, S) as colour maps, on one scale
+/// from −2.5 to +2.5.
 pub fn normalised_channels(x: &Array3<f32>) -> Result<RgbImage> {
     let (_, rows, cols) = x.dim();
     let channels = (0..3)
         .map(|c| {
-            let values: Vec<f32> = x.index_axis(Axis(0), c).iter().copied().collect();
+            let values: Vec<f32> =
+                x.index_axis(Axis(0), c).iter().copied().collect();
             Ok(heatmap(&values, rows, cols, 3, (-2.5, 2.5))?)
         })
         .collect::<Result<Vec<_>>>()?;
@@ -66,7 +71,11 @@ pub fn normalised_channels(x: &Array3<f32>) -> Result<RgbImage> {
 }
 
 /// A bar per breed: the logits of one image of `breed`.
-pub fn logits_chart(breed: &str, names: &[String], logits: &[f32]) -> Result<RgbImage> {
+pub fn logits_chart(
+    breed: &str,
+    names: &[String],
+    logits: &[f32],
+) -> Result<RgbImage> {
     let chart = BarChart::new(
         format!("logits of the held-out {breed}"),
         names.to_vec(),
@@ -77,7 +86,10 @@ pub fn logits_chart(breed: &str, names: &[String], logits: &[f32]) -> Result<Rgb
 }
 
 /// A bar per breed: its top-1 in percent on the wild test split.
-pub fn wild_per_breed_chart(names: &[String], top1: Vec<f64>) -> Result<RgbImage> {
+pub fn wild_per_breed_chart(
+    names: &[String],
+    top1: Vec<f64>,
+) -> Result<RgbImage> {
     let chart = BarChart::new(
         "top-1 per breed under photo-like conditions (the wild test split)",
         names.to_vec(),
@@ -88,8 +100,8 @@ pub fn wild_per_breed_chart(names: &[String], top1: Vec<f64>) -> Result<RgbImage
     Ok(chart.render(640, 400)?)
 }
 
-/// The test images at `shown` in one row (at most 13 a row), each captioned with its top-1
-/// probability.
+/// The test images at `shown` in one row (at most 13 a row), each captioned
+/// with its top-1 probability.
 pub fn gallery(
     title: &str,
     shown: &[usize],

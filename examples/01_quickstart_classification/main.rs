@@ -1,12 +1,14 @@
-//! Quickstart: classify a cat's breed with the bundled classifier on ONNX Runtime.
+//! Quickstart: classify a cat's breed with the bundled classifier on ONNX
+//! Runtime.
 //!
-//! Resolves the classifier from the model repository in `assets/`, reads its input
-//! contract from the ONNX file, prepares an image step by step, ranks the breeds, measures
-//! top-1 on held-out SynthCats test images, and tries a real photo. `main` runs the steps in
-//! order; each step is one function below, and the chapter shows them in the same order.
-//! The steps of the chapter's later sections are in `measure.rs` (the test split) and
-//! `photos.rs` (real photos and errors), the exercises in `exercises.rs`, and the printing
-//! and plotting helpers in `figures.rs`.
+//! Resolves the classifier from the model repository in `assets/`, reads its
+//! input contract from the ONNX file, prepares an image step by step, ranks the
+//! breeds, measures top-1 on held-out SynthCats test images, and tries a real
+//! photo. `main` runs the steps in order; each step is one function below, and
+//! the chapter shows them in the same order. The steps of the chapter's later
+//! sections are in `measure.rs` (the test split) and `photos.rs` (real photos
+//! and errors), the exercises in `exercises.rs`, and the printing and plotting
+//! helpers in `figures.rs`.
 //!
 //! Run it with `cargo run --release --example 01_quickstart_classification`.
 // verify-docs: timeout_s = 120, budget_s = 60, libtorch = false
@@ -24,14 +26,18 @@ use anyhow::{Result, ensure};
 use image::DynamicImage;
 use tinycats_core::{Breed, class_index};
 use tinycats_data::{SynthCats, SynthConfig, SynthSplit, WILD_SEVERITY};
-use tinycats_notebook::{Tolerance, display_path, out_dir, step, tolerance, workspace_root};
+use tinycats_notebook::{
+    Tolerance, display_path, out_dir, step, tolerance, workspace_root,
+};
 use tinycats_pipelines::eval;
 use tinycats_plot::save_png;
 use tinycats_runtime::ndarray::{Array3, Axis};
 use tinycats_runtime::preprocess::open_image;
 use tinycats_runtime::quality::PerBreedAccuracy;
 use tinycats_runtime::repo::CLASSIFIER_ONNX;
-use tinycats_runtime::{BreedScore, Classifier, Generator, ModelRepo, Preprocess};
+use tinycats_runtime::{
+    BreedScore, Classifier, Generator, ModelRepo, Preprocess,
+};
 
 use measure::TestSplit;
 // ANCHOR_END: uses
@@ -39,14 +45,16 @@ use measure::TestSplit;
 // ANCHOR: config
 /// Everything this example can be tuned with.
 struct Config {
-    /// The model repository: a folder in the Hugging Face layout, relative to the checkout
-    /// (`assets/` holds the bundled models), or `OWNER/NAME` from the Hugging Face cache.
+    /// The model repository: a folder in the Hugging Face layout, relative to
+    /// the checkout (`assets/` holds the bundled models), or `OWNER/NAME`
+    /// from the Hugging Face cache.
     repo: &'static str,
     /// How many breeds to list per image.
     top_k: usize,
     /// Breed of the first example image (a name the model knows).
     breed: &'static str,
-    /// Held-out SynthCats test images rendered per breed for the accuracy measurement.
+    /// Held-out SynthCats test images rendered per breed for the accuracy
+    /// measurement.
     test_per_breed: u64,
     /// Side of the first example image as rendered, before the model's resize.
     render_size: u32,
@@ -58,7 +66,8 @@ struct Config {
     cat_photo: &'static str,
     /// A real photo without a cat (CC0, same provenance).
     no_cat_photo: &'static str,
-    /// Top-1 test accuracy below which this example fails: the bundled model's promise.
+    /// Top-1 test accuracy below which this example fails: the bundled model's
+    /// promise.
     min_test_top1: f64,
 }
 
@@ -109,7 +118,8 @@ fn main() -> Result<()> {
 /// Finds the model repository and the classifier's ONNX file in it.
 fn repo(root: &Path) -> Result<PathBuf> {
     step("repo");
-    let repo = ModelRepo::resolve(&root.join(CONFIG.repo).to_string_lossy(), false)?;
+    let repo =
+        ModelRepo::resolve(&root.join(CONFIG.repo).to_string_lossy(), false)?;
     let onnx = repo.file(CLASSIFIER_ONNX)?;
     println!("repository   {:?}", repo.origin());
     println!("classifier   {}", onnx.display());
@@ -122,9 +132,9 @@ fn repo(root: &Path) -> Result<PathBuf> {
 /// The same file, found through the layout the Hugging Face cache uses.
 fn hub_cache(onnx: &Path) -> Result<()> {
     step("hub_cache");
-    // The layout `huggingface-cli download OWNER/NAME` leaves in the Hugging Face cache:
-    // refs/main names a commit, snapshots/<commit>/ holds the files. Written here by hand,
-    // because this book builds offline.
+    // The layout `huggingface-cli download OWNER/NAME` leaves in the Hugging
+    // Face cache: refs/main names a commit, snapshots/<commit>/ holds the
+    // files. Written here by hand, because this book builds offline.
     let cache = out_dir().join("hf-cache/hub");
     let commit = "4f1c2d3e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d";
     let base = cache.join("models--tinycats--bundled");
@@ -173,7 +183,10 @@ fn contract(classifier: &Classifier) -> Preprocess {
 fn provenance(classifier: &Classifier) {
     step("provenance");
     for (key, value) in classifier.metadata().iter() {
-        if key.starts_with("provenance.") || key == "preset" || key == "model_type" {
+        if key.starts_with("provenance.")
+            || key == "preset"
+            || key == "model_type"
+        {
             println!("{key:<24} {value}");
         }
     }
@@ -209,7 +222,8 @@ fn test_image(classifier: &Classifier) -> Result<PathBuf> {
 // ANCHOR: open
 fn open(path: &Path) -> Result<DynamicImage> {
     step("open");
-    let image = open_image(path)?; // EXIF orientation applied, if the file has one
+    // EXIF orientation applied, if the file has one
+    let image = open_image(path)?;
     println!(
         "opened       {} x {} {:?}",
         image.width(),
@@ -224,7 +238,8 @@ fn open(path: &Path) -> Result<DynamicImage> {
 /// The model's input for `image`, and a picture of what the model sees.
 fn resize(prep: &Preprocess, image: &DynamicImage) -> Result<Array3<f32>> {
     step("resize");
-    let x = prep.apply(image); // shorter side → size, centre crop, normalise: (3, S, S)
+    // shorter side → size, centre crop, normalise: (3, S, S)
+    let x = prep.apply(image);
     let seen = prep.to_image(x.view()); // what the model sees, back as pixels
     let seen_path = save_png(
         &figures::model_input(image, &seen),
@@ -237,12 +252,19 @@ fn resize(prep: &Preprocess, image: &DynamicImage) -> Result<Array3<f32>> {
 // ANCHOR_END: resize
 
 // ANCHOR: normalise
-/// Each channel's mean before and after normalisation, and the channels as pictures.
-fn normalise(prep: &Preprocess, image: &DynamicImage, x: &Array3<f32>) -> Result<()> {
+/// Each channel's mean before and after normalisation, and the channels as
+/// pictures.
+fn normalise(
+    prep: &Preprocess,
+    image: &DynamicImage,
+    x: &Array3<f32>,
+) -> Result<()> {
     step("normalise");
-    let pixels = image::imageops::thumbnail(&image.to_rgb8(), prep.size, prep.size);
+    let pixels =
+        image::imageops::thumbnail(&image.to_rgb8(), prep.size, prep.size);
     for c in 0..3 {
-        let raw: Vec<f64> = pixels.pixels().map(|p| f64::from(p[c]) / 255.0).collect();
+        let raw: Vec<f64> =
+            pixels.pixels().map(|p| f64::from(p[c]) / 255.0).collect();
         let raw_mean = raw.iter().sum::<f64>() / raw.len() as f64;
         let channel = x.index_axis(Axis(0), c);
         let n = channel.len() as f64;

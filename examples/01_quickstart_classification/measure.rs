@@ -1,5 +1,6 @@
-//! The quickstart's measurement steps: accuracy on the held-out test split, per breed, and a
-//! gallery of right and unsure answers. They use the example's imports (`super::*`).
+//! The quickstart's measurement steps: accuracy on the held-out test split, per
+//! breed, and a gallery of right and unsure answers. They use the example's
+//! imports (`super::*`).
 
 use super::*;
 
@@ -11,10 +12,15 @@ pub struct TestSplit {
     pub report: PerBreedAccuracy,
 }
 
-pub fn test_split(classifier: &mut Classifier, prep: &Preprocess) -> Result<TestSplit> {
+pub fn test_split(
+    classifier: &mut Classifier,
+    prep: &Preprocess,
+) -> Result<TestSplit> {
     step("test_split");
-    // `test_per_breed` renders of every breed from indices no training command draws.
-    let (images, labels) = eval::test_split(prep.size, CONFIG.synth_seed, CONFIG.test_per_breed)?;
+    // `test_per_breed` renders of every breed from indices no training command
+    // draws.
+    let (images, labels) =
+        eval::test_split(prep.size, CONFIG.synth_seed, CONFIG.test_per_breed)?;
     let started = Instant::now();
     let report = PerBreedAccuracy::measure(classifier, &images, &labels, 64)?;
     let took = started.elapsed().as_secs_f64();
@@ -39,7 +45,8 @@ pub fn test_split(classifier: &mut Classifier, prep: &Preprocess) -> Result<Test
 // ANCHOR_END: test_split
 
 // ANCHOR: per_breed
-/// Accuracy per breed, and the breed each is most often taken for when it is wrong.
+/// Accuracy per breed, and the breed each is most often taken for when it is
+/// wrong.
 pub fn per_breed(report: &PerBreedAccuracy) -> Result<()> {
     step("per_breed");
     println!("{}", report.table("test top-1"));
@@ -48,13 +55,17 @@ pub fn per_breed(report: &PerBreedAccuracy) -> Result<()> {
 // ANCHOR_END: per_breed
 
 // ANCHOR: hard_breeds
-/// The same breeds under photo-like conditions (the wild split: look-alikes drawn closer, a
-/// busier room, rotation, zoom, occlusion, exposure, colour casts, blur, noise, JPEG), where
-/// they differ: the clean split is nearly solved.
-pub fn hard_breeds(classifier: &mut Classifier, prep: &Preprocess) -> Result<()> {
+/// The same breeds under photo-like conditions (the wild split: look-alikes
+/// drawn closer, a busier room, rotation, zoom, occlusion, exposure, colour
+/// casts, blur, noise, JPEG), where they differ: the clean split is nearly
+/// solved.
+pub fn hard_breeds(
+    classifier: &mut Classifier,
+    prep: &Preprocess,
+) -> Result<()> {
     step("hard_breeds");
-    // An image near a decision boundary may flip with a CPU's last bits: one image of a
-    // breed's hundred moves its bar by one point.
+    // An image near a decision boundary may flip with a CPU's last bits: one
+    // image of a breed's hundred moves its bar by one point.
     tolerance(Tolerance::absolute(1.0));
     let (images, labels) = eval::synth_split(
         prep.size,
@@ -85,9 +96,12 @@ pub fn hard_breeds(classifier: &mut Classifier, prep: &Preprocess) -> Result<()>
 // ANCHOR_END: hard_breeds
 
 // ANCHOR: gallery
-/// Every test image's top answer, and two galleries: a right answer per breed, and the
-/// answers the model was least sure of.
-pub fn gallery(classifier: &mut Classifier, test: &TestSplit) -> Result<Vec<Vec<BreedScore>>> {
+/// Every test image's top answer, and two galleries: a right answer per breed,
+/// and the answers the model was least sure of.
+pub fn gallery(
+    classifier: &mut Classifier,
+    test: &TestSplit,
+) -> Result<Vec<Vec<BreedScore>>> {
     step("gallery");
     let TestSplit {
         images,
@@ -95,10 +109,13 @@ pub fn gallery(classifier: &mut Classifier, test: &TestSplit) -> Result<Vec<Vec<
         report,
     } = test;
     let ranked = classifier.classify_batch(images, 1)?;
-    // The first right answer of each breed, and the answers the model was least sure of.
+    // The first right answer of each breed, and the answers the model was least
+    // sure of.
     let mut right = Vec::new();
     for b in 0..report.class_names.len() {
-        if let Some(i) = (0..images.len()).find(|&i| labels[i] == b && ranked[i][0].index == b) {
+        if let Some(i) = (0..images.len())
+            .find(|&i| labels[i] == b && ranked[i][0].index == b)
+        {
             right.push(i);
         }
     }

@@ -1,11 +1,14 @@
-//! The quickstart's steps on real photos, on the classifier's confidence, and on bad input.
-//! They use the example's imports (`super::*`).
+//! The quickstart's steps on real photos, on the classifier's confidence, and
+//! on bad input. They use the example's imports (`super::*`).
 
 use super::*;
 
 // ANCHOR: real_photo
 /// A real photo of a tabby, which no SynthCats breed is.
-pub fn real_photo(classifier: &mut Classifier, root: &Path) -> Result<DynamicImage> {
+pub fn real_photo(
+    classifier: &mut Classifier,
+    root: &Path,
+) -> Result<DynamicImage> {
     step("real_photo");
     let photo_path = root.join(CONFIG.cat_photo);
     let photo = open_image(&photo_path)?;
@@ -30,7 +33,10 @@ pub fn real_photo(classifier: &mut Classifier, root: &Path) -> Result<DynamicIma
 // ANCHOR_END: real_photo
 
 // ANCHOR: no_cat
-pub fn no_cat(classifier: &mut Classifier, root: &Path) -> Result<DynamicImage> {
+pub fn no_cat(
+    classifier: &mut Classifier,
+    root: &Path,
+) -> Result<DynamicImage> {
     step("no_cat");
     let coffee = open_image(&root.join(CONFIG.no_cat_photo))?;
     println!(

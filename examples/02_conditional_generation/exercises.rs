@@ -1,17 +1,23 @@
-//! The generation chapter's exercises. They use the example's imports (`super::*`).
+//! The generation chapter's exercises. They use the example's imports
+//! (`super::*`).
 
 use super::*;
 
-/// The bundled classifier, which judges the exercises' cats (as the quickstart used it).
+/// The bundled classifier, which judges the exercises' cats (as the quickstart
+/// used it).
 pub fn classifier() -> Result<Classifier> {
-    let repo = ModelRepo::resolve(&workspace_root().join(CONFIG.repo).to_string_lossy(), false)?;
+    let repo = ModelRepo::resolve(
+        &workspace_root().join(CONFIG.repo).to_string_lossy(),
+        false,
+    )?;
     Ok(Classifier::load(repo.file(CLASSIFIER_ONNX)?)?)
 }
 
 // ANCHOR: exercise_steps
 pub fn steps(g: &mut Loaded, judge: &mut Classifier) -> Result<()> {
     step("exercise_steps");
-    // One cat per breed at 1, 2, 4 and 8 Euler steps, each judged by the classifier.
+    // One cat per breed at 1, 2, 4 and 8 Euler steps, each judged by the
+    // classifier.
     let opts = CONFIG.sampler;
     println!("steps  breed fidelity (13 cats)");
     for steps in [1, 2, 4, 8] {
@@ -30,14 +36,16 @@ pub fn steps(g: &mut Loaded, judge: &mut Classifier) -> Result<()> {
 // ANCHOR: exercise_unconditional
 pub fn unconditional(g: &Loaded, judge: &mut Classifier) -> Result<()> {
     step("exercise_unconditional");
-    // Guidance 0 at every step follows the null class only: what does the model draw with
-    // no breed? (Outside a guidance interval the breed's own velocity would steer.)
+    // Guidance 0 at every step follows the null class only: what does the model
+    // draw with no breed? (Outside a guidance interval the breed's own
+    // velocity would steer.)
     let o = SampleOptions {
         cfg_scale: 0.0,
         guidance_interval: [0.0, 1.0],
         ..CONFIG.sampler
     };
-    let x = sample_breeds(&g.model, &[0], 26, &o, CONFIG.seed + 300)?; // the breed is ignored
+    // the breed is ignored
+    let x = sample_breeds(&g.model, &[0], 26, &o, CONFIG.seed + 300)?;
     let mut counts = std::collections::BTreeMap::new();
     for img in images::to_rgb8_all(&x)? {
         let top = judge.classify(&DynamicImage::ImageRgb8(img), 1)?;
@@ -54,8 +62,8 @@ pub fn unconditional(g: &Loaded, judge: &mut Classifier) -> Result<()> {
 // ANCHOR: exercise_blend
 pub fn blend(g: &Loaded, judge: &mut Classifier) -> Result<()> {
     step("exercise_blend");
-    // Follow a blend of two breeds' guided velocities, (1 − a)·v(Siamese) + a·v(Bombay),
-    // from the same noise.
+    // Follow a blend of two breeds' guided velocities, (1 − a)·v(Siamese) +
+    // a·v(Bombay), from the same noise.
     let Loaded {
         device,
         model,
@@ -79,7 +87,8 @@ pub fn blend(g: &Loaded, judge: &mut Classifier) -> Result<()> {
                 let tt = Tensor::full([1], t, (Kind::Float, device));
                 let v = |b: i64| {
                     let y = Tensor::from_slice(&[b]).to_device(device);
-                    let w = opts.guidance_at(t); // 1 outside the guidance interval
+                    // 1 outside the guidance interval
+                    let w = opts.guidance_at(t);
                     tch::no_grad(|| model.forward_with_cfg(&x.0, &tt, &y, w))
                 };
                 Ok(flow::Tch(v(from) * (1.0 - a) + v(to) * a))
@@ -108,7 +117,8 @@ pub fn blend(g: &Loaded, judge: &mut Classifier) -> Result<()> {
 // ANCHOR: exercise_interval
 pub fn interval(g: &mut Loaded, judge: &mut Classifier) -> Result<()> {
     step("exercise_interval");
-    // Guidance 4 only early, only in the middle, only late: which part buys the breed?
+    // Guidance 4 only early, only in the middle, only late: which part buys the
+    // breed?
     println!("interval     breed fidelity (13 cats)  network evaluations");
     for interval in [[0.0, 0.3], [0.3, 0.7], [0.7, 1.0]] {
         let o = SampleOptions {

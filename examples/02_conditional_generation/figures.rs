@@ -1,6 +1,6 @@
-//! The generation chapter's figures: how each step's images and numbers are laid out as a
-//! picture, kept out of the steps the chapter shows. Tiles are drawn `CONFIG.zoom` times
-//! larger than the model's 64 px.
+//! The generation chapter's figures: how each step's images and numbers are
+//! laid out as a picture, kept out of the steps the chapter shows. Tiles are
+//! drawn `CONFIG.zoom` times larger than the model's 64 px.
 
 use anyhow::Result;
 use image::RgbImage;
@@ -9,8 +9,8 @@ use tinycats_plot::{Corner, ImageGrid, LineChart};
 
 use crate::CONFIG;
 
-/// A column label for a breed: `British_Shorthair` → `British Shorthair` (17 characters fit
-/// a 128-pixel tile).
+/// A column label for a breed: `British_Shorthair` → `British Shorthair` (17
+/// characters fit a 128-pixel tile).
 pub fn label(name: &str) -> String {
     name.replace('_', " ")
 }
@@ -53,7 +53,11 @@ pub fn path(tiles: &[RgbImage], ts: &[f64]) -> Result<RgbImage> {
 }
 
 /// `per_breed` samples of every breed (breed-major), one breed per column.
-pub fn all_breeds(tiles: &[RgbImage], names: &[String], per_breed: usize) -> Result<RgbImage> {
+pub fn all_breeds(
+    tiles: &[RgbImage],
+    names: &[String],
+    per_breed: usize,
+) -> Result<RgbImage> {
     let by_row: Vec<RgbImage> = (0..per_breed)
         .flat_map(|r| (0..names.len()).map(move |b| b * per_breed + r))
         .map(|i| tiles[i].clone())
@@ -68,7 +72,11 @@ pub fn all_breeds(tiles: &[RgbImage], names: &[String], per_breed: usize) -> Res
 }
 
 /// One row per breed, one column per guidance scale.
-pub fn guidance(tiles: &[RgbImage], scales: &[f64], rows: Vec<String>) -> Result<RgbImage> {
+pub fn guidance(
+    tiles: &[RgbImage],
+    scales: &[f64],
+    rows: Vec<String>,
+) -> Result<RgbImage> {
     grid(
         tiles,
         scales.len(),
@@ -96,14 +104,19 @@ pub fn intervals(
     )
 }
 
-/// The guidance scale over t of two samplers: the scale each step starts with, held over
-/// the step.
-pub fn guidance_over_t(before: &SampleOptions, now: &SampleOptions) -> Result<RgbImage> {
+/// The guidance scale over t of two samplers: the scale each step starts with,
+/// held over the step.
+pub fn guidance_over_t(
+    before: &SampleOptions,
+    now: &SampleOptions,
+) -> Result<RgbImage> {
     let scale_over_t = |o: &SampleOptions| -> Vec<(f64, f64)> {
         let times = o.times();
         let steps = times.windows(2);
         steps
-            .flat_map(|w| [(w[0], o.guidance_at(w[0])), (w[1], o.guidance_at(w[0]))])
+            .flat_map(|w| {
+                [(w[0], o.guidance_at(w[0])), (w[1], o.guidance_at(w[0]))]
+            })
             .collect()
     };
     let chart = LineChart::new(
@@ -150,7 +163,8 @@ pub fn trajectory(tiles: &[RgbImage], ts: &[f64]) -> Result<RgbImage> {
         ts.len(),
         ts.iter().map(|t| format!("t = {t:.3}")).collect(),
         vec!["x_t".into(), "guess of x1".into()],
-        "denoising: where the sampler is, and where it thinks it is going".into(),
+        "denoising: where the sampler is, and where it thinks it is going"
+            .into(),
     )
 }
 

@@ -1,13 +1,15 @@
-//! Conditional generation: a cat of a chosen breed from the bundled TinyDiT (EMA weights),
-//! sampled by integrating the flow-matching ODE with classifier-free guidance.
+//! Conditional generation: a cat of a chosen breed from the bundled TinyDiT
+//! (EMA weights), sampled by integrating the flow-matching ODE with
+//! classifier-free guidance.
 //!
-//! Generates one cat, all 13 breeds, sweeps of guidance, of its interval in t and of steps,
-//! the old and new default side by side, a denoising trajectory and variations. The next
-//! chapter's example, `03_measure_generator`, measures the same model's samples.
+//! Generates one cat, all 13 breeds, sweeps of guidance, of its interval in t
+//! and of steps, the old and new default side by side, a denoising trajectory
+//! and variations. The next chapter's example, `03_measure_generator`, measures
+//! the same model's samples.
 //!
-//! `main` runs the steps in the chapter's order, each one function: loading and sampling
-//! here, the sweeps, the trajectory and the variations in `sweeps.rs`, the exercises in
-//! `exercises.rs`, and the figure helpers in `figures.rs`.
+//! `main` runs the steps in the chapter's order, each one function: loading and
+//! sampling here, the sweeps, the trajectory and the variations in `sweeps.rs`,
+//! the exercises in `exercises.rs`, and the figure helpers in `figures.rs`.
 //!
 //! Run it with `cargo run --release --example 02_conditional_generation`
 //! (`--features cuda` after `cargo xtask setup --cuda` to sample on a GPU).
@@ -24,7 +26,9 @@ use anyhow::Result;
 use image::{DynamicImage, RgbImage};
 use tch::{Device, Kind, Tensor};
 use tinycats_core::permalink::{BOOK_URL, Permalink};
-use tinycats_core::{Breed, DitConfig, Normalize, SampleOptions, Solver, class_index, timesteps};
+use tinycats_core::{
+    Breed, DitConfig, Normalize, SampleOptions, Solver, class_index, timesteps,
+};
 use tinycats_data::{SynthCats, SynthConfig, SynthSplit};
 use tinycats_models::flow::{self, seeded_noise};
 use tinycats_models::tasks::sample_breeds;
@@ -41,7 +45,8 @@ use figures::row_labels;
 // ANCHOR: config
 /// Everything this example can be tuned with.
 struct Config {
-    /// The generator's folder (`config.json` + `model.safetensors`), relative to the checkout.
+    /// The generator's folder (`config.json` + `model.safetensors`), relative
+    /// to the checkout.
     generator: &'static str,
     /// The model repository whose classifier judges the exercises' cats.
     repo: &'static str,
@@ -49,16 +54,19 @@ struct Config {
     breed: &'static str,
     /// Seed of every starting noise.
     seed: u64,
-    /// Sampler settings used wherever a step does not sweep them: the library default
-    /// (Heun, 10 steps, guidance 3 at t in [0.3, 1]), with which the model card's figures
-    /// were measured.
+    /// Sampler settings used wherever a step does not sweep them: the library
+    /// default (Heun, 10 steps, guidance 3 at t in [0.3, 1]), with which
+    /// the model card's figures were measured.
     sampler: SampleOptions,
-    /// The library's default before the sampler sweep of `bench/sampler/sweep.md`: Euler,
-    /// 20 steps, guidance 4 at every step. The "old and new default" step draws both.
+    /// The library's default before the sampler sweep of
+    /// `bench/sampler/sweep.md`: Euler, 20 steps, guidance 4 at every
+    /// step. The "old and new default" step draws both.
     before: SampleOptions,
-    /// Guidance scales of the guidance sweep (0 = unconditional, 1 = no guidance).
+    /// Guidance scales of the guidance sweep (0 = unconditional, 1 = no
+    /// guidance).
     guidance_sweep: [f64; 7],
-    /// The guidance intervals `[from, to]` of the interval strip (t = 0 is the noise).
+    /// The guidance intervals `[from, to]` of the interval strip (t = 0 is the
+    /// noise).
     intervals: [[f64; 2]; 6],
     /// Step counts of the steps sweep, each run with Euler and with Heun.
     steps_sweep: [usize; 6],
@@ -151,7 +159,8 @@ struct Loaded {
 
 fn load(device: Device) -> Result<Loaded> {
     step("load");
-    let (vs, model) = TinyDit::load(&workspace_root().join(CONFIG.generator), device)?;
+    let (vs, model) =
+        TinyDit::load(&workspace_root().join(CONFIG.generator), device)?;
     let cfg = model.config().clone();
     let params: i64 = vs
         .trainable_variables()
@@ -177,8 +186,13 @@ fn load(device: Device) -> Result<Loaded> {
     if let Some(p) = &cfg.provenance {
         println!("trained      {} steps, {}", p.steps, p.date);
     }
-    let breed = class_index(&cfg.class_names, &Breed::Name(CONFIG.breed.into()), false)? as i64;
-    // Images go into the model's space with its own mean and std, and back out of it.
+    let breed = class_index(
+        &cfg.class_names,
+        &Breed::Name(CONFIG.breed.into()),
+        false,
+    )? as i64;
+    // Images go into the model's space with its own mean and std, and back out
+    // of it.
     let norm = cfg.normalize()?;
     Ok(Loaded {
         device,
@@ -209,24 +223,29 @@ fn path(g: &Loaded) -> Result<Pair> {
         ..SynthConfig::default()
     })?;
     let cat = synth.render(*breed as usize, SynthSplit::Test.index_offset())?;
-    let x1 = flow::from_unit_range(&images::from_rgb8(&cat).unsqueeze(0), norm); // (1, 3, H, W)
+    // x1: (1, 3, H, W)
+    let x1 = flow::from_unit_range(&images::from_rgb8(&cat).unsqueeze(0), norm);
     let chw = [cfg.in_channels, cfg.input_size, cfg.input_size];
-    let x0 = seeded_noise(CONFIG.seed, 1, chw, Device::Cpu); // the portable noise of the seed
+    // the portable noise of the seed
+    let x0 = seeded_noise(CONFIG.seed, 1, chw, Device::Cpu);
     let ts = [0.0, 0.25, 0.5, 0.75, 1.0];
     let mut tiles = Vec::new();
     for &t in &ts {
-        let x_t = flow::interpolate(&x0, &x1, &Tensor::from_slice(&[t as f32])); // (1, 3, H, W)
+        // x_t: (1, 3, H, W)
+        let x_t = flow::interpolate(&x0, &x1, &Tensor::from_slice(&[t as f32]));
         let rgb = flow::to_unit_range(&x_t, norm);
         tiles.push(images::to_rgb8(&rgb.get(0))?);
     }
-    let target = &x1 - &x0; // the velocity the model learns: the same at every t
+    // the velocity the model learns: the same at every t
+    let target = &x1 - &x0;
     println!("x_t = t·x1 + (1 − t)·x0 at t = {ts:?}");
     println!(
         "velocity target x1 − x0: mean {:+.3}, std {:.3}",
         target.mean(Kind::Float).double_value(&[]),
         target.std(true).double_value(&[])
     );
-    let path = save_png(&figures::path(&tiles, &ts)?, out_dir().join("path.png"))?;
+    let path =
+        save_png(&figures::path(&tiles, &ts)?, out_dir().join("path.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(Pair { x0, x1, target })
 }
@@ -238,7 +257,8 @@ fn velocity(g: &Loaded, pair: &Pair) -> Result<()> {
     let (Loaded { device, breed, .. }, Pair { x0, x1, target }) = (g, pair);
     let t = Tensor::from_slice(&[0.5f32]).to_device(*device);
     let y = Tensor::from_slice(&[*breed]).to_device(*device);
-    let x_half = flow::interpolate(x0, x1, &Tensor::from_slice(&[0.5f32])).to_device(*device);
+    let x_half = flow::interpolate(x0, x1, &Tensor::from_slice(&[0.5f32]))
+        .to_device(*device);
     let v = tch::no_grad(|| g.model.forward(&x_half, &t, &y)); // (1, 3, H, W)
     let err = (&v.to_device(Device::Cpu) - target)
         .square()
@@ -252,7 +272,9 @@ fn velocity(g: &Loaded, pair: &Pair) -> Result<()> {
         y.size(),
         v.size()
     );
-    println!("squared error vs the true velocity {err:.3} (predicting 0 would score {base:.3})");
+    println!(
+        "squared error vs the true velocity {err:.3} (predicting 0 would score {base:.3})"
+    );
     Ok(())
 }
 // ANCHOR_END: velocity
@@ -262,7 +284,8 @@ fn one_cat(g: &Loaded) -> Result<()> {
     step("one_cat");
     let opts = CONFIG.sampler;
     let started = Instant::now();
-    let x = sample_breeds(&g.model, &[g.breed], 1, &opts, CONFIG.seed)?; // (1, 3, H, W) in [0, 1]
+    // x: (1, 3, H, W) in [0, 1]
+    let x = sample_breeds(&g.model, &[g.breed], 1, &opts, CONFIG.seed)?;
     let took = started.elapsed().as_secs_f64();
     let one = images::to_rgb8(&x.get(0))?;
     let path = save_png(
@@ -271,15 +294,17 @@ fn one_cat(g: &Loaded) -> Result<()> {
     )?;
     println!("one {} in {:.0} ms: {opts}", CONFIG.breed, took * 1000.0);
     println!("saved        {}", display_path(&path));
-    // The same cat in the book's in-browser page: the seed and settings name it.
+    // The same cat in the book's in-browser page: the seed and settings name
+    // it.
     println!("in the page  {}", link(CONFIG.breed, 0, &opts));
     Ok(())
 }
 // ANCHOR_END: one_cat
 
 // ANCHOR: link
-/// The book's in-browser page drawing image `image` of `CONFIG.seed`'s noise as `breed` with
-/// `opts`, on the fp32 graph (what libtorch's weights were exported to).
+/// The book's in-browser page drawing image `image` of `CONFIG.seed`'s noise as
+/// `breed` with `opts`, on the fp32 graph (what libtorch's weights were
+/// exported to).
 fn link(breed: &str, image: u64, opts: &SampleOptions) -> String {
     Permalink {
         breed: breed.into(),
@@ -300,10 +325,12 @@ fn all_breeds(g: &Loaded) -> Result<Vec<RgbImage>> {
     let mut tiles = Vec::new();
     for breed in 0..cfg.num_classes {
         // Images 0 and 1 of the seed: the same two noises for every breed.
-        let x = sample_breeds(&g.model, &[breed], 2, &opts, CONFIG.seed)?; // (2, 3, H, W)
+        // x: (2, 3, H, W)
+        let x = sample_breeds(&g.model, &[breed], 2, &opts, CONFIG.seed)?;
         tiles.extend(images::to_rgb8_all(&x)?);
     }
-    let sheet = figures::all_breeds(&tiles, &cfg.class_names, 2)?; // a breed per column
+    // a breed per column
+    let sheet = figures::all_breeds(&tiles, &cfg.class_names, 2)?;
     let path = save_png(&sheet, out_dir().join("all_breeds.png"))?;
     println!("{} samples, {} per breed", tiles.len(), 2);
     println!("saved        {}", display_path(&path));
@@ -321,7 +348,8 @@ fn save(g: &Loaded, cats: &[RgbImage]) -> Result<()> {
     step("save");
     let folder = out_dir().join("cats");
     for (name, two) in g.cfg.class_names.iter().zip(cats.chunks(2)) {
-        let file = folder.join(format!("{}.png", name.to_lowercase().replace(' ', "_")));
+        let file = folder
+            .join(format!("{}.png", name.to_lowercase().replace(' ', "_")));
         save_png(&tinycats_plot::side_by_side(two, 2), &file)?;
     }
     println!(
@@ -341,7 +369,8 @@ fn gpu(g: &Loaded) -> Result<()> {
         let (_vs, gpu_model) = TinyDit::load(&generator, Device::Cuda(0))?;
         let all: Vec<i64> = (0..g.cfg.num_classes).collect();
         let started = Instant::now();
-        let x = sample_breeds(&gpu_model, &all, 8, &CONFIG.sampler, CONFIG.seed)?;
+        let x =
+            sample_breeds(&gpu_model, &all, 8, &CONFIG.sampler, CONFIG.seed)?;
         tch::Cuda::synchronize(0);
         println!(
             "CUDA: {} samples in {:.0} ms",

@@ -1,6 +1,6 @@
-//! The generation chapter's sweeps (guidance scale, guidance interval, the old and new
-//! default, the number of steps), a sample's trajectory and its variations. They use the
-//! example's imports (`super::*`).
+//! The generation chapter's sweeps (guidance scale, guidance interval, the old
+//! and new default, the number of steps), a sample's trajectory and its
+//! variations. They use the example's imports (`super::*`).
 
 use super::*;
 
@@ -11,7 +11,8 @@ pub fn guidance(g: &Loaded) -> Result<()> {
     let mut tiles = Vec::new();
     for &b in &breeds {
         for &scale in &CONFIG.guidance_sweep {
-            // Guidance at every step (the old default's sampler), so only the scale moves.
+            // Guidance at every step (the old default's sampler), so only the
+            // scale moves.
             let o = SampleOptions {
                 cfg_scale: scale,
                 ..CONFIG.before
@@ -20,11 +21,17 @@ pub fn guidance(g: &Loaded) -> Result<()> {
             tiles.push(images::to_rgb8(&x.get(0))?);
         }
     }
-    let sheet = figures::guidance(&tiles, &CONFIG.guidance_sweep, row_labels(&g.cfg, &breeds))?;
+    let sheet = figures::guidance(
+        &tiles,
+        &CONFIG.guidance_sweep,
+        row_labels(&g.cfg, &breeds),
+    )?;
     let path = save_png(&sheet, out_dir().join("guidance.png"))?;
     println!("scales       {:?}", CONFIG.guidance_sweep);
     println!("saved        {}", display_path(&path));
-    println!("each cat in the book's page (a row per breed, a line per scale):");
+    println!(
+        "each cat in the book's page (a row per breed, a line per scale):"
+    );
     for &b in &breeds {
         let name = &g.cfg.class_names[b as usize];
         for &scale in &CONFIG.guidance_sweep {
@@ -42,9 +49,10 @@ pub fn guidance(g: &Loaded) -> Result<()> {
 // ANCHOR: interval
 pub fn interval(g: &Loaded) -> Result<()> {
     step("interval");
-    // Guidance w = 4 only while t is in [from, to]; the other steps follow the breed's own
-    // velocity and cost one network evaluation instead of two.
-    let (opts, breeds) = (CONFIG.sampler, [g.breed, 0, 3]); // as in the guidance sweep
+    // Guidance w = 4 only while t is in [from, to]; the other steps follow the
+    // breed's own velocity and cost one network evaluation instead of two.
+    // as in the guidance sweep
+    let (opts, breeds) = (CONFIG.sampler, [g.breed, 0, 3]);
     let guided_in = |interval: [f64; 2]| SampleOptions {
         guidance_interval: interval,
         ..CONFIG.before
@@ -52,7 +60,13 @@ pub fn interval(g: &Loaded) -> Result<()> {
     let mut tiles = Vec::new();
     for &b in &breeds {
         for &interval in &CONFIG.intervals {
-            let x = sample_breeds(&g.model, &[b], 1, &guided_in(interval), CONFIG.seed)?;
+            let x = sample_breeds(
+                &g.model,
+                &[b],
+                1,
+                &guided_in(interval),
+                CONFIG.seed,
+            )?;
             tiles.push(images::to_rgb8(&x.get(0))?);
         }
     }
@@ -61,7 +75,11 @@ pub fn interval(g: &Loaded) -> Result<()> {
         let evaluations = guided_in([from, to]).network_evaluations();
         println!("[{from}, {to}]   {evaluations:>3}");
     }
-    let sheet = figures::intervals(&tiles, &CONFIG.intervals, row_labels(&g.cfg, &breeds))?;
+    let sheet = figures::intervals(
+        &tiles,
+        &CONFIG.intervals,
+        row_labels(&g.cfg, &breeds),
+    )?;
     let path = save_png(&sheet, out_dir().join("interval.png"))?;
     println!("saved        {}", display_path(&path));
     // Where each default guides in t.
@@ -75,12 +93,14 @@ pub fn interval(g: &Loaded) -> Result<()> {
 // ANCHOR: new_default
 pub fn new_default(g: &Loaded) -> Result<()> {
     step("new_default");
-    // Every breed from the same noise, with the old default and with the new one.
+    // Every breed from the same noise, with the old default and with the new
+    // one.
     let (opts, cfg) = (CONFIG.sampler, &g.cfg);
     let all: Vec<i64> = (0..cfg.num_classes).collect();
     let mut tiles = Vec::new();
     for o in [&CONFIG.before, &opts] {
-        let x = sample_breeds(&g.model, &all, 1, o, CONFIG.seed + 7)?; // one per breed
+        // one per breed
+        let x = sample_breeds(&g.model, &all, 1, o, CONFIG.seed + 7)?;
         tiles.extend(images::to_rgb8_all(&x)?);
         println!(
             "{o}: {} network evaluations per image",
@@ -126,8 +146,11 @@ pub fn steps(g: &Loaded) -> Result<()> {
                 .mean(Kind::Float)
                 .sqrt()
                 .double_value(&[]);
-            let evals = o.velocity_evaluations(); // Heun's last step is an Euler step
-            println!("{solver:<6}  {steps:>5}  {evals:>11}  {rmse:>15.4}  {ms:.1} ms");
+            // Heun's last step is an Euler step
+            let evals = o.velocity_evaluations();
+            println!(
+                "{solver:<6}  {steps:>5}  {evals:>11}  {rmse:>15.4}  {ms:.1} ms"
+            );
             tiles.push(images::to_rgb8(&x.get(0))?);
         }
     }
@@ -141,8 +164,9 @@ pub fn steps(g: &Loaded) -> Result<()> {
 // ANCHOR: trajectory
 pub fn trajectory(g: &Loaded) -> Result<()> {
     step("trajectory");
-    // Euler by hand — the loop that `flow::sample` runs, written out on purpose —
-    // keeping x_t and the model's guess of the final image, x̂₁ = x_t + (1 − t)·v̂.
+    // Euler by hand — the loop that `flow::sample` runs, written out on purpose
+    // — keeping x_t and the model's guess of the final image, x̂₁ = x_t + (1
+    // − t)·v̂.
     let Loaded {
         device,
         model,
@@ -160,13 +184,15 @@ pub fn trajectory(g: &Loaded) -> Result<()> {
     for w in timesteps(CONFIG.trajectory_steps, opts.shift).windows(2) {
         let (t, dt) = (w[0], w[1] - w[0]);
         let tt = Tensor::full([1], t, (Kind::Float, device));
-        let w = opts.guidance_at(t); // the guidance scale, 1 outside the interval
+        // the guidance scale, 1 outside the interval
+        let w = opts.guidance_at(t);
         let v = tch::no_grad(|| model.forward_with_cfg(&x, &tt, &y, w));
         seen.push((t, x.shallow_clone(), &x + &v * (1.0 - t)));
         x = &x + &v * dt;
     }
     seen.push((1.0, x.shallow_clone(), x)); // the sample itself, at t = 1
-    let to_tile = |x: &Tensor| images::to_rgb8(&flow::to_unit_range(x, norm).get(0));
+    let to_tile =
+        |x: &Tensor| images::to_rgb8(&flow::to_unit_range(x, norm).get(0));
     let mut tiles = Vec::new();
     for row in 0..2 {
         for (_, x_t, x1_hat) in &seen {

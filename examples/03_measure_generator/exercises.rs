@@ -5,9 +5,11 @@ use super::*;
 // ANCHOR: exercise_sample_size
 pub fn sample_size(fidelity: &Fidelity) -> Result<()> {
     step("exercise_sample_size");
-    // The first `k` cats of every breed from the fidelity step, against as many real ones.
+    // The first `k` cats of every breed from the fidelity step, against as many
+    // real ones.
     tolerance(Tolerance::relative(0.02));
-    let (_fvs, features) = FeatureNet::load(&workspace_root().join(CONFIG.features), Device::Cpu)?;
+    let (_fvs, features) =
+        FeatureNet::load(&workspace_root().join(CONFIG.features), Device::Cpu)?;
     let per_breed = CONFIG.fidelity_per_breed;
     println!("images  Fréchet distance        real vs real  precision  recall");
     for k in [2, 4, per_breed] {
@@ -16,7 +18,8 @@ pub fn sample_size(fidelity: &Fidelity) -> Result<()> {
             .chunks(per_breed)
             .flat_map(|breed| breed[..k].iter().cloned())
             .collect();
-        let q = quality::measure(&features, &subset, &QualityOptions::default())?;
+        let q =
+            quality::measure(&features, &subset, &QualityOptions::default())?;
         println!(
             "{:>6}  {:<22}  {:>12.2}  {:>9.3}  {:>6.3}",
             q.images,

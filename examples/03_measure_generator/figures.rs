@@ -1,13 +1,13 @@
-//! The chapter's figures: how the measurements are laid out as pictures, kept out of the
-//! steps the chapter shows.
+//! The chapter's figures: how the measurements are laid out as pictures, kept
+//! out of the steps the chapter shows.
 
 use anyhow::Result;
 use image::RgbImage;
 use tinycats_core::SampleOptions;
 use tinycats_plot::{Corner, LineChart};
 
-/// The breed fidelity of each guidance scale: the mean over breeds and the weakest breed's,
-/// with the `sampler`'s own scale marked.
+/// The breed fidelity of each guidance scale: the mean over breeds and the
+/// weakest breed's, with the `sampler`'s own scale marked.
 pub fn fidelity_against_guidance(
     scales: &[f64],
     mean: &[f64],

@@ -1,18 +1,20 @@
-//! The chapter's measurements: the classifier as a judge, breed fidelity, and quality in the
-//! feature network's space. They use the example's imports
+//! The chapter's measurements: the classifier as a judge, breed fidelity, and
+//! quality in the feature network's space. They use the example's imports
 //! (`super::*`).
 
 use super::*;
 
 // ANCHOR: judge
-/// The bundled classifier, and what it makes of the generation chapter's first cat (the
-/// same breed, seed and sampler).
+/// The bundled classifier, and what it makes of the generation chapter's first
+/// cat (the same breed, seed and sampler).
 pub fn judge(g: &Loaded) -> Result<Classifier> {
     step("judge");
     let root = workspace_root();
-    let repo = ModelRepo::resolve(&root.join(CONFIG.repo).to_string_lossy(), false)?;
+    let repo =
+        ModelRepo::resolve(&root.join(CONFIG.repo).to_string_lossy(), false)?;
     let mut judge = Classifier::load(repo.file(CLASSIFIER_ONNX)?)?;
-    let x = sample_breeds(&g.model, &[g.breed], 1, &CONFIG.sampler, CONFIG.seed)?;
+    let x =
+        sample_breeds(&g.model, &[g.breed], 1, &CONFIG.sampler, CONFIG.seed)?;
     let one = images::to_rgb8(&x.get(0))?;
     let verdict = judge.classify(&DynamicImage::ImageRgb8(one), 3)?;
     println!("the first {}, as the classifier sees it:", CONFIG.breed);
@@ -27,8 +29,9 @@ pub fn judge(g: &Loaded) -> Result<Classifier> {
 pub fn fidelity(g: &mut Loaded, judge: &mut Classifier) -> Result<Fidelity> {
     step("fidelity");
     let started = Instant::now();
-    // Every breed from its own seed (`seed + 100 + breed`), judged by the classifier.
-    // `breed_fidelity` takes either back-end's generator: libtorch's here.
+    // Every breed from its own seed (`seed + 100 + breed`), judged by the
+    // classifier. `breed_fidelity` takes either back-end's generator:
+    // libtorch's here.
     let fidelity = breed_fidelity(
         &mut g.model,
         judge,
@@ -56,8 +59,9 @@ pub fn fidelity(g: &mut Loaded, judge: &mut Classifier) -> Result<Fidelity> {
 // ANCHOR: fidelity_guidance
 pub fn fidelity_guidance(g: &mut Loaded, judge: &mut Classifier) -> Result<()> {
     step("fidelity_guidance");
-    // The default sampler at other guidance scales: how much of the breed does guidance buy?
-    // Fewer samples per breed than above (`guidance_per_breed`), from the same seeds at every scale.
+    // The default sampler at other guidance scales: how much of the breed does
+    // guidance buy? Fewer samples per breed than above
+    // (`guidance_per_breed`), from the same seeds at every scale.
     let (mut mean, mut weakest) = (Vec::new(), Vec::new());
     println!("w     breed fidelity  weakest class");
     for &scale in &CONFIG.fidelity_scales {
@@ -103,12 +107,18 @@ pub fn fidelity_guidance(g: &mut Loaded, judge: &mut Classifier) -> Result<()> {
 // ANCHOR: quality
 pub fn quality(fidelity: &Fidelity) -> Result<()> {
     step("quality");
-    // The same samples in the SynthCats feature network's space, against real test renders.
-    // Features are sums over thousands of pixels: on another CPU they move in the last digits.
+    // The same samples in the SynthCats feature network's space, against real
+    // test renders. Features are sums over thousands of pixels: on another
+    // CPU they move in the last digits.
     tolerance(Tolerance::relative(0.02));
     let started = Instant::now();
-    let (_fvs, features) = FeatureNet::load(&workspace_root().join(CONFIG.features), Device::Cpu)?;
-    let q = quality::measure(&features, &fidelity.samples, &QualityOptions::default())?;
+    let (_fvs, features) =
+        FeatureNet::load(&workspace_root().join(CONFIG.features), Device::Cpu)?;
+    let q = quality::measure(
+        &features,
+        &fidelity.samples,
+        &QualityOptions::default(),
+    )?;
     println!(
         "{} generated vs {} real images in {:.1} s",
         q.images,

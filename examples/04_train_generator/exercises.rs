@@ -1,14 +1,18 @@
-//! The training chapter's exercises. They use the example's imports (`super::*`).
+//! The training chapter's exercises. They use the example's imports
+//! (`super::*`).
 
 use super::*;
 
 // ANCHOR: exercise_ema
 pub fn ema(trained: &Trained) {
     step("exercise_ema");
-    // The share of the average held by the last m updates: update k enters with weight
-    // 1 − d_k and is multiplied by every later d, so the updates before the last m keep
-    // the product of the last m decays. The decay warms up as min(decay, (1 + k)/(10 + k)).
-    println!("decay  at step  decay in use  share from the last 10 / 50 / 100 / 150 steps");
+    // The share of the average held by the last m updates: update k enters with
+    // weight 1 − d_k and is multiplied by every later d, so the updates
+    // before the last m keep the product of the last m decays. The decay
+    // warms up as min(decay, (1 + k)/(10 + k)).
+    println!(
+        "decay  at step  decay in use  share from the last 10 / 50 / 100 / 150 steps"
+    );
     let Trained { task, summary, .. } = trained;
     for (decay, at) in [
         (0.99, summary.steps),
@@ -47,7 +51,8 @@ pub fn bad_heads() {
 // ANCHOR: exercise_new_breed
 pub fn new_breed(setup: &Setup) -> Result<()> {
     step("exercise_new_breed");
-    // Four Bengals, and the same four tinted teal in a folder of a breed SynthCats lacks.
+    // Four Bengals, and the same four tinted teal in a folder of a breed
+    // SynthCats lacks.
     let mine = setup.work.join("my-breeds");
     let bengals = setup.split_dir.join("train/Bengal");
     for folder in ["Bengal", "Teal_Bengal"] {

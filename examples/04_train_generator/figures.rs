@@ -1,4 +1,5 @@
-//! The training chapter's plotting helpers, kept out of the steps the chapter shows.
+//! The training chapter's plotting helpers, kept out of the steps the chapter
+//! shows.
 
 use std::path::Path;
 
@@ -10,9 +11,9 @@ use tinycats_plot::{ImageGrid, LineChart};
 
 use super::list_dir;
 
-/// The smoothed training loss (a moving average of `window` steps) and the validation loss
-/// over the steps, marked where the run was interrupted, where validation was best, and
-/// where early stopping ended it (if it did).
+/// The smoothed training loss (a moving average of `window` steps) and the
+/// validation loss over the steps, marked where the run was interrupted, where
+/// validation was best, and where early stopping ended it (if it did).
 pub fn loss_curves(
     train_loss: Vec<(f64, f64)>,
     window: usize,
@@ -21,11 +22,15 @@ pub fn loss_curves(
     best_step: f64,
     early_stop: Option<u64>,
 ) -> Result<RgbImage> {
-    let mut chart = LineChart::new("training the small TinyDiT", "step", "flow-matching loss")
-        .series(format!("train (mean of {window} steps)"), train_loss)
-        .series("validation", val_loss)
-        .marker(interrupted_at as f64, "interrupted and resumed")
-        .marker(best_step, "best val_loss");
+    let mut chart = LineChart::new(
+        "training the small TinyDiT",
+        "step",
+        "flow-matching loss",
+    )
+    .series(format!("train (mean of {window} steps)"), train_loss)
+    .series("validation", val_loss)
+    .marker(interrupted_at as f64, "interrupted and resumed")
+    .marker(best_step, "best val_loss");
     if let Some(step) = early_stop {
         chart = chart.marker(step as f64, "early stop");
     }
@@ -35,13 +40,14 @@ pub fn loss_curves(
 /// The learning rate over the steps: `(step, lr)` points.
 pub fn lr_schedule(lr: Vec<(f64, f64)>) -> Result<RgbImage> {
     let chart =
-        LineChart::new("learning rate: warm-up, then cosine", "step", "lr").series("lr", lr);
+        LineChart::new("learning rate: warm-up, then cosine", "step", "lr")
+            .series("lr", lr);
     Ok(chart.render(720, 260)?)
 }
 
-/// The preview grids the trainer wrote into `dir` (`step-00000100.png`…), one row each,
-/// labelled with their step, magnified `scale` times; how many there are, and the picture's
-/// text (title and row labels).
+/// The preview grids the trainer wrote into `dir` (`step-00000100.png`…), one
+/// row each, labelled with their step, magnified `scale` times; how many there
+/// are, and the picture's text (title and row labels).
 pub fn preview_grids(
     dir: &Path,
     title: &str,
@@ -64,8 +70,8 @@ pub fn preview_grids(
     Ok((rows.len(), grid.render(&rows)?, grid.texts()))
 }
 
-/// Three rows of `columns` samples, `(N, 3, H, W)` each: the raw weights', the EMA's, and
-/// their magnified difference.
+/// Three rows of `columns` samples, `(N, 3, H, W)` each: the raw weights', the
+/// EMA's, and their magnified difference.
 pub fn raw_against_ema(
     columns: usize,
     raw: &Tensor,
@@ -78,6 +84,8 @@ pub fn raw_against_ema(
     Ok(ImageGrid::new(columns)
         .scale(2)
         .row_labels(vec!["raw".into(), "EMA".into(), "|raw − EMA| × 20".into()])
-        .title("the last step's weights against their moving average, same noise")
+        .title(
+            "the last step's weights against their moving average, same noise",
+        )
         .render(&tiles)?)
 }

@@ -1,10 +1,11 @@
-//! Train a generator: your dataset and its curation, the run config, a short TinyDiT
-//! training run that is interrupted and resumed, its curves, previews and EMA.
+//! Train a generator: your dataset and its curation, the run config, a short
+//! TinyDiT training run that is interrupted and resumed, its curves, previews
+//! and EMA.
 //!
-//! `main` runs the steps in the chapter's order, each one function: the data and the config
-//! here, training and what it produced in `training.rs`, the bundled generator continued on
-//! this data in `warm.rs`, the exercises in `exercises.rs`, and the plotting helpers in
-//! `figures.rs`.
+//! `main` runs the steps in the chapter's order, each one function: the data
+//! and the config here, training and what it produced in `training.rs`, the
+//! bundled generator continued on this data in `warm.rs`, the exercises in
+//! `exercises.rs`, and the plotting helpers in `figures.rs`.
 //!
 //! Run it with `cargo run --release --example 04_train_generator`.
 // verify-docs: timeout_s = 420, budget_s = 60
@@ -28,11 +29,13 @@ use tinycats_data::{Loader, LoaderConfig, Source, SynthCats, SynthConfig};
 use tinycats_models::runconfig::{self, GeneratorRun};
 use tinycats_models::tasks::{GeneratorTask, sample_breeds};
 use tinycats_models::trainer::{
-    Ema, FitSummary, TrainTask, Trainer, TrainerConfig, checkpoint, read_metrics,
+    Ema, FitSummary, TrainTask, Trainer, TrainerConfig, checkpoint,
+    read_metrics,
 };
 use tinycats_models::{TinyDit, io};
 use tinycats_notebook::{
-    Tolerance, chaotic, chaotic_image, display_path, out_dir, stable, step, workspace_root,
+    Tolerance, chaotic, chaotic_image, display_path, out_dir, stable, step,
+    workspace_root,
 };
 use tinycats_plot::save_png;
 
@@ -42,7 +45,8 @@ use training::Trained;
 // ANCHOR: config
 /// Everything this example can be tuned with.
 struct Config {
-    /// Seed of the dataset, the splits, the initialisation, the data order and the noise.
+    /// Seed of the dataset, the splits, the initialisation, the data order and
+    /// the noise.
     seed: u64,
     /// SynthCats images written per breed for the training run.
     per_class: u64,
@@ -51,8 +55,9 @@ struct Config {
     /// Validation and test fractions of the split.
     val_fraction: f32,
     test_fraction: f32,
-    /// The run config of the training run, in the TOML a `tinycats train-generator
-    /// --config` file would hold: a small model so that it trains in a minute on a laptop.
+    /// The run config of the training run, in the TOML a `tinycats
+    /// train-generator --config` file would hold: a small model so that it
+    /// trains in a minute on a laptop.
     run_toml: &'static str,
     /// The run is "interrupted" after this step and resumed, to show resuming.
     interrupt_at: u64,
@@ -99,8 +104,9 @@ bf16 = false
 
 // ANCHOR: main
 fn main() -> Result<()> {
-    // Training is chaotic: pin libtorch to the kernels every x86-64 CPU has, so that this
-    // run prints the same numbers with and without AVX-512 (this chapter says why).
+    // Training is chaotic: pin libtorch to the kernels every x86-64 CPU has, so
+    // that this run prints the same numbers with and without AVX-512 (this
+    // chapter says why).
     tinycats_models::device::pin_portable_cpu_kernels();
     let work = out_dir().join("work");
     if work.exists() {
@@ -134,8 +140,8 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// What the training steps share: the work folder, the split dataset, the run config and
-/// its model, and the device.
+/// What the training steps share: the work folder, the split dataset, the run
+/// config and its model, and the device.
 struct Setup {
     work: PathBuf,
     split_dir: PathBuf,
@@ -172,7 +178,8 @@ fn dataset(work: &Path) -> Result<PathBuf> {
 // ANCHOR: curate
 fn curate(raw: &Path) -> Result<()> {
     step("curate");
-    // What real folders contain: a copy of an image, a file cut off mid-download, a thumbnail.
+    // What real folders contain: a copy of an image, a file cut off
+    // mid-download, a thumbnail.
     let bengal = raw.join("Bengal");
     let first = bengal.join(&list_dir(&bengal)?[0]);
     std::fs::copy(&first, bengal.join("copy_of_first.png"))?;
@@ -210,7 +217,9 @@ fn clean_split(work: &Path, raw: &Path) -> Result<PathBuf> {
         .counts
         .iter()
         .fold((0, 0, 0), |(a, b, c), (_, x, y, z)| (a + x, b + y, c + z));
-    println!("split: {tr} train, {va} val, {te} test images in train/, val/, test/");
+    println!(
+        "split: {tr} train, {va} val, {te} test images in train/, val/, test/"
+    );
     Ok(split_dir)
 }
 // ANCHOR_END: clean_split
@@ -220,7 +229,8 @@ fn your_data(split_dir: &Path) -> Result<()> {
     step("your_data");
     // The same loader reads any ImageFolder tree: Oxford-IIIT Pet after
     // `tinycats data split`, or your own photos in one folder per breed.
-    let train_set = image_folder(&split_dir.join("train"), &ImageFolderOptions::default())?;
+    let train_set =
+        image_folder(&split_dir.join("train"), &ImageFolderOptions::default())?;
     println!(
         "{} training images in {} classes",
         train_set.len(),

@@ -1,13 +1,21 @@
-//! The training steps: a run interrupted and resumed, its curves, previews and EMA, and
-//! early stopping. They use the example's imports (`super::*`).
+//! The training steps: a run interrupted and resumed, its curves, previews and
+//! EMA, and early stopping. They use the example's imports (`super::*`).
 
 use super::*;
 
 // ANCHOR: train
-/// A loader of one split of the dataset for the model `cfg` describes: its image size and its
-/// own normalisation.
-pub fn loader(setup: &Setup, cfg: &DitConfig, split: &str, shuffle: bool) -> Result<Loader> {
-    let data = image_folder(&setup.split_dir.join(split), &ImageFolderOptions::default())?;
+/// A loader of one split of the dataset for the model `cfg` describes: its
+/// image size and its own normalisation.
+pub fn loader(
+    setup: &Setup,
+    cfg: &DitConfig,
+    split: &str,
+    shuffle: bool,
+) -> Result<Loader> {
+    let data = image_folder(
+        &setup.split_dir.join(split),
+        &ImageFolderOptions::default(),
+    )?;
     Ok(Loader::new(
         Source::Files(data),
         LoaderConfig {
@@ -27,7 +35,8 @@ pub fn loader(setup: &Setup, cfg: &DitConfig, split: &str, shuffle: bool) -> Res
     )?)
 }
 
-/// The interrupted run: its folder, the step it stopped at, and the loaders it continues with.
+/// The interrupted run: its folder, the step it stopped at, and the loaders it
+/// continues with.
 pub struct Interrupted {
     run_dir: PathBuf,
     train: Loader,
@@ -57,8 +66,8 @@ pub fn train(setup: &Setup) -> Result<Interrupted> {
         ..run.trainer.clone()
     };
     let started = Instant::now();
-    let (first, _) =
-        Trainer::new(interrupted, &run_dir, device)?.fit(&mut task, &mut train, &mut val, false)?;
+    let (first, _) = Trainer::new(interrupted, &run_dir, device)?
+        .fit(&mut task, &mut train, &mut val, false)?;
     println!(
         "stopped at step {} after {:.1} s",
         first.steps,
@@ -84,8 +93,9 @@ pub struct Trained {
 
 pub fn resume(setup: &Setup, first: Interrupted) -> Result<Trained> {
     step("resume");
-    // A fresh process would rebuild the task the same way; the trainer restores weights,
-    // optimiser moments, EMA, data order and the early-stopping state from the checkpoint.
+    // A fresh process would rebuild the task the same way; the trainer restores
+    // weights, optimiser moments, EMA, data order and the early-stopping
+    // state from the checkpoint.
     let (run, device) = (&setup.run, setup.device);
     let Interrupted {
         run_dir,
@@ -159,7 +169,8 @@ pub fn curves(trained: &Trained) -> Result<()> {
     )?;
     let loss_png = save_png(&loss, out_dir().join("loss.png"))?;
     let lr = metrics.iter().map(|m| (m.step as f64, m.lr)).collect();
-    let lr_png = save_png(&figures::lr_schedule(lr)?, out_dir().join("lr.png"))?;
+    let lr_png =
+        save_png(&figures::lr_schedule(lr)?, out_dir().join("lr.png"))?;
     println!(
         "{} logged steps, {} validations",
         metrics.len(),
@@ -190,14 +201,22 @@ pub fn ema(trained: &Trained) -> Result<()> {
     step("ema");
     let Trained { task, ema, .. } = trained;
     let breeds: Vec<i64> = (0..task.model.config().num_classes).collect();
-    let raw_samples = sample_breeds(&task.model, &breeds, 1, &CONFIG.sampler, CONFIG.seed)?;
+    let raw_samples =
+        sample_breeds(&task.model, &breeds, 1, &CONFIG.sampler, CONFIG.seed)?;
     let mut vars = task.vs.variables();
     let ema_samples = ema.with_weights(&mut vars, || {
         sample_breeds(&task.model, &breeds, 1, &CONFIG.sampler, CONFIG.seed)
     })?;
-    // Their difference, magnified twenty times, where the eye cannot see it in the two rows.
-    let magnified = ((&raw_samples - &ema_samples).abs() * 20.0).clamp(0.0, 1.0);
-    let grid = figures::raw_against_ema(breeds.len(), &raw_samples, &ema_samples, &magnified)?;
+    // Their difference, magnified twenty times, where the eye cannot see it in
+    // the two rows.
+    let magnified =
+        ((&raw_samples - &ema_samples).abs() * 20.0).clamp(0.0, 1.0);
+    let grid = figures::raw_against_ema(
+        breeds.len(),
+        &raw_samples,
+        &ema_samples,
+        &magnified,
+    )?;
     let path = save_png(&grid, out_dir().join("ema.png"))?;
     let diff = (&raw_samples - &ema_samples)
         .abs()
@@ -212,11 +231,13 @@ pub fn ema(trained: &Trained) -> Result<()> {
 // ANCHOR: early_stop
 pub fn early_stop(setup: &Setup) -> Result<()> {
     step("early_stop");
-    // The same run, but an evaluation counts as an improvement only when it beats the best
-    // validation loss by at least 0.005, and two evaluations without one end the run. Up to
-    // the interruption every evaluation beat the last by more than that, so the stricter run
-    // would stand exactly where the first one stood at that step: it resumes from there
-    // instead of training those steps again (patience and min_delta may change on resume).
+    // The same run, but an evaluation counts as an improvement only when it
+    // beats the best validation loss by at least 0.005, and two evaluations
+    // without one end the run. Up to the interruption every evaluation beat
+    // the last by more than that, so the stricter run would stand exactly
+    // where the first one stood at that step: it resumes from there instead
+    // of training those steps again (patience and min_delta may change on
+    // resume).
     let Setup { work, run, cfg, .. } = setup;
     let strict = TrainerConfig {
         patience: 2,
@@ -240,16 +261,22 @@ pub fn early_stop(setup: &Setup) -> Result<()> {
         .join("checkpoints")
         .join(from.file_name().context("a folder name")?);
     std::fs::create_dir_all(&to)?;
-    for file in std::fs::read_dir(&from).with_context(|| format!("{}", from.display()))? {
+    for file in std::fs::read_dir(&from)
+        .with_context(|| format!("{}", from.display()))?
+    {
         let file = file?.path();
-        std::fs::copy(&file, to.join(file.file_name().context("a file name")?))?;
+        std::fs::copy(
+            &file,
+            to.join(file.file_name().context("a file name")?),
+        )?;
     }
     let (mut train, mut val) = (
         loader(setup, cfg, "train", true)?,
         loader(setup, cfg, "val", false)?,
     );
     tch::manual_seed(CONFIG.seed as i64);
-    let mut strict_task = GeneratorTask::new(cfg, run.time_sampling, setup.device)?;
+    let mut strict_task =
+        GeneratorTask::new(cfg, run.time_sampling, setup.device)?;
     let (stopped, _) = Trainer::new(strict, &strict_dir, setup.device)?.fit(
         &mut strict_task,
         &mut train,

@@ -1,12 +1,13 @@
-//! The last training step: the bundled generator, trained on a GPU, continued for a few
-//! steps on this chapter's dataset. It uses the example's imports (`super::*`).
+//! The last training step: the bundled generator, trained on a GPU, continued
+//! for a few steps on this chapter's dataset. It uses the example's imports
+//! (`super::*`).
 
 use super::*;
 use training::loader;
 
 // ANCHOR: warm_start
-/// The continued run: a few steps, at a tenth of the first run's learning rate, so that the
-/// GPU's training is kept and adapted rather than overwritten.
+/// The continued run: a few steps, at a tenth of the first run's learning rate,
+/// so that the GPU's training is kept and adapted rather than overwritten.
 const WARM_STEPS: u64 = 10;
 const WARM_LR: f64 = 1e-4;
 
@@ -20,8 +21,10 @@ pub fn warm_start(setup: &Setup) -> Result<()> {
         bail!("{} holds no generator", bundled.display());
     };
     tch::manual_seed(CONFIG.seed as i64);
-    let mut task = GeneratorTask::new(&cfg, setup.run.time_sampling, setup.device)?;
-    io::load_var_store(&task.vs, &bundled.join("model.safetensors"))?; // strict: every tensor
+    let mut task =
+        GeneratorTask::new(&cfg, setup.run.time_sampling, setup.device)?;
+    // strict: every tensor
+    io::load_var_store(&task.vs, &bundled.join("model.safetensors"))?;
     task.preview = CONFIG.sampler;
     task.preview_seed = CONFIG.seed;
     let run_dir = setup.work.join("runs/warm");
@@ -45,16 +48,17 @@ pub fn warm_start(setup: &Setup) -> Result<()> {
         loader(setup, &cfg, "val", false)?,
     );
     let started = Instant::now();
-    let (summary, _) =
-        Trainer::new(warm, &run_dir, setup.device)?.fit(&mut task, &mut train, &mut val, false)?;
+    let (summary, _) = Trainer::new(warm, &run_dir, setup.device)?
+        .fit(&mut task, &mut train, &mut val, false)?;
     let params: i64 = task
         .vs
         .trainable_variables()
         .iter()
         .map(|t| t.numel() as i64)
         .sum();
-    // Where the continued model's validation loss lands on every CPU: near the GPU run's own
-    // (a learning rate that undid its training would send it far above).
+    // Where the continued model's validation loss lands on every CPU: near the
+    // GPU run's own (a learning rate that undid its training would send it
+    // far above).
     let best = stable(
         "best val_loss",
         summary.best_val_loss.unwrap_or(f64::NAN),

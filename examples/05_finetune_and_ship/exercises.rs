@@ -1,13 +1,17 @@
-//! The fine-tuning chapter's exercises. They use the example's imports (`super::*`).
+//! The fine-tuning chapter's exercises. They use the example's imports
+//! (`super::*`).
 
 use super::*;
 
 // ANCHOR: exercise_rank
 pub fn rank(nb: &NewBreed, ft_run: &FineTuneRun) -> Result<()> {
     step("exercise_rank");
-    // Trainable numbers for other ranks, and for adapters on the attention alone.
+    // Trainable numbers for other ranks, and for adapters on the attention
+    // alone.
     let lora = &ft_run.lora;
-    println!("rank  targets                       trainable  share of the model");
+    println!(
+        "rank  targets                       trainable  share of the model"
+    );
     for (rank, targets) in [
         (1, lora.targets.clone()),
         (4, lora.targets.clone()),
@@ -20,7 +24,12 @@ pub fn rank(nb: &NewBreed, ft_run: &FineTuneRun) -> Result<()> {
             targets: targets.clone(),
             ..lora.clone()
         };
-        let f = FineTune::from_pretrained(&nb.base_dir, &ft_run.new_classes, &cfg, Device::Cpu)?;
+        let f = FineTune::from_pretrained(
+            &nb.base_dir,
+            &ft_run.new_classes,
+            &cfg,
+            Device::Cpu,
+        )?;
         let (n, all) = (
             f.trainable_parameters(),
             f.trainable_parameters() + f.base_parameters(),
@@ -38,7 +47,8 @@ pub fn rank(nb: &NewBreed, ft_run: &FineTuneRun) -> Result<()> {
 // ANCHOR: exercise_guidance
 pub fn guidance(m: &Merged) -> Result<()> {
     step("exercise_guidance");
-    // The merged model's new breed at four guidance scales: how much of the coat colour?
+    // The merged model's new breed at four guidance scales: how much of the
+    // coat colour?
     println!(
         "guidance  {} coat pixels ({} samples)",
         CONFIG.new_breed, CONFIG.judge_samples
@@ -69,11 +79,14 @@ pub fn guidance(m: &Merged) -> Result<()> {
 // ANCHOR: exercise_label_row
 pub fn label_row(m: &Merged) -> Result<()> {
     step("exercise_label_row");
-    // The new breed's row of the merged label table, against the rows of the old breeds.
+    // The new breed's row of the merged label table, against the rows of the
+    // old breeds.
     let (merged, new_class) = (&m.model, m.new_class);
     let (merged_vs, _) = TinyDit::load(&m.dir, Device::Cpu)?;
-    let table = merged_vs.variables()["y_embedder.embedding_table.weight"].shallow_clone();
-    let unit = &table / table.norm_scalaropt_dim(2, [1], true); // rows of length 1
+    let table = merged_vs.variables()["y_embedder.embedding_table.weight"]
+        .shallow_clone();
+    // rows of length 1
+    let unit = &table / table.norm_scalaropt_dim(2, [1], true);
     let sim = unit.matmul(&unit.get(new_class)); // (rows,) cosine similarity
     let names = merged.config().class_names.clone();
     let mut order: Vec<usize> = (0..names.len())

@@ -1,4 +1,5 @@
-//! The fine-tuning chapter's plotting helpers, kept out of the steps the chapter shows.
+//! The fine-tuning chapter's plotting helpers, kept out of the steps the
+//! chapter shows.
 
 use anyhow::Result;
 use image::RgbImage;
@@ -7,15 +8,15 @@ use tinycats_data::{BreedSpec, SynthCats};
 use tinycats_models::images;
 use tinycats_plot::{ImageGrid, upscale_nearest};
 
-/// The first eight images `synth` renders of `spec`, in one row labelled with its name,
-/// magnified twice.
+/// The first eight images `synth` renders of `spec`, in one row labelled with
+/// its name, magnified twice.
 pub fn new_breed_sheet(synth: &SynthCats, spec: &BreedSpec) -> RgbImage {
     let sheet = synth.contact_sheet(std::slice::from_ref(spec), 8);
     upscale_nearest(&sheet, 2)
 }
 
-/// The first eight of each: samples of `breed` before and after fine-tuning, and its
-/// training images, one row each, magnified twice.
+/// The first eight of each: samples of `breed` before and after fine-tuning,
+/// and its training images, one row each, magnified twice.
 pub fn before_after(
     breed: &str,
     before: &[RgbImage],
@@ -38,8 +39,8 @@ pub fn before_after(
         .render(&tiles)?)
 }
 
-/// `samples` `(N, 3, H, W)`, in one row per name of `breeds` (the same number of samples
-/// each), magnified twice.
+/// `samples` `(N, 3, H, W)`, in one row per name of `breeds` (the same number
+/// of samples each), magnified twice.
 pub fn sample_rows(breeds: &[&str], samples: &Tensor) -> Result<RgbImage> {
     let tiles = images::to_rgb8_all(samples)?;
     Ok(ImageGrid::new(tiles.len() / breeds.len())

@@ -1,10 +1,12 @@
-//! Fine-tune and ship: teach the bundled generator a new breed with LoRA, merge the
-//! adapters, export to ONNX, quantize to int8, and package a Hugging Face repository folder.
+//! Fine-tune and ship: teach the bundled generator a new breed with LoRA, merge
+//! the adapters, export to ONNX, quantize to int8, and package a Hugging Face
+//! repository folder.
 //!
-//! `main` runs the steps in the chapter's order, each one function: the new breed, the
-//! adapters and the samples before here, the fine-tuning run and its result in `tuning.rs`,
-//! merging, export, quantization and packaging in `ship.rs`, the exercises in
-//! `exercises.rs`, and the plotting helpers in `figures.rs`.
+//! `main` runs the steps in the chapter's order, each one function: the new
+//! breed, the adapters and the samples before here, the fine-tuning run and its
+//! result in `tuning.rs`, merging, export, quantization and packaging in
+//! `ship.rs`, the exercises in `exercises.rs`, and the plotting helpers in
+//! `figures.rs`.
 //!
 //! Run it with `cargo run --release --example 05_finetune_and_ship`.
 // verify-docs: timeout_s = 420, budget_s = 60
@@ -26,14 +28,18 @@ use tch::{Device, Tensor};
 use tinycats_core::{DitConfig, Provenance, SampleOptions, Solver};
 use tinycats_data::augment::Augment;
 use tinycats_data::loaders::{ImageFolderOptions, image_folder};
-use tinycats_data::{BreedSpec, Loader, LoaderConfig, Source, SynthCats, SynthConfig};
+use tinycats_data::{
+    BreedSpec, Loader, LoaderConfig, Source, SynthCats, SynthConfig,
+};
 use tinycats_models::flow::seeded_noise;
 use tinycats_models::lora::{ADAPTER_WEIGHTS, FineTune};
 use tinycats_models::runconfig::{self, FineTuneRun};
 use tinycats_models::tasks::sample_breeds;
 use tinycats_models::trainer::{Ema, FitSummary, Trainer};
 use tinycats_models::{TinyDit, images};
-use tinycats_notebook::{Tolerance, display_path, out_dir, step, tolerance, workspace_root};
+use tinycats_notebook::{
+    Tolerance, display_path, out_dir, step, tolerance, workspace_root,
+};
 use tinycats_pipelines::eval::judge_samples;
 use tinycats_pipelines::quantization::{pixel_rmse, time_ms, write_variants};
 use tinycats_plot::save_png;
@@ -47,38 +53,44 @@ use ship::Merged;
 // ANCHOR: config
 /// Everything this example can be tuned with.
 struct Config {
-    /// Seed of the new breed's images, the adapters' initialisation, the data order and the
-    /// noise.
+    /// Seed of the new breed's images, the adapters' initialisation, the data
+    /// order and the noise.
     seed: u64,
-    /// The generator to fine-tune (`config.json` + `model.safetensors`), relative to the
-    /// checkout.
+    /// The generator to fine-tune (`config.json` + `model.safetensors`),
+    /// relative to the checkout.
     base: &'static str,
-    /// The new breed: its name and coat colour (sRGB), a colour none of the 13 classes has.
+    /// The new breed: its name and coat colour (sRGB), a colour none of the 13
+    /// classes has.
     new_breed: &'static str,
     new_coat: [u8; 3],
     /// Images of the new breed in the fine-tuning folder.
     new_breed_images: u64,
-    /// Images of each base class trained on beside the new breed (0 = the new breed alone).
+    /// Images of each base class trained on beside the new breed (0 = the new
+    /// breed alone).
     replay_per_breed: u64,
-    /// One image in this many (of the new breed and of the replay images) is held out for
-    /// validation.
+    /// One image in this many (of the new breed and of the replay images) is
+    /// held out for validation.
     val_every: usize,
-    /// The fine-tuning run (`FineTuneRun`): the new class, the LoRA adapters, the trainer.
+    /// The fine-tuning run (`FineTuneRun`): the new class, the LoRA adapters,
+    /// the trainer.
     finetune_toml: &'static str,
     /// Samples drawn to judge the new breed, before and after.
     judge_samples: i64,
-    /// A pixel shows the new coat when its colour lies within this distance (Euclidean,
-    /// 0–255 sRGB) of `new_coat`.
+    /// A pixel shows the new coat when its colour lies within this distance
+    /// (Euclidean, 0–255 sRGB) of `new_coat`.
     coat_radius: f64,
-    /// Samples per base breed drawn to check that fine-tuning kept the old breeds.
+    /// Samples per base breed drawn to check that fine-tuning kept the old
+    /// breeds.
     old_breed_samples: i64,
     /// Calls averaged to time each ONNX graph.
     timing_reps: usize,
-    /// Sampler settings of every sample in this chapter: Euler, 20 steps, guidance 4 at every
-    /// step (the library default before the sampler sweep). The default now guides only from
-    /// t = 0.3 on, after the coat colour is settled; a class learned from 83 images needs the
-    /// push early too: at the default, the share of teal coat pixels after fine-tuning
-    /// measured 14.9 % instead of the `after` step's figure, and the step's check failed.
+    /// Sampler settings of every sample in this chapter: Euler, 20 steps,
+    /// guidance 4 at every step (the library default before the sampler
+    /// sweep). The default now guides only from t = 0.3 on, after the coat
+    /// colour is settled; a class learned from 83 images needs the
+    /// push early too: at the default, the share of teal coat pixels after
+    /// fine-tuning measured 14.9 % instead of the `after` step's figure,
+    /// and the step's check failed.
     sampler: SampleOptions,
 }
 
@@ -127,8 +139,9 @@ bf16 = false
 
 // ANCHOR: main
 fn main() -> Result<()> {
-    // Training is chaotic: pin libtorch to the kernels every x86-64 CPU has, so that this
-    // run prints the same numbers with and without AVX-512 (chapter "Train a generator").
+    // Training is chaotic: pin libtorch to the kernels every x86-64 CPU has, so
+    // that this run prints the same numbers with and without AVX-512
+    // (chapter "Train a generator").
     tinycats_models::device::pin_portable_cpu_kernels();
     let work = out_dir().join("work");
     if work.exists() {
@@ -138,9 +151,11 @@ fn main() -> Result<()> {
     let nb = new_breed(&work)?;
     let (ft_run, mut ft) = lora(&nb, device)?;
     let before = before(&ft, &nb)?;
-    let tuned = tuning::finetune(&nb, &ft_run, &mut ft, &before, &work, device)?;
+    let tuned =
+        tuning::finetune(&nb, &ft_run, &mut ft, &before, &work, device)?;
     let after = tuning::after(&ft, &tuned, &before)?;
-    let merged = ship::merge(&work, &ft, &tuned, &after, before.new_class, device)?;
+    let merged =
+        ship::merge(&work, &ft, &tuned, &after, before.new_class, device)?;
     let parity = ship::export(&merged)?;
     let table = ship::quantize(&merged, &work)?;
     let measured = ship::Measured {
@@ -158,7 +173,8 @@ fn main() -> Result<()> {
 // ANCHOR_END: main
 
 // ANCHOR: new_breed
-/// The new breed's images, the replay images of the old breeds, and what rendered them.
+/// The new breed's images, the replay images of the old breeds, and what
+/// rendered them.
 struct NewBreed {
     base_dir: PathBuf,
     base_cfg: DitConfig,
@@ -195,8 +211,9 @@ fn new_breed(work: &Path) -> Result<NewBreed> {
         CONFIG.new_coat,
         display_path(&new_dir)
     );
-    // A few images of the breeds the model already knows, trained on beside the new one,
-    // keep the adapters from pulling every breed towards the new coat.
+    // A few images of the breeds the model already knows, trained on beside the
+    // new one, keep the adapters from pulling every breed towards the new
+    // coat.
     let replay_dir = work.join("replay");
     let replay = synth.write_dataset(&replay_dir, CONFIG.replay_per_breed)?;
     println!(
@@ -225,8 +242,14 @@ fn lora(nb: &NewBreed, device: Device) -> Result<(FineTuneRun, FineTune)> {
     let ft_run: FineTuneRun = runconfig::from_toml_str(CONFIG.finetune_toml)?;
     ft_run.validate()?;
     let lora = ft_run.lora.clone();
-    tch::manual_seed(CONFIG.seed as i64); // the adapters' A matrices start random
-    let ft = FineTune::from_pretrained(&nb.base_dir, &ft_run.new_classes, &lora, device)?;
+    // the adapters' A matrices start random
+    tch::manual_seed(CONFIG.seed as i64);
+    let ft = FineTune::from_pretrained(
+        &nb.base_dir,
+        &ft_run.new_classes,
+        &lora,
+        device,
+    )?;
     let (trainable, base) = (ft.trainable_parameters(), ft.base_parameters());
     println!(
         "LoRA rank {}, alpha {}, on {:?}",
@@ -270,7 +293,8 @@ fn before(ft: &FineTune, nb: &NewBreed) -> Result<Before> {
     let reference: Vec<RgbImage> = (0..CONFIG.judge_samples as u64)
         .map(|i| nb.synth.render_spec(&nb.spec, i))
         .collect();
-    let data_share = coat_share(&reference, CONFIG.new_coat, CONFIG.coat_radius);
+    let data_share =
+        coat_share(&reference, CONFIG.new_coat, CONFIG.coat_radius);
     println!(
         "new class {new_class} ({}), label row untrained",
         CONFIG.new_breed
@@ -300,8 +324,9 @@ fn before(ft: &FineTune, nb: &NewBreed) -> Result<Before> {
 // ANCHOR_END: before
 
 // ANCHOR: coat_share
-/// The share of pixels, over all `images`, whose colour lies within `radius` (Euclidean,
-/// 0–255 sRGB) of `coat`: the colour statistic that tells whether samples show the new breed.
+/// The share of pixels, over all `images`, whose colour lies within `radius`
+/// (Euclidean, 0–255 sRGB) of `coat`: the colour statistic that tells whether
+/// samples show the new breed.
 fn coat_share(images: &[RgbImage], coat: [u8; 3], radius: f64) -> f64 {
     let (mut near, mut all) = (0u64, 0u64);
     for px in images.iter().flat_map(|img| img.pixels()) {
@@ -315,7 +340,8 @@ fn coat_share(images: &[RgbImage], coat: [u8; 3], radius: f64) -> f64 {
 }
 // ANCHOR_END: coat_share
 
-/// The largest difference of one channel of one pixel between two images of the same size.
+/// The largest difference of one channel of one pixel between two images of the
+/// same size.
 fn max_pixel_diff(a: &RgbImage, b: &RgbImage) -> u8 {
     a.as_raw()
         .iter()

@@ -1,10 +1,12 @@
-//! Shipping the fine-tuned generator: merge the adapters, export to ONNX, quantize, and
-//! package a model repository. These steps use the example's imports (`super::*`).
+//! Shipping the fine-tuned generator: merge the adapters, export to ONNX,
+//! quantize, and package a model repository. These steps use the example's
+//! imports (`super::*`).
 
 use super::*;
 
 // ANCHOR: merge
-/// The merged model: its folder, the loaded network, the new class, and its provenance.
+/// The merged model: its folder, the loaded network, the new class, and its
+/// provenance.
 pub struct Merged {
     pub dir: PathBuf,
     _vs: tch::nn::VarStore, // owns the weights
@@ -46,8 +48,12 @@ pub fn merge(
         .map(|(a, b)| max_pixel_diff(a, b))
         .max()
         .unwrap_or(0);
-    let mb = |p: &Path| -> Result<f64> { Ok(std::fs::metadata(p)?.len() as f64 / 1e6) };
-    println!("merged model vs base + adapter: largest pixel difference {same} of 255");
+    let mb = |p: &Path| -> Result<f64> {
+        Ok(std::fs::metadata(p)?.len() as f64 / 1e6)
+    };
+    println!(
+        "merged model vs base + adapter: largest pixel difference {same} of 255"
+    );
     println!(
         "adapter  {:>6.2} MB  adapter/adapter_model.safetensors",
         mb(&adapter_dir.join(ADAPTER_WEIGHTS))?
@@ -86,7 +92,8 @@ pub fn export(m: &Merged) -> Result<f32> {
         exported.bytes as f64 / 1e6
     );
     let mut ort = Generator::load(&onnx)?;
-    // Three inputs: the same seeded noise on both back-ends, three times and three labels.
+    // Three inputs: the same seeded noise on both back-ends, three times and
+    // three labels.
     let (cfg, device) = (merged.config(), m.device);
     let side = cfg.input_size;
     let x = seeded_noise(CONFIG.seed, 3, [cfg.in_channels, side, side], device);
@@ -100,14 +107,19 @@ pub fn export(m: &Merged) -> Result<f32> {
             &Tensor::from_slice(&y).to_device(device),
         )
     });
-    let v_tch = Vec::<f32>::try_from(v_tch.to_device(Device::Cpu).flatten(0, -1))?;
-    let v_tch = tinycats_runtime::ndarray::Array4::from_shape_vec(v_ort.raw_dim(), v_tch)?;
+    let v_tch =
+        Vec::<f32>::try_from(v_tch.to_device(Device::Cpu).flatten(0, -1))?;
+    let v_tch = tinycats_runtime::ndarray::Array4::from_shape_vec(
+        v_ort.raw_dim(),
+        v_tch,
+    )?;
     let parity = rmse_and_max_abs(v_tch.view(), v_ort.view()).1;
     ensure!(
         parity < 1e-4,
         "the exported graph disagrees with libtorch by {parity}"
     );
-    // The exact gap is float rounding that changes with the CPU; the bound is what it proves.
+    // The exact gap is float rounding that changes with the CPU; the bound is
+    // what it proves.
     println!(
         "ONNX Runtime vs libtorch on 3 inputs (new class, Bombay, null class): max |Δvelocity| < 1e-4"
     );
@@ -118,28 +130,34 @@ pub fn export(m: &Merged) -> Result<f32> {
 // ANCHOR: quantize
 pub fn quantize(m: &Merged, work: &Path) -> Result<String> {
     step("quantize");
-    // The RMSE of int8 against fp32 is a small difference between two runs of a model that
-    // was itself trained with this CPU's float rounding: it moves by up to 12 % between
-    // AVX-512 and AVX2 kernels (0.0155 vs 0.0140; 0.0084 vs 0.0074 on an earlier fine-tune),
-    // so the book accepts 15 % here.
+    // The RMSE of int8 against fp32 is a small difference between two runs of a
+    // model that was itself trained with this CPU's float rounding: it
+    // moves by up to 12 % between AVX-512 and AVX2 kernels (0.0155 vs
+    // 0.0140; 0.0084 vs 0.0074 on an earlier fine-tune), so the book
+    // accepts 15 % here.
     tolerance(Tolerance::relative(0.15));
     let (onnx, new_class) = (m.dir.join("model.onnx"), m.new_class);
     let mut rows = Vec::new();
     let mut reference: Option<tinycats_runtime::ndarray::Array4<f32>> = None;
     for variant in write_variants(&onnx, work, "generator")? {
         let mut g = Generator::load(&variant.path)?;
-        // The same inputs for every graph: a batch of 26 to time, 8 noises to sample from.
-        let (xb, tb, yb) = (g.noise(CONFIG.seed, 26), [0.5f32; 26], [new_class; 26]);
+        // The same inputs for every graph: a batch of 26 to time, 8 noises to
+        // sample from.
+        let (xb, tb, yb) =
+            (g.noise(CONFIG.seed, 26), [0.5f32; 26], [new_class; 26]);
         let ms = time_ms(CONFIG.timing_reps, || {
             g.velocity(xb.view(), &tb, &yb).map(drop)
         })?;
         let noise = g.noise(CONFIG.seed, 8);
         let x = g.sample(noise, new_class as usize, &CONFIG.sampler, |_| {})?;
-        let imgs: Vec<RgbImage> = x.outer_iter().map(|v| g.preprocess().to_image(v)).collect();
+        let imgs: Vec<RgbImage> =
+            x.outer_iter().map(|v| g.preprocess().to_image(v)).collect();
         let share = coat_share(&imgs, CONFIG.new_coat, CONFIG.coat_radius);
         let rmse = match &reference {
             None => "–".to_string(),
-            Some(r) => format!("{:.4}", pixel_rmse(r.view(), x.view(), g.preprocess())),
+            Some(r) => {
+                format!("{:.4}", pixel_rmse(r.view(), x.view(), g.preprocess()))
+            }
         };
         rows.push(format!(
             "| {} | {:.2} | {ms:.0} ms | {:.1}% | {rmse} |",
@@ -181,12 +199,25 @@ pub fn package(
     } = m;
     let new_class = *new_class;
     let repo_dir = work.join("hf-repo");
-    let samples = sample_breeds(merged, &[new_class, 3, 10], 4, &CONFIG.sampler, CONFIG.seed)?;
-    let grid = figures::sample_rows(&[CONFIG.new_breed, "Bombay", "Siamese"], &samples)?;
+    let samples = sample_breeds(
+        merged,
+        &[new_class, 3, 10],
+        4,
+        &CONFIG.sampler,
+        CONFIG.seed,
+    )?;
+    let grid = figures::sample_rows(
+        &[CONFIG.new_breed, "Bombay", "Siamese"],
+        &samples,
+    )?;
     save_png(&grid, merged_dir.join("samples.png"))?;
     let card = model_card(m, ft_run, tuned, measured);
-    tinycats_models::io::write_atomic(&repo_dir.join("README.md"), card.as_bytes())?;
-    // Validate offline: the folder resolves as a repository and its generator loads.
+    tinycats_models::io::write_atomic(
+        &repo_dir.join("README.md"),
+        card.as_bytes(),
+    )?;
+    // Validate offline: the folder resolves as a repository and its generator
+    // loads.
     let repo = ModelRepo::local(&repo_dir)?;
     let g = Generator::load(repo.file(GENERATOR_ONNX)?)?;
     println!(
@@ -215,15 +246,22 @@ pub fn package(
     Ok(())
 }
 
-/// The model card (`README.md`): what the model is, how it was made, what this run measured.
-fn model_card(m: &Merged, ft_run: &FineTuneRun, tuned: &Tuned, measured: &Measured) -> String {
+/// The model card (`README.md`): what the model is, how it was made, what this
+/// run measured.
+fn model_card(
+    m: &Merged,
+    ft_run: &FineTuneRun,
+    tuned: &Tuned,
+    measured: &Measured,
+) -> String {
     let Measured {
         before,
         after,
         parity,
         table,
     } = measured;
-    let (lora, provenance, new_class) = (&ft_run.lora, &m.provenance, m.new_class);
+    let (lora, provenance, new_class) =
+        (&ft_run.lora, &m.provenance, m.new_class);
     format!(
         "---\nlicense: mit\nlibrary_name: tinycats\npipeline_tag: unconditional-image-generation\n\
          tags: [tinycats, flow-matching, diffusion-transformer, lora]\n\

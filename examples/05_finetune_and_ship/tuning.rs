@@ -1,10 +1,11 @@
-//! The fine-tuning run and what it changed: the new coat learned, the old breeds kept. These
-//! steps use the example's imports (`super::*`).
+//! The fine-tuning run and what it changed: the new coat learned, the old
+//! breeds kept. These steps use the example's imports (`super::*`).
 
 use super::*;
 
 // ANCHOR: finetune
-/// The fine-tuning run: how it went, the moving average of its weights, where it came from.
+/// The fine-tuning run: how it went, the moving average of its weights, where
+/// it came from.
 pub struct Tuned {
     pub summary: FitSummary,
     pub ema: Ema,
@@ -28,7 +29,8 @@ pub fn finetune(
     } = nb;
     let new_class = before.new_class;
     let mut data = image_folder(new_dir, &ImageFolderOptions::default())?;
-    // A folder name that is no base breed gets the next free label: the new class.
+    // A folder name that is no base breed gets the next free label: the new
+    // class.
     ensure!(
         data.samples.iter().all(|s| s.label as i64 == new_class),
         "the new breed's images must carry the new class label {new_class}"
@@ -45,13 +47,14 @@ pub fn finetune(
         new_class - 1
     );
     data.samples.extend(old.samples);
-    // One image in `val_every` is held out: the validation loss is measured on images the
-    // adapters never train on.
+    // One image in `val_every` is held out: the validation loss is measured on
+    // images the adapters never train on.
     let mut val_data = data.clone();
-    let (train_samples, val_samples): (Vec<_>, Vec<_>) = std::mem::take(&mut data.samples)
-        .into_iter()
-        .enumerate()
-        .partition(|(i, _)| i % CONFIG.val_every != 0);
+    let (train_samples, val_samples): (Vec<_>, Vec<_>) =
+        std::mem::take(&mut data.samples)
+            .into_iter()
+            .enumerate()
+            .partition(|(i, _)| i % CONFIG.val_every != 0);
     data.samples = train_samples.into_iter().map(|(_, s)| s).collect();
     val_data.samples = val_samples.into_iter().map(|(_, s)| s).collect();
     println!(
@@ -80,8 +83,9 @@ pub fn finetune(
     let ft_dir = work.join("runs/teal-lora");
     let provenance = Provenance::capture(0);
     let started = Instant::now();
-    let (summary, ft_ema) = Trainer::new(ft_run.trainer.clone(), &ft_dir, device)?
-        .fit(ft, &mut train, &mut val, false)?;
+    let (summary, ft_ema) =
+        Trainer::new(ft_run.trainer.clone(), &ft_dir, device)?
+            .fit(ft, &mut train, &mut val, false)?;
     println!(
         "{} steps in {:.1} s; best val_loss {:.4}",
         summary.steps,
@@ -109,7 +113,8 @@ pub struct After {
 pub fn after(ft: &FineTune, tuned: &Tuned, before: &Before) -> Result<After> {
     let before_share = before.share;
     step("after");
-    // Sample with the moving average of the fine-tuned weights, as the saved model will.
+    // Sample with the moving average of the fine-tuned weights, as the saved
+    // model will.
     let Before {
         new_class,
         base_breeds,
@@ -120,19 +125,24 @@ pub fn after(ft: &FineTune, tuned: &Tuned, before: &Before) -> Result<After> {
         ..
     } = before;
     let mut vars = ft.vs.variables();
-    let (after, old_after) = tuned.ema.with_weights(&mut vars, || -> Result<_> {
-        Ok((
-            judge(&ft.model, &[*new_class], CONFIG.judge_samples)?,
-            judge(&ft.model, base_breeds, CONFIG.old_breed_samples)?,
-        ))
-    })?;
+    let (after, old_after) =
+        tuned.ema.with_weights(&mut vars, || -> Result<_> {
+            Ok((
+                judge(&ft.model, &[*new_class], CONFIG.judge_samples)?,
+                judge(&ft.model, base_breeds, CONFIG.old_breed_samples)?,
+            ))
+        })?;
     let after_share = coat_share(&after, CONFIG.new_coat, CONFIG.coat_radius);
     println!("  samples after           {:>5.1}%", 100.0 * after_share);
     // The bundled classifier knows only the 13 base classes: it judges those.
-    let mut classifier = Classifier::load(workspace_root().join("assets").join(CLASSIFIER_ONNX))?;
+    let mut classifier = Classifier::load(
+        workspace_root().join("assets").join(CLASSIFIER_ONNX),
+    )?;
     let truth: Vec<usize> = base_breeds
         .iter()
-        .flat_map(|&b| std::iter::repeat_n(b as usize, CONFIG.old_breed_samples as usize))
+        .flat_map(|&b| {
+            std::iter::repeat_n(b as usize, CONFIG.old_breed_samples as usize)
+        })
         .collect();
     let fidelity = |imgs: &[RgbImage], c: &mut Classifier| -> Result<f64> {
         Ok(judge_samples(c, imgs, &truth)?.mean_per_breed())
@@ -147,7 +157,8 @@ pub fn after(ft: &FineTune, tuned: &Tuned, before: &Before) -> Result<After> {
         100.0 * fid_before,
         100.0 * fid_after
     );
-    let grid = figures::before_after(CONFIG.new_breed, before, &after, reference)?;
+    let grid =
+        figures::before_after(CONFIG.new_breed, before, &after, reference)?;
     let path = save_png(&grid, out_dir().join("before_after.png"))?;
     println!("saved        {}", display_path(&path));
     ensure!(

@@ -1,5 +1,5 @@
-//! The classifier-training chapter's exercises, on the compare step's reports. They use the
-//! example's imports (`super::*`).
+//! The classifier-training chapter's exercises, on the compare step's reports.
+//! They use the example's imports (`super::*`).
 
 use super::*;
 
@@ -7,7 +7,8 @@ use super::*;
 pub fn top3(reports: &[(&str, ClassificationReport)]) -> Result<()> {
     step("exercise_top3");
     chaotic("top-3 accuracies of the chaotic training runs");
-    // Top-3 of both runs on both splits (the compare step's reports: clean, then wild).
+    // Top-3 of both runs on both splits (the compare step's reports: clean,
+    // then wild).
     let mut wild_top3 = Vec::new();
     for pair in reports.chunks(2) {
         let (name, clean, wild) = (pair[0].0, &pair[0].1, &pair[1].1);
@@ -41,10 +42,13 @@ pub fn confused(reports: &[(&str, ClassificationReport)]) -> Result<()> {
             .map(|(c, t, p)| format!("{} → {} ×{c}", names[*t], names[*p]))
             .collect();
         println!("{name:<12} {}", top.join(", "));
-        grey_pair.push(matrix.most_frequent_confusions(3).iter().any(|(_, t, p)| {
-            let pair = [names[*t], names[*p]];
-            pair.contains(&"Russian_Blue") && pair.contains(&"British_Shorthair")
-        }));
+        grey_pair.push(matrix.most_frequent_confusions(3).iter().any(
+            |(_, t, p)| {
+                let pair = [names[*t], names[*p]];
+                pair.contains(&"Russian_Blue")
+                    && pair.contains(&"British_Shorthair")
+            },
+        ));
     }
     claim(
         "every run confuses the grey look-alikes, Russian Blue and British Shorthair",

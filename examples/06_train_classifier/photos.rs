@@ -1,14 +1,17 @@
-//! Fine-tuning the bundled classifier on a folder of photos: the folder, the run, and the
-//! photos before and after. These steps use the example's imports (`super::*`).
+//! Fine-tuning the bundled classifier on a folder of photos: the folder, the
+//! run, and the photos before and after. These steps use the example's imports
+//! (`super::*`).
 
 use super::*;
 
 // ANCHOR: photos
-/// Stand-in photos in one folder per breed, checked and split as `tinycats data` would.
+/// Stand-in photos in one folder per breed, checked and split as `tinycats
+/// data` would.
 pub fn photos() -> Result<PathBuf> {
     step("photos");
-    // Stand-ins for your photos: renders of a seed the bundled classifier never saw, under
-    // the wild shift, saved as image files in one folder per breed.
+    // Stand-ins for your photos: renders of a seed the bundled classifier never
+    // saw, under the wild shift, saved as image files in one folder per
+    // breed.
     let (photos, split_dir) = (
         out_dir().join("my_photos"),
         out_dir().join("my_photos_split"),
@@ -33,7 +36,8 @@ pub fn photos() -> Result<PathBuf> {
                 .save(dir.join(format!("{i:03}.png")))?;
         }
     }
-    // `tinycats data check my_photos`: every file decoded, duplicates looked for.
+    // `tinycats data check my_photos`: every file decoded, duplicates looked
+    // for.
     let report = curate::check(&photos, &CheckOptions::default())?;
     println!(
         "check: {} usable images in {} classes, {} problems, {} duplicate groups",
@@ -42,7 +46,8 @@ pub fn photos() -> Result<PathBuf> {
         report.problems.len(),
         report.duplicates.len()
     );
-    // `tinycats data split my_photos --out my_photos_split --val 0.2 --test 0.4`
+    // `tinycats data split my_photos --out my_photos_split --val 0.2 --test
+    // 0.4`
     let split = curate::split(
         &photos,
         &split_dir,
@@ -69,8 +74,9 @@ pub fn photos() -> Result<PathBuf> {
 pub fn finetune(split_dir: &Path) -> Result<PathBuf> {
     step("finetune");
     chaotic("a training run: its losses differ between CPU kernels");
-    // `tinycats train-classifier --data my_photos_split --init-from assets/classifier
-    //  --steps 40 --lr 5e-4 --batch-size 32`: the same run, through the same library call.
+    // `tinycats train-classifier --data my_photos_split --init-from
+    // assets/classifier  --steps 40 --lr 5e-4 --batch-size 32`: the same
+    // run, through the same library call.
     let bundled = workspace_root().join("assets").join("classifier");
     let defaults = ClassifierRun::default();
     let run = ClassifierRun {
@@ -122,14 +128,16 @@ pub fn finetune(split_dir: &Path) -> Result<PathBuf> {
 pub fn before_after(split_dir: &Path, run_dir: &Path) -> Result<()> {
     step("before_after");
     chaotic("the fine-tuned weights come from a chaotic training run");
-    // The bundled weights and the fine-tuned ones on the photos neither trained on.
+    // The bundled weights and the fine-tuned ones on the photos neither trained
+    // on.
     let bundled = workspace_root().join("assets").join("classifier");
-    let test = image_folder(&split_dir.join("test"), &ImageFolderOptions::default())?;
+    let test =
+        image_folder(&split_dir.join("test"), &ImageFolderOptions::default())?;
     let mut test = Loader::new(
         Source::Files(test),
         LoaderConfig {
             batch_size: CONFIG.batch_size,
-            image_size: ClassifierConfig::tiny().image_size as u32, // 64, as bundled
+            image_size: ClassifierConfig::tiny().image_size as u32, /* 64, as bundled */
             normalize: ClassifierConfig::tiny().normalize()?,
             shuffle: false,
             drop_last: false,
@@ -150,7 +158,8 @@ pub fn before_after(split_dir: &Path, run_dir: &Path) -> Result<()> {
             .iter()
             .map(|b| model.forward_t(&b.images, false))
             .collect();
-        let labels: Vec<Tensor> = batches.iter().map(|b| b.labels.shallow_clone()).collect();
+        let labels: Vec<Tensor> =
+            batches.iter().map(|b| b.labels.shallow_clone()).collect();
         let report = ClassificationReport::from_logits(
             &Tensor::cat(&logits, 0),
             &Tensor::cat(&labels, 0),
@@ -164,7 +173,8 @@ pub fn before_after(split_dir: &Path, run_dir: &Path) -> Result<()> {
         );
         scores.push(report.top1);
     }
-    // The bundled weights are the same everywhere: a photo may flip between CPUs, no more.
+    // The bundled weights are the same everywhere: a photo may flip between
+    // CPUs, no more.
     stable(
         "bundled: top-1 %",
         100.0 * scores[0],

@@ -1,10 +1,12 @@
-//! The three training runs (as rendered, augmented, for photos), their curves and their test
-//! accuracies. These steps use the example's imports (`super::*`).
+//! The three training runs (as rendered, augmented, for photos), their curves
+//! and their test accuracies. These steps use the example's imports
+//! (`super::*`).
 
 use super::*;
 
 // ANCHOR: train
-/// One training run: its recipe's name, the trained model, how the run went, its log.
+/// One training run: its recipe's name, the trained model, how the run went,
+/// its log.
 pub struct Run {
     name: &'static str,
     task: ClassifierTask,
@@ -14,10 +16,13 @@ pub struct Run {
 
 pub fn train_runs(synth: &SynthCats) -> Result<Vec<Run>> {
     step("train");
-    // Training is chaotic: the last-bit differences between CPUs' kernels grow step by step,
-    // so another processor prints other losses and may stop at another step. What must hold
-    // everywhere is declared below with `claim` and `stable`.
-    chaotic("training runs: their losses and stopping steps differ between CPU kernels");
+    // Training is chaotic: the last-bit differences between CPUs' kernels grow
+    // step by step, so another processor prints other losses and may stop
+    // at another step. What must hold everywhere is declared below with
+    // `claim` and `stable`.
+    chaotic(
+        "training runs: their losses and stopping steps differ between CPU kernels",
+    );
     let mut runs = Vec::new();
     for (name, augment) in [
         ("as rendered", Augment::eval()),
@@ -69,7 +74,8 @@ pub fn train_runs(synth: &SynthCats) -> Result<Vec<Run>> {
 pub fn curves(runs: &[Run]) -> Result<()> {
     step("curves");
     chaotic("the curves of the chaotic training runs");
-    // Each run's log (metrics.csv) and best step, drawn as loss and accuracy curves.
+    // Each run's log (metrics.csv) and best step, drawn as loss and accuracy
+    // curves.
     let logs: Vec<(&str, &[Row], Option<u64>)> = runs
         .iter()
         .map(|r| (r.name, r.metrics.as_slice(), r.summary.best_step))
@@ -90,8 +96,9 @@ pub fn curves(runs: &[Run]) -> Result<()> {
                 .iter()
                 .find(|r| r.step == step && r.val_loss.is_some())
         };
-        // The training loss of the steps since the previous validation, as the curve draws
-        // it: one step's loss depends on its batch (a mixed batch's is far higher).
+        // The training loss of the steps since the previous validation, as the
+        // curve draws it: one step's loss depends on its batch (a mixed
+        // batch's is far higher).
         let mean_train_loss = |step: u64| {
             let since: Vec<f64> = metrics
                 .iter()
@@ -114,8 +121,8 @@ pub fn curves(runs: &[Run]) -> Result<()> {
         }
     }
     println!("saved        {}", display_path(&path));
-    // Augmentation makes the training images harder: the training loss at the best step
-    // rises from one recipe to the next.
+    // Augmentation makes the training images harder: the training loss at the
+    // best step rises from one recipe to the next.
     claim(
         "the training loss at the best step is lowest as rendered and highest for photos",
         train_loss_at_best.len() == 3 && train_loss_at_best.is_sorted(),
@@ -131,8 +138,11 @@ pub fn compare(
     runs: &[Run],
 ) -> Result<Vec<(&'static str, ClassificationReport)>> {
     step("compare");
-    chaotic("test accuracies of the chaotic training runs: a few points apart between CPUs");
-    // Both runs, with their restored best weights, on held-out renders: clean, and shifted.
+    chaotic(
+        "test accuracies of the chaotic training runs: a few points apart between CPUs",
+    );
+    // Both runs, with their restored best weights, on held-out renders: clean,
+    // and shifted.
     let hard = SynthCats::new(SynthConfig {
         severity: CONFIG.hard_severity,
         ..*synth.config()
@@ -141,7 +151,8 @@ pub fn compare(
         "run            clean top-1   wild {} top-1",
         CONFIG.hard_severity
     );
-    let (mut scores, mut reports) = (Vec::new(), Vec::new()); // reports: for the exercises
+    // reports: for the exercises
+    let (mut scores, mut reports) = (Vec::new(), Vec::new());
     for Run { name, task, .. } in runs {
         let mut top1 = Vec::new();
         for source in [synth, &hard] {
@@ -155,7 +166,8 @@ pub fn compare(
                 .map(|i| test.batch(0, i))
                 .collect::<Result<Vec<_>, _>>()?;
             let (logits, labels) = task.predict(&batches);
-            let report = ClassificationReport::from_logits(&logits, &labels, 3)?;
+            let report =
+                ClassificationReport::from_logits(&logits, &labels, 3)?;
             top1.push(report.top1);
             reports.push((*name, report));
         }
@@ -164,9 +176,12 @@ pub fn compare(
             100.0 * top1[0],
             100.0 * top1[1]
         );
-        // How far a test accuracy may move between CPUs: `TOP1_POINTS`, measured across
-        // kernel settings (bench/kernels/06_train_classifier.md), with room to spare.
-        for ((split, v), points) in ["clean", "wild"].iter().zip(&top1).zip(TOP1_POINTS) {
+        // How far a test accuracy may move between CPUs: `TOP1_POINTS`,
+        // measured across kernel settings
+        // (bench/kernels/06_train_classifier.md), with room to spare.
+        for ((split, v), points) in
+            ["clean", "wild"].iter().zip(&top1).zip(TOP1_POINTS)
+        {
             stable(
                 &format!("{name}: {split} top-1 %"),
                 100.0 * v,
@@ -175,7 +190,8 @@ pub fn compare(
         }
         scores.push(top1);
     }
-    // The chapter's argument, in points of top-1 (as rendered, augmented, for photos).
+    // The chapter's argument, in points of top-1 (as rendered, augmented, for
+    // photos).
     let points = |run: usize, split: usize| 100.0 * scores[run][split];
     claim(
         "augmentation buys accuracy on the wild split",
@@ -209,8 +225,8 @@ pub fn compare(
 // ANCHOR_END: compare
 
 // ANCHOR: train_fn
-/// Trains one classifier from scratch into `run_dir`, stopping early on the validation
-/// split and ending with the weights of its best validation.
+/// Trains one classifier from scratch into `run_dir`, stopping early on the
+/// validation split and ending with the weights of its best validation.
 fn train(
     synth: &SynthCats,
     augment: Augment,
@@ -221,7 +237,8 @@ fn train(
         widths: CONFIG.widths.to_vec(),
         ..ClassifierConfig::tiny()
     };
-    let mut train = loader(synth, SynthSplit::Train, CONFIG.train_per_breed, augment)?;
+    let mut train =
+        loader(synth, SynthSplit::Train, CONFIG.train_per_breed, augment)?;
     let mut val = loader(
         synth,
         SynthSplit::Val,
@@ -229,7 +246,8 @@ fn train(
         Augment::eval(),
     )?;
     tch::manual_seed(CONFIG.seed as i64);
-    let mut task = ClassifierTask::new(&model, 0.1, Device::Cpu)?; // label smoothing 0.1
+    // label smoothing 0.1
+    let mut task = ClassifierTask::new(&model, 0.1, Device::Cpu)?;
     let trainer = TrainerConfig {
         max_steps: CONFIG.max_steps,
         lr: CONFIG.lr,
@@ -251,8 +269,8 @@ fn train(
     if run_dir.exists() {
         std::fs::remove_dir_all(run_dir)?; // a fresh run every time
     }
-    let (summary, _) =
-        Trainer::new(trainer, run_dir, Device::Cpu)?.fit(&mut task, &mut train, &mut val, false)?;
+    let (summary, _) = Trainer::new(trainer, run_dir, Device::Cpu)?
+        .fit(&mut task, &mut train, &mut val, false)?;
     Ok((task, summary))
 }
 // ANCHOR_END: train_fn

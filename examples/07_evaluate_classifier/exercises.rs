@@ -1,20 +1,23 @@
-//! The evaluation's exercises: the hardest breeds, a temperature fitted on clean renders, and
-//! top-5 accuracy. They use the example's imports (`super::*`).
+//! The evaluation's exercises: the hardest breeds, a temperature fitted on
+//! clean renders, and top-5 accuracy. They use the example's imports
+//! (`super::*`).
 
 use super::*;
 
 // ANCHOR: exercise_hardest
 pub fn hardest(classifier: &Classifier, runs: &[Run]) -> Result<()> {
     step("exercise_hardest");
-    // Recall per breed at severity 1 (the robustness step's answers), from the most robust
-    // breed to the least.
+    // Recall per breed at severity 1 (the robustness step's answers), from the
+    // most robust breed to the least.
     let names = classifier.class_names();
     let hardest = runs
         .iter()
         .find(|r| r.severity == 1.0)
         .context("CONFIG.severities must include 1")?;
-    let predicted1: Vec<usize> = hardest.probs.iter().map(|p| metrics::argmax(p)).collect();
-    let matrix1 = ConfusionMatrix::new(&hardest.labels, &predicted1, names.len())?;
+    let predicted1: Vec<usize> =
+        hardest.probs.iter().map(|p| metrics::argmax(p)).collect();
+    let matrix1 =
+        ConfusionMatrix::new(&hardest.labels, &predicted1, names.len())?;
     let mut recall: Vec<(f64, &str)> = matrix1
         .per_class()
         .iter()
@@ -30,10 +33,14 @@ pub fn hardest(classifier: &Classifier, runs: &[Run]) -> Result<()> {
 // ANCHOR_END: exercise_hardest
 
 // ANCHOR: exercise_clean_temperature
-pub fn clean_temperature(classifier: &mut Classifier, studied: &Studied) -> Result<()> {
+pub fn clean_temperature(
+    classifier: &mut Classifier,
+    studied: &Studied,
+) -> Result<()> {
     step("exercise_clean_temperature");
     // The temperature fitted on clean validation renders instead.
-    let (size, per_breed) = (classifier.preprocess().size, CONFIG.calibration_per_breed);
+    let (size, per_breed) =
+        (classifier.preprocess().size, CONFIG.calibration_per_breed);
     let (clean_images, clean_labels) =
         synth_split(size, CONFIG.seed, per_breed, SynthSplit::Val, 0.0)?;
     let clean_logits = logits_of(classifier, &clean_images)?;
@@ -57,7 +64,11 @@ pub fn clean_temperature(classifier: &mut Classifier, studied: &Studied) -> Resu
     println!(
         "its ECE at severity {}: {:.3}",
         CONFIG.studied,
-        metrics::expected_calibration_error(&on_studied, &studied.labels, CONFIG.bins)?
+        metrics::expected_calibration_error(
+            &on_studied,
+            &studied.labels,
+            CONFIG.bins
+        )?
     );
     Ok(())
 }
@@ -66,8 +77,8 @@ pub fn clean_temperature(classifier: &mut Classifier, studied: &Studied) -> Resu
 // ANCHOR: exercise_top5
 pub fn top5(runs: &[Run]) -> Result<()> {
     step("exercise_top5");
-    // How often the true breed is among the five best guesses, at every severity (the
-    // robustness step's answers).
+    // How often the true breed is among the five best guesses, at every
+    // severity (the robustness step's answers).
     for Run {
         severity,
         labels,

@@ -1,5 +1,5 @@
-//! The evaluation chapter's printing and plotting helpers, kept out of the steps the chapter
-//! shows.
+//! The evaluation chapter's printing and plotting helpers, kept out of the
+//! steps the chapter shows.
 
 use anyhow::Result;
 use image::{DynamicImage, RgbImage};
@@ -11,18 +11,28 @@ pub fn short(name: &str) -> String {
     name.chars().take(4).collect()
 }
 
-/// One row of renders per breed in `breeds`, one column per severity in `severities`.
-pub fn wild_grid(tiles: &[RgbImage], severities: &[f32], breeds: &[&str]) -> Result<RgbImage> {
+/// One row of renders per breed in `breeds`, one column per severity in
+/// `severities`.
+pub fn wild_grid(
+    tiles: &[RgbImage],
+    severities: &[f32],
+    breeds: &[&str],
+) -> Result<RgbImage> {
     Ok(ImageGrid::new(severities.len())
         .scale(2)
-        .col_labels(severities.iter().map(|s| format!("severity {s}")).collect())
+        .col_labels(
+            severities.iter().map(|s| format!("severity {s}")).collect(),
+        )
         .row_labels(breeds.iter().map(|b| b.replace('_', " ")).collect())
         .title("one held-out render per row, shifted harder from left to right")
         .render(tiles)?)
 }
 
 /// Top-1 and top-3 accuracy (%) against the severity of the shift.
-pub fn robustness_chart(top1: Vec<(f64, f64)>, top3: Vec<(f64, f64)>) -> Result<RgbImage> {
+pub fn robustness_chart(
+    top1: Vec<(f64, f64)>,
+    top3: Vec<(f64, f64)>,
+) -> Result<RgbImage> {
     let chart = LineChart::new(
         "the bundled classifier under the wild shift",
         "severity",
@@ -33,10 +43,11 @@ pub fn robustness_chart(top1: Vec<(f64, f64)>, top3: Vec<(f64, f64)>) -> Result<
     Ok(chart.render(640, 360)?)
 }
 
-/// The confusion matrix `counts` as a table: a row per true class, a column per prediction
-/// (first four letters), empty cells as dots.
+/// The confusion matrix `counts` as a table: a row per true class, a column per
+/// prediction (first four letters), empty cells as dots.
 pub fn print_confusion(counts: &[Vec<u64>], names: &[String]) {
-    let heads: Vec<String> = names.iter().map(|n| format!("{:>4}", short(n))).collect();
+    let heads: Vec<String> =
+        names.iter().map(|n| format!("{:>4}", short(n))).collect();
     println!("{:<17}  {}", "truth \\ predicted", heads.join(" "));
     for (name, row) in names.iter().zip(counts) {
         let cells: Vec<String> = row
@@ -54,19 +65,25 @@ pub fn print_confusion(counts: &[Vec<u64>], names: &[String]) {
 }
 
 /// The confusion matrix `counts` at `severity` as a heatmap.
-pub fn confusion(counts: &[Vec<u64>], names: &[String], severity: f32) -> Result<RgbImage> {
+pub fn confusion(
+    counts: &[Vec<u64>],
+    names: &[String],
+    severity: f32,
+) -> Result<RgbImage> {
     let title = format!("confusion at severity {severity}");
     Ok(confusion_figure(counts, names, &title)?)
 }
 
-/// A reliability diagram at `severity`: accuracy against confidence, a line per named set
-/// of confidence bins, beside the diagonal of a perfectly calibrated model. Bins with fewer
-/// than 10 images are left out: they make a jagged line of noise.
+/// A reliability diagram at `severity`: accuracy against confidence, a line per
+/// named set of confidence bins, beside the diagonal of a perfectly calibrated
+/// model. Bins with fewer than 10 images are left out: they make a jagged line
+/// of noise.
 pub fn reliability_diagram(
     severity: f32,
     curves: &[(String, Vec<ReliabilityBin>)],
 ) -> Result<RgbImage> {
-    let mut chart = LineChart::reliability(format!("reliability at severity {severity}"));
+    let mut chart =
+        LineChart::reliability(format!("reliability at severity {severity}"));
     for (name, bins) in curves {
         let bins = bins.iter().map(|b| (b.confidence, b.accuracy, b.count));
         chart = chart.calibration_curve(name, bins);
@@ -81,10 +98,13 @@ pub fn mistakes_grid(
     names: &[String],
     severity: f32,
 ) -> Result<RgbImage> {
-    let tiles: Vec<RgbImage> = mistakes.iter().map(|(image, ..)| image.to_rgb8()).collect();
+    let tiles: Vec<RgbImage> =
+        mistakes.iter().map(|(image, ..)| image.to_rgb8()).collect();
     let captions = mistakes
         .iter()
-        .map(|&(_, truth, guess)| format!("{} → {}", short(&names[truth]), short(&names[guess])))
+        .map(|&(_, truth, guess)| {
+            format!("{} → {}", short(&names[truth]), short(&names[guess]))
+        })
         .collect();
     Ok(ImageGrid::new(tiles.len().max(1))
         .scale(2)
@@ -95,10 +115,13 @@ pub fn mistakes_grid(
         .render(&tiles)?)
 }
 
-/// Grad-CAM on the confusions: a row per confusion (`rows`, "true → predicted") of five
-/// panels, the right answer and its breed's map, the mistake and the maps of the predicted
-/// and of the true breed.
-pub fn gradcam_confusions(tiles: &[RgbImage], rows: Vec<String>) -> Result<RgbImage> {
+/// Grad-CAM on the confusions: a row per confusion (`rows`, "true → predicted")
+/// of five panels, the right answer and its breed's map, the mistake and the
+/// maps of the predicted and of the true breed.
+pub fn gradcam_confusions(
+    tiles: &[RgbImage],
+    rows: Vec<String>,
+) -> Result<RgbImage> {
     Ok(ImageGrid::new(5)
         .scale(2)
         .col_labels(
@@ -111,8 +134,8 @@ pub fn gradcam_confusions(tiles: &[RgbImage], rows: Vec<String>) -> Result<RgbIm
         .render(tiles)?)
 }
 
-/// Grad-CAM on photos: a row per photo (labelled with its file name) of the photo as the
-/// model sees it and the maps of the first and second guess.
+/// Grad-CAM on photos: a row per photo (labelled with its file name) of the
+/// photo as the model sees it and the maps of the first and second guess.
 pub fn gradcam_photos(tiles: &[RgbImage], photos: &[&str]) -> Result<RgbImage> {
     let file_name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
     Ok(ImageGrid::new(3)

@@ -1,11 +1,12 @@
-//! Evaluate a classifier: where the bundled breed classifier fails. The clean test split is
-//! too easy for it, so this example shifts the held-out renders towards what photos do
-//! (SynthCats' wild shift) and measures how accuracy falls, which breeds it confuses, how
-//! well its confidence matches its accuracy, and what its surest mistakes look like.
+//! Evaluate a classifier: where the bundled breed classifier fails. The clean
+//! test split is too easy for it, so this example shifts the held-out renders
+//! towards what photos do (SynthCats' wild shift) and measures how accuracy
+//! falls, which breeds it confuses, how well its confidence matches its
+//! accuracy, and what its surest mistakes look like.
 //!
-//! `main` runs the steps in the chapter's order, each one function: the first sections' in
-//! this file, Grad-CAM in `gradcam.rs`, the exercises in `exercises.rs`, and the printing
-//! and plotting helpers in `figures.rs`.
+//! `main` runs the steps in the chapter's order, each one function: the first
+//! sections' in this file, Grad-CAM in `gradcam.rs`, the exercises in
+//! `exercises.rs`, and the printing and plotting helpers in `figures.rs`.
 //!
 //! Run it with `cargo run --release --example 07_evaluate_classifier`.
 // verify-docs: timeout_s = 300, budget_s = 60
@@ -22,7 +23,9 @@ use tinycats_core::metrics::{self, ConfusionMatrix};
 use tinycats_data::{SynthCats, SynthConfig, SynthSplit};
 use tinycats_models::Classifier as TchClassifier;
 use tinycats_models::gradcam::grad_cam;
-use tinycats_notebook::{Tolerance, display_path, out_dir, step, tolerance, workspace_root};
+use tinycats_notebook::{
+    Tolerance, display_path, out_dir, step, tolerance, workspace_root,
+};
 use tinycats_pipelines::eval::{logits_of, synth_split};
 use tinycats_plot::{overlay, save_png};
 use tinycats_runtime::ndarray::Axis;
@@ -40,7 +43,8 @@ struct Config {
     per_breed: u64,
     /// Severities of the wild shift measured; 0 is the clean test split.
     severities: [f32; 5],
-    /// The severity studied closely: confusions, per-class scores, calibration, mistakes.
+    /// The severity studied closely: confusions, per-class scores,
+    /// calibration, mistakes.
     studied: f32,
     /// Validation renders per breed that the temperature is fitted on.
     calibration_per_breed: u64,
@@ -50,12 +54,14 @@ struct Config {
     mistakes: usize,
     /// The most frequent confusions explained with Grad-CAM.
     gradcam_pairs: usize,
-    /// Weight of the Grad-CAM colours over the image (0: image only, 1: map only).
+    /// Weight of the Grad-CAM colours over the image (0: image only, 1: map
+    /// only).
     gradcam_alpha: f32,
-    /// Real photos (CC0, see `assets/photos/README.md`) explained with Grad-CAM.
+    /// Real photos (CC0, see `assets/photos/README.md`) explained with
+    /// Grad-CAM.
     photos: [&'static str; 2],
-    /// This example fails when top-1 falls below these: on the clean split, and at the
-    /// studied severity.
+    /// This example fails when top-1 falls below these: on the clean split,
+    /// and at the studied severity.
     min_top1_clean: f64,
     min_top1_studied: f64,
 }
@@ -112,8 +118,10 @@ fn load() -> Result<(ModelRepo, Classifier)> {
 fn wild(classifier: &Classifier) -> Result<()> {
     step("wild");
     // One held-out render of five breeds at every severity.
-    let (names, size) = (classifier.class_names(), classifier.preprocess().size);
-    let breeds = [1, 2, 5, 8, 10]; // Bengal, Birman, Egyptian Mau, Ragdoll, Siamese
+    let (names, size) =
+        (classifier.class_names(), classifier.preprocess().size);
+    // Bengal, Birman, Egyptian Mau, Ragdoll, Siamese
+    let breeds = [1, 2, 5, 8, 10];
     let renderers = CONFIG
         .severities
         .iter()
@@ -129,7 +137,9 @@ fn wild(classifier: &Classifier) -> Result<()> {
     let mut tiles = Vec::new();
     for &breed in &breeds {
         for synth in &renderers {
-            tiles.push(synth.render(breed, SynthSplit::Test.index_offset() + 3)?);
+            tiles.push(
+                synth.render(breed, SynthSplit::Test.index_offset() + 3)?,
+            );
         }
     }
     let rows = breeds.map(|b| names[b].as_str());
@@ -148,7 +158,8 @@ struct Run {
     probs: Vec<Vec<f32>>,
 }
 
-/// The studied severity's test renders and everything the classifier said about them.
+/// The studied severity's test renders and everything the classifier said about
+/// them.
 struct Studied {
     images: Vec<DynamicImage>,
     labels: Vec<usize>,
@@ -159,17 +170,21 @@ struct Studied {
 fn robustness(classifier: &mut Classifier) -> Result<(Vec<Run>, Studied)> {
     step("robustness");
     println!("severity  top-1    top-3    ECE");
-    let (mut top1_curve, mut top3_curve, mut studied) = (Vec::new(), Vec::new(), None);
+    let (mut top1_curve, mut top3_curve, mut studied) =
+        (Vec::new(), Vec::new(), None);
     let size = classifier.preprocess().size;
     let mut runs = Vec::new(); // every severity's answers, for the exercises
     for &severity in &CONFIG.severities {
         let split = SynthSplit::Test;
-        let (images, labels) = synth_split(size, CONFIG.seed, CONFIG.per_breed, split, severity)?;
+        let (images, labels) =
+            synth_split(size, CONFIG.seed, CONFIG.per_breed, split, severity)?;
         let logits = logits_of(classifier, &images)?;
-        let probs: Vec<Vec<f32>> = logits.iter().map(|l| metrics::softmax(l)).collect();
+        let probs: Vec<Vec<f32>> =
+            logits.iter().map(|l| metrics::softmax(l)).collect();
         let top1 = metrics::top_k_accuracy(&probs, &labels, 1)?;
         let top3 = metrics::top_k_accuracy(&probs, &labels, 3)?;
-        let ece = metrics::expected_calibration_error(&probs, &labels, CONFIG.bins)?;
+        let ece =
+            metrics::expected_calibration_error(&probs, &labels, CONFIG.bins)?;
         println!(
             "{severity:<8}  {:>5.1} %  {:>5.1} %  {ece:.3}",
             100.0 * top1,
@@ -203,18 +218,23 @@ fn robustness(classifier: &mut Classifier) -> Result<(Vec<Run>, Studied)> {
     let chart = figures::robustness_chart(top1_curve, top3_curve)?;
     let path = save_png(&chart, out_dir().join("robustness.png"))?;
     println!("saved        {}", display_path(&path));
-    let studied = studied.context("CONFIG.studied must be one of CONFIG.severities")?;
+    let studied =
+        studied.context("CONFIG.studied must be one of CONFIG.severities")?;
     Ok((runs, studied))
 }
 // ANCHOR_END: robustness
 
 // ANCHOR: confusion
-fn confusion(classifier: &Classifier, studied: &Studied) -> Result<(ConfusionMatrix, Vec<usize>)> {
+fn confusion(
+    classifier: &Classifier,
+    studied: &Studied,
+) -> Result<(ConfusionMatrix, Vec<usize>)> {
     step("confusion");
     // Rows: the true class; columns: the prediction (first four letters).
     let Studied { labels, logits, .. } = studied;
     let names = classifier.class_names();
-    let predicted: Vec<usize> = logits.iter().map(|l| metrics::argmax(l)).collect();
+    let predicted: Vec<usize> =
+        logits.iter().map(|l| metrics::argmax(l)).collect();
     let matrix = ConfusionMatrix::new(labels, &predicted, names.len())?;
     figures::print_confusion(&matrix.counts, names);
     let figure = figures::confusion(&matrix.counts, names, CONFIG.studied)?;
@@ -250,8 +270,8 @@ fn calibration(
     matrix: &ConfusionMatrix,
 ) -> Result<()> {
     step("calibration");
-    // The temperature is fitted on validation renders of the same severity, never on the
-    // test renders it is judged on.
+    // The temperature is fitted on validation renders of the same severity,
+    // never on the test renders it is judged on.
     let Studied {
         labels,
         logits,
@@ -262,7 +282,10 @@ fn calibration(
     let per_breed = CONFIG.calibration_per_breed;
     let (val_images, val_labels) =
         synth_split(size, CONFIG.seed, per_breed, split, CONFIG.studied)?;
-    let temperature = metrics::fit_temperature(&logits_of(classifier, &val_images)?, &val_labels)?;
+    let temperature = metrics::fit_temperature(
+        &logits_of(classifier, &val_images)?,
+        &val_labels,
+    )?;
     let scaled: Vec<Vec<f32>> = logits
         .iter()
         .map(|l| metrics::softmax_with_temperature(l, temperature))
@@ -280,7 +303,9 @@ fn calibration(
             .map(|r| f64::from(r[metrics::argmax(r)]))
             .sum::<f64>()
             / p.len() as f64;
-        println!("{name:<18} ECE {ece:.3}, mean confidence {mean_confidence:.3}");
+        println!(
+            "{name:<18} ECE {ece:.3}, mean confidence {mean_confidence:.3}"
+        );
         curves.push((name, bins));
     }
     println!("accuracy           {:.3}", matrix.accuracy());
@@ -292,7 +317,11 @@ fn calibration(
 // ANCHOR_END: calibration
 
 // ANCHOR: mistakes
-fn mistakes(classifier: &Classifier, studied: &Studied, predicted: &[usize]) -> Result<()> {
+fn mistakes(
+    classifier: &Classifier,
+    studied: &Studied,
+    predicted: &[usize],
+) -> Result<()> {
     step("mistakes");
     // The wrong answers the classifier was surest of, with its top 3.
     let Studied {
@@ -305,7 +334,9 @@ fn mistakes(classifier: &Classifier, studied: &Studied, predicted: &[usize]) -> 
     let mut wrong: Vec<usize> = (0..labels.len())
         .filter(|&i| predicted[i] != labels[i])
         .collect();
-    wrong.sort_by(|&a, &b| probs[b][predicted[b]].total_cmp(&probs[a][predicted[a]]));
+    wrong.sort_by(|&a, &b| {
+        probs[b][predicted[b]].total_cmp(&probs[a][predicted[a]])
+    });
     let mut shown = Vec::new();
     for &i in wrong.iter().take(CONFIG.mistakes) {
         let mut order: Vec<usize> = (0..names.len()).collect();

@@ -1,4 +1,5 @@
-//! Flow matching from scratch: the exercises. They use the example's imports (`super::*`).
+//! Flow matching from scratch: the exercises. They use the example's imports
+//! (`super::*`).
 
 use super::*;
 
@@ -6,7 +7,8 @@ use super::*;
 pub fn exact(data: &Data) -> Result<()> {
     step("exercise_exact");
     // Integrate the exact field of the training points instead of the network
-    // (500 samples: the exact field weighs every training point at every step).
+    // Data: (500 samples: the exact field weighs every training point at every
+    // step).
     let Data {
         train, held_out, ..
     } = data;
@@ -16,7 +18,8 @@ pub fn exact(data: &Data) -> Result<()> {
         &timesteps(64, 1.0),
         Solver::Euler,
         |x: &Tch, t| -> Result<Tch> {
-            let tt = Tensor::full([x.0.size()[0]], t.min(0.999), FLOAT); // v* is 0/0 at t = 1
+            // v* is 0/0 at t = 1
+            let tt = Tensor::full([x.0.size()[0]], t.min(0.999), FLOAT);
             Ok(Tch(exact_velocity(&train.points, &x.0, &tt)))
         },
         |_| {},
@@ -37,8 +40,9 @@ pub fn exact(data: &Data) -> Result<()> {
 // ANCHOR: exercise_pairing
 pub fn pairing(train: &Toy) -> Result<()> {
     step("exercise_pairing");
-    // Pair 512 noise points with 512 data points at random, then greedily: each noise point
-    // (in a fixed order) takes the nearest data point still free.
+    // Pair 512 noise points with 512 data points at random, then greedily: each
+    // noise point (in a fixed order) takes the nearest data point still
+    // free.
     let n = 512;
     let x0 = normal(CONFIG.seed + 6, 0, n);
     let x1 = train
@@ -73,8 +77,8 @@ pub fn pairing(train: &Toy) -> Result<()> {
 // ANCHOR: exercise_shift
 pub fn shift(model: &VelocityMlp, train: &Toy) -> Result<()> {
     step("exercise_shift");
-    // Eight Euler steps on three time grids: shift > 1 puts the steps near the noise,
-    // shift < 1 near the data.
+    // Eight Euler steps on three time grids: shift > 1 puts the steps near the
+    // noise, shift < 1 near the data.
     println!("shift  first steps at t =              distance to data");
     for shift in [1.0 / 3.0, 1.0, 3.0] {
         let grid = timesteps(8, shift);

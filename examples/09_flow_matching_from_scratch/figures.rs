@@ -1,5 +1,6 @@
-//! The chapter's figures, kept out of the steps it shows. Point clouds are (n, 2) tensors;
-//! every plane is drawn over [-EXTENT, EXTENT]², the training data in grey behind it.
+//! The chapter's figures, kept out of the steps it shows. Point clouds are (n,
+//! 2) tensors; every plane is drawn over [-EXTENT, EXTENT]², the training data
+//! in grey behind it.
 
 use anyhow::Result;
 use image::RgbImage;
@@ -10,8 +11,12 @@ use tinycats_plot::{Corner, LineChart, Plane, side_by_side};
 use super::toy::{point, xy};
 use super::{CLASSES, EXTENT};
 
-/// The noise in grey, and the data of each class (`classes[c]`, named `CLASSES[c]`).
-pub fn noise_and_data(noise: &Tensor, classes: [&Tensor; 2]) -> Result<RgbImage> {
+/// The noise in grey, and the data of each class (`classes[c]`, named
+/// `CLASSES[c]`).
+pub fn noise_and_data(
+    noise: &Tensor,
+    classes: [&Tensor; 2],
+) -> Result<RgbImage> {
     Ok(
         Plane::new("noise x0 (grey) and the data x1, by class", EXTENT)
             .points("noise", xy(noise))
@@ -25,9 +30,14 @@ pub fn noise_and_data(noise: &Tensor, classes: [&Tensor; 2]) -> Result<RgbImage>
     )
 }
 
-/// A line from each noise point `x0[i]` to its data point `x1[i]`, and `half[i]`, the
-/// point halfway along it, over the `data`.
-pub fn straight_paths(data: &Tensor, x0: &Tensor, half: &Tensor, x1: &Tensor) -> Result<RgbImage> {
+/// A line from each noise point `x0[i]` to its data point `x1[i]`, and
+/// `half[i]`, the point halfway along it, over the `data`.
+pub fn straight_paths(
+    data: &Tensor,
+    x0: &Tensor,
+    half: &Tensor,
+    x1: &Tensor,
+) -> Result<RgbImage> {
     let lines: Vec<Vec<(f64, f64)>> = (0..x0.size()[0])
         .map(|i| vec![point(x0, i), point(x1, i)])
         .collect();
@@ -48,9 +58,14 @@ pub fn straight_paths(data: &Tensor, x0: &Tensor, half: &Tensor, x1: &Tensor) ->
     .render(420)?)
 }
 
-/// The loss curve (step, loss) from its second point on (the first, at step 0, would
-/// flatten the rest), and the exact field's loss as a level line over `steps`.
-pub fn loss(curve: &[(f64, f64)], exact_loss: f64, steps: usize) -> Result<RgbImage> {
+/// The loss curve (step, loss) from its second point on (the first, at step 0,
+/// would flatten the rest), and the exact field's loss as a level line over
+/// `steps`.
+pub fn loss(
+    curve: &[(f64, f64)],
+    exact_loss: f64,
+    steps: usize,
+) -> Result<RgbImage> {
     Ok(LineChart::new(
         "flow-matching loss on a fixed batch",
         "step",
@@ -64,9 +79,10 @@ pub fn loss(curve: &[(f64, f64)], exact_loss: f64, steps: usize) -> Result<RgbIm
     .render(640, 320)?)
 }
 
-/// Zoomed on the point `at`: the per-pair velocities through it at time `t` (the first
-/// 150 rows of `per_pair`), and the three estimates of their average (`average`, the exact
-/// field, the trained MLP), each a 2-vector. Arrows are drawn at half their length.
+/// Zoomed on the point `at`: the per-pair velocities through it at time `t`
+/// (the first 150 rows of `per_pair`), and the three estimates of their average
+/// (`average`, the exact field, the trained MLP), each a 2-vector. Arrows are
+/// drawn at half their length.
 pub fn velocities_through(
     data: &Tensor,
     at: (f64, f64),
@@ -103,9 +119,9 @@ pub fn velocities_through(
     .render(420)?)
 }
 
-/// One panel per time `ts[k]`: the velocities `fields[k]` at the `grid` points, as arrows.
-/// The field grows like 1 / (1 − t) near the data, so arrows are scaled per panel, the
-/// longest drawn 0.45 long.
+/// One panel per time `ts[k]`: the velocities `fields[k]` at the `grid` points,
+/// as arrows. The field grows like 1 / (1 − t) near the data, so arrows are
+/// scaled per panel, the longest drawn 0.45 long.
 pub fn learned_field(
     data: &Tensor,
     grid: &Tensor,
@@ -138,26 +154,27 @@ pub fn learned_field(
     Ok(side_by_side(&panels, 8))
 }
 
-/// Left, the `traces` (points from noise to sample) with their starts and ends; right,
-/// the `samples`.
+/// Left, the `traces` (points from noise to sample) with their starts and ends;
+/// right, the `samples`.
 pub fn trajectories_and_samples(
     data: &Tensor,
     traces: &[Vec<(f64, f64)>],
     samples: &Tensor,
 ) -> Result<RgbImage> {
-    let left = Plane::new(format!("{} sampling trajectories", traces.len()), EXTENT)
-        .points("", xy(data))
-        .grey()
-        .width(1)
-        .paths("trajectory", traces.to_vec())
-        .points("start (noise)", traces.iter().map(|p| p[0]).collect())
-        .width(3)
-        .points(
-            "end (sample)",
-            traces.iter().map(|p| *p.last().expect("points")).collect(),
-        )
-        .width(3)
-        .render(360)?;
+    let left =
+        Plane::new(format!("{} sampling trajectories", traces.len()), EXTENT)
+            .points("", xy(data))
+            .grey()
+            .width(1)
+            .paths("trajectory", traces.to_vec())
+            .points("start (noise)", traces.iter().map(|p| p[0]).collect())
+            .width(3)
+            .points(
+                "end (sample)",
+                traces.iter().map(|p| *p.last().expect("points")).collect(),
+            )
+            .width(3)
+            .render(360)?;
     let right = Plane::new(format!("{} samples", samples.size()[0]), EXTENT)
         .points("", xy(samples))
         .color(0)
@@ -182,10 +199,15 @@ pub fn solver_errors(series: &[(Solver, Vec<(f64, f64)>)]) -> Result<RgbImage> {
 }
 
 /// Per network, named, its (t, relative error against the exact field) points.
-pub fn field_errors(title: &str, series: Vec<(&str, Vec<(f64, f64)>)>) -> Result<RgbImage> {
-    let mut chart = LineChart::new(title, "t", "relative error against the exact field")
-        .log_y(true)
-        .legend(Corner::UpperLeft); // the errors rise to the right: the upper left stays empty
+pub fn field_errors(
+    title: &str,
+    series: Vec<(&str, Vec<(f64, f64)>)>,
+) -> Result<RgbImage> {
+    let mut chart =
+        LineChart::new(title, "t", "relative error against the exact field")
+            .log_y(true)
+            // the errors rise to the right: the upper left stays empty
+            .legend(Corner::UpperLeft);
     for (name, points) in series {
         chart = chart.series(name, points);
     }
@@ -193,7 +215,10 @@ pub fn field_errors(title: &str, series: Vec<(&str, Vec<(f64, f64)>)>) -> Result
 }
 
 /// One panel per guidance scale `w`: its samples over the data.
-pub fn guided_samples(data: &Tensor, samples: &[(f64, Tensor)]) -> Result<RgbImage> {
+pub fn guided_samples(
+    data: &Tensor,
+    samples: &[(f64, Tensor)],
+) -> Result<RgbImage> {
     let mut panels = Vec::new();
     for (w, x) in samples {
         panels.push(

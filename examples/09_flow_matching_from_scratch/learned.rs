@@ -1,14 +1,15 @@
-//! What the toy network learned: the average velocity through one point, the field at three
-//! times, and samples with their trajectories. These steps use the example's imports
-//! (`super::*`).
+//! What the toy network learned: the average velocity through one point, the
+//! field at three times, and samples with their trajectories. These steps use
+//! the example's imports (`super::*`).
 
 use super::*;
 
 // ANCHOR: marginal
 pub fn marginal(model: &VelocityMlp, train: &Toy) -> Result<()> {
     step("marginal");
-    // At one point x and time t, gather the training pairs whose path passes near x:
-    // their velocities x1 − x0 disagree; the network can only learn their average.
+    // At one point x and time t, gather the training pairs whose path passes
+    // near x: their velocities x1 − x0 disagree; the network can only learn
+    // their average.
     let (at, t) = ((1.0, 0.8), 0.5);
     let (many, radius) = (400_000, 0.1);
     let x1 = train.points.index_select(
@@ -23,7 +24,8 @@ pub fn marginal(model: &VelocityMlp, train: &Toy) -> Result<()> {
         .lt(radius * radius)
         .nonzero()
         .squeeze_dim(1);
-    let targets = (&x1 - &x0).index_select(0, &near); // the per-pair velocities near x
+    // the per-pair velocities near x
+    let targets = (&x1 - &x0).index_select(0, &near);
     let average = targets.mean_dim(0, false, Kind::Float);
     let x = Tensor::from_slice(&[at.0 as f32, at.1 as f32]).view([1, 2]);
     let tt = Tensor::from_slice(&[t as f32]);
@@ -49,7 +51,8 @@ pub fn marginal(model: &VelocityMlp, train: &Toy) -> Result<()> {
     println!("the exact field    {}", show(&exact));
     println!("the trained MLP    {}", show(&learned));
     let estimates = [&average, &exact, &learned];
-    let picture = figures::velocities_through(&train.points, at, t, &targets, estimates)?;
+    let picture =
+        figures::velocities_through(&train.points, at, t, &targets, estimates)?;
     let path = save_png(&picture, out_dir().join("marginal.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())
@@ -64,11 +67,14 @@ pub fn field(model: &VelocityMlp, train: &Toy) -> Result<()> {
     let n = grid.size()[0];
     let fields = ts.map(|t| {
         let tt = Tensor::full([n], t, FLOAT);
-        tch::no_grad(|| model.forward(&grid, &tt, &null(n))) // (225, 2) velocities
+        // (225, 2) velocities
+        tch::no_grad(|| model.forward(&grid, &tt, &null(n)))
     });
     let picture = figures::learned_field(&train.points, &grid, &ts, &fields)?;
     let path = save_png(&picture, out_dir().join("field.png"))?;
-    println!("t      relative error of the learned field against the exact one");
+    println!(
+        "t      relative error of the learned field against the exact one"
+    );
     for &t in &ts {
         println!("{t:<5}  {:.3}", field_error(model, train, t));
     }
@@ -80,7 +86,8 @@ pub fn field(model: &VelocityMlp, train: &Toy) -> Result<()> {
 // ANCHOR: sample
 pub fn sample(model: &VelocityMlp, data: &Data) -> Result<()> {
     step("sample");
-    // The same integration loop that samples cats in every other chapter, on a 2-D state.
+    // The same integration loop that samples cats in every other chapter, on a
+    // 2-D state.
     let Data {
         train, held_out, ..
     } = data;
@@ -99,7 +106,8 @@ pub fn sample(model: &VelocityMlp, data: &Data) -> Result<()> {
         .collect();
     let bend = traces.iter().map(|p| path_length(p)).sum::<f64>()
         / traces.iter().map(|p| chord(p)).sum::<f64>();
-    let (off, gap) = (off_shape(&x, &train.points), off_shape(&train.points, &x));
+    let (off, gap) =
+        (off_shape(&x, &train.points), off_shape(&train.points, &x));
     let (off_ref, gap_ref) = (
         off_shape(&held_out.points, &train.points),
         off_shape(&train.points, &held_out.points),
@@ -111,8 +119,11 @@ pub fn sample(model: &VelocityMlp, data: &Data) -> Result<()> {
     println!("                            samples   held-out data");
     println!("distance to the data         {off:.4}        {off_ref:.4}");
     println!("data's distance to the set   {gap:.4}        {gap_ref:.4}");
-    println!("40 trajectories: total length / total straight-line distance {bend:.3}");
-    let picture = figures::trajectories_and_samples(&train.points, &traces, &x)?;
+    println!(
+        "40 trajectories: total length / total straight-line distance {bend:.3}"
+    );
+    let picture =
+        figures::trajectories_and_samples(&train.points, &traces, &x)?;
     let path = save_png(&picture, out_dir().join("sample.png"))?;
     println!("saved        {}", display_path(&path));
     Ok(())

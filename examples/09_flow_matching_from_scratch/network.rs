@@ -1,15 +1,16 @@
-//! The toy's velocity network, its flow-matching training, the exact field it is measured
-//! against, and the measures of a trained network. It uses the example's imports
-//! (`super::*`).
+//! The toy's velocity network, its flow-matching training, the exact field it
+//! is measured against, and the measures of a trained network. It uses the
+//! example's imports (`super::*`).
 
 use super::*;
 
 // ANCHOR: velocity_mlp
 /// Width of the class embedding.
 pub const CLASS_DIM: i64 = 16;
-/// Frequencies of the sin/cos features of the point: π, 2π, … 16π per coordinate. A plain MLP
-/// on (x, y) learns smooth functions first and draws thin strokes as a blurred blob; these
-/// features let it bend the field sharply near a stroke (Tancik et al., 2020).
+/// Frequencies of the sin/cos features of the point: π, 2π, … 16π per
+/// coordinate. A plain MLP on (x, y) learns smooth functions first and draws
+/// thin strokes as a blurred blob; these features let it bend the field sharply
+/// near a stroke (Tancik et al., 2020).
 pub const XFREQS: i64 = 5;
 
 /// What the network's last layer outputs.
@@ -17,13 +18,14 @@ pub const XFREQS: i64 = 5;
 pub enum Prediction {
     /// The velocity itself.
     Velocity,
-    /// The clean point x̂1, turned into the velocity (x̂1 − x_t) / max(1 − t, 0.05), as
-    /// TinyDiT's `"prediction": "x"` does.
+    /// The clean point x̂1, turned into the velocity (x̂1 − x_t) / max(1 − t,
+    /// 0.05), as TinyDiT's `"prediction": "x"` does.
     Data,
 }
 
-/// The velocity network v(x, t, class): an MLP on the point and sin/cos features of it, sin/cos
-/// features of the time, and a learned embedding of the class (row 2 = no class).
+/// The velocity network v(x, t, class): an MLP on the point and sin/cos
+/// features of it, sin/cos features of the time, and a learned embedding of the
+/// class (row 2 = no class).
 #[derive(Debug)]
 pub struct VelocityMlp {
     class_embedding: nn::Embedding,
@@ -33,7 +35,8 @@ pub struct VelocityMlp {
 
 impl VelocityMlp {
     pub fn new(vs: &nn::Path, hidden: i64, prediction: Prediction) -> Self {
-        let linear = |name: &str, i, o| nn::linear(vs / name, i, o, Default::default());
+        let linear =
+            |name: &str, i, o| nn::linear(vs / name, i, o, Default::default());
         VelocityMlp {
             class_embedding: nn::embedding(
                 vs / "class",
@@ -42,7 +45,11 @@ impl VelocityMlp {
                 Default::default(),
             ),
             layers: nn::seq()
-                .add(linear("in", 2 + 2 * FREQS + CLASS_DIM + 4 * XFREQS, hidden))
+                .add(linear(
+                    "in",
+                    2 + 2 * FREQS + CLASS_DIM + 4 * XFREQS,
+                    hidden,
+                ))
                 .add_fn(Tensor::silu)
                 .add(linear("hidden1", hidden, hidden))
                 .add_fn(Tensor::silu)
@@ -58,7 +65,9 @@ impl VelocityMlp {
         let freqs = Tensor::arange(FREQS, FLOAT).exp2() * PI; // (FREQS,)
         let angles = t.unsqueeze(1) * freqs.unsqueeze(0); // (N, FREQS)
         let xf = Tensor::arange(XFREQS, FLOAT).exp2() * PI; // (XFREQS,)
-        let xa = (x.unsqueeze(2) * xf.view([1, 1, XFREQS])).view([-1, 2 * XFREQS]); // (N, 2·XFREQS)
+        let xa =
+            // (N, 2·XFREQS)
+            (x.unsqueeze(2) * xf.view([1, 1, XFREQS])).view([-1, 2 * XFREQS]);
         let input = Tensor::cat(
             &[
                 x.shallow_clone(),
@@ -73,16 +82,18 @@ impl VelocityMlp {
         let out = self.layers.forward(&input);
         match self.prediction {
             Prediction::Velocity => out,
-            Prediction::Data => (out - x) / (-t.unsqueeze(1) + 1.0).clamp_min(0.05),
+            Prediction::Data => {
+                (out - x) / (-t.unsqueeze(1) + 1.0).clamp_min(0.05)
+            }
         }
     }
 }
 // ANCHOR_END: velocity_mlp
 
 // ANCHOR: train_fn
-/// Flow matching: at a random time t on the straight path from noise x0 to a data point
-/// x1, regress the network on that pair's velocity x1 − x0. Keeps `ema` (if any) up to
-/// date and returns the loss on `eval` every 250 steps.
+/// Flow matching: at a random time t on the straight path from noise x0 to a
+/// data point x1, regress the network on that pair's velocity x1 − x0. Keeps
+/// `ema` (if any) up to date and returns the loss on `eval` every 250 steps.
 pub fn train_velocity(
     vs: &mut nn::VarStore,
     model: &VelocityMlp,
@@ -94,7 +105,11 @@ pub fn train_velocity(
     let mut opt = nn::AdamW::default().build(vs, CONFIG.lr)?;
     let mut curve = vec![(0.0, eval.loss(model))];
     for step in 1..=CONFIG.steps {
-        let pick = Tensor::randint(data.len(), [CONFIG.batch], (Kind::Int64, Device::Cpu));
+        let pick = Tensor::randint(
+            data.len(),
+            [CONFIG.batch],
+            (Kind::Int64, Device::Cpu),
+        );
         let x1 = data.points.index_select(0, &pick); // (B, 2) data
         let keep = Tensor::rand([CONFIG.batch], FLOAT).ge(CONFIG.label_dropout);
         let class = data
@@ -124,8 +139,9 @@ pub fn train_velocity(
 
 // ANCHOR: exact
 /// The exact marginal velocity of the training points:
-/// v*(x, t) = (E[x1 | x_t = x] − x) / (1 − t), where the expectation weighs every point x1
-/// by how likely the path from it is to pass through x (x_t ~ N(t·x1, (1 − t)²·I)).
+/// v*(x, t) = (E[x1 | x_t = x] − x) / (1 − t), where the expectation weighs
+/// every point x1 by how likely the path from it is to pass through x (x_t ~
+/// N(t·x1, (1 − t)²·I)).
 ///
 /// `points`: (M, 2), `x`: (N, 2), `t`: (N,) → (N, 2)
 pub fn exact_velocity(points: &Tensor, x: &Tensor, t: &Tensor) -> Tensor {
@@ -138,10 +154,12 @@ pub fn exact_velocity(points: &Tensor, x: &Tensor, t: &Tensor) -> Tensor {
         .map(|(x, t)| {
             let t = t.unsqueeze(1); // (n, 1)
             let s: Tensor = 1.0 - &t; // x_t = t·x1 + s·x0
-            let d2 = (x.unsqueeze(1) - t.unsqueeze(2) * points.unsqueeze(0)) // (n, M, 2)
+            // d2: (n, M, 2)
+            let d2 = (x.unsqueeze(1) - t.unsqueeze(2) * points.unsqueeze(0))
                 .square()
                 .sum_dim_intlist(2, false, Kind::Double); // (n, M)
-            let weights = (-d2 / (s.square() * 2.0)).softmax(1, Kind::Double); // (n, M)
+            // weights: (n, M)
+            let weights = (-d2 / (s.square() * 2.0)).softmax(1, Kind::Double);
             (weights.matmul(&points) - x) / s // (E[x1 | x] − x) / (1 − t)
         })
         .collect();
@@ -150,9 +168,16 @@ pub fn exact_velocity(points: &Tensor, x: &Tensor, t: &Tensor) -> Tensor {
 // ANCHOR_END: exact
 
 // ANCHOR: guided_velocity
-/// The velocity the sampler follows: the network's, with classifier-free guidance
-/// `v_u + w·(v_c − v_u)` when a class is asked for (w = 1: plain conditional).
-pub fn velocity(model: &VelocityMlp, x: &Tch, t: f64, class: i64, w: f64) -> Result<Tch> {
+/// The velocity the sampler follows: the network's, with classifier-free
+/// guidance `v_u + w·(v_c − v_u)` when a class is asked for (w = 1: plain
+/// conditional).
+pub fn velocity(
+    model: &VelocityMlp,
+    x: &Tch,
+    t: f64,
+    class: i64,
+    w: f64,
+) -> Result<Tch> {
     let n = x.0.size()[0];
     let tt = Tensor::full([n], t, FLOAT);
     tch::no_grad(|| {
@@ -170,8 +195,8 @@ pub fn velocity(model: &VelocityMlp, x: &Tch, t: f64, class: i64, w: f64) -> Res
 }
 // ANCHOR_END: guided_velocity
 
-/// A network trained like the one of the `train` step (same seed, data and steps) with
-/// other settings: its weights and the network.
+/// A network trained like the one of the `train` step (same seed, data and
+/// steps) with other settings: its weights and the network.
 pub fn retrain(
     train: &Toy,
     eval: &EvalBatch,
@@ -185,8 +210,8 @@ pub fn retrain(
     Ok((vs, model))
 }
 
-/// How close a network's unconditional field is to the exact one, and how close its
-/// samples (the `sample` step's noise and steps) are to the data.
+/// How close a network's unconditional field is to the exact one, and how close
+/// its samples (the `sample` step's noise and steps) are to the data.
 pub struct Measured {
     /// (t, relative error) at t = 0.05, 0.10, …, 0.95.
     pub field_errors: Vec<(f64, f64)>,
@@ -218,7 +243,8 @@ impl Measured {
     }
 
     pub fn mean_error(&self) -> f64 {
-        self.field_errors.iter().map(|e| e.1).sum::<f64>() / self.field_errors.len() as f64
+        self.field_errors.iter().map(|e| e.1).sum::<f64>()
+            / self.field_errors.len() as f64
     }
 
     pub fn error_at(&self, t: f64) -> f64 {
@@ -229,8 +255,9 @@ impl Measured {
     }
 }
 
-/// A fixed batch of (x0, x1, t, class) on which the loss is followed, and the loss the
-/// exact conditional field scores on it (the floor no network can go under).
+/// A fixed batch of (x0, x1, t, class) on which the loss is followed, and the
+/// loss the exact conditional field scores on it (the floor no network can go
+/// under).
 pub struct EvalBatch {
     pub x_t: Tensor,
     pub t: Tensor,
@@ -245,7 +272,8 @@ impl EvalBatch {
         let x1 = data.points.index_select(0, &spread_indices(data.len(), n));
         let class = data.labels.index_select(0, &spread_indices(data.len(), n));
         let x0 = normal(CONFIG.seed + 4, 0, n);
-        // Times from the training distribution, by inverting its CDF on an even grid.
+        // Times from the training distribution, by inverting its CDF on an even
+        // grid.
         let u: Vec<f32> = (0..n)
             .map(|i| ((i as f64 + 0.5) / n as f64) as f32)
             .collect();
@@ -253,7 +281,8 @@ impl EvalBatch {
         let t = match times {
             TimeSampling::Uniform => u,
             TimeSampling::LogitNormal { mean, std } => {
-                ((u * 2.0 - 1.0).erfinv() * (std * 2f64.sqrt()) + mean).sigmoid()
+                ((u * 2.0 - 1.0).erfinv() * (std * 2f64.sqrt()) + mean)
+                    .sigmoid()
             }
         };
         let tc = t.unsqueeze(1);
@@ -286,11 +315,11 @@ impl EvalBatch {
     }
 }
 
-/// Relative squared error of the network's unconditional field against the exact one,
-/// over points x_t of the path distribution at time t.
+/// Relative squared error of the network's unconditional field against the
+/// exact one, over points x_t of the path distribution at time t.
 pub fn field_error(model: &VelocityMlp, data: &Toy, t: f64) -> f64 {
-    // The probe points and their exact field depend only on the data and t: computed once
-    // per t, and shared by every network measured.
+    // The probe points and their exact field depend only on the data and t:
+    // computed once per t, and shared by every network measured.
     thread_local! {
         static PROBES: std::cell::RefCell<Vec<(u64, i64, [Tensor; 3])>> = Default::default();
     }

@@ -1,7 +1,7 @@
-//! The step behind the chapter's playground: the trained network exported to ONNX, checked
-//! against libtorch on ONNX Runtime, and written with the toy data and one reference frame
-//! for the page, which runs the same graph on ONNX Runtime Web. It uses the example's
-//! imports (`super::*`).
+//! The step behind the chapter's playground: the trained network exported to
+//! ONNX, checked against libtorch on ONNX Runtime, and written with the toy
+//! data and one reference frame for the page, which runs the same graph on ONNX
+//! Runtime Web. It uses the example's imports (`super::*`).
 
 use super::*;
 
@@ -13,9 +13,9 @@ use tinycats_onnx::graph::{Dim, GraphBuilder, attr_i};
 use tinycats_onnx::proto::{ModelProto, tensor_proto::DataType};
 use tinycats_runtime::ndarray;
 
-/// The frame the page's browser test draws with the page's controls and compares with this
-/// run: the features class, guided with w = 2, eight Heun steps, from noise stream 0 of
-/// `seed`.
+/// The frame the page's browser test draws with the page's controls and
+/// compares with this run: the features class, guided with w = 2, eight Heun
+/// steps, from noise stream 0 of `seed`.
 pub struct Frame {
     pub class: i64,
     pub guidance: f64,
@@ -35,15 +35,15 @@ pub const FRAME: Frame = Frame {
 };
 
 // ANCHOR: export
-/// The velocity network as an ONNX graph: inputs `x` (N, 2), `t` (N) and `class` (N, int64),
-/// output `velocity` (N, 2), the same operations as [`VelocityMlp::forward`] with its
-/// trained weights as initializers.
+/// The velocity network as an ONNX graph: inputs `x` (N, 2), `t` (N) and
+/// `class` (N, int64), output `velocity` (N, 2), the same operations as
+/// [`VelocityMlp::forward`] with its trained weights as initializers.
 pub fn export(vs: &nn::VarStore) -> Result<ModelProto> {
     let weights = vs.variables();
     let weight = |name: &str| -> Result<(Vec<i64>, Vec<f32>)> {
-        let t = weights
-            .get(name)
-            .ok_or_else(|| anyhow::anyhow!("the network has no tensor {name}"))?;
+        let t = weights.get(name).ok_or_else(|| {
+            anyhow::anyhow!("the network has no tensor {name}")
+        })?;
         Ok((t.size(), Vec::<f32>::try_from(t.flatten(0, -1))?))
     };
     let mut g = GraphBuilder::new("toy_velocity");
@@ -52,7 +52,8 @@ pub fn export(vs: &nn::VarStore) -> Result<ModelProto> {
     let class = g.input("class", DataType::Int64, &[Dim::Named("n")]);
 
     // Sine features of the point: x·π·2^k for k < XFREQS, per coordinate.
-    let xf: Vec<f32> = (0..XFREQS).map(|k| (1 << k) as f32 * PI as f32).collect();
+    let xf: Vec<f32> =
+        (0..XFREQS).map(|k| (1 << k) as f32 * PI as f32).collect();
     let xf = g.init_f32("xfreqs", &[1, 1, XFREQS], &xf);
     let axis2 = g.ints(&[2]);
     let x3 = g.op("Unsqueeze", &[&x, &axis2], vec![]); // (N, 2, 1)
@@ -60,7 +61,8 @@ pub fn export(vs: &nn::VarStore) -> Result<ModelProto> {
     let flat = g.ints(&[-1, 2 * XFREQS]);
     let xa = g.op("Reshape", &[&xa, &flat], vec![]); // (N, 2·XFREQS)
     // Sine features of the time: t·π·2^k for k < FREQS.
-    let tf: Vec<f32> = (0..FREQS).map(|k| (1 << k) as f32 * PI as f32).collect();
+    let tf: Vec<f32> =
+        (0..FREQS).map(|k| (1 << k) as f32 * PI as f32).collect();
     let tf = g.init_f32("tfreqs", &[1, FREQS], &tf);
     let axis1 = g.ints(&[1]);
     let t2 = g.op("Unsqueeze", &[&t, &axis1], vec![]); // (N, 1)
@@ -80,7 +82,8 @@ pub fn export(vs: &nn::VarStore) -> Result<ModelProto> {
     let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
     let mut h = g.op("Concat", &parts, vec![attr_i("axis", 1)]);
 
-    // The MLP: Linear (Gemm with the weight transposed) and SiLU = h·sigmoid(h).
+    // The MLP: Linear (Gemm with the weight transposed) and SiLU =
+    // h·sigmoid(h).
     let layers = ["in", "hidden1", "hidden2", "out"];
     for (i, layer) in layers.iter().enumerate() {
         let (wd, w) = weight(&format!("{layer}.weight"))?;
@@ -105,7 +108,11 @@ pub fn export(vs: &nn::VarStore) -> Result<ModelProto> {
 // ANCHOR_END: export
 
 // ANCHOR: playground
-pub fn playground(vs: &nn::VarStore, model: &VelocityMlp, train: &Toy) -> Result<()> {
+pub fn playground(
+    vs: &nn::VarStore,
+    model: &VelocityMlp,
+    train: &Toy,
+) -> Result<()> {
     step("playground");
     let dir = out_dir().join("playground");
     std::fs::create_dir_all(&dir)?;
@@ -117,12 +124,13 @@ pub fn playground(vs: &nn::VarStore, model: &VelocityMlp, train: &Toy) -> Result
         bytes as f64 / 1e3
     );
 
-    // The same velocities from ONNX Runtime and from libtorch, on points of the path at
-    // every time and every class (null included).
+    // The same velocities from ONNX Runtime and from libtorch, on points of the
+    // path at every time and every class (null included).
     let n = 512;
     let x = normal(CONFIG.seed + 7, 0, n) * 1.5;
     let t = Tensor::arange(n, FLOAT) / n as f64;
-    let class = Tensor::arange(n, (Kind::Int64, Device::Cpu)).remainder(NULL_CLASS + 1);
+    let class =
+        Tensor::arange(n, (Kind::Int64, Device::Cpu)).remainder(NULL_CLASS + 1);
     let ours = tch::no_grad(|| model.forward(&x, &t, &class));
     let theirs = run_onnx(&graph, &x, &t, &class)?;
     let gap = (ours - theirs).abs().max().double_value(&[]);
@@ -158,10 +166,15 @@ pub fn playground(vs: &nn::VarStore, model: &VelocityMlp, train: &Toy) -> Result
         FRAME.particles,
         CLASSES[FRAME.class as usize]
     );
-    // A few values of the exact field, which the page computes itself from the points.
+    // A few values of the exact field, which the page computes itself from the
+    // points.
     let probe_x = normal(CONFIG.seed + 8, 0, 16);
     let probe_t = 0.7;
-    let probe_v = exact_velocity(&train.points, &probe_x, &Tensor::full([16], probe_t, FLOAT));
+    let probe_v = exact_velocity(
+        &train.points,
+        &probe_x,
+        &Tensor::full([16], probe_t, FLOAT),
+    );
     let page = json!({
         "graph": "velocity.onnx",
         "classes": CLASSES,
@@ -185,7 +198,10 @@ pub fn playground(vs: &nn::VarStore, model: &VelocityMlp, train: &Toy) -> Result
         },
     });
     let data = dir.join("playground.json");
-    tinycats_core::fs::write_atomic(&data, serde_json::to_string(&page)?.as_bytes())?;
+    tinycats_core::fs::write_atomic(
+        &data,
+        serde_json::to_string(&page)?.as_bytes(),
+    )?;
     println!(
         "wrote        {} (the toy data and this frame)",
         display_path(&data)
@@ -195,12 +211,20 @@ pub fn playground(vs: &nn::VarStore, model: &VelocityMlp, train: &Toy) -> Result
 // ANCHOR_END: playground
 
 /// The velocity from the exported graph on ONNX Runtime.
-fn run_onnx(graph: &std::path::Path, x: &Tensor, t: &Tensor, class: &Tensor) -> Result<Tensor> {
+fn run_onnx(
+    graph: &std::path::Path,
+    x: &Tensor,
+    t: &Tensor,
+    class: &Tensor,
+) -> Result<Tensor> {
     let env = tinycats_runtime::env::environment()?;
     let bytes = std::fs::read(graph)?;
     let mut session = Session::builder(env)?.commit_from_memory(&bytes)?;
     let n = x.size()[0] as usize;
-    let xs = ndarray::Array2::from_shape_vec((n, 2), Vec::<f32>::try_from(x.flatten(0, -1))?)?;
+    let xs = ndarray::Array2::from_shape_vec(
+        (n, 2),
+        Vec::<f32>::try_from(x.flatten(0, -1))?,
+    )?;
     let ts = ndarray::Array1::from(Vec::<f32>::try_from(t)?);
     let cs = ndarray::Array1::from(Vec::<i64>::try_from(class)?);
     let out = session.run(ort::inputs![

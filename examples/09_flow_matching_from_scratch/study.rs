@@ -1,13 +1,15 @@
-//! Flow matching from scratch, measured: solvers, time sampling, two more of the trainer's
-//! choices, and guidance. These steps use the example's imports (`super::*`).
+//! Flow matching from scratch, measured: solvers, time sampling, two more of
+//! the trainer's choices, and guidance. These steps use the example's imports
+//! (`super::*`).
 
 use super::*;
 
 // ANCHOR: solvers
 pub fn solvers(model: &VelocityMlp, train: &Toy) -> Result<()> {
     step("solvers");
-    // Integration error against a fine Heun solution from the same noise, and the samples'
-    // distance to the data, as the number of network evaluations grows.
+    // Integration error against a fine Heun solution from the same noise, and
+    // the samples' distance to the data, as the number of network
+    // evaluations grows.
     let start = normal(CONFIG.seed + 2, 0, CONFIG.samples as i64);
     let solve = |solver, steps| -> Result<Tensor> {
         let grid = timesteps(steps, 1.0);
@@ -50,13 +52,21 @@ pub fn solvers(model: &VelocityMlp, train: &Toy) -> Result<()> {
 // ANCHOR_END: solvers
 
 // ANCHOR: time_sampling
-pub fn time_sampling(model: &VelocityMlp, train: &Toy, eval: &EvalBatch) -> Result<Measured> {
+pub fn time_sampling(
+    model: &VelocityMlp,
+    train: &Toy,
+    eval: &EvalBatch,
+) -> Result<Measured> {
     step("time_sampling");
     // The same network, seed and steps, trained with t ~ U(0, 1) instead.
-    let (_vs_uniform, uniform) = retrain(train, eval, TimeSampling::Uniform, Prediction::Velocity)?;
-    println!("time sampling   field error, mean over t   distance to data   data's distance");
+    let (_vs_uniform, uniform) =
+        retrain(train, eval, TimeSampling::Uniform, Prediction::Velocity)?;
+    println!(
+        "time sampling   field error, mean over t   distance to data   data's distance"
+    );
     let mut curves = Vec::new();
-    let logit_normal = Measured::of(model, train)?; // the network of the `train` step
+    // the network of the `train` step
+    let logit_normal = Measured::of(model, train)?;
     for (name, m) in [
         ("logit-normal", &logit_normal),
         ("uniform", &Measured::of(&uniform, train)?),
@@ -86,13 +96,16 @@ pub fn ablations(
     logit_normal: Measured,
 ) -> Result<()> {
     step("ablations");
-    // Two more of the trainer's choices, each against the network of the `train` step
-    // (velocity output, logit-normal times, last weights): the moving average of its
-    // weights, and a network whose last layer predicts the clean point x̂1.
+    // Two more of the trainer's choices, each against the network of the
+    // `train` step (velocity output, logit-normal times, last weights): the
+    // moving average of its weights, and a network whose last layer
+    // predicts the clean point x̂1.
     let Trained { eval, ema } = trained;
-    let (_vs_x, x_pred) = retrain(train, eval, TimeSampling::default(), Prediction::Data)?;
+    let (_vs_x, x_pred) =
+        retrain(train, eval, TimeSampling::default(), Prediction::Data)?;
     let last = logit_normal; // measured in the previous step
-    let averaged = ema.with_weights(&mut vs.variables(), || Measured::of(model, train))?;
+    let averaged =
+        ema.with_weights(&mut vs.variables(), || Measured::of(model, train))?;
     let predicts_x = Measured::of(&x_pred, train)?;
     println!(
         "network                 field error: mean   at t = 0.9   distance to data   data's distance"
@@ -123,11 +136,14 @@ pub fn ablations(
 // ANCHOR: guidance
 pub fn guidance(model: &VelocityMlp, train: &Toy) -> Result<()> {
     step("guidance");
-    // Ask for the features (class 1) with more and more guidance, from the same noise.
+    // Ask for the features (class 1) with more and more guidance, from the same
+    // noise.
     let wanted = 1;
     let start = normal(CONFIG.seed + 3, 0, CONFIG.samples as i64);
     let mut samples = Vec::new();
-    println!("guidance  on the features  distance to data  features' distance to the samples");
+    println!(
+        "guidance  on the features  distance to data  features' distance to the samples"
+    );
     for &w in &CONFIG.guidance_sweep {
         let x = integrate(
             Tch(start.shallow_clone()),

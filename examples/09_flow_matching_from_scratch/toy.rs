@@ -1,5 +1,6 @@
-//! The toy data (points on a line drawing of a cat's face) and the small measures and
-//! conversions the steps use. It uses the example's imports (`super::*`).
+//! The toy data (points on a line drawing of a cat's face) and the small
+//! measures and conversions the steps use. It uses the example's imports
+//! (`super::*`).
 
 use super::*;
 
@@ -10,8 +11,9 @@ pub struct Toy {
 }
 
 impl Toy {
-    /// `CONFIG.points_per_class` points per class from stream `stream` of `seed`: each point
-    /// at a uniformly chosen place along its class's lines, plus Gaussian jitter.
+    /// `CONFIG.points_per_class` points per class from stream `stream` of
+    /// `seed`: each point at a uniformly chosen place along its class's
+    /// lines, plus Gaussian jitter.
     pub fn draw(seed: u64, stream: u64) -> Result<Self> {
         let n = CONFIG.points_per_class;
         let mut points = Vec::with_capacity(4 * n);
@@ -49,7 +51,8 @@ impl Toy {
     }
 }
 
-/// The drawing, as polylines per class: 0 = head and ears, 1 = eyes, nose and whiskers.
+/// The drawing, as polylines per class: 0 = head and ears, 1 = eyes, nose and
+/// whiskers.
 pub fn drawing() -> [Vec<Vec<(f64, f64)>>; 2] {
     let circle = |cx: f64, cy: f64, r: f64| -> Vec<(f64, f64)> {
         (0..=64)
@@ -64,7 +67,8 @@ pub fn drawing() -> [Vec<Vec<(f64, f64)>>; 2] {
         let a = deg.to_radians();
         (r * a.cos(), head_y + r * a.sin())
     };
-    // An ear: two sides from the head circle up to a tip (s = −1 left, +1 right).
+    // An ear: two sides from the head circle up to a tip (s = −1 left, +1
+    // right).
     let ear = |s: f64| {
         vec![
             on_head(90.0 - s * 60.0),
@@ -95,7 +99,8 @@ pub fn along(lines: &[Vec<(f64, f64)>], u: f64) -> (f64, f64) {
         .iter()
         .flat_map(|l| l.windows(2).map(|w| (w[0], w[1])))
         .collect();
-    let length = |(a, b): &((f64, f64), (f64, f64))| (b.0 - a.0).hypot(b.1 - a.1);
+    let length =
+        |(a, b): &((f64, f64), (f64, f64))| (b.0 - a.0).hypot(b.1 - a.1);
     let mut left = u * segments.iter().map(length).sum::<f64>();
     for s in &segments {
         let l = length(s);
@@ -121,7 +126,8 @@ pub fn uniforms(seed: u64, stream: u64, n: usize) -> Vec<f64> {
         .collect()
 }
 
-/// `n` standard normal points, (n, 2), from the portable generator (the same on every CPU).
+/// `n` standard normal points, (n, 2), from the portable generator (the same on
+/// every CPU).
 pub fn normal(seed: u64, stream: u64, n: i64) -> Tensor {
     let mut v = vec![0f32; 2 * n as usize];
     fill(seed, stream, &mut v);
@@ -156,7 +162,8 @@ pub fn off_shape(a: &Tensor, b: &Tensor) -> f64 {
     nearest(a, b).0.mean(Kind::Double).double_value(&[])
 }
 
-/// For each point of `a`: the distance to its nearest point of `b`, and that point's index.
+/// For each point of `a`: the distance to its nearest point of `b`, and that
+/// point's index.
 pub fn nearest(a: &Tensor, b: &Tensor) -> (Tensor, Tensor) {
     let parts: Vec<(Tensor, Tensor)> = a
         .split(1024, 0)
@@ -177,7 +184,9 @@ pub fn grid_points(k: i64, half: f64) -> Tensor {
     let mut v = Vec::new();
     for i in 0..k {
         for j in 0..k {
-            let f = |a: i64| (-half + 2.0 * half * a as f64 / (k - 1) as f64) as f32;
+            let f = |a: i64| {
+                (-half + 2.0 * half * a as f64 / (k - 1) as f64) as f32
+            };
             v.extend([f(j), f(i)]);
         }
     }
@@ -189,7 +198,8 @@ pub fn point(x: &Tensor, i: i64) -> (f64, f64) {
 }
 
 pub fn xy(x: &Tensor) -> Vec<(f64, f64)> {
-    let v = Vec::<f32>::try_from(x.contiguous().view([-1])).expect("f32 points");
+    let v =
+        Vec::<f32>::try_from(x.contiguous().view([-1])).expect("f32 points");
     v.chunks(2)
         .map(|p| (f64::from(p[0]), f64::from(p[1])))
         .collect()

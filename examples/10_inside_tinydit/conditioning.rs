@@ -1,5 +1,5 @@
-//! Inside TinyDiT's conditioning steps: the adaLN-Zero gates over time, and where the
-//! attention looks. They use the example's imports (`super::*`).
+//! Inside TinyDiT's conditioning steps: the adaLN-Zero gates over time, and
+//! where the attention looks. They use the example's imports (`super::*`).
 
 use super::*;
 
@@ -8,22 +8,28 @@ pub fn adaln(g: &Loaded) -> Result<()> {
     let Loaded { c_in, breed, .. } = *g;
     let (cfg, model) = (&g.cfg, &g.model);
     step("adaln");
-    // The conditioning c = t_embed(t) + y_embed(breed) sets, per block, a shift, a scale and
-    // a gate for the attention and for the MLP. The gates start at zero in training
-    // (adaLN-Zero); here is how large the trained ones are at each t.
+    // The conditioning c = t_embed(t) + y_embed(breed) sets, per block, a
+    // shift, a scale and a gate for the attention and for the MLP. The
+    // gates start at zero in training (adaLN-Zero); here is how large the
+    // trained ones are at each t.
     let ts: Vec<f64> = (0..=10).map(|i| i as f64 / 10.0).collect();
     let n = ts.len() as i64;
     let x = Tensor::zeros(
         [n, c_in, cfg.input_size, cfg.input_size],
         (Kind::Float, Device::Cpu),
     );
-    let t = Tensor::from_slice(&ts.iter().map(|&t| t as f32).collect::<Vec<_>>());
+    let t =
+        Tensor::from_slice(&ts.iter().map(|&t| t as f32).collect::<Vec<_>>());
     let y = Tensor::full([n], breed, (Kind::Int64, Device::Cpu));
     let inside = tch::no_grad(|| model.inspect(&x, &t, &y));
     let mut curves = Vec::new();
-    println!("block  |attention gate| at t = 0, 0.5, 1   |MLP gate| at t = 0, 0.5, 1");
+    println!(
+        "block  |attention gate| at t = 0, 0.5, 1   |MLP gate| at t = 0, 0.5, 1"
+    );
     for (b, m) in inside.modulation.iter().enumerate() {
-        let mean_abs = |k: i64| m.select(1, k).abs().mean_dim(1, false, Kind::Float); // (n,)
+        let mean_abs =
+            // (n,)
+            |k: i64| m.select(1, k).abs().mean_dim(1, false, Kind::Float);
         let (attn_gate, mlp_gate) = (mean_abs(2), mean_abs(5));
         let at = |v: &Tensor, i: i64| v.double_value(&[i]);
         println!(
@@ -50,7 +56,8 @@ pub fn adaln(g: &Loaded) -> Result<()> {
 // ANCHOR_END: adaln
 
 // ANCHOR: attention
-/// The noise and the cat the attention step interpolates between, for the exercises.
+/// The noise and the cat the attention step interpolates between, for the
+/// exercises.
 pub struct Halfway {
     pub x0: Tensor,
     pub x1: Tensor,
@@ -67,7 +74,8 @@ pub fn attention(g: &Loaded, cat: &RgbImage) -> Result<Halfway> {
     } = *g;
     let (cfg, model) = (&g.cfg, &g.model);
     step("attention");
-    // Half-way from noise to the cat above, where does one token look in each block?
+    // Half-way from noise to the cat above, where does one token look in each
+    // block?
     let norm = cfg.normalize()?;
     let x1 = flow::from_unit_range(&x_of(cat), &norm);
     let x0 = seeded_noise(
@@ -83,9 +91,12 @@ pub fn attention(g: &Loaded, cat: &RgbImage) -> Result<Halfway> {
     let (qr, qc) = CONFIG.query;
     let query = qr * grid + qc;
     let mut maps = Vec::new();
-    println!("block  own token  3 × 3 around it  farthest half  most weight on (row, col)");
+    println!(
+        "block  own token  3 × 3 around it  farthest half  most weight on (row, col)"
+    );
     for (b, a) in inside.attention.iter().enumerate() {
-        let row = a.get(0).mean_dim(0, false, Kind::Float).get(query); // (T,), heads averaged
+        // row: (T,), heads averaged
+        let row = a.get(0).mean_dim(0, false, Kind::Float).get(query);
         let w = Vec::<f32>::try_from(&row)?;
         let dist = |k: i64| ((k / grid - qr).abs()).max((k % grid - qc).abs());
         let share = |f: &dyn Fn(i64) -> bool| {
@@ -102,7 +113,8 @@ pub fn attention(g: &Loaded, cat: &RgbImage) -> Result<Halfway> {
             .sum();
         let mut ranked: Vec<i64> = (0..tokens).collect();
         ranked.sort_by(|&i, &j| w[j as usize].total_cmp(&w[i as usize]));
-        let top: Vec<(i64, i64)> = ranked[..3].iter().map(|&k| (k / grid, k % grid)).collect();
+        let top: Vec<(i64, i64)> =
+            ranked[..3].iter().map(|&k| (k / grid, k % grid)).collect();
         println!(
             "{b:>5}  {:>9.3}  {:>15.3}  {far:>13.3}  {top:?}",
             w[query as usize],

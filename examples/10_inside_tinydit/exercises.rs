@@ -1,5 +1,6 @@
-//! Inside TinyDiT's exercises: the gates across breeds, attention's locality over time, and
-//! the cost of smaller patches. They use the example's imports (`super::*`).
+//! Inside TinyDiT's exercises: the gates across breeds, attention's locality
+//! over time, and the cost of smaller patches. They use the example's imports
+//! (`super::*`).
 
 use super::*;
 
@@ -7,12 +8,16 @@ use super::*;
 pub fn breeds(g: &Loaded) -> Result<()> {
     let (c_in, cfg, model) = (g.c_in, &g.cfg, &g.model);
     step("exercise_breeds");
-    // The attention gates of every block at t = 0.5 for four breeds, against their spread
-    // over time (t = 0.1 against t = 0.9) for the chosen breed.
+    // The attention gates of every block at t = 0.5 for four breeds, against
+    // their spread over time (t = 0.1 against t = 0.9) for the chosen
+    // breed.
     let breeds = ["Siamese", "Bombay", "Sphynx", "Persian"];
     let ys: Vec<i64> = breeds
         .iter()
-        .map(|b| class_index(&cfg.class_names, &Breed::Name((*b).into()), false).map(|i| i as i64))
+        .map(|b| {
+            class_index(&cfg.class_names, &Breed::Name((*b).into()), false)
+                .map(|i| i as i64)
+        })
         .collect::<Result<_, _>>()?;
     let n = ys.len() as i64;
     let x = Tensor::zeros(
@@ -32,7 +37,8 @@ pub fn breeds(g: &Loaded) -> Result<()> {
             .modulation
             .iter()
             .map(|mb| {
-                let g = mb.select(1, 2).abs().mean_dim(1, false, Kind::Float); // (m,)
+                // g: (m,)
+                let g = mb.select(1, 2).abs().mean_dim(1, false, Kind::Float);
                 (0..m).map(|i| g.double_value(&[i])).collect()
             })
             .collect()
@@ -62,7 +68,8 @@ pub fn local(g: &Loaded, halfway: &Halfway) -> Result<()> {
     } = *g;
     let (cfg, model) = (&g.cfg, &g.model);
     step("exercise_local");
-    // The eye token's share of attention in its 3 × 3 neighbourhood, per block, at three times.
+    // The eye token's share of attention in its 3 × 3 neighbourhood, per block,
+    // at three times.
     let Halfway { x0, x1 } = halfway;
     let (qr, qc) = CONFIG.query;
     let query = qr * grid + qc;
@@ -73,14 +80,19 @@ pub fn local(g: &Loaded, halfway: &Halfway) -> Result<()> {
     for t_val in [0.1, 0.5, 0.9] {
         let t = Tensor::from_slice(&[t_val as f32]);
         let x_t = flow::interpolate(x0, x1, &t);
-        let inside = tch::no_grad(|| model.inspect(&x_t, &t, &Tensor::from_slice(&[breed])));
+        let inside = tch::no_grad(|| {
+            model.inspect(&x_t, &t, &Tensor::from_slice(&[breed]))
+        });
         let shares: Vec<String> = inside
             .attention
             .iter()
             .map(|a| {
-                let row = a.get(0).mean_dim(0, false, Kind::Float).get(query); // (T,)
+                // row: (T,)
+                let row = a.get(0).mean_dim(0, false, Kind::Float).get(query);
                 let near: f64 = (0..tokens)
-                    .filter(|k| (k / grid - qr).abs().max((k % grid - qc).abs()) <= 1)
+                    .filter(|k| {
+                        (k / grid - qr).abs().max((k % grid - qc).abs()) <= 1
+                    })
                     .map(|k| row.double_value(&[k]))
                     .sum();
                 format!("{near:.2}")

@@ -1,16 +1,18 @@
-//! Inside TinyDiT's plotting helpers: the architecture diagram, the charts and the maps,
-//! kept out of the steps the chapter shows.
+//! Inside TinyDiT's plotting helpers: the architecture diagram, the charts and
+//! the maps, kept out of the steps the chapter shows.
 
 use anyhow::Result;
 use image::RgbImage;
 use tch::Tensor;
 use tinycats_models::dit::{DitConfig, unpatchify};
 use tinycats_models::images;
-use tinycats_plot::{BarChart, Diagram, ImageGrid, LineChart, Side, heatmap, upscale_nearest};
+use tinycats_plot::{
+    BarChart, Diagram, ImageGrid, LineChart, Side, heatmap, upscale_nearest,
+};
 
-/// The architecture `cfg` describes as boxes and arrows: the image path on the left, the
-/// conditioning on the right, and `output` (the lines that describe the model's output) in
-/// the last box.
+/// The architecture `cfg` describes as boxes and arrows: the image path on the
+/// left, the conditioning on the right, and `output` (the lines that describe
+/// the model's output) in the last box.
 pub fn architecture(cfg: &DitConfig, output: &[String]) -> Result<RgbImage> {
     let (p, d, tokens, c_in) = (
         cfg.patch_size,
@@ -18,10 +20,12 @@ pub fn architecture(cfg: &DitConfig, output: &[String]) -> Result<RgbImage> {
         cfg.num_patches(),
         cfg.in_channels,
     );
-    let mut fig = Diagram::new("TinyDiT, as configured in assets/generator/config.json");
+    let mut fig =
+        Diagram::new("TinyDiT, as configured in assets/generator/config.json");
     let (w, h) = (300, 46);
     let image = format!("{c_in} × {} × {}", cfg.input_size, cfg.input_size);
-    let x_in = fig.node(["noisy image x_t".into(), image], (30, 40, w, h), Some(0));
+    let x_in =
+        fig.node(["noisy image x_t".into(), image], (30, 40, w, h), Some(0));
     let embed = fig.node(
         [
             "patch embedding".into(),
@@ -63,7 +67,8 @@ pub fn architecture(cfg: &DitConfig, output: &[String]) -> Result<RgbImage> {
     );
     let t_in = fig.node(["time t"], (390, 40, 150, h), Some(1));
     let y_in = fig.node(["breed y"], (570, 40, 150, h), Some(1));
-    let t_emb = fig.node(["sin-cos features", "→ MLP"], (390, 116, 150, h), Some(1));
+    let t_emb =
+        fig.node(["sin-cos features", "→ MLP"], (390, 116, 150, h), Some(1));
     let y_emb = fig.node(
         [
             "label table".to_owned(),
@@ -106,12 +111,18 @@ pub fn flops_by_part(parts: &[(&str, f64)]) -> Result<RgbImage> {
     Ok(chart.render(640, 360)?)
 }
 
-/// Each token of `patches` `(1, T, p·p·C)` as the picture of its patch, magnified five
-/// times, `columns` to a row in reading order.
-pub fn tokens(patches: &Tensor, p: i64, c_in: i64, columns: usize) -> Result<RgbImage> {
+/// Each token of `patches` `(1, T, p·p·C)` as the picture of its patch,
+/// magnified five times, `columns` to a row in reading order.
+pub fn tokens(
+    patches: &Tensor,
+    p: i64,
+    c_in: i64,
+    columns: usize,
+) -> Result<RgbImage> {
     let tiles: Vec<_> = (0..patches.size()[1])
         .map(|i| {
-            let one = unpatchify(&patches.narrow(1, i, 1), p, c_in); // (1, 3, p, p)
+            // one: (1, 3, p, p)
+            let one = unpatchify(&patches.narrow(1, i, 1), p, c_in);
             images::to_rgb8(&one.get(0)).map(|t| upscale_nearest(&t, 5))
         })
         .collect::<Result<_, _>>()?;
@@ -120,8 +131,8 @@ pub fn tokens(patches: &Tensor, p: i64, c_in: i64, columns: usize) -> Result<Rgb
         .render(&tiles)?)
 }
 
-/// One map per chosen `(row, column)`: the cosine similarity of every position on the
-/// `grid × grid` patch grid to it, from its lowest value to 1.
+/// One map per chosen `(row, column)`: the cosine similarity of every position
+/// on the `grid × grid` patch grid to it, from its lowest value to 1.
 pub fn position_similarity(
     chosen: &[(i64, i64)],
     similarity: &[Vec<f32>],
@@ -145,15 +156,21 @@ pub fn position_similarity(
         .render(&maps)?)
 }
 
-/// The time features, `rows` times `cols` values in [−1, 1], as a map of 3-pixel cells.
-pub fn time_features(values: &[f32], rows: usize, cols: usize) -> Result<RgbImage> {
+/// The time features, `rows` times `cols` values in [−1, 1], as a map of
+/// 3-pixel cells.
+pub fn time_features(
+    values: &[f32],
+    rows: usize,
+    cols: usize,
+) -> Result<RgbImage> {
     let img = heatmap(values, rows, cols, 3, (-1.0, 1.0))?;
     Ok(ImageGrid::new(1)
         .title("time features: rows t = 0 … 1 (top to bottom), columns cos | sin by frequency")
         .render(&[img])?)
 }
 
-/// One curve per block: its attention gate's mean |gate| over the width, against t.
+/// One curve per block: its attention gate's mean |gate| over the width,
+/// against t.
 pub fn attention_gates(per_block: Vec<Vec<(f64, f64)>>) -> Result<RgbImage> {
     let mut chart = LineChart::new(
         "attention gate per block: mean |gate| over the width",
@@ -166,9 +183,10 @@ pub fn attention_gates(per_block: Vec<Vec<(f64, f64)>>) -> Result<RgbImage> {
     Ok(chart.render(640, 340)?)
 }
 
-/// The cat with the query token (`query` = (row, column) of `p`-pixel patches) framed in red,
-/// then one map per block of the query's attention weights over the `grid × grid` tokens,
-/// from 0 to the block's largest weight; taken at time `t`.
+/// The cat with the query token (`query` = (row, column) of `p`-pixel patches)
+/// framed in red, then one map per block of the query's attention weights over
+/// the `grid × grid` tokens, from 0 to the block's largest weight; taken at
+/// time `t`.
 pub fn attention_maps(
     cat: &RgbImage,
     query: (i64, i64),
@@ -179,7 +197,8 @@ pub fn attention_maps(
 ) -> Result<RgbImage> {
     let (qr, qc) = query;
     let mut framed = upscale_nearest(cat, 2);
-    let (x0p, y0p, side) = ((qc * p * 2) as u32, (qr * p * 2) as u32, (p * 2) as u32);
+    let (x0p, y0p, side) =
+        ((qc * p * 2) as u32, (qr * p * 2) as u32, (p * 2) as u32);
     for i in 0..side {
         for (x, y) in [
             (x0p + i, y0p),

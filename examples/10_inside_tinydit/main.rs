@@ -1,13 +1,16 @@
-//! Inside TinyDiT: the bundled generator taken apart, module by module, on its own weights.
+//! Inside TinyDiT: the bundled generator taken apart, module by module, on its
+//! own weights.
 //!
-//! Counts parameters and FLOPs, cuts an image into the tokens the transformer sees, draws the
-//! position and time embeddings, measures how the adaLN-Zero modulation of every block
-//! changes with t, and shows where the attention of each block looks.
+//! Counts parameters and FLOPs, cuts an image into the tokens the transformer
+//! sees, draws the position and time embeddings, measures how the adaLN-Zero
+//! modulation of every block changes with t, and shows where the attention of
+//! each block looks.
 //!
-//! `main` runs the steps in the chapter's order, each one function: the architecture and
-//! its cost in `parts.rs`, tokens and embeddings here, the conditioning's gates and the
-//! attention in `conditioning.rs`, the exercises in `exercises.rs`, and the code that draws
-//! the diagram, the charts and the maps in `figures.rs`.
+//! `main` runs the steps in the chapter's order, each one function: the
+//! architecture and its cost in `parts.rs`, tokens and embeddings here, the
+//! conditioning's gates and the attention in `conditioning.rs`, the exercises
+//! in `exercises.rs`, and the code that draws the diagram, the charts and the
+//! maps in `figures.rs`.
 //!
 //! Run it with `cargo run --release --example 10_inside_tinydit`.
 // verify-docs: timeout_s = 120, budget_s = 60
@@ -27,7 +30,8 @@ use tch::{Device, Kind, Tensor};
 use tinycats_core::{Breed, class_index};
 use tinycats_data::{SynthCats, SynthConfig, SynthSplit};
 use tinycats_models::dit::{
-    DitConfig, Prediction, patchify, sincos_pos_embed_2d, timestep_frequencies, unpatchify,
+    DitConfig, Prediction, patchify, sincos_pos_embed_2d, timestep_frequencies,
+    unpatchify,
 };
 use tinycats_models::flow::{self, seeded_noise};
 use tinycats_models::{TinyDit, images};
@@ -46,7 +50,8 @@ struct Config {
     seed: u64,
     /// The time at which the attention maps are taken.
     attention_t: f64,
-    /// The token whose attention is drawn: (row, column) on the 8 × 8 patch grid.
+    /// The token whose attention is drawn: (row, column) on the 8 × 8 patch
+    /// grid.
     query: (i64, i64),
 }
 
@@ -77,7 +82,8 @@ fn main() -> Result<()> {
 // ANCHOR_END: main
 
 // ANCHOR: load
-/// The bundled generator, and the sizes every later step reads from its configuration.
+/// The bundled generator, and the sizes every later step reads from its
+/// configuration.
 struct Loaded {
     vs: VarStore,
     model: TinyDit,
@@ -114,7 +120,11 @@ fn load() -> Result<Loaded> {
         d / cfg.num_heads,
         cfg.mlp_hidden()
     );
-    let breed = class_index(&cfg.class_names, &Breed::Name(CONFIG.breed.into()), false)? as i64;
+    let breed = class_index(
+        &cfg.class_names,
+        &Breed::Name(CONFIG.breed.into()),
+        false,
+    )? as i64;
     let c_in = cfg.in_channels;
     Ok(Loaded {
         vs,
@@ -131,7 +141,8 @@ fn load() -> Result<Loaded> {
 // ANCHOR_END: load
 
 // ANCHOR: patches
-/// A held-out cat of the breed, cut into tokens and put back together; returns the cat.
+/// A held-out cat of the breed, cut into tokens and put back together; returns
+/// the cat.
 fn patches(g: &Loaded) -> Result<RgbImage> {
     let Loaded {
         p,
@@ -170,16 +181,20 @@ fn positions(g: &Loaded) -> Result<()> {
         d, grid, tokens, ..
     } = *g;
     step("positions");
-    // The fixed 2-D sin-cos embedding added to every token: how similar is each position's
-    // vector to that of a few chosen positions?
-    let pos = sincos_pos_embed_2d(d, grid, Device::Cpu).squeeze_dim(0); // (T, D)
+    // The fixed 2-D sin-cos embedding added to every token: how similar is each
+    // position's vector to that of a few chosen positions?
+    // pos: (T, D)
+    let pos = sincos_pos_embed_2d(d, grid, Device::Cpu).squeeze_dim(0);
     let unit = &pos / pos.norm_scalaropt_dim(2, [1], true);
     let chosen = [(0, 0), (3, 3), (3, 7), (7, 2)];
     let mut maps = Vec::new();
     for &(r, c) in &chosen {
-        let sim = unit.matmul(&unit.get(r * grid + c)); // (T,) cosine similarities
+        // sim: (T,) cosine similarities
+        let sim = unit.matmul(&unit.get(r * grid + c));
         maps.push(Vec::<f32>::try_from(&sim)?);
-        let neighbour = sim.double_value(&[r * grid + if c + 1 < grid { c + 1 } else { c - 1 }]);
+        let neighbour = sim.double_value(&[
+            r * grid + if c + 1 < grid { c + 1 } else { c - 1 }
+        ]);
         let far: Vec<f64> = (0..tokens)
             .filter(|k| (k / grid - r).abs().max((k % grid - c).abs()) >= 4)
             .map(|k| sim.double_value(&[k]))
@@ -199,7 +214,8 @@ fn positions(g: &Loaded) -> Result<()> {
 // ANCHOR: time
 fn time(g: &Loaded) -> Result<()> {
     step("time");
-    // The time features before the timestep MLP: cos and sin of t at 128 frequencies each.
+    // The time features before the timestep MLP: cos and sin of t at 128
+    // frequencies each.
     let ts = Tensor::linspace(0.0, 1.0, 64, (Kind::Float, Device::Cpu));
     let cfg = &g.cfg;
     let features = timestep_frequencies(&ts, 256, cfg.t_scale); // (64, 256)

@@ -1,5 +1,6 @@
-//! Inside TinyDiT's first steps: the architecture drawn from the configuration, and its
-//! parameters and FLOPs by module. They use the example's imports (`super::*`).
+//! Inside TinyDiT's first steps: the architecture drawn from the configuration,
+//! and its parameters and FLOPs by module. They use the example's imports
+//! (`super::*`).
 
 use super::*;
 
@@ -8,8 +9,8 @@ pub fn architecture(g: &Loaded) -> Result<()> {
     step("architecture");
     let cfg = &g.cfg;
     let image = format!("{} × {} × {}", g.c_in, cfg.input_size, cfg.input_size);
-    // What the network returns: a model that predicts the clean image turns it into the
-    // velocity the sampler follows.
+    // What the network returns: a model that predicts the clean image turns it
+    // into the velocity the sampler follows.
     let output = match cfg.prediction {
         Prediction::X => vec![
             format!("the predicted clean image x1, {image}"),
@@ -17,7 +18,8 @@ pub fn architecture(g: &Loaded) -> Result<()> {
         ],
         Prediction::V => vec![format!("the velocity v, {image}")],
     };
-    // The figure is drawn from the configuration, so it always shows the bundled model.
+    // The figure is drawn from the configuration, so it always shows the
+    // bundled model.
     let fig = figures::architecture(cfg, &output)?;
     let path = save_png(&fig, out_dir().join("architecture.png"))?;
     println!("output: {}", output.join("; "));
@@ -29,7 +31,8 @@ pub fn architecture(g: &Loaded) -> Result<()> {
 // ANCHOR: modules
 pub fn modules(g: &Loaded) -> Result<()> {
     step("modules");
-    // Parameters by module, from the weights' own names (the names of DiT's `models.py`).
+    // Parameters by module, from the weights' own names (the names of DiT's
+    // `models.py`).
     let (cfg, vars) = (&g.cfg, g.vs.variables());
     let mut names: Vec<&String> = vars.keys().collect();
     names.sort();
@@ -40,8 +43,9 @@ pub fn modules(g: &Loaded) -> Result<()> {
             [] => String::new(),
         }
     };
-    // Forward multiply-adds per image: every linear layer applied to every token (or once,
-    // for the conditioning), and attention's two T × T products.
+    // Forward multiply-adds per image: every linear layer applied to every
+    // token (or once, for the conditioning), and attention's two T × T
+    // products.
     let m = cfg.forward_macs();
     let macs = |module: &str| -> i64 {
         match module {
@@ -59,7 +63,8 @@ pub fn modules(g: &Loaded) -> Result<()> {
     for module in &modules {
         let params: i64 = names
             .iter()
-            .filter(|n| group(n) == *module && vars[n.as_str()].requires_grad()) // not the fixed pos_embed
+            // not the fixed pos_embed
+            .filter(|n| group(n) == *module && vars[n.as_str()].requires_grad())
             .map(|n| vars[*n].numel() as i64)
             .sum();
         println!("{module:<14}  {params:>10}  {:>11.1}", mflop(macs(module)));

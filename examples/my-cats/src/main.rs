@@ -1,9 +1,10 @@
-//! my-cats: a crate of one's own on top of tinycats. It draws four Siamese cats with the
-//! bundled generator, asks the bundled classifier what it sees in each, and saves them.
+//! my-cats: a crate of one's own on top of tinycats. It draws four Siamese cats
+//! with the bundled generator, asks the bundled classifier what it sees in
+//! each, and saves them.
 //!
-//! Built and run by `cargo xtask verify-docs` like the book's other examples, as its own
-//! package (`cargo run --release -p my-cats`), so the page "Your own crate" shows what a
-//! crate that depends on tinycats really prints.
+//! Built and run by `cargo xtask verify-docs` like the book's other examples,
+//! as its own package (`cargo run --release -p my-cats`), so the page "Your own
+//! crate" shows what a crate that depends on tinycats really prints.
 // verify-docs: timeout_s = 120, budget_s = 30, libtorch = false
 
 // ANCHOR: uses
@@ -12,7 +13,9 @@ use image::{DynamicImage, RgbImage};
 use tinycats_notebook::{display_path, out_dir, step, workspace_root};
 use tinycats_runtime::preprocess::open_image;
 use tinycats_runtime::repo::{CLASSIFIER_ONNX, GENERATOR_ONNX};
-use tinycats_runtime::{Breed, Classifier, GenerateOptions, Generator, ModelRepo};
+use tinycats_runtime::{
+    Breed, Classifier, GenerateOptions, Generator, ModelRepo,
+};
 // ANCHOR_END: uses
 
 fn main() -> Result<()> {
@@ -36,11 +39,13 @@ fn main() -> Result<()> {
         breed: Breed::Name("Siamese".into()),
         seed: 7,
         batch: 4,
-        ..GenerateOptions::default() // the book's sampler: 10 Heun steps, guidance 3 from t = 0.3
+        ..GenerateOptions::default() /* the book's sampler: 10 Heun steps,
+                                      * guidance 3 from t = 0.3 */
     };
     let cats = generator.generate(&options, |_| {})?;
     for (i, cat) in cats.iter().enumerate() {
-        let top = classifier.classify(&DynamicImage::ImageRgb8(cat.clone()), 2)?;
+        let top =
+            classifier.classify(&DynamicImage::ImageRgb8(cat.clone()), 2)?;
         println!(
             "cat {i}: {} {:.0} %, then {} {:.0} %",
             top[0].name,
@@ -53,7 +58,8 @@ fn main() -> Result<()> {
 
     // ANCHOR: save
     step("save");
-    // The four cats side by side, twice their size so that a reader can see them.
+    // The four cats side by side, twice their size so that a reader can see
+    // them.
     let side = generator.image_size() as u32;
     let mut row = RgbImage::new(4 * side, side);
     for (i, cat) in cats.iter().enumerate() {
@@ -72,14 +78,16 @@ fn main() -> Result<()> {
 
     // ANCHOR: exercise_steps
     step("exercise_steps");
-    // The same four Siamese noises with fewer Heun steps: how sure is the classifier?
+    // The same four Siamese noises with fewer Heun steps: how sure is the
+    // classifier?
     for steps in [1, 2, 4, 10] {
         let mut few = options.clone();
         few.sampling.steps = steps;
         let cats = generator.generate(&few, |_| {})?;
         let mut sure = Vec::new();
         for cat in cats {
-            let scores = classifier.classify(&DynamicImage::ImageRgb8(cat), usize::MAX)?;
+            let scores = classifier
+                .classify(&DynamicImage::ImageRgb8(cat), usize::MAX)?;
             let siamese = scores.iter().find(|s| s.name == "Siamese");
             sure.push(format!(
                 "{:>3.0} %",
@@ -92,8 +100,10 @@ fn main() -> Result<()> {
 
     // ANCHOR: exercise_photo
     step("exercise_photo");
-    // A photo from disk: any PNG, JPEG or WebP, decoded upright and within a memory budget.
-    let photo = open_image(&workspace_root().join("assets/photos/chelsea.png"))?;
+    // A photo from disk: any PNG, JPEG or WebP, decoded upright and within a
+    // memory budget.
+    let photo =
+        open_image(&workspace_root().join("assets/photos/chelsea.png"))?;
     for score in classifier.classify(&photo, 3)? {
         println!("{:<18} {:>5.1} %", score.name, 100.0 * score.probability);
     }
@@ -101,7 +111,8 @@ fn main() -> Result<()> {
 
     // ANCHOR: exercise_error
     step("exercise_error");
-    // A breed the generator does not know: the error names it and the known ones.
+    // A breed the generator does not know: the error names it and the known
+    // ones.
     let unknown = GenerateOptions {
         breed: Breed::Name("Tabby".into()),
         ..options.clone()
