@@ -22,7 +22,8 @@ pub fn mirror(
         .filter(|&i| mirrored_top[i][0].index == labels[i])
         .count();
     println!(
-        "{} test images: {changed} answers change when mirrored; mirrored top-1 {:.1}%",
+        "{} test images: {changed} answers change when mirrored; mirrored \
+         top-1 {:.1}%",
         images.len(),
         100.0 * right as f64 / images.len() as f64
     );

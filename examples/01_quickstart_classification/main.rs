@@ -276,7 +276,8 @@ fn normalise(
             / n)
             .sqrt();
         println!(
-            "channel {}    pixels mean {raw_mean:.3} in [0, 1] → normalised mean {mean:+.3}, std {std:.3}",
+            "channel {}    pixels mean {raw_mean:.3} in [0, 1] → normalised \
+             mean {mean:+.3}, std {std:.3}",
             ["R", "G", "B"][c]
         );
     }

@@ -19,7 +19,8 @@ pub fn real_photo(
         photo.height()
     );
     println!(
-        "provenance   scikit-image 0.26.0 `skimage/data/chelsea.png`, CC0 (Stefan van der Walt)"
+        "provenance   scikit-image 0.26.0 `skimage/data/chelsea.png`, CC0 \
+         (Stefan van der Walt)"
     );
     let top = classifier.classify(&photo, CONFIG.top_k)?;
     figures::print_ranking(&top);

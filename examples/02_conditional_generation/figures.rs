@@ -48,7 +48,9 @@ pub fn path(tiles: &[RgbImage], ts: &[f64]) -> Result<RgbImage> {
         ts.len(),
         ts.iter().map(|t| format!("t = {t}")).collect(),
         vec![],
-        "the straight path from noise (t = 0) to a SynthCats test image (t = 1)".into(),
+        "the straight path from noise (t = 0) to a SynthCats test image \
+         (t = 1)"
+            .into(),
     )
 }
 
@@ -100,7 +102,8 @@ pub fn intervals(
             .map(|[a, b]| format!("[{a}, {b}]"))
             .collect(),
         rows,
-        "guidance w = 4 only while t is in the column's [from, to]; same noise in a row".into(),
+        "guidance w = 4 only while t is in the column's [from, to]; same noise \
+         in a row".into(),
     )
 }
 
@@ -138,7 +141,9 @@ pub fn new_default(tiles: &[RgbImage], names: &[String]) -> Result<RgbImage> {
         names.len(),
         names.iter().map(|n| label(n)).collect(),
         vec!["before".into(), "now".into()],
-        "the old default (guidance 4 at every step) and the new one, same noise".into(),
+        "the old default (guidance 4 at every step) and the new one, same \
+         noise"
+            .into(),
     )
 }
 

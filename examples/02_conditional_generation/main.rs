@@ -273,7 +273,8 @@ fn velocity(g: &Loaded, pair: &Pair) -> Result<()> {
         v.size()
     );
     println!(
-        "squared error vs the true velocity {err:.3} (predicting 0 would score {base:.3})"
+        "squared error vs the true velocity {err:.3} (predicting 0 would score \
+         {base:.3})"
     );
     Ok(())
 }

@@ -11,7 +11,8 @@ pub fn ema(trained: &Trained) {
     // before the last m keep the product of the last m decays. The decay
     // warms up as min(decay, (1 + k)/(10 + k)).
     println!(
-        "decay  at step  decay in use  share from the last 10 / 50 / 100 / 150 steps"
+        "decay  at step  decay in use  share from the last 10 / 50 / 100 / 150 \
+         steps"
     );
     let Trained { task, summary, .. } = trained;
     for (decay, at) in [
@@ -25,7 +26,8 @@ pub fn ema(trained: &Trained) {
             100.0 * (1.0 - before)
         };
         println!(
-            "{decay:<5}  {at:>7}  {:>12.4}  {:>5.1} % {:>5.1} % {:>5.1} % {:>5.1} %",
+            "{decay:<5}  {at:>7}  {:>12.4}  {:>5.1} % {:>5.1} % {:>5.1} % \
+             {:>5.1} %",
             ema.decay_at(at - 1),
             share(10),
             share(50),

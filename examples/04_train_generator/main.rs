@@ -257,7 +257,8 @@ fn run_config() -> Result<(GeneratorRun, DitConfig)> {
         cfg.num_patches()
     );
     println!(
-        "trainer: {} steps, lr {}, batch {}, EMA {}, early stopping after {} evaluations without improvement",
+        "trainer: {} steps, lr {}, batch {}, EMA {}, early stopping after {} \
+         evaluations without improvement",
         run.trainer.max_steps,
         run.trainer.lr,
         run.batch_size,

@@ -111,7 +111,8 @@ pub fn resume(setup: &Setup, first: Interrupted) -> Result<Trained> {
     let (summary, ema) = Trainer::new(run.trainer.clone(), &run_dir, device)?
         .fit(&mut task, &mut train, &mut val, true)?;
     println!(
-        "resumed at step {} and finished at step {} in {:.1} s; best val_loss {:.4}{}",
+        "resumed at step {} and finished at step {} in {:.1} s; best val_loss \
+         {:.4}{}",
         steps,
         summary.steps,
         started.elapsed().as_secs_f64(),

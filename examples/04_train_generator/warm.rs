@@ -14,7 +14,8 @@ const WARM_LR: f64 = 1e-4;
 pub fn warm_start(setup: &Setup) -> Result<()> {
     step("warm_start");
     chaotic(
-        "a training run continued from the bundled weights: its losses differ between CPU kernels",
+        "a training run continued from the bundled weights: its losses differ \
+         between CPU kernels",
     );
     let bundled = workspace_root().join("assets/generator");
     let ModelConfig::TinyDit(cfg) = ModelConfig::read(&bundled)?.0 else {
@@ -65,7 +66,8 @@ pub fn warm_start(setup: &Setup) -> Result<()> {
         Tolerance::relative(0.2),
     );
     println!(
-        "continued the bundled generator ({params} parameters, {} px) for {} steps in {:.1} s; \
+        "continued the bundled generator ({params} parameters, {} px) for {} \
+         steps in {:.1} s; \
          best val_loss {best:.4}",
         cfg.input_size,
         summary.steps,

@@ -256,7 +256,8 @@ fn lora(nb: &NewBreed, device: Device) -> Result<(FineTuneRun, FineTune)> {
         lora.rank, lora.alpha, lora.targets
     );
     println!(
-        "trainable {trainable} of {} parameters ({:.2}%): adapters + one label row",
+        "trainable {trainable} of {} parameters ({:.2}%): adapters + one label \
+         row",
         trainable + base,
         100.0 * trainable as f64 / (trainable + base) as f64
     );

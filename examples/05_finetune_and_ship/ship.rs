@@ -121,7 +121,8 @@ pub fn export(m: &Merged) -> Result<f32> {
     // The exact gap is float rounding that changes with the CPU; the bound is
     // what it proves.
     println!(
-        "ONNX Runtime vs libtorch on 3 inputs (new class, Bombay, null class): max |Δvelocity| < 1e-4"
+        "ONNX Runtime vs libtorch on 3 inputs (new class, Bombay, null class): \
+         max |Δvelocity| < 1e-4"
     );
     Ok(parity)
 }
@@ -263,7 +264,8 @@ fn model_card(
     let (lora, provenance, new_class) =
         (&ft_run.lora, &m.provenance, m.new_class);
     format!(
-        "---\nlicense: mit\nlibrary_name: tinycats\npipeline_tag: unconditional-image-generation\n\
+        "---\nlicense: mit\nlibrary_name: tinycats\npipeline_tag: \
+         unconditional-image-generation\n\
          tags: [tinycats, flow-matching, diffusion-transformer, lora]\n\
          base_model: tinycats bundled generator (assets/generator)\n---\n\
          \n# TinyDiT with a new breed: {breed}\n\n\

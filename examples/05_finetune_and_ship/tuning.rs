@@ -152,7 +152,8 @@ pub fn after(ft: &FineTune, tuned: &Tuned, before: &Before) -> Result<After> {
         fidelity(&old_after, &mut classifier)?,
     );
     println!(
-        "breed fidelity of the 13 base classes ({} samples each): before {:.1}%, after {:.1}%",
+        "breed fidelity of the 13 base classes ({} samples each): before \
+         {:.1}%, after {:.1}%",
         CONFIG.old_breed_samples,
         100.0 * fid_before,
         100.0 * fid_after
@@ -163,7 +164,8 @@ pub fn after(ft: &FineTune, tuned: &Tuned, before: &Before) -> Result<After> {
     println!("saved        {}", display_path(&path));
     ensure!(
         after_share >= 0.5 * data_share && after_share >= 4.0 * before_share,
-        "fine-tuning did not learn the new coat: {:.3} of the pixels after, {:.3} in the data",
+        "fine-tuning did not learn the new coat: {:.3} of the pixels after, \
+         {:.3} in the data",
         after_share,
         data_share
     );

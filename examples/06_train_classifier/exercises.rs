@@ -51,7 +51,8 @@ pub fn confused(reports: &[(&str, ClassificationReport)]) -> Result<()> {
         ));
     }
     claim(
-        "every run confuses the grey look-alikes, Russian Blue and British Shorthair",
+        "every run confuses the grey look-alikes, Russian Blue and British \
+         Shorthair",
         grey_pair.iter().all(|&g| g),
         format!("among the top three confusions: {grey_pair:?}"),
     )?;

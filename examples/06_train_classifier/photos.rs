@@ -40,7 +40,8 @@ pub fn photos() -> Result<PathBuf> {
     // for.
     let report = curate::check(&photos, &CheckOptions::default())?;
     println!(
-        "check: {} usable images in {} classes, {} problems, {} duplicate groups",
+        "check: {} usable images in {} classes, {} problems, {} duplicate \
+         groups",
         report.usable.len(),
         report.classes.len(),
         report.problems.len(),
@@ -186,7 +187,8 @@ pub fn before_after(split_dir: &Path, run_dir: &Path) -> Result<()> {
         Tolerance::absolute(TOP1_POINTS[1]),
     );
     claim(
-        "fine-tuning on the photos lifts top-1 on the held-out photos by at least 3 points",
+        "fine-tuning on the photos lifts top-1 on the held-out photos by at \
+         least 3 points",
         scores[1] >= scores[0] + 0.03,
         format!("{:.1} % → {:.1} %", 100.0 * scores[0], 100.0 * scores[1]),
     )?;

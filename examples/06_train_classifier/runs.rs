@@ -21,7 +21,8 @@ pub fn train_runs(synth: &SynthCats) -> Result<Vec<Run>> {
     // at another step. What must hold everywhere is declared below with
     // `claim` and `stable`.
     chaotic(
-        "training runs: their losses and stopping steps differ between CPU kernels",
+        "training runs: their losses and stopping steps differ between CPU \
+         kernels",
     );
     let mut runs = Vec::new();
     for (name, augment) in [
@@ -33,7 +34,8 @@ pub fn train_runs(synth: &SynthCats) -> Result<Vec<Run>> {
         let (task, summary) = train(synth, augment, &run_dir)?;
         let best = summary.best_step.unwrap_or(summary.steps);
         println!(
-            "{name:<12} stopped at step {:>3} (early: {}); best val_loss {:.3} at step {best}, restored: {}",
+            "{name:<12} stopped at step {:>3} (early: {}); best val_loss {:.3} \
+             at step {best}, restored: {}",
             summary.steps,
             summary.stopped_early,
             summary.best_val_loss.unwrap_or(f64::NAN),
@@ -111,7 +113,8 @@ pub fn curves(runs: &[Run]) -> Result<()> {
             let train_loss = mean_train_loss(best.step);
             train_loss_at_best.push(train_loss);
             println!(
-                "{name:<12} at its best step {}: train loss {train_loss:.3} (its last {} steps), \
+                "{name:<12} at its best step {}: train loss {train_loss:.3} \
+                 (its last {} steps), \
                  val loss {:.3}, val top-1 {:.3}",
                 best.step,
                 CONFIG.eval_every,
@@ -124,7 +127,8 @@ pub fn curves(runs: &[Run]) -> Result<()> {
     // Augmentation makes the training images harder: the training loss at the
     // best step rises from one recipe to the next.
     claim(
-        "the training loss at the best step is lowest as rendered and highest for photos",
+        "the training loss at the best step is lowest as rendered and highest \
+         for photos",
         train_loss_at_best.len() == 3 && train_loss_at_best.is_sorted(),
         format!("{train_loss_at_best:.3?}"),
     )?;
@@ -139,7 +143,8 @@ pub fn compare(
 ) -> Result<Vec<(&'static str, ClassificationReport)>> {
     step("compare");
     chaotic(
-        "test accuracies of the chaotic training runs: a few points apart between CPUs",
+        "test accuracies of the chaotic training runs: a few points apart \
+         between CPUs",
     );
     // Both runs, with their restored best weights, on held-out renders: clean,
     // and shifted.
@@ -203,19 +208,22 @@ pub fn compare(
         ),
     )?;
     claim(
-        "photo conditions beat both other runs on the wild split by at least 3 points",
+        "photo conditions beat both other runs on the wild split by at least 3 \
+         points",
         points(2, 1) >= points(0, 1).max(points(1, 1)) + 3.0,
         format!("wild: {:.1} for photos", points(2, 1)),
     )?;
     claim(
-        "photo conditions cost clean accuracy: the run for photos is last on the clean split",
+        "photo conditions cost clean accuracy: the run for photos is last on \
+         the clean split",
         points(2, 0) < points(0, 0).min(points(1, 0)),
         format!("clean: {:.1} for photos", points(2, 0)),
     )?;
     let (clean, wild) = (scores[1][0], scores[1][1]);
     ensure!(
         clean >= CONFIG.min_top1_clean && wild >= CONFIG.min_top1_hard,
-        "the augmented run scored {clean:.3} clean and {wild:.3} wild, below the {} and {} \
+        "the augmented run scored {clean:.3} clean and {wild:.3} wild, below \
+         the {} and {} \
          this example promises",
         CONFIG.min_top1_clean,
         CONFIG.min_top1_hard

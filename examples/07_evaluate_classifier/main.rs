@@ -199,7 +199,8 @@ fn robustness(classifier: &mut Classifier) -> Result<(Vec<Run>, Studied)> {
         };
         ensure!(
             top1 >= floor,
-            "top-1 {top1:.3} at severity {severity} is below the {floor} this example promises"
+            "top-1 {top1:.3} at severity {severity} is below the {floor} this \
+             example promises"
         );
         runs.push(Run {
             severity,

@@ -110,7 +110,8 @@ fn reference(repo: &ModelRepo) -> Result<(Generator, Generator)> {
         let mean = cat.as_raw().iter().map(|&v| f64::from(v)).sum::<f64>()
             / cat.len() as f64;
         println!(
-            "{name}: {} seed {}, {steps} steps, {}×{} pixels, mean level {mean:.1}",
+            "{name}: {} seed {}, {steps} steps, {}×{} pixels, mean level \
+             {mean:.1}",
             CONFIG.breed,
             CONFIG.seed,
             cat.width(),
@@ -195,7 +196,8 @@ fn int8_vs_fp32(
     let total = breeds.len() * CONFIG.per_breed;
     println!("{total} cats, one per breed, the same noise for both graphs");
     println!(
-        "called their breed: int8 {agree_int8}/{total}, fp32 {agree_fp32}/{total}"
+        "called their breed: int8 {agree_int8}/{total}, fp32 \
+         {agree_fp32}/{total}"
     );
     println!(
         "pixel RMSE, int8 against fp32: {:.4}",

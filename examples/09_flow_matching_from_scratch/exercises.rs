@@ -26,11 +26,13 @@ pub fn exact(data: &Data) -> Result<()> {
     )?
     .0;
     println!(
-        "distance of the exact-field samples to the nearest training point {:.4}",
+        "distance of the exact-field samples to the nearest training point \
+         {:.4}",
         off_shape(&exact, &train.points)
     );
     println!(
-        "distance of held-out data to the nearest training point           {:.4}",
+        "distance of held-out data to the nearest training point           \
+         {:.4}",
         off_shape(&held_out.points, &train.points)
     );
     Ok(())
@@ -67,7 +69,8 @@ pub fn pairing(train: &Toy) -> Result<()> {
     }
     let greedy_mean = greedy.iter().sum::<f32>() / n as f32;
     println!(
-        "mean path length: random pairs {:.3}, greedy nearest pairs {greedy_mean:.3}",
+        "mean path length: random pairs {:.3}, greedy nearest pairs \
+         {greedy_mean:.3}",
         random.mean(Kind::Float).double_value(&[])
     );
     Ok(())

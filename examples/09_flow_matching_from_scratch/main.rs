@@ -222,7 +222,8 @@ fn model() -> (nn::VarStore, VelocityMlp) {
         .map(|v| v.numel() as i64)
         .sum();
     println!(
-        "MLP: (x, y) + {} time features + a {}-wide class embedding → 3 × {} → (vx, vy)",
+        "MLP: (x, y) + {} time features + a {}-wide class embedding → 3 × {} → \
+         (vx, vy)",
         2 * FREQS,
         CLASS_DIM,
         CONFIG.hidden
@@ -261,7 +262,8 @@ fn train(
     }
     let (_, final_loss) = *curve.last().expect("a curve");
     println!(
-        "{} steps in {took:.1} s; final loss {final_loss:.4}, the exact field scores {:.4}",
+        "{} steps in {took:.1} s; final loss {final_loss:.4}, the exact field \
+         scores {:.4}",
         CONFIG.steps, eval.exact_loss
     );
     let chart = figures::loss(&curve, eval.exact_loss, CONFIG.steps)?;

@@ -157,7 +157,8 @@ pub fn playground(
         .mean(Kind::Float)
         .double_value(&[]);
     println!(
-        "frame: {} {:?} steps, {} guided w = {}: {:.0} % of {} particles on the {}",
+        "frame: {} {:?} steps, {} guided w = {}: {:.0} % of {} particles on \
+         the {}",
         FRAME.steps,
         FRAME.solver,
         CLASSES[FRAME.class as usize],

@@ -62,7 +62,8 @@ pub fn time_sampling(
     let (_vs_uniform, uniform) =
         retrain(train, eval, TimeSampling::Uniform, Prediction::Velocity)?;
     println!(
-        "time sampling   field error, mean over t   distance to data   data's distance"
+        "time sampling   field error, mean over t   distance to data   data's \
+         distance"
     );
     let mut curves = Vec::new();
     // the network of the `train` step
@@ -108,7 +109,8 @@ pub fn ablations(
         ema.with_weights(&mut vs.variables(), || Measured::of(model, train))?;
     let predicts_x = Measured::of(&x_pred, train)?;
     println!(
-        "network                 field error: mean   at t = 0.9   distance to data   data's distance"
+        "network                 field error: mean   at t = 0.9   distance to \
+         data   data's distance"
     );
     let mut curves = Vec::new();
     for (name, m) in [
@@ -142,7 +144,8 @@ pub fn guidance(model: &VelocityMlp, train: &Toy) -> Result<()> {
     let start = normal(CONFIG.seed + 3, 0, CONFIG.samples as i64);
     let mut samples = Vec::new();
     println!(
-        "guidance  on the features  distance to data  features' distance to the samples"
+        "guidance  on the features  distance to data  features' distance to \
+         the samples"
     );
     for &w in &CONFIG.guidance_sweep {
         let x = integrate(

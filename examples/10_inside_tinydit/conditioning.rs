@@ -33,7 +33,8 @@ pub fn adaln(g: &Loaded) -> Result<()> {
         let (attn_gate, mlp_gate) = (mean_abs(2), mean_abs(5));
         let at = |v: &Tensor, i: i64| v.double_value(&[i]);
         println!(
-            "{b:>5}  {:>8.3} {:>6.3} {:>6.3}              {:>8.3} {:>6.3} {:>6.3}",
+            "{b:>5}  {:>8.3} {:>6.3} {:>6.3}              {:>8.3} {:>6.3} \
+             {:>6.3}",
             at(&attn_gate, 0),
             at(&attn_gate, 5),
             at(&attn_gate, 10),
@@ -92,7 +93,8 @@ pub fn attention(g: &Loaded, cat: &RgbImage) -> Result<Halfway> {
     let query = qr * grid + qc;
     let mut maps = Vec::new();
     println!(
-        "block  own token  3 × 3 around it  farthest half  most weight on (row, col)"
+        "block  own token  3 × 3 around it  farthest half  most weight on \
+         (row, col)"
     );
     for (b, a) in inside.attention.iter().enumerate() {
         // row: (T,), heads averaged

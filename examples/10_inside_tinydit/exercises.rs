@@ -110,7 +110,8 @@ pub fn patch4(g: &Loaded) -> Result<()> {
     // What the same width and depth would cost with 4 × 4 patches (256 tokens).
     let cfg = &g.cfg;
     println!(
-        "patch  tokens  MFLOP/image: projections  MLP  attention T×T  total (blocks)  × patch 8"
+        "patch  tokens  MFLOP/image: projections  MLP  attention T×T  total \
+         (blocks)  × patch 8"
     );
     let mut patch8_total = None;
     for patch in [8, 4] {
@@ -128,7 +129,8 @@ pub fn patch4(g: &Loaded) -> Result<()> {
         let total = proj + mlp + attn;
         let base = *patch8_total.get_or_insert(total);
         println!(
-            "{patch:>5}  {:>6}  {proj:>24.0}  {mlp:>4.0}  {attn:>13.0}  {total:>14.0}  {:>9.2}",
+            "{patch:>5}  {:>6}  {proj:>24.0}  {mlp:>4.0}  {attn:>13.0}  \
+             {total:>14.0}  {:>9.2}",
             config.num_patches(),
             total / base
         );

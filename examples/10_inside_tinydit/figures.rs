@@ -221,7 +221,8 @@ pub fn attention_maps(
                 .collect(),
         )
         .title(format!(
-            "where token (row {qr}, col {qc}) attends at t = {t}, heads averaged (yellow = most)"
+            "where token (row {qr}, col {qc}) attends at t = {t}, heads \
+             averaged (yellow = most)"
         ))
         .render(&tiles)?)
 }

@@ -201,7 +201,8 @@ fn positions(g: &Loaded) -> Result<()> {
             .collect();
         let far = far.iter().sum::<f64>() / far.len() as f64;
         println!(
-            "token ({r}, {c}): similarity to a neighbour {neighbour:+.2}, to tokens 4 or more steps away {far:+.2} on average"
+            "token ({r}, {c}): similarity to a neighbour {neighbour:+.2}, to \
+             tokens 4 or more steps away {far:+.2} on average"
         );
     }
     let img = figures::position_similarity(&chosen, &maps, grid as usize)?;
