@@ -94,7 +94,8 @@ checkpoint_every = 50
 keep_checkpoints = 4
 log_every = 50
 preview_every = 100
-## fp32, so this page's numbers hold on every CPU; drop it for bf16 on AMX or AVX-512 BF16
+## fp32, so this page's numbers hold on every CPU;
+## drop it for bf16 on AMX or AVX-512 BF16
 bf16 = false
 "#,
     interrupt_at: 150,

@@ -73,7 +73,8 @@ pub fn warm_start(setup: &Setup) -> Result<()> {
         summary.steps,
         started.elapsed().as_secs_f64()
     );
-    let title = "the bundled generator continued on this dataset (EMA weights, same noise)";
+    let title = "the bundled generator continued on this dataset \
+                 (EMA weights, same noise)";
     let (grids, picture, text) = figures::preview_grids(&samples, title, 1)?;
     let path = save_png(&picture, out_dir().join("warm_start.png"))?;
     chaotic_image(&path, "previews of a training run", &text);

@@ -120,7 +120,8 @@ eval_every = 50
 patience = 0
 checkpoint_every = 200
 log_every = 50
-## fp32, so this page's numbers hold on every CPU; drop it for bf16 on AMX or AVX-512 BF16
+## fp32, so this page's numbers hold on every CPU;
+## drop it for bf16 on AMX or AVX-512 BF16
 bf16 = false
 "#,
     judge_samples: 8,

@@ -168,7 +168,9 @@ pub fn quantize(m: &Merged, work: &Path) -> Result<String> {
         ));
         reference.get_or_insert(x);
     }
-    let header = "| graph | MB | ms per call, batch 26 | coat pixels, 8 samples | RMSE vs fp32 (0–1 pixels) |\n|---|---|---|---|---|";
+    let header = "| graph | MB | ms per call, batch 26 \
+                  | coat pixels, 8 samples | RMSE vs fp32 (0–1 pixels) |\n\
+                  |---|---|---|---|---|";
     let table = format!("{header}\n{}", rows.join("\n"));
     println!("{table}");
     Ok(table)
@@ -269,15 +271,18 @@ fn model_card(
          tags: [tinycats, flow-matching, diffusion-transformer, lora]\n\
          base_model: tinycats bundled generator (assets/generator)\n---\n\
          \n# TinyDiT with a new breed: {breed}\n\n\
-         The tinycats generator fine-tuned with LoRA (rank {rank}, alpha {alpha}, on {targets:?}) \
-         on {n} SynthCats images of a new class, `{breed}` (label {class}), for {steps} steps, then merged. \
-         `adapter/` holds the adapter alone (PEFT layout); `generator/` the merged model, its ONNX \
-         export and a sample grid.\n\n\
+         The tinycats generator fine-tuned with LoRA (rank {rank}, alpha \
+         {alpha}, on {targets:?}) on {n} SynthCats images of a new class, \
+         `{breed}` (label {class}), for {steps} steps, then merged. \
+         `adapter/` holds the adapter alone (PEFT layout); `generator/` the \
+         merged model, its ONNX export and a sample grid.\n\n\
          Run: `{command}` at {revision}, {date}.\n\n\
          | measured in this run | value |\n|---|---|\n\
-         | {breed} coat pixels, {s} samples, before / after | {before:.1}% / {after:.1}% |\n\
+         | {breed} coat pixels, {s} samples, before / after \
+         | {before:.1}% / {after:.1}% |\n\
          | {breed} coat pixels in the training images | {data:.1}% |\n\
-         | breed fidelity of the 13 base classes, before / after | {fb:.1}% / {fa:.1}% |\n\
+         | breed fidelity of the 13 base classes, before / after \
+         | {fb:.1}% / {fa:.1}% |\n\
          | ONNX Runtime vs libtorch, max abs velocity | {parity:.1e} |\n\n\
          {table}\n",
         breed = CONFIG.new_breed,

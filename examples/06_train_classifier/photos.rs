@@ -138,7 +138,8 @@ pub fn before_after(split_dir: &Path, run_dir: &Path) -> Result<()> {
         Source::Files(test),
         LoaderConfig {
             batch_size: CONFIG.batch_size,
-            image_size: ClassifierConfig::tiny().image_size as u32, /* 64, as bundled */
+            // 64, as bundled
+            image_size: ClassifierConfig::tiny().image_size as u32,
             normalize: ClassifierConfig::tiny().normalize()?,
             shuffle: false,
             drop_last: false,

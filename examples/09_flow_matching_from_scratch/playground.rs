@@ -102,7 +102,8 @@ pub fn export(vs: &nn::VarStore) -> Result<ModelProto> {
         DataType::Float,
         &[Dim::Named("n"), Dim::Fixed(2)],
     );
-    let doc = "The velocity network of the flow-matching chapter's toy (tinycats example 09)";
+    let doc = "The velocity network of the flow-matching chapter's toy \
+               (tinycats example 09)";
     Ok(g.finish(vec![("null_class".into(), NULL_CLASS.to_string())], doc))
 }
 // ANCHOR_END: export

@@ -729,3 +729,26 @@ fn a_shown_line_that_mdbook_would_hide_is_caught() {
     let problems = f.verify();
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+#[test]
+fn a_shown_line_wider_than_the_code_column_is_caught() {
+    let f = healthy();
+    let src = f.root().join("examples/ex.rs");
+    let original = fs::read_to_string(&src).unwrap();
+    let wide = format!("    println!(\"main {}\");\n", "é".repeat(59));
+    assert_eq!(wide.trim_end().chars().count(), 81);
+    fs::write(&src, original.replace("    println!(\"main\");\n", &wide)).unwrap();
+    one_problem(
+        &f.verify(),
+        &[
+            "`main` shows 1 line(s) wider than the book's 80-character code column",
+            "examples/ex.rs:5 (81 characters)",
+            "examples/rustfmt.toml",
+        ],
+    );
+    // 80 characters fit, however many bytes they take.
+    let fits = format!("    println!(\"main {}\");\n", "é".repeat(58));
+    fs::write(&src, original.replace("    println!(\"main\");\n", &fits)).unwrap();
+    let problems = f.verify();
+    assert!(problems.is_empty(), "{problems:#?}");
+}

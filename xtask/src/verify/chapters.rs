@@ -491,7 +491,7 @@ fn check_chapter(
         } else if is_rust(lang) {
             match rust_include(dir, content, examples, project) {
                 Ok(inc) => {
-                    check_hidden_lines(&loc, (&inc.0, &inc.1), examples, project, problems);
+                    check_shown_lines(&loc, (&inc.0, &inc.1), examples, project, problems);
                     index.includes.push(CodeInclude {
                         chapter: chapter.to_path_buf(),
                         line: block.line,
@@ -539,7 +539,7 @@ fn check_chapter(
                 match rust_include(dir, content, examples, project) {
                     Err(p) => problems.push(Problem::new(&loc, p.0, p.1)),
                     Ok((example, anchor)) => {
-                        check_hidden_lines(&loc, (&example, &anchor), examples, project, problems);
+                        check_shown_lines(&loc, (&example, &anchor), examples, project, problems);
                         let inc = CodeInclude {
                             chapter: chapter.to_path_buf(),
                             line: block.line,
@@ -758,9 +758,14 @@ fn resolve_include(
     Ok((example.name.clone(), anchor.to_owned()))
 }
 
-/// A line of the included anchor that mdBook would hide from the reader, as a problem at
-/// the chapter's block `loc`.
-fn check_hidden_lines(
+/// The width of the book's code column, in characters: a longer line of shown code makes
+/// the reader scroll sideways (STYLE.md; `examples/rustfmt.toml` formats to it).
+pub const CODE_COLUMNS: usize = 80;
+
+/// The lines of the included anchor that the reader would not see whole, as problems at
+/// the chapter's block `loc`: one that mdBook would hide, and one wider than
+/// [`CODE_COLUMNS`].
+fn check_shown_lines(
     loc: &str,
     (example, anchor): (&str, &str),
     examples: &[ExampleSource],
@@ -774,6 +779,26 @@ fn check_hidden_lines(
     else {
         return;
     };
+    let rel = project.rel(&at.file);
+    let wide: Vec<String> = anchor_lines(&at.file, anchor, at.line)
+        .into_iter()
+        .filter(|(_, l)| l.chars().count() > CODE_COLUMNS)
+        .map(|(i, l)| format!("{rel}:{i} ({} characters)", l.chars().count()))
+        .collect();
+    if !wide.is_empty() {
+        problems.push(Problem::new(
+            loc,
+            format!(
+                "`{anchor}` shows {} line(s) wider than the book's {CODE_COLUMNS}-character code \
+                 column, which the reader must scroll sideways: {}",
+                wide.len(),
+                wide.join(", ")
+            ),
+            "`cargo fmt` breaks code at 80 columns in examples/ (examples/rustfmt.toml); split a \
+             long string with a `\\` continuation at a space, and move a trailing comment above \
+             its line",
+        ));
+    }
     if let Some((line, text)) = hidden_line(&at.file, anchor, at.line) {
         problems.push(Problem::new(
             loc,
@@ -795,14 +820,25 @@ fn check_hidden_lines(
 /// or a second `#`), with its number.
 fn hidden_line(file: &Path, anchor: &str, start: usize) -> Option<(usize, String)> {
     static HIDDEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*#([^\[!#]|$)").unwrap());
-    let text = fs::read_to_string(file).ok()?;
+    anchor_lines(file, anchor, start)
+        .into_iter()
+        .find(|(_, l)| HIDDEN.is_match(l))
+}
+
+/// The lines of anchor `anchor` (which starts at line `start` of `file`) as the chapter shows
+/// them, with their numbers: without the marker lines of nested anchors.
+fn anchor_lines(file: &Path, anchor: &str, start: usize) -> Vec<(usize, String)> {
+    let Ok(text) = fs::read_to_string(file) else {
+        return Vec::new();
+    };
     let end = format!("ANCHOR_END: {anchor}");
     text.lines()
         .enumerate()
         .skip(start)
         .take_while(|(_, l)| !l.contains(&end))
-        .find(|(_, l)| HIDDEN.is_match(l) && !l.contains("ANCHOR"))
+        .filter(|(_, l)| !l.contains("ANCHOR"))
         .map(|(i, l)| (i + 1, l.to_owned()))
+        .collect()
 }
 
 /// `../outputs/00_setup_check/versions.snap:4:` → (example, step), checked against the
