@@ -548,13 +548,11 @@ fn chaotic(text: &str, value: f64, claim: &str) -> Fixture {
              echo '@@tinycats-claim {claim} augmentation helps'"
         ),
     );
-    let dir = f.root().join("book/outputs/ex/stable");
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(
-        dir.join("main.snap"),
-        "---\nsource: xtask/src/verify/outputs.rs\n---\ntop-1 % = 60.0000   (tolerance: absolute 5)\nclaim: augmentation helps\n",
-    )
-    .unwrap();
+    f.stable_record(
+        "ex",
+        "main",
+        "top-1 % = 60.0000   (tolerance: absolute 5)\nclaim: augmentation helps",
+    );
     f
 }
 
@@ -679,13 +677,7 @@ fn a_chaotic_image_whose_text_changed_is_caught() {
     };
     f.example("ex", &["main"], &example("as rendered: val"));
     f.chapter(&md);
-    let dir = f.root().join("book/outputs/ex/stable");
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(
-        dir.join("main.snap"),
-        "---\nsource: xtask/src/verify/outputs.rs\n---\ntext of plot.png: loss | as rendered: val\n",
-    )
-    .unwrap();
+    f.stable_record("ex", "main", "text of plot.png: loss | as rendered: val");
     let problems = f.verify();
     assert!(problems.is_empty(), "{problems:#?}");
 

@@ -779,9 +779,11 @@ fn check_shown_lines(
     else {
         return;
     };
+    static HIDDEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*#([^\[!#]|$)").unwrap());
     let rel = project.rel(&at.file);
-    let wide: Vec<String> = anchor_lines(&at.file, anchor, at.line)
-        .into_iter()
+    let shown = anchor_lines(&at.file, anchor, at.line);
+    let wide: Vec<String> = shown
+        .iter()
         .filter(|(_, l)| l.chars().count() > CODE_COLUMNS)
         .map(|(i, l)| format!("{rel}:{i} ({} characters)", l.chars().count()))
         .collect();
@@ -799,13 +801,14 @@ fn check_shown_lines(
              its line",
         ));
     }
-    if let Some((line, text)) = hidden_line(&at.file, anchor, at.line) {
+    // rustdoc's hidden lines, which mdBook folds away: `#` then anything but `[`, `!` or a
+    // second `#`.
+    if let Some((line, text)) = shown.iter().find(|(_, l)| HIDDEN.is_match(l)) {
         problems.push(Problem::new(
             loc,
             format!(
-                "{}:{line} is in `{anchor}`, and mdBook hides it from the reader: in a Rust block \
-                 a line that starts with `#` (not `#[`, `#!` or `##`) is a hidden line: `{}`",
-                project.rel(&at.file),
+                "{rel}:{line} is in `{anchor}`, and mdBook hides it from the reader: in a Rust \
+                 block a line that starts with `#` (not `#[`, `#!` or `##`) is a hidden line: `{}`",
                 text.trim()
             ),
             "write `##` where the line must show as `#` (a TOML or Markdown comment in a \
@@ -813,16 +816,6 @@ fn check_shown_lines(
              the string so that the line does not start with `#`",
         ));
     }
-}
-
-/// The first line of anchor `anchor` (which starts at line `start` of `file`) that mdBook
-/// would hide in a Rust code block (rustdoc's hidden lines: `#` then anything but `[`, `!`
-/// or a second `#`), with its number.
-fn hidden_line(file: &Path, anchor: &str, start: usize) -> Option<(usize, String)> {
-    static HIDDEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*#([^\[!#]|$)").unwrap());
-    anchor_lines(file, anchor, start)
-        .into_iter()
-        .find(|(_, l)| HIDDEN.is_match(l))
 }
 
 /// The lines of anchor `anchor` (which starts at line `start` of `file`) as the chapter shows

@@ -85,6 +85,23 @@ impl Fixture {
         self
     }
 
+    /// A committed stable record of `example`'s step `step` (`lines`: what
+    /// `book/outputs/<example>/stable/<step>.snap` holds under its header).
+    pub fn stable_record(&self, example: &str, step: &str, lines: &str) -> &Self {
+        let dir = self
+            .root()
+            .join("book/outputs")
+            .join(example)
+            .join("stable");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join(format!("{step}.snap")),
+            format!("---\nsource: xtask/src/verify/outputs.rs\n---\n{lines}\n"),
+        )
+        .unwrap();
+        self
+    }
+
     /// The chapter's include line for a committed snapshot.
     pub fn output_include(&self, example: &str, step: &str) -> String {
         let p = Project::self_contained(self.root().to_path_buf());
