@@ -6,7 +6,10 @@
 #
 # The weak guide of the autoguidance rows is the generator bundled before the GPU-trained one:
 # 8,000 CPU steps on 2,000 renders per breed, the same architecture and classes (commit
-# d1e6b6c's assets/generator), taken out of git history into target/guides/cpu-gen.
+# d1e6b6c's assets/generator), taken out of git history into target/guides/cpu-gen. The
+# skip-block guides are the bundled model with one block left out (bench/sampler/skip_guide.py,
+# which needs `pip install --target .tinycats/py safetensors numpy`); a guide named with a
+# trailing u is that model's unconditional branch (every label embedding the null label's).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=target/release/tinycats
@@ -17,6 +20,17 @@ if [ ! -f "$weak/model.onnx" ]; then
   mkdir -p "$weak"
   for f in config.json model.onnx; do git show "d1e6b6c:assets/generator/$f" > "$weak/$f.partial"; mv "$weak/$f.partial" "$weak/$f"; done
 fi
+skip_guide() { # NAME BLOCK [--unconditional]
+  local dir=target/guides/$1 block=$2; shift 2
+  if [ ! -f "$dir/model.onnx" ]; then
+    PYTHONPATH=.tinycats/py python3 bench/sampler/skip_guide.py "$@" "$dir" "$block"
+    "$bin" export onnx --model "$dir" --out "$dir/model.onnx"
+  fi
+}
+for block in 1 2; do
+  skip_guide "skip$block" "$block"
+  skip_guide "skip${block}u" "$block" --unconditional
+done
 # Every row spells out the whole sampler: a flag it leaves out gets the setting the sweep
 # started from (the library default before it), not what the model's sampler.json says now.
 explicit() {
@@ -36,6 +50,8 @@ row() {
   "$bin" eval generator --per-breed 50 --report "$out/$name.json" "$@" > "$out/$name.txt" 2>&1
   sed -i "/^$name /d" "$out/times.txt" 2>/dev/null || true
   echo "$name $(( $(date +%s) - start )) s" >> "$out/times.txt"
+  sed -i "/^$name\t/d" "$out/machines.txt" 2>/dev/null || true
+  printf '%s\t%s\n' "$name" "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" >> "$out/machines.txt"
 }
 # Guidance scale, solver and steps, int8 against fp32 (every step guided).
 row fp32-euler20-cfg4 --precision fp32
@@ -73,3 +89,19 @@ row fp32-heun10-cfg3-i0.3-1 --precision fp32 --solver heun --steps 10 --cfg-scal
 row fp32-euler20-auto1.5-i0.5-1 --precision fp32 --cfg-scale 1.5 --guidance-interval 0.5,1 --guide-model "$weak"
 # int8 against fp32 at the chosen default (Heun, 10 steps, guidance 3 at t in [0.3, 1]).
 row int8-heun10-cfg3-i0.3-1 --precision int8 --solver heun --steps 10 --cfg-scale 3 --guidance-interval 0.3,1
+# Rows measured since the commit 'one seed derivation' (2026-12-06), whose reference set and
+# bootstrap draws differ from the rows above: the default again, as their yardstick.
+row fp32-heun10-cfg3-i0.3-1-rerun --precision fp32 --solver heun --steps 10 --cfg-scale 3 --guidance-interval 0.3,1
+# Autoguidance by the bundled model with one block left out: a weaker model of the same
+# family that needs no training (skip-layer guidance); the guide draws the breed too, so the
+# scale is the only guidance.
+row fp32-heun10-skip1-1.5 --precision fp32 --solver heun --steps 10 --cfg-scale 1.5 --guide-model target/guides/skip1
+row fp32-heun10-skip2-1.5 --precision fp32 --solver heun --steps 10 --cfg-scale 1.5 --guide-model target/guides/skip2
+row fp32-heun10-skip1-2-i0.3-1 --precision fp32 --solver heun --steps 10 --cfg-scale 2 --guidance-interval 0.3,1 --guide-model target/guides/skip1
+# The same guides' unconditional branch, in the default's interval and cost: class guidance
+# and a weaker model's guidance in one reference evaluation.
+row fp32-heun10-skip2u-3-i0.3-1 --precision fp32 --solver heun --steps 10 --cfg-scale 3 --guidance-interval 0.3,1 --guide-model target/guides/skip2u
+row fp32-heun10-skip2u-2-i0.3-1 --precision fp32 --solver heun --steps 10 --cfg-scale 2 --guidance-interval 0.3,1 --guide-model target/guides/skip2u
+row fp32-heun10-skip1u-3-i0.3-1 --precision fp32 --solver heun --steps 10 --cfg-scale 3 --guidance-interval 0.3,1 --guide-model target/guides/skip1u
+row fp32-heun10-skip2u-1.5-i0.3-1 --precision fp32 --solver heun --steps 10 --cfg-scale 1.5 --guidance-interval 0.3,1 --guide-model target/guides/skip2u
+row fp32-heun10-skip2u-2-i0.3-0.8 --precision fp32 --solver heun --steps 10 --cfg-scale 2 --guidance-interval 0.3,0.8 --guide-model target/guides/skip2u
