@@ -29,6 +29,15 @@ export const el = (tag, attrs = {}, ...children) => {
   return node;
 };
 
+/**
+ * Writes a status line: `text`, then this run's timing, then `after`. The timing sits in a
+ * span of its own (`.tinycats-timing`): it differs from machine to machine, so the book's
+ * screenshots leave it out and show the rest of the line.
+ */
+export function say(status, text, timing = "", after = "") {
+  status.replaceChildren(text, ...(timing ? [el("span", { class: "tinycats-timing" }, timing)] : []), after);
+}
+
 export const ms = (v) => `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`;
 export const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 

@@ -6,7 +6,7 @@
 //
 // Mount points: `<div class="tinycats-demo" data-demo="generate|classify|full"></div>`.
 
-import { HERE, PageError as DemoError, el, fetchJson, loadSession, mb, ms, ort, startWidgets, supportProblem } from "./common.js";
+import { HERE, PageError as DemoError, el, fetchJson, loadSession, mb, ms, ort, say, startWidgets, supportProblem } from "./common.js";
 import { fill as fillNoise } from "./noise.js";
 import { MAX_SEED, formatFragment, parseFragment } from "./permalink.js";
 import { guidanceAt, guide, integrate, preview, timesteps, validateOptions } from "./sampling.js";
@@ -184,9 +184,12 @@ function generatorWidget(root, m, shared) {
       ctx.putImageData(new ImageData(out.rgba, size, size), 0, 0);
       const perStep = stats.sampleMs / opts.steps;
       const which = opts.image ? `seed ${opts.seed}, image ${opts.image}` : `seed ${opts.seed}`;
-      status.textContent =
-        `${label(opts.breed)}, ${which}: ${opts.steps} steps in ${ms(stats.sampleMs)} ` +
-        `(${ms(perStep)} per step), ${ms(stats.totalMs)} in all including loading the model.`;
+      say(
+        status,
+        `${label(opts.breed)}, ${which}: ${opts.steps} steps`,
+        ` in ${ms(stats.sampleMs)} (${ms(perStep)} per step), ${ms(stats.totalMs)} in all including loading the model`,
+        ".",
+      );
       Object.assign(root.dataset, {
         state: "done",
         stepMs: perStep.toFixed(2),
@@ -348,9 +351,12 @@ function classifierWidget(root, m, shared) {
         ),
       ),
     );
-    status.textContent =
-      `${name}: ${label(r.ranked[0].name)} (${(r.ranked[0].p * 100).toFixed(1)} %), ` +
-      `classified in ${ms(r.runMs)}. Nothing was uploaded.`;
+    say(
+      status,
+      `${name}: ${label(r.ranked[0].name)} (${(r.ranked[0].p * 100).toFixed(1)} %)`,
+      `, classified in ${ms(r.runMs)}`,
+      ". Nothing was uploaded.",
+    );
     Object.assign(root.dataset, { state: "done", top1: r.ranked[0].name, classifyMs: r.runMs.toFixed(2) });
   };
   const fail = (e) => {

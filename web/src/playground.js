@@ -7,7 +7,7 @@
 // Mount point: `<div class="tinycats-playground"></div>`; files: `demo/playground/`
 // (`playground.json`: the toy data and the example's reference frame; the graph it names).
 
-import { HERE, PageError, el, fetchJson, loadSession, ms, ort, startWidgets, supportProblem } from "./common.js";
+import { HERE, PageError, el, fetchJson, loadSession, ms, ort, say, startWidgets, supportProblem } from "./common.js";
 import { exactVelocity, pointsOf } from "./flowfield.js";
 import { fill as fillNoise } from "./noise.js";
 import { guide, integrate, timesteps } from "./sampling.js";
@@ -272,10 +272,13 @@ function widget(root, p) {
         sampled = { key, opts, times, learned: states, exact: exactStates };
         await draw();
         const rows = opts.cls === null || opts.w === 1.0 ? particles : 2 * particles;
-        status.textContent =
+        say(
+          status,
           `${opts.steps} ${opts.solver === "heun" ? "Heun" : "Euler"} step${opts.steps === 1 ? "" : "s"}: ` +
-          `${calls} network call${calls === 1 ? "" : "s"} of ${rows} rows in ` +
-          `${ms(networkMs)}; seed ${opts.seed}. The particles are drawn at the last step at or before t.`;
+            `${calls} network call${calls === 1 ? "" : "s"} of ${rows} rows`,
+          ` in ${ms(networkMs)}`,
+          `; seed ${opts.seed}. The particles are drawn at the last step at or before t.`,
+        );
         root.tinycatsFinal = states[states.length - 1];
         root.dataset.key = key;
         root.dataset.runMs = networkMs.toFixed(1);
