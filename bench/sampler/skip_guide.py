@@ -8,12 +8,14 @@ blocks went)
 and model.safetensors (the remaining blocks renumbered); `tinycats eval generator
 --guide-model FOLDER` exports its ONNX graph.
 
-    PYTHONPATH=.tinycats/py python3 bench/sampler/skip_guide.py [--unconditional] OUT BLOCK [BLOCK ...]
+    PYTHONPATH=.tinycats/py python3 bench/sampler/skip_guide.py [--unconditional] [--source DIR] OUT [BLOCK ...]
 
 With --unconditional every breed's label embedding is replaced by the null label's (the one
 classifier-free guidance drops labels to), so the guide is the weakened model's
 unconditional branch: guiding by it pushes away from both the weaker model and the
 unconditional one, at the cost of one reference evaluation, as in classifier-free guidance.
+--source takes another model folder than the bundled generator (a guide trained by
+bench/sampler/guides/train.sh, say); with --unconditional no block needs to go.
 """
 
 import json
@@ -29,13 +31,18 @@ def main():
     args = sys.argv[1:]
     unconditional = "--unconditional" in args
     args = [a for a in args if a != "--unconditional"]
+    source = SOURCE
+    if "--source" in args:
+        i = args.index("--source")
+        source = args[i + 1]
+        del args[i : i + 2]
     out, skipped = args[0], sorted({int(b) for b in args[1:]})
-    config = json.load(open(os.path.join(SOURCE, "config.json")))
+    config = json.load(open(os.path.join(source, "config.json")))
     depth = config["depth"]
-    if not skipped or any(b < 0 or b >= depth for b in skipped):
+    if (not skipped and not unconditional) or any(b < 0 or b >= depth for b in skipped):
         sys.exit(f"blocks to skip must lie in 0..{depth - 1}, got {args[1:]}")
     kept = [b for b in range(depth) if b not in skipped]
-    tensors = load_file(os.path.join(SOURCE, "model.safetensors"))
+    tensors = load_file(os.path.join(source, "model.safetensors"))
     guide = {}
     for name, value in tensors.items():
         if name.startswith("blocks."):
@@ -51,12 +58,14 @@ def main():
             sys.exit(f"expected {null + 1} label embeddings (the classes and the null label), got {table.shape[0]}")
         guide["y_embedder.embedding_table.weight"] = table[null:null + 1].repeat(null + 1, axis=0)
     config["depth"] = len(kept)
-    # The weights are the bundled model's: its steps, revision and date stay; the command
-    # says how the guide was cut from them.
+    # The weights are the source's: its steps, revision and date stay; the command says how
+    # the guide was cut from them.
+    changes = ([f"blocks {skipped} left out"] if skipped else []) + (
+        ["every label embedding set to the null label's"] if unconditional else []
+    )
     config["provenance"]["command"] = (
-        f"{config['provenance']['command']}; then blocks {skipped} left out by "
+        f"{config['provenance']['command']}; then {' and '.join(changes)} by "
         f"python3 bench/sampler/skip_guide.py {' '.join(sys.argv[1:])}"
-        + ("; every label embedding set to the null label's" if unconditional else "")
     )
     os.makedirs(out, exist_ok=True)
     save_file(guide, os.path.join(out, "model.safetensors.partial"))
@@ -64,7 +73,7 @@ def main():
     with open(os.path.join(out, "config.json.partial"), "w") as f:
         json.dump(config, f, indent=2)
     os.replace(os.path.join(out, "config.json.partial"), os.path.join(out, "config.json"))
-    print(f"{out}: blocks {kept} of {SOURCE} ({len(guide)} tensors)")
+    print(f"{out}: blocks {kept} of {source} ({len(guide)} tensors)")
 
 
 if __name__ == "__main__":

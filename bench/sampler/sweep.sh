@@ -31,6 +31,12 @@ for block in 1 2; do
   skip_guide "skip$block" "$block"
   skip_guide "skip${block}u" "$block" --unconditional
 done
+# The guide made for the purpose (bench/sampler/guides/train.sh mid4 2 3: the bundled model
+# without blocks 2 and 3, its four blocks trained together again) and its unconditional branch.
+if [ -f target/guides/mid4/model.onnx ] && [ ! -f target/guides/mid4u/model.onnx ]; then
+  PYTHONPATH=.tinycats/py python3 bench/sampler/skip_guide.py --unconditional --source target/guides/mid4 target/guides/mid4u
+  "$bin" export onnx --model target/guides/mid4u --out target/guides/mid4u/model.onnx
+fi
 # Every row spells out the whole sampler: a flag it leaves out gets the setting the sweep
 # started from (the library default before it), not what the model's sampler.json says now.
 explicit() {
@@ -44,6 +50,12 @@ explicit() {
 row() {
   name=$1; shift
   if [ -f "$out/$name.json" ] && [ -z "${FORCE:-}" ]; then return; fi
+  case " $* " in *" --guide-model target/guides/mid4"*)
+    if [ ! -f target/guides/mid4/model.onnx ]; then
+      echo "== $name: skipped, no target/guides/mid4 (bash bench/sampler/guides/train.sh mid4 2 3 makes it)" >&2
+      return
+    fi ;;
+  esac
   set -- $(explicit "$@")
   echo "== $name: tinycats eval generator --per-breed 50 $*" >&2
   start=$(date +%s)
@@ -105,3 +117,11 @@ row fp32-heun10-skip2u-2-i0.3-1 --precision fp32 --solver heun --steps 10 --cfg-
 row fp32-heun10-skip1u-3-i0.3-1 --precision fp32 --solver heun --steps 10 --cfg-scale 3 --guidance-interval 0.3,1 --guide-model target/guides/skip1u
 row fp32-heun10-skip2u-1.5-i0.3-1 --precision fp32 --solver heun --steps 10 --cfg-scale 1.5 --guidance-interval 0.3,1 --guide-model target/guides/skip2u
 row fp32-heun10-skip2u-2-i0.3-0.8 --precision fp32 --solver heun --steps 10 --cfg-scale 2 --guidance-interval 0.3,0.8 --guide-model target/guides/skip2u
+# A weaker model made for the purpose: the bundled model without blocks 2 and 3, its four
+# blocks trained together again for 2,400 steps, so that the guide is whole, only smaller.
+row fp32-heun10-mid4-2-i0.3-1 --precision fp32 --solver heun --steps 10 --cfg-scale 2 --guidance-interval 0.3,1 --guide-model target/guides/mid4
+row fp32-heun10-mid4u-2-i0.3-1 --precision fp32 --solver heun --steps 10 --cfg-scale 2 --guidance-interval 0.3,1 --guide-model target/guides/mid4u
+row fp32-heun10-mid4u-3-i0.3-1 --precision fp32 --solver heun --steps 10 --cfg-scale 3 --guidance-interval 0.3,1 --guide-model target/guides/mid4u
+row fp32-heun10-mid4u-2-i0.1-1 --precision fp32 --solver heun --steps 10 --cfg-scale 2 --guidance-interval 0.1,1 --guide-model target/guides/mid4u
+row fp32-heun10-mid4u-2.5-i0.3-1 --precision fp32 --solver heun --steps 10 --cfg-scale 2.5 --guidance-interval 0.3,1 --guide-model target/guides/mid4u
+row fp32-heun10-mid4u-2-i0.1-0.8 --precision fp32 --solver heun --steps 10 --cfg-scale 2 --guidance-interval 0.1,0.8 --guide-model target/guides/mid4u
