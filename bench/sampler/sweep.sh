@@ -125,3 +125,5 @@ row fp32-heun10-mid4u-3-i0.3-1 --precision fp32 --solver heun --steps 10 --cfg-s
 row fp32-heun10-mid4u-2-i0.1-1 --precision fp32 --solver heun --steps 10 --cfg-scale 2 --guidance-interval 0.1,1 --guide-model target/guides/mid4u
 row fp32-heun10-mid4u-2.5-i0.3-1 --precision fp32 --solver heun --steps 10 --cfg-scale 2.5 --guidance-interval 0.3,1 --guide-model target/guides/mid4u
 row fp32-heun10-mid4u-2-i0.1-0.8 --precision fp32 --solver heun --steps 10 --cfg-scale 2 --guidance-interval 0.1,0.8 --guide-model target/guides/mid4u
+row fp32-heun10-mid4u-2.5-i0.1-0.8 --precision fp32 --solver heun --steps 10 --cfg-scale 2.5 --guidance-interval 0.1,0.8 --guide-model target/guides/mid4u
+row fp32-heun10-mid4u-2-i0.2-0.8 --precision fp32 --solver heun --steps 10 --cfg-scale 2 --guidance-interval 0.2,0.8 --guide-model target/guides/mid4u
