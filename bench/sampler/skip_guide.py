@@ -8,7 +8,7 @@ blocks went)
 and model.safetensors (the remaining blocks renumbered); `tinycats eval generator
 --guide-model FOLDER` exports its ONNX graph.
 
-    PYTHONPATH=.tinycats/py python3 bench/sampler/skip_guide.py [--unconditional] [--source DIR] OUT [BLOCK ...]
+    PYTHONPATH=.tinycats/py python3 bench/sampler/skip_guide.py OUT [BLOCK ...] [--unconditional] [--source DIR]
 
 With --unconditional every breed's label embedding is replaced by the null label's (the one
 classifier-free guidance drops labels to), so the guide is the weakened model's
@@ -18,6 +18,7 @@ unconditional one, at the cost of one reference evaluation, as in classifier-fre
 bench/sampler/guides/train.sh, say); with --unconditional no block needs to go.
 """
 
+import argparse
 import json
 import os
 import sys
@@ -28,19 +29,18 @@ SOURCE = "assets/generator"
 
 
 def main():
-    args = sys.argv[1:]
-    unconditional = "--unconditional" in args
-    args = [a for a in args if a != "--unconditional"]
-    source = SOURCE
-    if "--source" in args:
-        i = args.index("--source")
-        source = args[i + 1]
-        del args[i : i + 2]
-    out, skipped = args[0], sorted({int(b) for b in args[1:]})
+    parser = argparse.ArgumentParser(description="A weak guide cut from a generator's weights.")
+    parser.add_argument("out", help="the guide's folder")
+    parser.add_argument("blocks", nargs="*", type=int, help="blocks to leave out")
+    parser.add_argument("--unconditional", action="store_true", help="every label embedding the null label's")
+    parser.add_argument("--source", default=SOURCE, help=f"the model folder to cut from (default {SOURCE})")
+    args = parser.parse_args()
+    out, source, unconditional = args.out, args.source, args.unconditional
+    skipped = sorted(set(args.blocks))
     config = json.load(open(os.path.join(source, "config.json")))
     depth = config["depth"]
     if (not skipped and not unconditional) or any(b < 0 or b >= depth for b in skipped):
-        sys.exit(f"blocks to skip must lie in 0..{depth - 1}, got {args[1:]}")
+        parser.error(f"blocks to skip must lie in 0..{depth - 1} (or pass --unconditional), got {args.blocks}")
     kept = [b for b in range(depth) if b not in skipped]
     tensors = load_file(os.path.join(source, "model.safetensors"))
     guide = {}
@@ -55,7 +55,7 @@ def main():
         table = guide["y_embedder.embedding_table.weight"]
         null = config["num_classes"]  # the row after the classes: the dropped label's
         if table.shape[0] != null + 1:
-            sys.exit(f"expected {null + 1} label embeddings (the classes and the null label), got {table.shape[0]}")
+            parser.error(f"{source}: expected {null + 1} label embeddings (the classes and the null label), got {table.shape[0]}")
         guide["y_embedder.embedding_table.weight"] = table[null:null + 1].repeat(null + 1, axis=0)
     config["depth"] = len(kept)
     # The weights are the source's: its steps, revision and date stay; the command says how

@@ -20,22 +20,21 @@ if [ ! -f "$weak/model.onnx" ]; then
   mkdir -p "$weak"
   for f in config.json model.onnx; do git show "d1e6b6c:assets/generator/$f" > "$weak/$f.partial"; mv "$weak/$f.partial" "$weak/$f"; done
 fi
-skip_guide() { # NAME BLOCK [--unconditional]
-  local dir=target/guides/$1 block=$2; shift 2
+guide() { # NAME SKIP_GUIDE_ARGS...: target/guides/NAME, cut once, with its ONNX graph
+  local dir=target/guides/$1; shift
   if [ ! -f "$dir/model.onnx" ]; then
-    PYTHONPATH=.tinycats/py python3 bench/sampler/skip_guide.py "$@" "$dir" "$block"
+    PYTHONPATH=.tinycats/py python3 bench/sampler/skip_guide.py "$dir" "$@"
     "$bin" export onnx --model "$dir" --out "$dir/model.onnx"
   fi
 }
 for block in 1 2; do
-  skip_guide "skip$block" "$block"
-  skip_guide "skip${block}u" "$block" --unconditional
+  guide "skip$block" "$block"
+  guide "skip${block}u" "$block" --unconditional
 done
 # The guide made for the purpose (bench/sampler/guides/train.sh mid4 2 3: the bundled model
 # without blocks 2 and 3, its four blocks trained together again) and its unconditional branch.
-if [ -f target/guides/mid4/model.onnx ] && [ ! -f target/guides/mid4u/model.onnx ]; then
-  PYTHONPATH=.tinycats/py python3 bench/sampler/skip_guide.py --unconditional --source target/guides/mid4 target/guides/mid4u
-  "$bin" export onnx --model target/guides/mid4u --out target/guides/mid4u/model.onnx
+if [ -f target/guides/mid4/model.onnx ]; then
+  guide mid4u --unconditional --source target/guides/mid4
 fi
 # Every row spells out the whole sampler: a flag it leaves out gets the setting the sweep
 # started from (the library default before it), not what the model's sampler.json says now.

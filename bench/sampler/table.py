@@ -32,7 +32,8 @@ def evaluations(settings):
 order = re.findall(r"^row (\S+)", (here / "sweep.sh").read_text(), re.M)
 # The commit 'one seed derivation' (2026-12-06) changed the real reference set and the
 # bootstrap's draws; its real-vs-real yardstick tells a row measured since from one before.
-rows, yardsticks = {}, {}
+# Rows and names by yardstick, in the order of their first row.
+rows, names = {}, {}
 for path in sorted(reports.glob("*.json"), key=lambda p: order.index(p.stem) if p.stem in order else len(order)):
     name = path.stem
     report = json.loads(path.read_text())
@@ -53,7 +54,7 @@ for path in sorted(reports.glob("*.json"), key=lambda p: order.index(p.stem) if 
         f"| {interval(report['precision'])} | {interval(report['recall'])} "
         f"| {interval(report['sharpness'])} | {seams} | {times.get(name, '?')} s |"
     )
-    yardsticks.setdefault(yardstick, name)
+    names.setdefault(yardstick, []).append(name)
     if "seams_real" in report:
         seams_real = interval(report["seams_real"])
 
@@ -68,11 +69,9 @@ machines = {name: "Intel(R) Xeon(R) Processor" for name in order}
 if (reports / "machines.txt").exists():
     machines.update(l.split("\t", 1) for l in (reports / "machines.txt").read_text().splitlines())
 sections = []
-for yardstick, first in sorted(yardsticks.items(), key=lambda kv: order.index(kv[1]) if kv[1] in order else len(order)):
-    names = [n for n in order if (reports / f"{n}.json").exists()
-             and interval(json.loads((reports / f"{n}.json").read_text())["fd_real_real"]) == yardstick]
-    cpus = sorted({machines.get(n, cpu) for n in names})
-    since = first != next(iter(yardsticks.values()))
+for index, yardstick in enumerate(rows):
+    cpus = sorted({machines.get(n, cpu) for n in names[yardstick]})
+    since = index > 0
     sections.append(
         f"## {'Since' if since else 'Before'} the commit 'one seed derivation'\n\n"
         + (

@@ -75,28 +75,26 @@ impl Fixture {
 
     /// A committed snapshot in insta's file format.
     pub fn snapshot(&self, example: &str, step: &str, body: &str) -> &Self {
-        let dir = self.root().join("book/outputs").join(example);
-        fs::create_dir_all(&dir).unwrap();
-        fs::write(
-            dir.join(format!("{step}.snap")),
-            format!("---\nsource: xtask/src/verify/outputs.rs\ndescription: \"stdout of step `{step}` of examples/{example}.rs, shown in the book; regenerate with `cargo xtask verify-docs --update`\"\n---\n{body}\n"),
-        )
-        .unwrap();
-        self
+        let description = format!(
+            "description: \"stdout of step `{step}` of examples/{example}.rs, shown in the book; regenerate with `cargo xtask verify-docs --update`\"\n"
+        );
+        self.snap_file(&format!("book/outputs/{example}"), step, &description, body)
     }
 
     /// A committed stable record of `example`'s step `step` (`lines`: what
     /// `book/outputs/<example>/stable/<step>.snap` holds under its header).
     pub fn stable_record(&self, example: &str, step: &str, lines: &str) -> &Self {
-        let dir = self
-            .root()
-            .join("book/outputs")
-            .join(example)
-            .join("stable");
+        self.snap_file(&format!("book/outputs/{example}/stable"), step, "", lines)
+    }
+
+    /// `<dir>/<step>.snap` with the header verify-docs writes (`extra`: header lines after
+    /// `source`), then `body`.
+    fn snap_file(&self, dir: &str, step: &str, extra: &str, body: &str) -> &Self {
+        let dir = self.root().join(dir);
         fs::create_dir_all(&dir).unwrap();
         fs::write(
             dir.join(format!("{step}.snap")),
-            format!("---\nsource: xtask/src/verify/outputs.rs\n---\n{lines}\n"),
+            format!("---\nsource: xtask/src/verify/outputs.rs\n{extra}---\n{body}\n"),
         )
         .unwrap();
         self
